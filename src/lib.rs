@@ -1,0 +1,7 @@
+//! csmarket: a parallel stochastic simulator of a public procurement market for commissioning support.
+//!
+//! Data flows one way: scenario file -> validated [`scenario`] -> compiled [`model`] -> one replication
+//! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
+
+pub mod scenario;
+pub mod stats;

@@ -1,0 +1,3 @@
+//! Scenario files: parsing, validation and configurations.
+
+pub mod schema;
