@@ -4,4 +4,6 @@
 //! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
 
 pub mod scenario;
+pub mod engine;
+pub mod model;
 pub mod stats;

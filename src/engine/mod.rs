@@ -1,0 +1,1018 @@
+//! One replication of the market, quarter by quarter (MODEL.md section 3): procurement, delivery,
+//! finance, capacity, assurance and failure.
+
+pub mod choice;
+pub mod outcome;
+
+use crate::model::rng::{self, Purpose};
+use crate::model::{Checkpoint, Market};
+use crate::scenario::schema::{ProviderKind, Rating};
+pub use outcome::{Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome};
+
+/// Who supplies a CCG with a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supplier {
+    /// No contract yet.
+    None,
+    /// The CCG's own team.
+    InHouse,
+    /// The independent sector.
+    Independent,
+    /// A provider, by market index.
+    Provider(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Contract {
+    supplier: Supplier,
+    end: u32,
+    notice: bool,
+}
+
+/// A provider's offer of one service during a replication.
+#[derive(Debug, Clone, Default)]
+struct Line {
+    /// The provider has an offer for the service (it may be dormant inside a network).
+    exists: bool,
+    /// CCGs can buy it now.
+    active: bool,
+    fixed: f64,
+    unit: f64,
+    quality: f64,
+    eff_quality: f64,
+    price: f64,
+    plan_price: f64,
+    capacity: f64,
+    /// Annual contracted volume this quarter.
+    contracted: f64,
+    served: f64,
+    revenue: f64,
+    redundancy: f64,
+    /// Annual contracted volume of the last four quarters, for the price review.
+    history: [f64; 4],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Status {
+    Open,
+    Closed(Fate),
+}
+
+#[derive(Debug, Clone)]
+struct ProviderState {
+    status: Status,
+    exit_period: Option<u32>,
+    reserves: f64,
+    lines: Vec<Line>,
+    /// Quarterly revenue and cost including shares of networks' results, last four quarters.
+    revenue_hist: [f64; 4],
+    cost_hist: [f64; 4],
+    quarters_open: u32,
+    /// Current members and their shares of pooled capacity (collaboratives).
+    members: Vec<usize>,
+    weights: Vec<f64>,
+    lead: Option<usize>,
+    /// Volume delivered by each member this quarter (collaboratives).
+    delivered: Vec<f64>,
+    ratings: Vec<u8>,
+    last_rating: Option<Rating>,
+    capability: f64,
+    unmet: f64,
+}
+
+impl ProviderState {
+    fn open(&self) -> bool {
+        self.status == Status::Open
+    }
+}
+
+/// Mutable state of one replication.
+struct World<'m> {
+    m: &'m Market,
+    rep: u64,
+    /// Per CCG: price, quality, locality, inertia weights.
+    prefs: Vec<[f64; 4]>,
+    /// Annual volume per CCG and service (`c * S + s`).
+    volume: Vec<f64>,
+    contracts: Vec<Contract>,
+    hosts: Vec<Option<usize>>,
+    providers: Vec<ProviderState>,
+    ledger: Ledger,
+    /// Reused buffers for choices.
+    options: Vec<(Supplier, f64)>,
+}
+
+/// Runs one replication of a market.
+pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
+    let mut w = World::new(m, replication);
+    w.plan();
+    let mut series = Vec::with_capacity(m.periods as usize);
+    let mut spend_hist = [0.0f64; 4];
+    let mut unmet_total = 0.0;
+    let mut contracted_total = 0.0;
+    let mut last = PeriodFigures { open_providers: w.open_count(), in_house_share: 0.0, cost_per_head: 0.0 };
+    let mut last_mix = vec![[0.0f64; 5]; m.services.len()];
+    let mut last_hhi = vec![0.0; m.services.len()];
+    for t in 1..m.periods {
+        w.procure(t);
+        let d = w.deliver();
+        unmet_total += d.unmet;
+        contracted_total += d.provider_contracted;
+        spend_hist[(t % 4) as usize] = d.ccg_spend;
+        w.finance(t);
+        w.adjust_capacity();
+        for (ci, cp) in m.checkpoints.iter().enumerate() {
+            if cp.period == t {
+                w.assure(t, ci, cp);
+            }
+        }
+        if t >= m.independence {
+            w.fail(t);
+        }
+        let total: f64 = d.mix.iter().flatten().sum();
+        let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
+        last = PeriodFigures {
+            open_providers: w.open_count(),
+            in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
+            cost_per_head: if m.population > 0.0 { d.ccg_spend * 4.0 / m.population } else { 0.0 },
+        };
+        series.push(last);
+        last_mix = d.mix;
+        last_hhi = d.hhi;
+    }
+    let quarters = (m.periods - 1).min(4) as f64;
+    let year_spend: f64 = spend_hist.iter().sum();
+    let services = last_mix
+        .iter()
+        .zip(&last_hhi)
+        .map(|(mix, &hhi)| {
+            let total: f64 = mix.iter().sum();
+            let shares = if total > 0.0 { mix.map(|x| x / total) } else { [0.0; 5] };
+            ServiceOutcome { shares, hhi }
+        })
+        .collect();
+    ReplicationOutcome {
+        replication,
+        providers: w.outcomes(),
+        services,
+        series,
+        cost_per_head: if m.population > 0.0 { year_spend * 4.0 / quarters / m.population } else { 0.0 },
+        in_house_share: last.in_house_share,
+        open_providers: last.open_providers,
+        unmet_share: if contracted_total > 0.0 { unmet_total / contracted_total } else { 0.0 },
+        ledger: w.ledger,
+    }
+}
+
+/// What one quarter's delivery produced.
+struct Delivery {
+    ccg_spend: f64,
+    unmet: f64,
+    provider_contracted: f64,
+    /// Per service: volume served in-house, by local, collaborative, national, independent.
+    mix: Vec<[f64; 5]>,
+    hhi: Vec<f64>,
+}
+
+fn kind_slot(k: ProviderKind) -> usize {
+    match k {
+        ProviderKind::Local => 1,
+        ProviderKind::Collaborative => 2,
+        ProviderKind::National => 3,
+    }
+}
+
+impl<'m> World<'m> {
+    fn new(m: &'m Market, rep: u64) -> World<'m> {
+        let ns = m.services.len();
+        let p = &m.preferences;
+        let mut prefs = Vec::with_capacity(m.ccgs.len());
+        let mut volume = Vec::with_capacity(m.ccgs.len() * ns);
+        for c in &m.ccgs {
+            let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Preferences, 0);
+            let mut draw = |n: &crate::scenario::schema::Normal| (n.mean + n.sd * rng::standard_normal(&mut r)).max(0.0);
+            prefs.push([draw(&p.price), draw(&p.quality), draw(&p.locality), draw(&p.inertia)]);
+            for (si, s) in m.services.iter().enumerate() {
+                let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Demand, si as u32);
+                let sd = m.demand.multiplier_sd;
+                // Log-normal with mean 1.
+                let mult = (sd * rng::standard_normal(&mut r) - sd * sd / 2.0).exp();
+                volume.push(c.population * s.need_per_head * mult);
+            }
+        }
+        let providers = m
+            .providers
+            .iter()
+            .map(|p| {
+                let mut sr = rng::stream(m.seed, rep, p.key, 0, Purpose::Standards, 0);
+                let sd = m.rules.capability_sd;
+                let capability =
+                    p.standards.iter().map(|&x| (x + sd * rng::standard_normal(&mut sr)).clamp(0.0, 1.0)).sum::<f64>() / 4.0;
+                let lines = p
+                    .offers
+                    .iter()
+                    .enumerate()
+                    .map(|(si, o)| match o {
+                        None => Line::default(),
+                        Some(o) => {
+                            let mut qr = rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, si as u32);
+                            let quality = (o.quality + m.rules.quality_sd * rng::standard_normal(&mut qr)).clamp(0.0, 1.0);
+                            Line {
+                                exists: true,
+                                active: true,
+                                fixed: o.fixed_cost,
+                                unit: o.unit_cost,
+                                quality,
+                                eff_quality: quality,
+                                capacity: o.capacity.unwrap_or(0.0),
+                                ..Line::default()
+                            }
+                        }
+                    })
+                    .collect();
+                ProviderState {
+                    status: Status::Open,
+                    exit_period: None,
+                    reserves: p.reserves,
+                    lines,
+                    revenue_hist: [0.0; 4],
+                    cost_hist: [0.0; 4],
+                    quarters_open: 0,
+                    members: p.members.clone(),
+                    weights: Vec::new(),
+                    lead: p.lead,
+                    delivered: vec![0.0; p.members.len()],
+                    ratings: vec![0; m.checkpoints.len()],
+                    last_rating: None,
+                    capability,
+                    unmet: 0.0,
+                }
+            })
+            .collect();
+        World {
+            m,
+            rep,
+            prefs,
+            volume,
+            contracts: vec![Contract { supplier: Supplier::None, end: 0, notice: false }; m.ccgs.len() * ns],
+            hosts: m.ccgs.iter().map(|c| c.host).collect(),
+            providers,
+            ledger: Ledger::default(),
+            options: Vec::with_capacity(16),
+        }
+    }
+
+    fn ns(&self) -> usize {
+        self.m.services.len()
+    }
+
+    fn open_count(&self) -> u32 {
+        self.providers.iter().filter(|p| p.open()).count() as u32
+    }
+
+    /// Business plans: networks take over their members' lines, pool capacity, and every line is
+    /// priced on its plan volume. Then CCGs state intentions and the quarter-0 checkpoints rate them.
+    fn plan(&mut self) {
+        let m = self.m;
+        for (pi, p) in m.providers.iter().enumerate() {
+            if p.kind != ProviderKind::Collaborative {
+                continue;
+            }
+            let caps: Vec<f64> = p
+                .members
+                .iter()
+                .map(|&mi| (0..m.services.len()).filter(|&s| p.offers[s].is_some()).map(|s| self.providers[mi].lines[s].capacity).sum())
+                .collect();
+            let total: f64 = caps.iter().sum();
+            let n = p.members.len().max(1) as f64;
+            self.providers[pi].weights = caps.iter().map(|c| if total > 0.0 { c / total } else { 1.0 / n }).collect();
+            for s in 0..m.services.len() {
+                if p.offers[s].is_none() {
+                    continue;
+                }
+                let pooled: f64 = p.members.iter().map(|&mi| self.providers[mi].lines[s].capacity).sum();
+                for &mi in &p.members {
+                    self.providers[mi].lines[s].active = false;
+                }
+                let line = &mut self.providers[pi].lines[s];
+                if p.offers[s].and_then(|o| o.capacity).is_none() {
+                    line.capacity = pooled;
+                }
+            }
+        }
+        let share = m.rules.plan_share;
+        for (pi, p) in m.providers.iter().enumerate() {
+            for s in 0..m.services.len() {
+                if !self.providers[pi].lines[s].exists {
+                    continue;
+                }
+                // The business plan's volume: a share of its targets' need, known before any draw.
+                let targets = if p.kind == ProviderKind::Collaborative {
+                    self.network_targets(pi)
+                } else {
+                    m.targets[pi].clone()
+                };
+                let need: f64 =
+                    targets.iter().map(|&c| m.ccgs[c].population * m.services[s].need_per_head).sum::<f64>() * share;
+                let fixed = self.fixed_cost(pi, s);
+                let line = &mut self.providers[pi].lines[s];
+                let volume = if need > 0.0 { need } else { line.capacity.max(1.0) };
+                line.price = (fixed / volume + line.unit) * (1.0 + p.markup);
+                line.plan_price = line.price;
+                line.history = [volume; 4];
+            }
+        }
+        self.intend(None);
+        for (ci, cp) in m.checkpoints.iter().enumerate() {
+            if cp.period == 0 {
+                self.tally_contracted();
+                self.assure(0, ci, cp);
+                self.intend(Some(ci));
+            }
+        }
+        self.tally_contracted();
+    }
+
+    fn network_targets(&self, pi: usize) -> Vec<usize> {
+        let members = &self.providers[pi].members;
+        (0..self.m.ccgs.len()).filter(|&c| self.hosts[c].is_some_and(|h| members.contains(&h))).collect()
+    }
+
+    /// Fixed cost of a line per year; a network adds coordination per member.
+    fn fixed_cost(&self, pi: usize, s: usize) -> f64 {
+        let p = &self.m.providers[pi];
+        let st = &self.providers[pi];
+        let mut f = st.lines[s].fixed;
+        if p.kind == ProviderKind::Collaborative {
+            f += p.coordination_cost * st.members.len() as f64;
+        }
+        f
+    }
+
+    /// CCGs state intentions (quarter 0): first all of them, then after a checkpoint only those
+    /// whose intended supplier was stopped.
+    fn intend(&mut self, after: Option<usize>) {
+        let ns = self.ns();
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                let k = self.contracts[c * ns + s];
+                let redo = match after {
+                    None => true,
+                    Some(_) => !self.available(k.supplier, s),
+                };
+                if redo {
+                    let (purpose, sub) = match after {
+                        None => (Purpose::Choice, s as u32),
+                        Some(ci) => (Purpose::Intention, (ci * ns + s) as u32),
+                    };
+                    let u = rng::uniform(&mut rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, 0, purpose, sub));
+                    let pick = self.choose(c, s, Supplier::None, u);
+                    // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
+                    self.contracts[c * ns + s] = Contract { supplier: pick, end: 1, notice: false };
+                }
+            }
+        }
+    }
+
+    fn available(&self, sup: Supplier, s: usize) -> bool {
+        match sup {
+            Supplier::None => false,
+            Supplier::InHouse | Supplier::Independent => true,
+            Supplier::Provider(p) => self.providers[p].open() && self.providers[p].lines[s].active,
+        }
+    }
+
+    /// The in-house price per unit for a CCG: small CCGs find in-house dear.
+    fn in_house_price(&self, c: usize, s: usize) -> f64 {
+        let sv = &self.m.services[s];
+        sv.in_house_unit + sv.in_house_fixed / self.volume[c * self.ns() + s].max(1.0)
+    }
+
+    /// Closeness `L(o, c)` of a provider to a CCG.
+    fn closeness(&self, pi: usize, c: usize) -> f64 {
+        let m = self.m;
+        let l = &m.closeness;
+        let p = &m.providers[pi];
+        let host = self.hosts[c];
+        let same_region = p.region == Some(m.ccgs[c].region);
+        match p.kind {
+            ProviderKind::National => l.other,
+            ProviderKind::Local if host == Some(pi) => l.host,
+            ProviderKind::Local if same_region => l.same_region_local,
+            ProviderKind::Collaborative if host.is_some_and(|h| self.providers[pi].members.contains(&h)) => {
+                l.member_collaborative
+            }
+            ProviderKind::Collaborative if same_region => l.region_collaborative,
+            _ => l.other,
+        }
+    }
+
+    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`.
+    fn choose(&mut self, c: usize, s: usize, current: Supplier, u: f64) -> Supplier {
+        let m = self.m;
+        let sv = &m.services[s];
+        let [bp, bq, bl, bi] = self.prefs[c];
+        let mut options = std::mem::take(&mut self.options);
+        options.clear();
+        let utility = |price: f64, quality: f64, close: f64, is_current: bool| {
+            choice::utility([bp, bq, bl, bi], price / sv.reference_price, quality, sv.locality * close, is_current)
+        };
+        options.push((Supplier::InHouse, utility(self.in_house_price(c, s), sv.in_house_quality, m.closeness.in_house, current == Supplier::InHouse)));
+        options.push((
+            Supplier::Independent,
+            utility(sv.independent_price, sv.independent_quality, m.closeness.other, current == Supplier::Independent),
+        ));
+        for &pi in &m.candidates[m.ccgs[c].region][s] {
+            let st = &self.providers[pi];
+            if st.open() && st.lines[s].active {
+                let line = &st.lines[s];
+                let sup = Supplier::Provider(pi);
+                options.push((sup, utility(line.price, line.eff_quality, self.closeness(pi, c), current == sup)));
+            }
+        }
+        let pick = choice::pick(&mut options, u);
+        self.options = options;
+        pick
+    }
+
+    /// Step 1: CCGs whose contract ends, or whose supplier went, choose; unhappy CCGs give notice.
+    fn procure(&mut self, t: u32) {
+        let ns = self.ns();
+        let m = self.m;
+        for c in 0..m.ccgs.len() {
+            for s in 0..ns {
+                let k = self.contracts[c * ns + s];
+                let avail = self.available(k.supplier, s);
+                if avail && k.end > t {
+                    if let Supplier::Provider(p) = k.supplier {
+                        if !k.notice && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold {
+                            let kk = &mut self.contracts[c * ns + s];
+                            kk.end = kk.end.min(t + m.rules.notice_periods.max(1));
+                            kk.notice = true;
+                        }
+                    }
+                    continue;
+                }
+                let current = if avail { k.supplier } else { Supplier::None };
+                let u = rng::uniform(&mut rng::stream(m.seed, self.rep, m.ccgs[c].key, t, Purpose::Choice, s as u32));
+                let pick = self.choose(c, s, current, u);
+                self.contracts[c * ns + s] = Contract { supplier: pick, end: t + m.rules.contract_length, notice: false };
+            }
+        }
+    }
+
+    /// Sums each line's contracted annual volume from the contracts.
+    fn tally_contracted(&mut self) {
+        let ns = self.ns();
+        for p in &mut self.providers {
+            for l in &mut p.lines {
+                l.contracted = 0.0;
+            }
+        }
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                if let Supplier::Provider(p) = self.contracts[c * ns + s].supplier {
+                    if self.providers[p].open() {
+                        self.providers[p].lines[s].contracted += self.volume[c * ns + s];
+                    }
+                }
+            }
+        }
+    }
+
+    /// The member of a network that delivers to a CCG: its host if a member, else the lead.
+    fn deliverer(&self, net: usize, c: usize) -> Option<usize> {
+        let st = &self.providers[net];
+        match self.hosts[c] {
+            Some(h) if st.members.contains(&h) => Some(h),
+            _ => st.lead,
+        }
+    }
+
+    /// Step 2: providers serve up to capacity; the rest falls back in-house.
+    fn deliver(&mut self) -> Delivery {
+        let ns = self.ns();
+        let m = self.m;
+        self.tally_contracted();
+        for st in &mut self.providers {
+            st.delivered.iter_mut().for_each(|d| *d = 0.0);
+            for l in &mut st.lines {
+                l.served = 0.0;
+                l.revenue = 0.0;
+                let frac = if l.contracted > 0.0 { (l.capacity / l.contracted).min(1.0) } else { 1.0 };
+                l.eff_quality = (l.quality * (1.0 - m.rules.overload_quality_loss * (1.0 - frac))).max(0.0);
+            }
+        }
+        let mut d = Delivery {
+            ccg_spend: 0.0,
+            unmet: 0.0,
+            provider_contracted: 0.0,
+            mix: vec![[0.0; 5]; ns],
+            hhi: vec![0.0; ns],
+        };
+        let mut in_house_sq = vec![0.0; ns];
+        for c in 0..m.ccgs.len() {
+            for s in 0..ns {
+                let v = self.volume[c * ns + s] / 4.0;
+                match self.contracts[c * ns + s].supplier {
+                    Supplier::Provider(p) if self.providers[p].open() => {
+                        let line = &self.providers[p].lines[s];
+                        let frac = if line.contracted > 0.0 { (line.capacity / line.contracted).min(1.0) } else { 1.0 };
+                        let served = v * frac;
+                        let unmet = v - served;
+                        let pay = line.price * served;
+                        let fallback = self.in_house_price(c, s) * unmet;
+                        let st = &mut self.providers[p];
+                        st.lines[s].served += served;
+                        st.lines[s].revenue += pay;
+                        st.unmet += unmet;
+                        if m.providers[p].kind == ProviderKind::Collaborative {
+                            if let Some(mi) = self.deliverer(p, c) {
+                                if let Some(j) = self.providers[p].members.iter().position(|&x| x == mi) {
+                                    self.providers[p].delivered[j] += served;
+                                }
+                            }
+                        }
+                        self.ledger.ccg_spend += pay + fallback;
+                        self.ledger.provider_revenue += pay;
+                        self.ledger.in_house_spend += fallback;
+                        d.ccg_spend += pay + fallback;
+                        d.unmet += unmet;
+                        d.provider_contracted += v;
+                        d.mix[s][kind_slot(m.providers[p].kind)] += served;
+                        d.mix[s][0] += unmet;
+                        in_house_sq[s] += unmet * unmet;
+                    }
+                    Supplier::Independent => {
+                        let pay = m.services[s].independent_price * v;
+                        self.ledger.ccg_spend += pay;
+                        self.ledger.independent_spend += pay;
+                        d.ccg_spend += pay;
+                        d.mix[s][4] += v;
+                    }
+                    // In-house, or a supplier that has just gone: the CCG's own team does the work.
+                    _ => {
+                        let pay = self.in_house_price(c, s) * v;
+                        self.ledger.ccg_spend += pay;
+                        self.ledger.in_house_spend += pay;
+                        d.ccg_spend += pay;
+                        d.mix[s][0] += v;
+                        in_house_sq[s] += v * v;
+                    }
+                }
+            }
+        }
+        for s in 0..ns {
+            let total: f64 = d.mix[s].iter().sum();
+            if total > 0.0 {
+                let mut sq = in_house_sq[s] + d.mix[s][4] * d.mix[s][4];
+                for st in &self.providers {
+                    sq += st.lines[s].served * st.lines[s].served;
+                }
+                d.hhi[s] = sq / (total * total);
+            }
+        }
+        d
+    }
+
+    /// Shares of a network's result: by volume each member delivered, else by patch population.
+    fn member_shares(&self, net: usize) -> Vec<f64> {
+        let st = &self.providers[net];
+        let total: f64 = st.delivered.iter().sum();
+        if total > 0.0 {
+            return st.delivered.iter().map(|d| d / total).collect();
+        }
+        let pops: Vec<f64> = st
+            .members
+            .iter()
+            .map(|&mi| (0..self.m.ccgs.len()).filter(|&c| self.hosts[c] == Some(mi)).map(|c| self.m.ccgs[c].population).sum())
+            .collect();
+        let sum: f64 = pops.iter().sum();
+        let n = st.members.len().max(1) as f64;
+        pops.iter().map(|p| if sum > 0.0 { p / sum } else { 1.0 / n }).collect()
+    }
+
+    fn patch_population(&self, pi: usize) -> f64 {
+        (0..self.m.ccgs.len()).filter(|&c| self.hosts[c] == Some(pi)).map(|c| self.m.ccgs[c].population).sum()
+    }
+
+    /// Step 3: revenue, costs and reserves; the annual price review.
+    fn finance(&mut self, t: u32) {
+        let m = self.m;
+        let ns = self.ns();
+        let slot = (t % 4) as usize;
+        let hosted = t < m.independence;
+        let mut revenue = vec![0.0; m.providers.len()];
+        let mut cost = vec![0.0; m.providers.len()];
+        for pi in 0..m.providers.len() {
+            if !self.providers[pi].open() {
+                continue;
+            }
+            for s in 0..ns {
+                let fixed = self.fixed_cost(pi, s);
+                let l = &self.providers[pi].lines[s];
+                if !l.active {
+                    continue;
+                }
+                let idle = (l.capacity / 4.0 - l.served).max(0.0);
+                revenue[pi] += l.revenue;
+                cost[pi] += fixed / 4.0 + l.unit * l.served + m.finance.idle_cost_share * l.unit * idle + l.redundancy;
+            }
+            if hosted && m.providers[pi].kind == ProviderKind::Local {
+                cost[pi] += m.finance.hosting_charge * self.patch_population(pi) / 4.0;
+            }
+        }
+        // A network holds no reserves: its result flows to its members.
+        let mut share_rev = vec![0.0; m.providers.len()];
+        let mut share_cost = vec![0.0; m.providers.len()];
+        for pi in 0..m.providers.len() {
+            if m.providers[pi].kind == ProviderKind::Collaborative && self.providers[pi].open() {
+                for (j, w) in self.member_shares(pi).into_iter().enumerate() {
+                    let mi = self.providers[pi].members[j];
+                    share_rev[mi] += w * revenue[pi];
+                    share_cost[mi] += w * cost[pi];
+                }
+            }
+        }
+        for pi in 0..m.providers.len() {
+            let st = &mut self.providers[pi];
+            if !st.open() {
+                continue;
+            }
+            let collaborative = m.providers[pi].kind == ProviderKind::Collaborative;
+            let (rev, cst) = if collaborative {
+                (revenue[pi], cost[pi])
+            } else {
+                (revenue[pi] + share_rev[pi], cost[pi] + share_cost[pi])
+            };
+            st.revenue_hist[slot] = rev;
+            st.cost_hist[slot] = cst;
+            st.quarters_open += 1;
+            if !collaborative {
+                let r = st.reserves + rev - cst;
+                // While hosted, the Board absorbs deficits.
+                st.reserves = if hosted { r.max(0.0) } else { r };
+            }
+        }
+        let review = t >= 5 && (t - 1) % 4 == 0;
+        for pi in 0..m.providers.len() {
+            if !self.providers[pi].open() {
+                continue;
+            }
+            let markup = m.providers[pi].markup;
+            for s in 0..ns {
+                let fixed = self.fixed_cost(pi, s);
+                let l = &mut self.providers[pi].lines[s];
+                if !l.active {
+                    continue;
+                }
+                if review {
+                    let expected = l.history.iter().sum::<f64>() / 4.0;
+                    let target = if expected > 0.0 { (fixed / expected + l.unit) * (1.0 + markup) } else { f64::INFINITY };
+                    let cap = m.finance.max_price_change;
+                    l.price = target.clamp(l.price * (1.0 - cap), l.price * (1.0 + cap));
+                }
+                l.history[slot] = l.contracted;
+            }
+        }
+    }
+
+    /// Step 4: capacity moves toward contracted volume; shedding costs redundancy next quarter.
+    fn adjust_capacity(&mut self) {
+        let f = &self.m.finance;
+        for st in &mut self.providers {
+            if st.status != Status::Open {
+                continue;
+            }
+            for l in &mut st.lines {
+                l.redundancy = 0.0;
+                if !l.active {
+                    continue;
+                }
+                let target = l.contracted;
+                if l.capacity < target {
+                    l.capacity += f.hire_rate * (target - l.capacity);
+                } else {
+                    let shed = f.shed_rate * (l.capacity - target);
+                    l.capacity -= shed;
+                    l.redundancy = f.redundancy_cost * l.unit * shed;
+                }
+            }
+        }
+    }
+
+    /// CCGs of a provider's targets (current patch, members' patches, or all) and those buying from it.
+    fn customer_share(&self, pi: usize) -> f64 {
+        let m = self.m;
+        let ns = self.ns();
+        let kind = m.providers[pi].kind;
+        let nets = &m.networks_of[pi];
+        let (mut target_pop, mut customer_pop) = (0.0, 0.0);
+        for c in 0..m.ccgs.len() {
+            let host = self.hosts[c];
+            let targeted = match kind {
+                ProviderKind::National => true,
+                ProviderKind::Local => host == Some(pi),
+                ProviderKind::Collaborative => host.is_some_and(|h| self.providers[pi].members.contains(&h)),
+            };
+            if !targeted {
+                continue;
+            }
+            target_pop += m.ccgs[c].population;
+            let buys = (0..ns).any(|s| match self.contracts[c * ns + s].supplier {
+                Supplier::Provider(p) if p == pi => true,
+                // A member delivers its network's services to the CCGs of its patch.
+                Supplier::Provider(p) => {
+                    nets.contains(&p) && self.providers[p].open() && self.providers[p].members.contains(&pi)
+                }
+                _ => false,
+            });
+            if buys {
+                customer_pop += m.ccgs[c].population;
+            }
+        }
+        if target_pop > 0.0 { customer_pop / target_pop } else { 0.0 }
+    }
+
+    /// Projected revenue and cost for the next year at current contracts and prices.
+    fn projection(&self, pi: usize, hosted: bool) -> (f64, f64) {
+        let m = self.m;
+        let f = &m.finance;
+        let st = &self.providers[pi];
+        let (mut rev, mut cost) = (0.0, 0.0);
+        for s in 0..self.ns() {
+            let l = &st.lines[s];
+            if !l.active {
+                continue;
+            }
+            rev += l.price * l.contracted;
+            cost += self.fixed_cost(pi, s) + l.unit * l.contracted + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
+        }
+        if hosted && m.providers[pi].kind == ProviderKind::Local {
+            cost += f.hosting_charge * self.patch_population(pi);
+        }
+        (rev, cost)
+    }
+
+    /// Projected delivered volume per member of a network, at current contracts.
+    fn projected_shares(&self, net: usize) -> Vec<f64> {
+        let ns = self.ns();
+        let st = &self.providers[net];
+        let mut v = vec![0.0; st.members.len()];
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                if self.contracts[c * ns + s].supplier == Supplier::Provider(net) {
+                    if let Some(j) = self.deliverer(net, c).and_then(|mi| st.members.iter().position(|&x| x == mi)) {
+                        v[j] += self.volume[c * ns + s];
+                    }
+                }
+            }
+        }
+        let total: f64 = v.iter().sum();
+        if total > 0.0 { v.iter().map(|x| x / total).collect() } else { self.member_shares(net) }
+    }
+
+    /// Projected margin; a member counts its share of its networks' projected results.
+    fn projected_margin(&self, pi: usize, hosted: bool) -> f64 {
+        let (mut rev, mut cost) = self.projection(pi, hosted);
+        if self.m.providers[pi].kind == ProviderKind::Local {
+            for &net in &self.m.networks_of[pi] {
+                if !self.providers[net].open() {
+                    continue;
+                }
+                if let Some(j) = self.providers[net].members.iter().position(|&x| x == pi) {
+                    let (r, c) = self.projection(net, hosted);
+                    let w = self.projected_shares(net)[j];
+                    rev += w * r;
+                    cost += w * c;
+                }
+            }
+        }
+        if rev > 0.0 { (rev - cost) / rev } else { -1.0 }
+    }
+
+    /// Step 5: rate every open provider on the same state, then stop those rated C.
+    fn assure(&mut self, t: u32, ci: usize, cp: &Checkpoint) {
+        let m = self.m;
+        let mut stops = Vec::new();
+        for pi in 0..m.providers.len() {
+            if !self.providers[pi].open() {
+                continue;
+            }
+            let domains = [
+                (self.customer_share(pi), cp.min_customer_share),
+                (self.projected_margin(pi, t < m.independence), cp.min_margin),
+                (self.providers[pi].capability, cp.min_capability),
+            ];
+            let rating = choice::rate(&domains, cp.marginal_band);
+            let st = &mut self.providers[pi];
+            st.ratings[ci] = 1 + rating as u8;
+            let must_reach_a = cp.b_must_reach_a && st.last_rating == Some(Rating::B) && rating != Rating::A;
+            st.last_rating = Some(rating);
+            if rating == Rating::C || must_reach_a {
+                stops.push(pi);
+            }
+        }
+        for pi in stops {
+            self.close(pi, t, Fate::Stopped);
+        }
+    }
+
+    /// Closes a provider: a network hands its services back to its members; a CSU leaves its networks.
+    fn close(&mut self, pi: usize, t: u32, fate: Fate) {
+        let m = self.m;
+        self.providers[pi].status = Status::Closed(fate);
+        self.providers[pi].exit_period = Some(t);
+        if m.providers[pi].kind == ProviderKind::Collaborative {
+            let shares = self.member_shares(pi);
+            let members = self.providers[pi].members.clone();
+            for s in 0..self.ns() {
+                if !self.providers[pi].lines[s].exists {
+                    continue;
+                }
+                let pooled = self.providers[pi].lines[s].capacity;
+                for (j, &mi) in members.iter().enumerate() {
+                    let covered_elsewhere = m.networks_of[mi]
+                        .iter()
+                        .any(|&n| n != pi && self.providers[n].open() && self.providers[n].lines[s].exists);
+                    let l = &mut self.providers[mi].lines[s];
+                    if l.exists && !covered_elsewhere && self.providers[mi].status == Status::Open {
+                        let l = &mut self.providers[mi].lines[s];
+                        l.active = true;
+                        l.price = l.plan_price;
+                        l.capacity = pooled * shares[j];
+                    }
+                }
+            }
+        } else {
+            for &net in &m.networks_of[pi].clone() {
+                self.leave_network(net, pi, t);
+            }
+        }
+    }
+
+    /// A member leaves a network, taking its share of pooled capacity; a network led by it gets a
+    /// new lead (the member with the largest patch); a network left empty ends.
+    fn leave_network(&mut self, net: usize, member: usize, t: u32) {
+        if !self.providers[net].open() {
+            return;
+        }
+        let Some(j) = self.providers[net].members.iter().position(|&x| x == member) else { return };
+        let w = self.providers[net].weights.get(j).copied().unwrap_or(0.0);
+        {
+            let st = &mut self.providers[net];
+            st.members.remove(j);
+            st.delivered.remove(j);
+            if j < st.weights.len() {
+                st.weights.remove(j);
+            }
+            let rest: f64 = st.weights.iter().sum();
+            if rest > 0.0 {
+                st.weights.iter_mut().for_each(|x| *x /= rest);
+            }
+            for l in &mut st.lines {
+                l.capacity *= 1.0 - w;
+            }
+        }
+        if self.providers[net].members.is_empty() {
+            self.providers[net].status = Status::Closed(Fate::Ended);
+            self.providers[net].exit_period = Some(t);
+            self.providers[net].lead = None;
+            return;
+        }
+        if self.providers[net].lead == Some(member) {
+            let members = self.providers[net].members.clone();
+            let mut best = members[0];
+            let mut best_pop = f64::NEG_INFINITY;
+            for &mi in &members {
+                let pop = self.patch_population(mi);
+                if pop > best_pop {
+                    best = mi;
+                    best_pop = pop;
+                }
+            }
+            self.providers[net].lead = Some(best);
+        }
+    }
+
+    /// Step 6: after independence, providers whose reserves fall below the threshold fail.
+    fn fail(&mut self, t: u32) {
+        let m = self.m;
+        let failing: Vec<usize> = (0..m.providers.len())
+            .filter(|&pi| {
+                let st = &self.providers[pi];
+                let turnover: f64 = st.revenue_hist.iter().sum();
+                st.open()
+                    && m.providers[pi].kind != ProviderKind::Collaborative
+                    && st.reserves < m.finance.insolvency_threshold * turnover
+            })
+            .collect();
+        for &f in &failing {
+            if !self.providers[f].open() {
+                continue;
+            }
+            let absorber = if m.merges_on_failure() && m.providers[f].kind == ProviderKind::Local {
+                (0..m.providers.len())
+                    .filter(|&a| {
+                        a != f
+                            && !failing.contains(&a)
+                            && self.providers[a].open()
+                            && m.providers[a].kind == ProviderKind::Local
+                            && m.providers[a].region == m.providers[f].region
+                    })
+                    .max_by(|&a, &b| self.providers[a].reserves.total_cmp(&self.providers[b].reserves).then(b.cmp(&a)))
+            } else {
+                None
+            };
+            match absorber {
+                Some(a) => self.merge(f, a, t),
+                None => self.close(f, t, Fate::Failed),
+            }
+        }
+    }
+
+    /// A failed CSU merges into another: customers, capacity, reserves and patch move to it.
+    fn merge(&mut self, f: usize, a: usize, t: u32) {
+        let ns = self.ns();
+        for s in 0..ns {
+            let fl = self.providers[f].lines[s].clone();
+            if !fl.active {
+                continue;
+            }
+            let al = &mut self.providers[a].lines[s];
+            let takes = if al.active {
+                al.capacity += fl.capacity;
+                true
+            } else if !al.exists {
+                *al = fl;
+                true
+            } else {
+                false
+            };
+            for c in 0..self.m.ccgs.len() {
+                let k = &mut self.contracts[c * ns + s];
+                if k.supplier == Supplier::Provider(f) {
+                    // Customers of a service the absorber cannot offer alone choose again.
+                    k.supplier = if takes { Supplier::Provider(a) } else { Supplier::None };
+                }
+            }
+        }
+        let reserves = self.providers[f].reserves;
+        self.providers[a].reserves += reserves;
+        for h in &mut self.hosts {
+            if *h == Some(f) {
+                *h = Some(a);
+            }
+        }
+        self.close(f, t, Fate::Merged);
+    }
+
+    fn outcomes(&self) -> Vec<ProviderOutcome> {
+        let m = self.m;
+        let ns = self.ns();
+        (0..m.providers.len())
+            .map(|pi| {
+                let st = &self.providers[pi];
+                let n = st.quarters_open.min(4) as usize;
+                // The last four quarters it was open sit in the ring buffer.
+                let rev: f64 = st.revenue_hist.iter().sum();
+                let cost: f64 = st.cost_hist.iter().sum();
+                let margin = if n > 0 && rev > 0.0 { Some((rev - cost) / rev) } else { None };
+                let (mut customers, mut population) = (0u32, 0.0);
+                if st.open() {
+                    for c in 0..m.ccgs.len() {
+                        let buys = (0..ns).any(|s| match self.contracts[c * ns + s].supplier {
+                            Supplier::Provider(p) if p == pi => true,
+                            Supplier::Provider(p) => {
+                                m.networks_of[pi].contains(&p)
+                                    && self.providers[p].open()
+                                    && self.deliverer(p, c) == Some(pi)
+                            }
+                            _ => false,
+                        });
+                        if buys {
+                            customers += 1;
+                            population += m.ccgs[c].population;
+                        }
+                    }
+                }
+                let capacity: f64 = if st.open() { st.lines.iter().filter(|l| l.active).map(|l| l.capacity).sum() } else { 0.0 };
+                ProviderOutcome {
+                    ratings: st.ratings.clone(),
+                    fate: match st.status {
+                        Status::Open => Fate::Survived,
+                        Status::Closed(f) => f,
+                    },
+                    exit_period: st.exit_period,
+                    margin,
+                    customers,
+                    population,
+                    staff: capacity / m.finance.cost_per_fte,
+                    revenue: rev,
+                    reserves: st.reserves,
+                    unmet: st.unmet,
+                }
+            })
+            .collect()
+    }
+}
