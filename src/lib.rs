@@ -5,5 +5,7 @@
 
 pub mod scenario;
 pub mod engine;
+pub mod experiment;
+pub mod export;
 pub mod model;
 pub mod stats;
