@@ -3,9 +3,10 @@
 //! Data flows one way: scenario file -> validated [`scenario`] -> compiled [`model`] -> one replication
 //! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
 
-pub mod scenario;
+pub mod cli;
 pub mod engine;
 pub mod experiment;
 pub mod export;
 pub mod model;
+pub mod scenario;
 pub mod stats;

@@ -1,6 +1,10 @@
-use rand::{RngExt, SeedableRng};
-fn main() {
-    let mut r = rand::rngs::ChaCha8Rng::seed_from_u64(1);
-    let x: f64 = r.random();
-    println!("{x}");
+//! The `csmarket` binary: parses the command line and hands it to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    csmarket::cli::main_with(csmarket::cli::Cli::parse(), argv)
 }

@@ -7,15 +7,24 @@ use crate::scenario::schema::Rating;
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
 /// `-bp (price_ratio - 1) + bq quality + bl closeness_term + bi [current]`, where
 /// `closeness_term` is the service's locality times the option's closeness.
-pub fn utility(weights: [f64; 4], price_ratio: f64, quality: f64, closeness_term: f64, is_current: bool) -> f64 {
+pub fn utility(
+    weights: [f64; 4],
+    price_ratio: f64,
+    quality: f64,
+    closeness_term: f64,
+    is_current: bool,
+) -> f64 {
     let [bp, bq, bl, bi] = weights;
-    -bp * (price_ratio - 1.0) + bq * quality + bl * closeness_term + if is_current { bi } else { 0.0 }
+    -bp * (price_ratio - 1.0)
+        + bq * quality
+        + bl * closeness_term
+        + if is_current { bi } else { 0.0 }
 }
 
-/// Multinomial-logit probabilities of utilities (numerically stable softmax).
+/// Multinomial-logit probabilities of utilities (numerically stable softmax, portable `libm::exp`).
 pub fn probabilities(utilities: &[f64]) -> Vec<f64> {
     let max = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let exps: Vec<f64> = utilities.iter().map(|u| (u - max).exp()).collect();
+    let exps: Vec<f64> = utilities.iter().map(|u| libm::exp(u - max)).collect();
     let sum: f64 = exps.iter().sum();
     exps.iter().map(|e| e / sum).collect()
 }
@@ -23,10 +32,13 @@ pub fn probabilities(utilities: &[f64]) -> Vec<f64> {
 /// Picks an option with logit probabilities by inverting the cumulative distribution at `u` in [0, 1).
 /// The options' utilities are overwritten with their unnormalised weights.
 pub fn pick(options: &mut [(Supplier, f64)], u: f64) -> Supplier {
-    let max = options.iter().map(|o| o.1).fold(f64::NEG_INFINITY, f64::max);
+    let max = options
+        .iter()
+        .map(|o| o.1)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for o in options.iter_mut() {
-        o.1 = (o.1 - max).exp();
+        o.1 = libm::exp(o.1 - max);
         sum += o.1;
     }
     let mut target = u * sum;
@@ -65,7 +77,11 @@ mod tests {
 
     #[test]
     fn logit_probabilities_sum_to_one() {
-        for us in [vec![0.0], vec![1.0, 2.0, 3.0], vec![-500.0, 500.0, 0.0, 1e-9]] {
+        for us in [
+            vec![0.0],
+            vec![1.0, 2.0, 3.0],
+            vec![-500.0, 500.0, 0.0, 1e-9],
+        ] {
             let p = probabilities(&us);
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{p:?}");
             assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
@@ -88,7 +104,10 @@ mod tests {
         let share = f64::from(hits) / f64::from(n);
         // Four standard errors.
         let se = (expected * (1.0 - expected) / f64::from(n)).sqrt();
-        assert!((share - expected).abs() < 4.0 * se, "share {share}, expected {expected}");
+        assert!(
+            (share - expected).abs() < 4.0 * se,
+            "share {share}, expected {expected}"
+        );
     }
 
     #[test]
@@ -103,8 +122,14 @@ mod tests {
 
     #[test]
     fn rating_table_two_failures_give_c() {
-        assert_eq!(rate(&[(0.1, 0.5), (-0.2, 0.05), (0.9, 0.5)], 0.1), Rating::C);
-        assert_eq!(rate(&[(0.1, 0.5), (-0.2, 0.05), (0.1, 0.5)], 0.1), Rating::C);
+        assert_eq!(
+            rate(&[(0.1, 0.5), (-0.2, 0.05), (0.9, 0.5)], 0.1),
+            Rating::C
+        );
+        assert_eq!(
+            rate(&[(0.1, 0.5), (-0.2, 0.05), (0.1, 0.5)], 0.1),
+            Rating::C
+        );
     }
 
     #[test]
@@ -115,12 +140,21 @@ mod tests {
     #[test]
     fn rating_table_marginal_pass_gives_b() {
         // 0.52 passes 0.5 but lies within 10% of it.
-        assert_eq!(rate(&[(0.52, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1), Rating::B);
-        assert_eq!(rate(&[(0.56, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1), Rating::A);
+        assert_eq!(
+            rate(&[(0.52, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1),
+            Rating::B
+        );
+        assert_eq!(
+            rate(&[(0.56, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1),
+            Rating::A
+        );
     }
 
     #[test]
     fn rating_table_nan_counts_as_a_failure() {
-        assert_eq!(rate(&[(f64::NAN, 0.5), (f64::NAN, 0.05), (0.9, 0.5)], 0.1), Rating::C);
+        assert_eq!(
+            rate(&[(f64::NAN, 0.5), (f64::NAN, 0.05), (0.9, 0.5)], 0.1),
+            Rating::C
+        );
     }
 }

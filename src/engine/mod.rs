@@ -7,7 +7,9 @@ pub mod outcome;
 use crate::model::rng::{self, Purpose};
 use crate::model::{Checkpoint, Market};
 use crate::scenario::schema::{ProviderKind, Rating};
-pub use outcome::{Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome};
+pub use outcome::{
+    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome,
+};
 
 /// Who supplies a CCG with a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +112,11 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
     let mut spend_hist = [0.0f64; 4];
     let mut unmet_total = 0.0;
     let mut contracted_total = 0.0;
-    let mut last = PeriodFigures { open_providers: w.open_count(), in_house_share: 0.0, cost_per_head: 0.0 };
+    let mut last = PeriodFigures {
+        open_providers: w.open_count(),
+        in_house_share: 0.0,
+        cost_per_head: 0.0,
+    };
     let mut last_mix = vec![[0.0f64; 5]; m.services.len()];
     let mut last_hhi = vec![0.0; m.services.len()];
     for t in 1..m.periods {
@@ -134,7 +140,11 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         last = PeriodFigures {
             open_providers: w.open_count(),
             in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
-            cost_per_head: if m.population > 0.0 { d.ccg_spend * 4.0 / m.population } else { 0.0 },
+            cost_per_head: if m.population > 0.0 {
+                d.ccg_spend * 4.0 / m.population
+            } else {
+                0.0
+            },
         };
         series.push(last);
         last_mix = d.mix;
@@ -147,7 +157,11 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         .zip(&last_hhi)
         .map(|(mix, &hhi)| {
             let total: f64 = mix.iter().sum();
-            let shares = if total > 0.0 { mix.map(|x| x / total) } else { [0.0; 5] };
+            let shares = if total > 0.0 {
+                mix.map(|x| x / total)
+            } else {
+                [0.0; 5]
+            };
             ServiceOutcome { shares, hhi }
         })
         .collect();
@@ -156,10 +170,18 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         providers: w.outcomes(),
         services,
         series,
-        cost_per_head: if m.population > 0.0 { year_spend * 4.0 / quarters / m.population } else { 0.0 },
+        cost_per_head: if m.population > 0.0 {
+            year_spend * 4.0 / quarters / m.population
+        } else {
+            0.0
+        },
         in_house_share: last.in_house_share,
         open_providers: last.open_providers,
-        unmet_share: if contracted_total > 0.0 { unmet_total / contracted_total } else { 0.0 },
+        unmet_share: if contracted_total > 0.0 {
+            unmet_total / contracted_total
+        } else {
+            0.0
+        },
         ledger: w.ledger,
     }
 }
@@ -190,13 +212,20 @@ impl<'m> World<'m> {
         let mut volume = Vec::with_capacity(m.ccgs.len() * ns);
         for c in &m.ccgs {
             let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Preferences, 0);
-            let mut draw = |n: &crate::scenario::schema::Normal| (n.mean + n.sd * rng::standard_normal(&mut r)).max(0.0);
-            prefs.push([draw(&p.price), draw(&p.quality), draw(&p.locality), draw(&p.inertia)]);
+            let mut draw = |n: &crate::scenario::schema::Normal| {
+                (n.mean + n.sd * rng::standard_normal(&mut r)).max(0.0)
+            };
+            prefs.push([
+                draw(&p.price),
+                draw(&p.quality),
+                draw(&p.locality),
+                draw(&p.inertia),
+            ]);
             for (si, s) in m.services.iter().enumerate() {
                 let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Demand, si as u32);
                 let sd = m.demand.multiplier_sd;
                 // Log-normal with mean 1.
-                let mult = (sd * rng::standard_normal(&mut r) - sd * sd / 2.0).exp();
+                let mult = libm::exp(sd * rng::standard_normal(&mut r) - sd * sd / 2.0);
                 volume.push(c.population * s.need_per_head * mult);
             }
         }
@@ -206,8 +235,12 @@ impl<'m> World<'m> {
             .map(|p| {
                 let mut sr = rng::stream(m.seed, rep, p.key, 0, Purpose::Standards, 0);
                 let sd = m.rules.capability_sd;
-                let capability =
-                    p.standards.iter().map(|&x| (x + sd * rng::standard_normal(&mut sr)).clamp(0.0, 1.0)).sum::<f64>() / 4.0;
+                let capability = p
+                    .standards
+                    .iter()
+                    .map(|&x| (x + sd * rng::standard_normal(&mut sr)).clamp(0.0, 1.0))
+                    .sum::<f64>()
+                    / 4.0;
                 let lines = p
                     .offers
                     .iter()
@@ -215,8 +248,11 @@ impl<'m> World<'m> {
                     .map(|(si, o)| match o {
                         None => Line::default(),
                         Some(o) => {
-                            let mut qr = rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, si as u32);
-                            let quality = (o.quality + m.rules.quality_sd * rng::standard_normal(&mut qr)).clamp(0.0, 1.0);
+                            let mut qr =
+                                rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, si as u32);
+                            let quality = (o.quality
+                                + m.rules.quality_sd * rng::standard_normal(&mut qr))
+                            .clamp(0.0, 1.0);
                             Line {
                                 exists: true,
                                 active: true,
@@ -254,7 +290,14 @@ impl<'m> World<'m> {
             rep,
             prefs,
             volume,
-            contracts: vec![Contract { supplier: Supplier::None, end: 0, notice: false }; m.ccgs.len() * ns],
+            contracts: vec![
+                Contract {
+                    supplier: Supplier::None,
+                    end: 0,
+                    notice: false
+                };
+                m.ccgs.len() * ns
+            ],
             hosts: m.ccgs.iter().map(|c| c.host).collect(),
             providers,
             ledger: Ledger::default(),
@@ -281,16 +324,28 @@ impl<'m> World<'m> {
             let caps: Vec<f64> = p
                 .members
                 .iter()
-                .map(|&mi| (0..m.services.len()).filter(|&s| p.offers[s].is_some()).map(|s| self.providers[mi].lines[s].capacity).sum())
+                .map(|&mi| {
+                    (0..m.services.len())
+                        .filter(|&s| p.offers[s].is_some())
+                        .map(|s| self.providers[mi].lines[s].capacity)
+                        .sum()
+                })
                 .collect();
             let total: f64 = caps.iter().sum();
             let n = p.members.len().max(1) as f64;
-            self.providers[pi].weights = caps.iter().map(|c| if total > 0.0 { c / total } else { 1.0 / n }).collect();
+            self.providers[pi].weights = caps
+                .iter()
+                .map(|c| if total > 0.0 { c / total } else { 1.0 / n })
+                .collect();
             for s in 0..m.services.len() {
                 if p.offers[s].is_none() {
                     continue;
                 }
-                let pooled: f64 = p.members.iter().map(|&mi| self.providers[mi].lines[s].capacity).sum();
+                let pooled: f64 = p
+                    .members
+                    .iter()
+                    .map(|&mi| self.providers[mi].lines[s].capacity)
+                    .sum();
                 for &mi in &p.members {
                     self.providers[mi].lines[s].active = false;
                 }
@@ -312,11 +367,18 @@ impl<'m> World<'m> {
                 } else {
                     m.targets[pi].clone()
                 };
-                let need: f64 =
-                    targets.iter().map(|&c| m.ccgs[c].population * m.services[s].need_per_head).sum::<f64>() * share;
+                let need: f64 = targets
+                    .iter()
+                    .map(|&c| m.ccgs[c].population * m.services[s].need_per_head)
+                    .sum::<f64>()
+                    * share;
                 let fixed = self.fixed_cost(pi, s);
                 let line = &mut self.providers[pi].lines[s];
-                let volume = if need > 0.0 { need } else { line.capacity.max(1.0) };
+                let volume = if need > 0.0 {
+                    need
+                } else {
+                    line.capacity.max(1.0)
+                };
                 line.price = (fixed / volume + line.unit) * (1.0 + p.markup);
                 line.plan_price = line.price;
                 line.history = [volume; 4];
@@ -335,7 +397,9 @@ impl<'m> World<'m> {
 
     fn network_targets(&self, pi: usize) -> Vec<usize> {
         let members = &self.providers[pi].members;
-        (0..self.m.ccgs.len()).filter(|&c| self.hosts[c].is_some_and(|h| members.contains(&h))).collect()
+        (0..self.m.ccgs.len())
+            .filter(|&c| self.hosts[c].is_some_and(|h| members.contains(&h)))
+            .collect()
     }
 
     /// Fixed cost of a line per year; a network adds coordination per member.
@@ -365,10 +429,21 @@ impl<'m> World<'m> {
                         None => (Purpose::Choice, s as u32),
                         Some(ci) => (Purpose::Intention, (ci * ns + s) as u32),
                     };
-                    let u = rng::uniform(&mut rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, 0, purpose, sub));
+                    let u = rng::uniform(&mut rng::stream(
+                        self.m.seed,
+                        self.rep,
+                        self.m.ccgs[c].key,
+                        0,
+                        purpose,
+                        sub,
+                    ));
                     let pick = self.choose(c, s, Supplier::None, u);
                     // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
-                    self.contracts[c * ns + s] = Contract { supplier: pick, end: 1, notice: false };
+                    self.contracts[c * ns + s] = Contract {
+                        supplier: pick,
+                        end: 1,
+                        notice: false,
+                    };
                 }
             }
         }
@@ -399,7 +474,9 @@ impl<'m> World<'m> {
             ProviderKind::National => l.other,
             ProviderKind::Local if host == Some(pi) => l.host,
             ProviderKind::Local if same_region => l.same_region_local,
-            ProviderKind::Collaborative if host.is_some_and(|h| self.providers[pi].members.contains(&h)) => {
+            ProviderKind::Collaborative
+                if host.is_some_and(|h| self.providers[pi].members.contains(&h)) =>
+            {
                 l.member_collaborative
             }
             ProviderKind::Collaborative if same_region => l.region_collaborative,
@@ -415,19 +492,46 @@ impl<'m> World<'m> {
         let mut options = std::mem::take(&mut self.options);
         options.clear();
         let utility = |price: f64, quality: f64, close: f64, is_current: bool| {
-            choice::utility([bp, bq, bl, bi], price / sv.reference_price, quality, sv.locality * close, is_current)
+            choice::utility(
+                [bp, bq, bl, bi],
+                price / sv.reference_price,
+                quality,
+                sv.locality * close,
+                is_current,
+            )
         };
-        options.push((Supplier::InHouse, utility(self.in_house_price(c, s), sv.in_house_quality, m.closeness.in_house, current == Supplier::InHouse)));
+        options.push((
+            Supplier::InHouse,
+            utility(
+                self.in_house_price(c, s),
+                sv.in_house_quality,
+                m.closeness.in_house,
+                current == Supplier::InHouse,
+            ),
+        ));
         options.push((
             Supplier::Independent,
-            utility(sv.independent_price, sv.independent_quality, m.closeness.other, current == Supplier::Independent),
+            utility(
+                sv.independent_price,
+                sv.independent_quality,
+                m.closeness.other,
+                current == Supplier::Independent,
+            ),
         ));
         for &pi in &m.candidates[m.ccgs[c].region][s] {
             let st = &self.providers[pi];
             if st.open() && st.lines[s].active {
                 let line = &st.lines[s];
                 let sup = Supplier::Provider(pi);
-                options.push((sup, utility(line.price, line.eff_quality, self.closeness(pi, c), current == sup)));
+                options.push((
+                    sup,
+                    utility(
+                        line.price,
+                        line.eff_quality,
+                        self.closeness(pi, c),
+                        current == sup,
+                    ),
+                ));
             }
         }
         let pick = choice::pick(&mut options, u);
@@ -445,7 +549,9 @@ impl<'m> World<'m> {
                 let avail = self.available(k.supplier, s);
                 if avail && k.end > t {
                     if let Supplier::Provider(p) = k.supplier {
-                        if !k.notice && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold {
+                        if !k.notice
+                            && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold
+                        {
                             let kk = &mut self.contracts[c * ns + s];
                             kk.end = kk.end.min(t + m.rules.notice_periods.max(1));
                             kk.notice = true;
@@ -454,9 +560,20 @@ impl<'m> World<'m> {
                     continue;
                 }
                 let current = if avail { k.supplier } else { Supplier::None };
-                let u = rng::uniform(&mut rng::stream(m.seed, self.rep, m.ccgs[c].key, t, Purpose::Choice, s as u32));
+                let u = rng::uniform(&mut rng::stream(
+                    m.seed,
+                    self.rep,
+                    m.ccgs[c].key,
+                    t,
+                    Purpose::Choice,
+                    s as u32,
+                ));
                 let pick = self.choose(c, s, current, u);
-                self.contracts[c * ns + s] = Contract { supplier: pick, end: t + m.rules.contract_length, notice: false };
+                self.contracts[c * ns + s] = Contract {
+                    supplier: pick,
+                    end: t + m.rules.contract_length,
+                    notice: false,
+                };
             }
         }
     }
@@ -499,8 +616,13 @@ impl<'m> World<'m> {
             for l in &mut st.lines {
                 l.served = 0.0;
                 l.revenue = 0.0;
-                let frac = if l.contracted > 0.0 { (l.capacity / l.contracted).min(1.0) } else { 1.0 };
-                l.eff_quality = (l.quality * (1.0 - m.rules.overload_quality_loss * (1.0 - frac))).max(0.0);
+                let frac = if l.contracted > 0.0 {
+                    (l.capacity / l.contracted).min(1.0)
+                } else {
+                    1.0
+                };
+                l.eff_quality =
+                    (l.quality * (1.0 - m.rules.overload_quality_loss * (1.0 - frac))).max(0.0);
             }
         }
         let mut d = Delivery {
@@ -517,7 +639,11 @@ impl<'m> World<'m> {
                 match self.contracts[c * ns + s].supplier {
                     Supplier::Provider(p) if self.providers[p].open() => {
                         let line = &self.providers[p].lines[s];
-                        let frac = if line.contracted > 0.0 { (line.capacity / line.contracted).min(1.0) } else { 1.0 };
+                        let frac = if line.contracted > 0.0 {
+                            (line.capacity / line.contracted).min(1.0)
+                        } else {
+                            1.0
+                        };
                         let served = v * frac;
                         let unmet = v - served;
                         let pay = line.price * served;
@@ -528,7 +654,9 @@ impl<'m> World<'m> {
                         st.unmet += unmet;
                         if m.providers[p].kind == ProviderKind::Collaborative {
                             if let Some(mi) = self.deliverer(p, c) {
-                                if let Some(j) = self.providers[p].members.iter().position(|&x| x == mi) {
+                                if let Some(j) =
+                                    self.providers[p].members.iter().position(|&x| x == mi)
+                                {
                                     self.providers[p].delivered[j] += served;
                                 }
                             }
@@ -585,15 +713,25 @@ impl<'m> World<'m> {
         let pops: Vec<f64> = st
             .members
             .iter()
-            .map(|&mi| (0..self.m.ccgs.len()).filter(|&c| self.hosts[c] == Some(mi)).map(|c| self.m.ccgs[c].population).sum())
+            .map(|&mi| {
+                (0..self.m.ccgs.len())
+                    .filter(|&c| self.hosts[c] == Some(mi))
+                    .map(|c| self.m.ccgs[c].population)
+                    .sum()
+            })
             .collect();
         let sum: f64 = pops.iter().sum();
         let n = st.members.len().max(1) as f64;
-        pops.iter().map(|p| if sum > 0.0 { p / sum } else { 1.0 / n }).collect()
+        pops.iter()
+            .map(|p| if sum > 0.0 { p / sum } else { 1.0 / n })
+            .collect()
     }
 
     fn patch_population(&self, pi: usize) -> f64 {
-        (0..self.m.ccgs.len()).filter(|&c| self.hosts[c] == Some(pi)).map(|c| self.m.ccgs[c].population).sum()
+        (0..self.m.ccgs.len())
+            .filter(|&c| self.hosts[c] == Some(pi))
+            .map(|c| self.m.ccgs[c].population)
+            .sum()
     }
 
     /// Step 3: revenue, costs and reserves; the annual price review.
@@ -616,7 +754,10 @@ impl<'m> World<'m> {
                 }
                 let idle = (l.capacity / 4.0 - l.served).max(0.0);
                 revenue[pi] += l.revenue;
-                cost[pi] += fixed / 4.0 + l.unit * l.served + m.finance.idle_cost_share * l.unit * idle + l.redundancy;
+                cost[pi] += fixed / 4.0
+                    + l.unit * l.served
+                    + m.finance.idle_cost_share * l.unit * idle
+                    + l.redundancy;
             }
             if hosted && m.providers[pi].kind == ProviderKind::Local {
                 cost[pi] += m.finance.hosting_charge * self.patch_population(pi) / 4.0;
@@ -668,7 +809,11 @@ impl<'m> World<'m> {
                 }
                 if review {
                     let expected = l.history.iter().sum::<f64>() / 4.0;
-                    let target = if expected > 0.0 { (fixed / expected + l.unit) * (1.0 + markup) } else { f64::INFINITY };
+                    let target = if expected > 0.0 {
+                        (fixed / expected + l.unit) * (1.0 + markup)
+                    } else {
+                        f64::INFINITY
+                    };
                     let cap = m.finance.max_price_change;
                     l.price = target.clamp(l.price * (1.0 - cap), l.price * (1.0 + cap));
                 }
@@ -713,7 +858,9 @@ impl<'m> World<'m> {
             let targeted = match kind {
                 ProviderKind::National => true,
                 ProviderKind::Local => host == Some(pi),
-                ProviderKind::Collaborative => host.is_some_and(|h| self.providers[pi].members.contains(&h)),
+                ProviderKind::Collaborative => {
+                    host.is_some_and(|h| self.providers[pi].members.contains(&h))
+                }
             };
             if !targeted {
                 continue;
@@ -723,7 +870,9 @@ impl<'m> World<'m> {
                 Supplier::Provider(p) if p == pi => true,
                 // A member delivers its network's services to the CCGs of its patch.
                 Supplier::Provider(p) => {
-                    nets.contains(&p) && self.providers[p].open() && self.providers[p].members.contains(&pi)
+                    nets.contains(&p)
+                        && self.providers[p].open()
+                        && self.providers[p].members.contains(&pi)
                 }
                 _ => false,
             });
@@ -731,7 +880,11 @@ impl<'m> World<'m> {
                 customer_pop += m.ccgs[c].population;
             }
         }
-        if target_pop > 0.0 { customer_pop / target_pop } else { 0.0 }
+        if target_pop > 0.0 {
+            customer_pop / target_pop
+        } else {
+            0.0
+        }
     }
 
     /// Projected revenue and cost for the next year at current contracts and prices.
@@ -746,7 +899,9 @@ impl<'m> World<'m> {
                 continue;
             }
             rev += l.price * l.contracted;
-            cost += self.fixed_cost(pi, s) + l.unit * l.contracted + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
+            cost += self.fixed_cost(pi, s)
+                + l.unit * l.contracted
+                + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
         }
         if hosted && m.providers[pi].kind == ProviderKind::Local {
             cost += f.hosting_charge * self.patch_population(pi);
@@ -762,14 +917,21 @@ impl<'m> World<'m> {
         for c in 0..self.m.ccgs.len() {
             for s in 0..ns {
                 if self.contracts[c * ns + s].supplier == Supplier::Provider(net) {
-                    if let Some(j) = self.deliverer(net, c).and_then(|mi| st.members.iter().position(|&x| x == mi)) {
+                    if let Some(j) = self
+                        .deliverer(net, c)
+                        .and_then(|mi| st.members.iter().position(|&x| x == mi))
+                    {
                         v[j] += self.volume[c * ns + s];
                     }
                 }
             }
         }
         let total: f64 = v.iter().sum();
-        if total > 0.0 { v.iter().map(|x| x / total).collect() } else { self.member_shares(net) }
+        if total > 0.0 {
+            v.iter().map(|x| x / total).collect()
+        } else {
+            self.member_shares(net)
+        }
     }
 
     /// Projected margin; a member counts its share of its networks' projected results.
@@ -807,7 +969,8 @@ impl<'m> World<'m> {
             let rating = choice::rate(&domains, cp.marginal_band);
             let st = &mut self.providers[pi];
             st.ratings[ci] = 1 + rating as u8;
-            let must_reach_a = cp.b_must_reach_a && st.last_rating == Some(Rating::B) && rating != Rating::A;
+            let must_reach_a =
+                cp.b_must_reach_a && st.last_rating == Some(Rating::B) && rating != Rating::A;
             st.last_rating = Some(rating);
             if rating == Rating::C || must_reach_a {
                 stops.push(pi);
@@ -832,9 +995,9 @@ impl<'m> World<'m> {
                 }
                 let pooled = self.providers[pi].lines[s].capacity;
                 for (j, &mi) in members.iter().enumerate() {
-                    let covered_elsewhere = m.networks_of[mi]
-                        .iter()
-                        .any(|&n| n != pi && self.providers[n].open() && self.providers[n].lines[s].exists);
+                    let covered_elsewhere = m.networks_of[mi].iter().any(|&n| {
+                        n != pi && self.providers[n].open() && self.providers[n].lines[s].exists
+                    });
                     let l = &mut self.providers[mi].lines[s];
                     if l.exists && !covered_elsewhere && self.providers[mi].status == Status::Open {
                         let l = &mut self.providers[mi].lines[s];
@@ -857,7 +1020,13 @@ impl<'m> World<'m> {
         if !self.providers[net].open() {
             return;
         }
-        let Some(j) = self.providers[net].members.iter().position(|&x| x == member) else { return };
+        let Some(j) = self.providers[net]
+            .members
+            .iter()
+            .position(|&x| x == member)
+        else {
+            return;
+        };
         let w = self.providers[net].weights.get(j).copied().unwrap_or(0.0);
         {
             let st = &mut self.providers[net];
@@ -920,7 +1089,12 @@ impl<'m> World<'m> {
                             && m.providers[a].kind == ProviderKind::Local
                             && m.providers[a].region == m.providers[f].region
                     })
-                    .max_by(|&a, &b| self.providers[a].reserves.total_cmp(&self.providers[b].reserves).then(b.cmp(&a)))
+                    .max_by(|&a, &b| {
+                        self.providers[a]
+                            .reserves
+                            .total_cmp(&self.providers[b].reserves)
+                            .then(b.cmp(&a))
+                    })
             } else {
                 None
             };
@@ -953,7 +1127,11 @@ impl<'m> World<'m> {
                 let k = &mut self.contracts[c * ns + s];
                 if k.supplier == Supplier::Provider(f) {
                     // Customers of a service the absorber cannot offer alone choose again.
-                    k.supplier = if takes { Supplier::Provider(a) } else { Supplier::None };
+                    k.supplier = if takes {
+                        Supplier::Provider(a)
+                    } else {
+                        Supplier::None
+                    };
                 }
             }
         }
@@ -977,7 +1155,11 @@ impl<'m> World<'m> {
                 // The last four quarters it was open sit in the ring buffer.
                 let rev: f64 = st.revenue_hist.iter().sum();
                 let cost: f64 = st.cost_hist.iter().sum();
-                let margin = if n > 0 && rev > 0.0 { Some((rev - cost) / rev) } else { None };
+                let margin = if n > 0 && rev > 0.0 {
+                    Some((rev - cost) / rev)
+                } else {
+                    None
+                };
                 let (mut customers, mut population) = (0u32, 0.0);
                 if st.open() {
                     for c in 0..m.ccgs.len() {
@@ -996,7 +1178,15 @@ impl<'m> World<'m> {
                         }
                     }
                 }
-                let capacity: f64 = if st.open() { st.lines.iter().filter(|l| l.active).map(|l| l.capacity).sum() } else { 0.0 };
+                let capacity: f64 = if st.open() {
+                    st.lines
+                        .iter()
+                        .filter(|l| l.active)
+                        .map(|l| l.capacity)
+                        .sum()
+                } else {
+                    0.0
+                };
                 ProviderOutcome {
                     ratings: st.ratings.clone(),
                     fate: match st.status {

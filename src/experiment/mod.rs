@@ -46,8 +46,12 @@ pub fn run(
     let mut start = reps.start;
     while start < reps.end {
         let end = (start + BLOCK).min(reps.end);
-        let block: Vec<ReplicationOutcome> =
-            pool.install(|| (start..end).into_par_iter().map(|r| engine::simulate(market, r)).collect());
+        let block: Vec<ReplicationOutcome> = pool.install(|| {
+            (start..end)
+                .into_par_iter()
+                .map(|r| engine::simulate(market, r))
+                .collect()
+        });
         // Fold in index order: the summary never depends on which thread finished first.
         for r in &block {
             summary.push(r);

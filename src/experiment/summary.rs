@@ -103,7 +103,13 @@ pub struct Summary {
 }
 
 /// The names of the volume-share categories, in the order of the `shares` arrays.
-pub const CATEGORIES: [&str; 5] = ["in_house", "local", "collaborative", "national", "independent"];
+pub const CATEGORIES: [&str; 5] = [
+    "in_house",
+    "local",
+    "collaborative",
+    "national",
+    "independent",
+];
 
 impl Summary {
     /// An empty summary for a market.
@@ -120,7 +126,10 @@ impl Summary {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     kind: p.kind.as_str().to_string(),
-                    region: p.region.map(|r| m.regions[r].id.clone()).unwrap_or_default(),
+                    region: p
+                        .region
+                        .map(|r| m.regions[r].id.clone())
+                        .unwrap_or_default(),
                     survived: Proportion::new(),
                     stopped: Proportion::new(),
                     failed: Proportion::new(),
@@ -138,7 +147,11 @@ impl Summary {
             services: m
                 .services
                 .iter()
-                .map(|s| ServiceSummary { id: s.id.clone(), shares: Default::default(), hhi: Stat::new() })
+                .map(|s| ServiceSummary {
+                    id: s.id.clone(),
+                    shares: Default::default(),
+                    hhi: Stat::new(),
+                })
                 .collect(),
             series: (1..m.periods)
                 .map(|t| PeriodSummary {
@@ -186,7 +199,9 @@ impl Summary {
         }
         self.headline.cost_per_head.push(r.cost_per_head);
         self.headline.in_house_share.push(r.in_house_share);
-        self.headline.open_providers.push(f64::from(r.open_providers));
+        self.headline
+            .open_providers
+            .push(f64::from(r.open_providers));
         self.headline.unmet_share.push(r.unmet_share);
     }
 
@@ -223,8 +238,12 @@ impl Summary {
             s.cost_per_head.merge(&x.cost_per_head);
         }
         self.headline.cost_per_head.merge(&o.headline.cost_per_head);
-        self.headline.in_house_share.merge(&o.headline.in_house_share);
-        self.headline.open_providers.merge(&o.headline.open_providers);
+        self.headline
+            .in_house_share
+            .merge(&o.headline.in_house_share);
+        self.headline
+            .open_providers
+            .merge(&o.headline.open_providers);
         self.headline.unmet_share.merge(&o.headline.unmet_share);
     }
 

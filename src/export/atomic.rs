@@ -15,10 +15,17 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `target` (its folder must exist).
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
         let file = File::create(&temp)?;
-        Ok(AtomicFile { target: target.to_path_buf(), temp, writer: Some(BufWriter::new(file)) })
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp,
+            writer: Some(BufWriter::new(file)),
+        })
     }
 
     /// Flushes, syncs and renames the file into place.

@@ -57,7 +57,12 @@ pub struct Figure {
 
 impl From<&Stat> for Figure {
     fn from(s: &Stat) -> Figure {
-        Figure { mean: s.mean(), p05: s.quantile(0.05), p50: s.quantile(0.5), p95: s.quantile(0.95) }
+        Figure {
+            mean: s.mean(),
+            p05: s.quantile(0.05),
+            p50: s.quantile(0.5),
+            p95: s.quantile(0.95),
+        }
     }
 }
 
@@ -153,17 +158,33 @@ const Q3N: [&str; 3] = ["p05", "p50", "p95"];
 
 /// `providers.csv`: survival with its Wilson interval, fates, ratings per checkpoint, and figures.
 pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut header: Vec<String> =
-        ["config", "provider", "name", "kind", "region", "replications", "p_survive", "p_survive_lo", "p_survive_hi"]
-            .map(String::from)
-            .to_vec();
+    let mut header: Vec<String> = [
+        "config",
+        "provider",
+        "name",
+        "kind",
+        "region",
+        "replications",
+        "p_survive",
+        "p_survive_lo",
+        "p_survive_hi",
+    ]
+    .map(String::from)
+    .to_vec();
     header.extend(["p_stopped", "p_failed", "p_merged", "p_ended"].map(String::from));
     for cp in &s.checkpoints {
         for r in ["A", "B", "C", "unrated"] {
             header.push(format!("p_{cp}_{r}"));
         }
     }
-    for f in ["margin", "customers", "population", "staff", "reserves", "revenue"] {
+    for f in [
+        "margin",
+        "customers",
+        "population",
+        "staff",
+        "reserves",
+        "revenue",
+    ] {
         header.extend(stat_headers(f, &Q3N));
     }
     let mut rows = vec![header];
@@ -190,7 +211,14 @@ pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
                 r.push(num(Some(counts[k] as f64 / n)));
             }
         }
-        for st in [&p.margin, &p.customers, &p.population, &p.staff, &p.reserves, &p.revenue] {
+        for st in [
+            &p.margin,
+            &p.customers,
+            &p.population,
+            &p.staff,
+            &p.reserves,
+            &p.revenue,
+        ] {
             r.extend(stat_cells(st, &Q3));
         }
         rows.push(r);
@@ -247,13 +275,23 @@ impl ReplicationWriter {
     pub fn create(path: &Path, market: &Market) -> anyhow::Result<ReplicationWriter> {
         let file = AtomicFile::create(path)?;
         let mut writer = csv::Writer::from_writer(file);
-        let mut header: Vec<String> =
-            ["config", "replication", "cost_per_head", "in_house_share", "open_providers", "unmet_share", "ccg_spend"]
-                .map(String::from)
-                .to_vec();
+        let mut header: Vec<String> = [
+            "config",
+            "replication",
+            "cost_per_head",
+            "in_house_share",
+            "open_providers",
+            "unmet_share",
+            "ccg_spend",
+        ]
+        .map(String::from)
+        .to_vec();
         header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
         writer.write_record(&header)?;
-        Ok(ReplicationWriter { writer, configuration: market.configuration.clone() })
+        Ok(ReplicationWriter {
+            writer,
+            configuration: market.configuration.clone(),
+        })
     }
 
     /// Writes one replication's row.
@@ -274,7 +312,10 @@ impl ReplicationWriter {
 
     /// Completes the file.
     pub fn finish(self) -> anyhow::Result<()> {
-        let mut file = self.writer.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        let mut file = self
+            .writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
         file.flush()?;
         file.commit()?;
         Ok(())
@@ -287,7 +328,10 @@ pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow
     atomic::write(&dir.join("providers.csv"), &providers_csv(s)?)?;
     atomic::write(&dir.join("services.csv"), &services_csv(s)?)?;
     atomic::write(&dir.join("timeseries.csv"), &timeseries_csv(s)?)?;
-    let file = SummaryFile { provenance: provenance.clone(), headline: headline(s) };
+    let file = SummaryFile {
+        provenance: provenance.clone(),
+        headline: headline(s),
+    };
     let mut json = serde_json::to_vec_pretty(&file)?;
     json.push(b'\n');
     atomic::write(&dir.join("summary.json"), &json)?;

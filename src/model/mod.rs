@@ -187,9 +187,20 @@ pub enum CompileError {
 impl Market {
     /// Compiles a validated scenario (with its configuration applied) into a market.
     pub fn compile(s: &ScenarioFile, configuration: &str) -> Result<Market, CompileError> {
-        let regions: Vec<Region> =
-            s.regions.iter().map(|r| Region { id: r.id.clone(), name: display(&r.name, &r.id) }).collect();
-        let region_ix: BTreeMap<&str, usize> = s.regions.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+        let regions: Vec<Region> = s
+            .regions
+            .iter()
+            .map(|r| Region {
+                id: r.id.clone(),
+                name: display(&r.name, &r.id),
+            })
+            .collect();
+        let region_ix: BTreeMap<&str, usize> = s
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
         let services: Vec<Service> = s
             .services
             .iter()
@@ -207,7 +218,11 @@ impl Market {
             })
             .collect();
         let enabled: Vec<&schema::Provider> = s.providers.iter().filter(|p| p.enabled).collect();
-        let prov_ix: BTreeMap<&str, usize> = enabled.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+        let prov_ix: BTreeMap<&str, usize> = enabled
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
         for (i, p) in s.providers.iter().enumerate() {
             if !p.enabled {
                 continue;
@@ -217,12 +232,20 @@ impl Market {
                     return Err(CompileError::Disabled {
                         path: format!("providers[{i}].members[{j}]"),
                         id: m.clone(),
-                        why: format!("collaborative `{}` is enabled, so its members must be", p.id),
+                        why: format!(
+                            "collaborative `{}` is enabled, so its members must be",
+                            p.id
+                        ),
                     });
                 }
             }
         }
-        let service_ix: BTreeMap<&str, usize> = s.services.iter().enumerate().map(|(i, x)| (x.id.as_str(), i)).collect();
+        let service_ix: BTreeMap<&str, usize> = s
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.id.as_str(), i))
+            .collect();
         let providers: Vec<Provider> = enabled
             .iter()
             .map(|p| {
@@ -242,10 +265,19 @@ impl Market {
                     name: display(&p.name, &p.id),
                     kind: p.kind,
                     region: p.region.as_deref().and_then(|r| region_ix.get(r).copied()),
-                    members: p.members.iter().filter_map(|m| prov_ix.get(m.as_str()).copied()).collect(),
+                    members: p
+                        .members
+                        .iter()
+                        .filter_map(|m| prov_ix.get(m.as_str()).copied())
+                        .collect(),
                     lead: p.lead.as_deref().and_then(|l| prov_ix.get(l).copied()),
                     coordination_cost: p.coordination_cost,
-                    standards: [p.standards.leadership, p.standards.people, p.standards.process, p.standards.partnerships],
+                    standards: [
+                        p.standards.leadership,
+                        p.standards.people,
+                        p.standards.process,
+                        p.standards.partnerships,
+                    ],
                     markup: p.markup.unwrap_or(s.finance.markup),
                     reserves: p.reserves,
                     offers,
@@ -291,7 +323,9 @@ impl Market {
                 }
                 match p.region {
                     Some(r) => candidates[r][si].push(pi),
-                    None => candidates.iter_mut().for_each(|byservice| byservice[si].push(pi)),
+                    None => candidates
+                        .iter_mut()
+                        .for_each(|byservice| byservice[si].push(pi)),
                 }
             }
         }
@@ -309,7 +343,9 @@ impl Market {
                     .filter(|&c| match p.kind {
                         ProviderKind::National => true,
                         ProviderKind::Local => ccgs[c].host == Some(pi),
-                        ProviderKind::Collaborative => ccgs[c].host.is_some_and(|h| p.members.contains(&h)),
+                        ProviderKind::Collaborative => {
+                            ccgs[c].host.is_some_and(|h| p.members.contains(&h))
+                        }
                     })
                     .collect()
             })
@@ -358,7 +394,11 @@ impl Market {
 }
 
 fn display(name: &str, id: &str) -> String {
-    if name.is_empty() { id.to_string() } else { name.to_string() }
+    if name.is_empty() {
+        id.to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// Spreads `count` CCGs over the enabled local CSUs' patches by largest remainder, with log-normal
@@ -379,11 +419,18 @@ fn generate_ccgs(
         return Vec::new();
     }
     // Largest-remainder apportionment, ties broken by patch order so it is deterministic.
-    let quotas: Vec<f64> = patches.iter().map(|(_, v)| f64::from(g.count) * v / total).collect();
+    let quotas: Vec<f64> = patches
+        .iter()
+        .map(|(_, v)| f64::from(g.count) * v / total)
+        .collect();
     let mut counts: Vec<u32> = quotas.iter().map(|q| q.floor() as u32).collect();
     let mut left = g.count - counts.iter().sum::<u32>();
     let mut order: Vec<usize> = (0..patches.len()).collect();
-    order.sort_by(|&a, &b| (quotas[b] - quotas[b].floor()).total_cmp(&(quotas[a] - quotas[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (quotas[b] - quotas[b].floor())
+            .total_cmp(&(quotas[a] - quotas[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(patches.len() * 2) {
         if left == 0 {
             break;
@@ -395,16 +442,24 @@ fn generate_ccgs(
     for ((p, patch_pop), n) in patches.iter().zip(&counts) {
         let scaled = patch_pop * g.total_population / total;
         let mut rng = rng::stream(g.seed, 0, entity_key(&p.id), 0, Purpose::Generation, 0);
-        let weights: Vec<f64> = (0..*n).map(|_| (g.size_sigma * rng::standard_normal(&mut rng)).exp()).collect();
+        let weights: Vec<f64> = (0..*n)
+            .map(|_| libm::exp(g.size_sigma * rng::standard_normal(&mut rng)))
+            .collect();
         let sum: f64 = weights.iter().sum();
         for (i, w) in weights.iter().enumerate() {
             let id = format!("{}-{}", p.id, i + 1);
-            let population = (scaled * w / sum).clamp(g.min_population, g.max_population).round();
+            let population = (scaled * w / sum)
+                .clamp(g.min_population, g.max_population)
+                .round();
             out.push(Ccg {
                 name: format!("{} CCG {}", display(&p.name, &p.id), i + 1),
                 key: entity_key(&id),
                 id,
-                region: p.region.as_deref().and_then(|r| region_ix.get(r).copied()).unwrap_or(0),
+                region: p
+                    .region
+                    .as_deref()
+                    .and_then(|r| region_ix.get(r).copied())
+                    .unwrap_or(0),
                 population,
                 host: prov_ix.get(p.id.as_str()).copied(),
                 allowance: g.allowance,

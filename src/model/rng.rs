@@ -37,7 +37,14 @@ pub fn entity_key(id: &str) -> u64 {
 }
 
 /// The stream for one key. `sub` separates draws of the same purpose (e.g. the service index).
-pub fn stream(seed: u64, replication: u64, entity: u64, period: u32, purpose: Purpose, sub: u32) -> ChaCha8Rng {
+pub fn stream(
+    seed: u64,
+    replication: u64,
+    entity: u64,
+    period: u32,
+    purpose: Purpose,
+    sub: u32,
+) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[0..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&replication.to_le_bytes());
@@ -52,12 +59,13 @@ pub fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     rng.random::<f64>()
 }
 
-/// A standard normal draw (Box-Muller), written out so results do not depend on a distribution crate.
+/// A standard normal draw (Box-Muller), written out so results do not depend on a distribution crate;
+/// `libm` gives the same bits on every platform, where `f64::ln` and `cos` may not.
 pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     // 1 - u lies in (0, 1], so the logarithm is finite.
     let u1 = 1.0 - rng.random::<f64>();
     let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use toml::de::DeValue;
+use toml::de::{DeTable, DeValue};
 use toml::{Spanned, Table, Value};
 
 use super::error::{Problem, ScenarioError, line_col};
@@ -38,7 +38,10 @@ impl Scenario {
     /// Reads and checks a scenario file.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
         Scenario::from_text(&file, &text)
     }
 
@@ -51,17 +54,26 @@ impl Scenario {
             message,
             configuration: None,
         };
-        let spanned = DeValue::parse(text).map_err(|e| {
-            let pos = e.span().map(|s| line_col(text, s.start));
-            ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
-        })?;
+        let spanned = DeTable::parse(text)
+            .map(|t| {
+                let span = t.span();
+                Spanned::new(span, DeValue::Table(t.into_inner()))
+            })
+            .map_err(|e| {
+                let pos = e.span().map(|s| line_col(text, s.start));
+                ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
+            })?;
         let de = toml::Deserializer::parse(text).map_err(|e| {
             let pos = e.span().map(|s| line_col(text, s.start));
             ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
         })?;
         let base: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = clean_path(&e.path().to_string());
-            let pos = e.inner().span().map(|s| line_col(text, s.start)).or_else(|| locate(text, &spanned, &path));
+            let pos = e
+                .inner()
+                .span()
+                .map(|s| line_col(text, s.start))
+                .or_else(|| locate(text, &spanned, &path));
             ScenarioError::Invalid(vec![problem(pos, path, first_line(e.inner().message()))])
         })?;
         let mut problems: Vec<Problem> = validate(&base)
@@ -71,7 +83,12 @@ impl Scenario {
         let raw: Table = toml::from_str(text).map_err(|e| {
             ScenarioError::Invalid(vec![problem(None, String::new(), first_line(e.message()))])
         })?;
-        let scenario = Scenario { file: file.to_string(), sha256: hex_sha256(text.as_bytes()), base, raw };
+        let scenario = Scenario {
+            file: file.to_string(),
+            sha256: hex_sha256(text.as_bytes()),
+            base,
+            raw,
+        };
         if problems.is_empty() {
             // Each configuration must produce a valid scenario too.
             for (i, cf) in scenario.base.configurations.iter().enumerate() {
@@ -84,7 +101,11 @@ impl Scenario {
                 }
             }
         }
-        if problems.is_empty() { Ok(scenario) } else { Err(ScenarioError::Invalid(problems)) }
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(ScenarioError::Invalid(problems))
+        }
     }
 
     /// Names of the configurations, in file order; a scenario with none has one, `base`.
@@ -92,7 +113,11 @@ impl Scenario {
         if self.base.configurations.is_empty() {
             vec![BASE.to_string()]
         } else {
-            self.base.configurations.iter().map(|c| c.name.clone()).collect()
+            self.base
+                .configurations
+                .iter()
+                .map(|c| c.name.clone())
+                .collect()
         }
     }
 
@@ -102,10 +127,17 @@ impl Scenario {
     }
 
     /// The scenario as a configuration makes it, with further edits on top (for sweeps).
-    pub fn resolve_with(&self, configuration: &str, extra: &[Edit]) -> Result<ScenarioFile, ScenarioError> {
+    pub fn resolve_with(
+        &self,
+        configuration: &str,
+        extra: &[Edit],
+    ) -> Result<ScenarioFile, ScenarioError> {
         let names = self.configuration_names();
         if !names.iter().any(|n| n == configuration) {
-            return Err(ScenarioError::UnknownConfiguration { name: configuration.to_string(), available: names });
+            return Err(ScenarioError::UnknownConfiguration {
+                name: configuration.to_string(),
+                available: names,
+            });
         }
         let problem = |path: String, message: String| Problem {
             file: self.file.clone(),
@@ -116,14 +148,29 @@ impl Scenario {
         };
         let mut doc = self.raw.clone();
         let mut problems = Vec::new();
-        if let Some(cf) = self.base.configurations.iter().find(|c| c.name == configuration) {
+        if let Some(cf) = self
+            .base
+            .configurations
+            .iter()
+            .find(|c| c.name == configuration)
+        {
             for id in &cf.enable {
-                if let Err(m) = set_path(&mut doc, &format!("providers.{id}.enabled"), Value::Boolean(true), true) {
+                if let Err(m) = set_path(
+                    &mut doc,
+                    &format!("providers.{id}.enabled"),
+                    Value::Boolean(true),
+                    true,
+                ) {
                     problems.push(problem(format!("enable: {id}"), m));
                 }
             }
             for id in &cf.disable {
-                if let Err(m) = set_path(&mut doc, &format!("providers.{id}.enabled"), Value::Boolean(false), true) {
+                if let Err(m) = set_path(
+                    &mut doc,
+                    &format!("providers.{id}.enabled"),
+                    Value::Boolean(false),
+                    true,
+                ) {
                     problems.push(problem(format!("disable: {id}"), m));
                 }
             }
@@ -146,13 +193,23 @@ impl Scenario {
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid(problems));
         }
-        let resolved: ScenarioFile = serde_path_to_error::deserialize(Value::Table(doc))
-            .map_err(|e| ScenarioError::Invalid(vec![problem(clean_path(&e.path().to_string()), first_line(&e.inner().to_string()))]))?;
+        let resolved: ScenarioFile =
+            serde_path_to_error::deserialize(Value::Table(doc)).map_err(|e| {
+                ScenarioError::Invalid(vec![problem(
+                    clean_path(&e.path().to_string()),
+                    first_line(&e.inner().to_string()),
+                )])
+            })?;
         let findings = validate(&resolved);
         if findings.is_empty() {
             Ok(resolved)
         } else {
-            Err(ScenarioError::Invalid(findings.into_iter().map(|f| problem(f.path, f.message)).collect()))
+            Err(ScenarioError::Invalid(
+                findings
+                    .into_iter()
+                    .map(|f| problem(f.path, f.message))
+                    .collect(),
+            ))
         }
     }
 
@@ -180,10 +237,16 @@ fn collect_numeric(v: &Value, at: String, out: &mut Vec<String>) {
         Value::Integer(_) | Value::Float(_) => out.push(at),
         Value::Table(t) => {
             for (k, x) in t {
-                if at == "configurations" || (at.is_empty() && (k == "configurations" || k == "observed")) {
+                if at == "configurations"
+                    || (at.is_empty() && (k == "configurations" || k == "observed"))
+                {
                     continue;
                 }
-                let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
                 collect_numeric(x, p, out);
             }
         }
@@ -212,7 +275,11 @@ fn first_line(s: &str) -> String {
 
 /// serde_path_to_error prints `?` for positions it cannot name and `.` before array indices.
 fn clean_path(p: &str) -> String {
-    if p == "." { String::new() } else { p.to_string() }
+    if p == "." {
+        String::new()
+    } else {
+        p.to_string()
+    }
 }
 
 /// A path segment: a table key, an array index, or an array element found by its `id`.
@@ -238,8 +305,12 @@ fn parse_path(path: &str) -> Result<Vec<Seg>, String> {
             return Err(format!("empty segment in path `{path}`"));
         }
         while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').ok_or_else(|| format!("unclosed `[` in path `{path}`"))?;
-            let idx = r[..end].parse().map_err(|_| format!("bad index `{}` in path `{path}`", &r[..end]))?;
+            let end = r
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in path `{path}`"))?;
+            let idx = r[..end]
+                .parse()
+                .map_err(|_| format!("bad index `{}` in path `{path}`", &r[..end]))?;
             segs.push(Seg::Index(idx));
             rest = &r[end + 1..];
         }
@@ -254,7 +325,9 @@ fn child<'a>(v: &'a Value, s: &Seg) -> Option<&'a Value> {
     match (v, s) {
         (Value::Table(t), Seg::Key(k)) => t.get(k),
         (Value::Array(a), Seg::Index(i)) => a.get(*i),
-        (Value::Array(a), Seg::Key(k)) => a.iter().find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
+        (Value::Array(a), Seg::Key(k)) => a
+            .iter()
+            .find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
         _ => None,
     }
 }
@@ -263,7 +336,9 @@ fn child_mut<'a>(v: &'a mut Value, s: &Seg) -> Option<&'a mut Value> {
     match (v, s) {
         (Value::Table(t), Seg::Key(k)) => t.get_mut(k),
         (Value::Array(a), Seg::Index(i)) => a.get_mut(*i),
-        (Value::Array(a), Seg::Key(k)) => a.iter_mut().find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
+        (Value::Array(a), Seg::Key(k)) => a
+            .iter_mut()
+            .find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
         _ => None,
     }
 }
@@ -271,7 +346,10 @@ fn child_mut<'a>(v: &'a mut Value, s: &Seg) -> Option<&'a mut Value> {
 fn keys_of(v: &Value) -> Vec<String> {
     match v {
         Value::Table(t) => t.keys().cloned().collect(),
-        Value::Array(a) => a.iter().filter_map(|x| x.get("id").and_then(Value::as_str).map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -290,7 +368,11 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -299,10 +381,16 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// Up to three names closest to `wanted`, for "did you mean" hints.
 pub fn close_matches(wanted: &str, names: &[String]) -> Vec<String> {
-    let mut scored: Vec<(usize, &String)> = names.iter().map(|n| (distance(wanted, n), n)).collect();
+    let mut scored: Vec<(usize, &String)> =
+        names.iter().map(|n| (distance(wanted, n), n)).collect();
     scored.sort();
     let limit = (wanted.len() / 2).max(2);
-    scored.into_iter().filter(|(d, _)| *d <= limit).take(3).map(|(_, n)| n.clone()).collect()
+    scored
+        .into_iter()
+        .filter(|(d, _)| *d <= limit)
+        .take(3)
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 fn not_found(path: &str, segs: &[Seg], i: usize, parent: &Value) -> String {
@@ -310,9 +398,22 @@ fn not_found(path: &str, segs: &[Seg], i: usize, parent: &Value) -> String {
     let wanted = seg_name(&segs[i]);
     let names = keys_of(parent);
     let hint = close_matches(&wanted, &names);
-    let mut m = format!("no field `{wanted}` at `{}` (path `{path}` does not exist)", if here.is_empty() { "the top level".into() } else { here.join(".") });
+    let mut m = format!(
+        "no field `{wanted}` at `{}` (path `{path}` does not exist)",
+        if here.is_empty() {
+            "the top level".into()
+        } else {
+            here.join(".")
+        }
+    );
     if !hint.is_empty() {
-        m.push_str(&format!("; did you mean {}?", hint.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(" or ")));
+        m.push_str(&format!(
+            "; did you mean {}?",
+            hint.iter()
+                .map(|h| format!("`{h}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
     } else if !names.is_empty() && names.len() <= 30 {
         m.push_str(&format!("; fields there: {}", names.join(", ")));
     }
@@ -337,16 +438,26 @@ fn set_path(doc: &mut Table, path: &str, value: Value, create: bool) -> Result<(
             (Value::Table(t), Seg::Key(k)) => {
                 if let Some(old) = t.get(k) {
                     if !same_kind(old, &value) {
-                        return Err(format!("expected {}, got {}", old.type_str(), value.type_str()));
+                        return Err(format!(
+                            "expected {}, got {}",
+                            old.type_str(),
+                            value.type_str()
+                        ));
                     }
                 } else if !create && value.is_table() {
-                    return Err(not_found(path, &segs, segs.len() - 1, &Value::Table(t.clone())));
+                    return Err(not_found(
+                        path,
+                        &segs,
+                        segs.len() - 1,
+                        &Value::Table(t.clone()),
+                    ));
                 }
                 t.insert(k.clone(), coerce(t.get(k), value));
                 Ok(())
             }
             (n @ Value::Array(_), s) => {
-                let slot = child_mut(n, s).ok_or_else(|| format!("no element `{}` in path `{path}`", seg_name(s)))?;
+                let slot = child_mut(n, s)
+                    .ok_or_else(|| format!("no element `{}` in path `{path}`", seg_name(s)))?;
                 *slot = value;
                 Ok(())
             }
@@ -370,8 +481,10 @@ fn coerce(old: Option<&Value>, v: Value) -> Value {
 fn same_kind(a: &Value, b: &Value) -> bool {
     matches!(
         (a, b),
-        (Value::Integer(_) | Value::Float(_), Value::Integer(_) | Value::Float(_))
-            | (Value::String(_), Value::String(_))
+        (
+            Value::Integer(_) | Value::Float(_),
+            Value::Integer(_) | Value::Float(_)
+        ) | (Value::String(_), Value::String(_))
             | (Value::Boolean(_), Value::Boolean(_))
             | (Value::Table(_), Value::Table(_))
             | (Value::Array(_), Value::Array(_))
@@ -401,7 +514,9 @@ fn remove_path(doc: &mut Table, path: &str) -> Result<(), String> {
             (Value::Array(a), Seg::Index(i)) => {
                 a.remove(*i);
             }
-            (Value::Array(a), Seg::Key(k)) => a.retain(|x| x.get("id").and_then(Value::as_str) != Some(k)),
+            (Value::Array(a), Seg::Key(k)) => {
+                a.retain(|x| x.get("id").and_then(Value::as_str) != Some(k))
+            }
             _ => return Err(format!("cannot remove `{path}`")),
         }
         Ok(())
@@ -441,7 +556,12 @@ mod tests {
     fn path_parser_reads_keys_and_indices() {
         assert_eq!(
             parse_path("providers[3].services.bi").unwrap(),
-            vec![Seg::Key("providers".into()), Seg::Index(3), Seg::Key("services".into()), Seg::Key("bi".into())]
+            vec![
+                Seg::Key("providers".into()),
+                Seg::Index(3),
+                Seg::Key("services".into()),
+                Seg::Key("bi".into())
+            ]
         );
         assert!(parse_path("a..b").is_err());
         assert!(parse_path("a[x]").is_err());
@@ -449,7 +569,14 @@ mod tests {
 
     #[test]
     fn close_matches_suggest_the_nearest_names() {
-        let names = vec!["locality".to_string(), "need_per_head".to_string(), "in_house".to_string()];
-        assert_eq!(close_matches("localty", &names), vec!["locality".to_string()]);
+        let names = vec![
+            "locality".to_string(),
+            "need_per_head".to_string(),
+            "in_house".to_string(),
+        ];
+        assert_eq!(
+            close_matches("localty", &names),
+            vec!["locality".to_string()]
+        );
     }
 }

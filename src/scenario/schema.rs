@@ -330,7 +330,12 @@ pub struct Standards {
 
 impl Default for Standards {
     fn default() -> Self {
-        Standards { leadership: 0.6, people: 0.6, process: 0.6, partnerships: 0.6 }
+        Standards {
+            leadership: 0.6,
+            people: 0.6,
+            process: 0.6,
+            partnerships: 0.6,
+        }
     }
 }
 
@@ -543,7 +548,10 @@ impl Default for Preferences {
         Preferences {
             price: Normal { mean: 3.0, sd: 1.0 },
             quality: Normal { mean: 3.0, sd: 1.0 },
-            locality: Normal { mean: 2.0, sd: 0.75 },
+            locality: Normal {
+                mean: 2.0,
+                sd: 0.75,
+            },
             inertia: Normal { mean: 1.0, sd: 0.5 },
         }
     }

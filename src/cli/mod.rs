@@ -1,0 +1,142 @@
+//! The command line: parses arguments into a validated plan and wires the library together.
+
+pub mod progress;
+pub mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::scenario::{Scenario, ScenarioError};
+
+/// The built-in default scenario, England 2012.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/england-2012.toml");
+/// The name shown for the built-in scenario.
+pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml";
+
+/// csmarket: simulate a market for commissioning support and see which configurations are viable.
+#[derive(Debug, Parser)]
+#[command(name = "csmarket", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a command, runs every configuration of the built-in England 2012 scenario.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run replications of a scenario's configurations and write results.
+    Run(RunArgs),
+    /// Check scenario files and report every problem found.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Options shared by commands that run replications.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario file (default: the built-in England 2012).
+    pub scenario: Option<PathBuf>,
+    /// Configurations to run, comma-separated (default: all).
+    #[arg(long = "config", value_delimiter = ',')]
+    pub configs: Vec<String>,
+    /// Replications per configuration (default: the scenario's).
+    #[arg(long, short = 'n')]
+    pub replications: Option<u64>,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Output folder (default: output/<scenario file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Loads the scenario a command names, or the built-in one.
+pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> {
+    match path {
+        Some(p) => Scenario::from_path(p),
+        None => Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO),
+    }
+}
+
+/// Runs the command line; returns the process exit code (2 for bad input, 1 for other failures).
+pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
+    let result = match cli.command {
+        None => run::run(&RunArgs::default_job(), &argv),
+        Some(Command::Run(args)) => run::run(&args, &argv),
+        Some(Command::Validate { files }) => validate(&files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            if is_input_error(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Bad input (a scenario problem, an unknown configuration) exits with status 2.
+fn is_input_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<ScenarioError>().is_some() || c.downcast_ref::<InputError>().is_some()
+    })
+}
+
+/// An error in what the user asked for (not in a scenario file).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+impl RunArgs {
+    /// The default job: every configuration of the built-in scenario.
+    pub fn default_job() -> RunArgs {
+        RunArgs {
+            scenario: None,
+            configs: Vec::new(),
+            replications: None,
+            seed: None,
+            threads: 0,
+            out: None,
+        }
+    }
+}
+
+fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut bad = 0;
+    for f in files {
+        match Scenario::from_path(f) {
+            Ok(s) => println!(
+                "{}: ok ({} configuration{}: {})",
+                f.display(),
+                s.configuration_names().len(),
+                if s.configuration_names().len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                s.configuration_names().join(", ")
+            ),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
