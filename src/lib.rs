@@ -3,6 +3,7 @@
 //! Data flows one way: scenario file -> validated [`scenario`] -> compiled [`model`] -> one replication
 //! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
 
+pub mod charts;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
