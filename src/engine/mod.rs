@@ -1206,3 +1206,158 @@ impl<'m> World<'m> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn market(config: &str) -> Market {
+        let text = include_str!("../../tests/fixtures/small.toml");
+        let s = Scenario::from_text("small.toml", text).unwrap();
+        Market::compile(&s.resolve(config).unwrap(), config).unwrap()
+    }
+
+    fn world_in_quarter_one(m: &Market) -> World<'_> {
+        let mut w = World::new(m, 3);
+        w.plan();
+        w.procure(1);
+        w
+    }
+
+    fn index(m: &Market, id: &str) -> usize {
+        m.providers.iter().position(|p| p.id == id).unwrap()
+    }
+
+    #[test]
+    fn money_is_conserved_ccg_spend_equals_revenue_plus_in_house_and_independent() {
+        for config in ["local", "collaborative", "national"] {
+            let m = market(config);
+            for rep in 0..20 {
+                let l = simulate(&m, rep).ledger;
+                let parts = l.provider_revenue + l.in_house_spend + l.independent_spend;
+                assert!(l.ccg_spend > 0.0);
+                assert!(
+                    (l.ccg_spend - parts).abs() <= 1e-9 * l.ccg_spend,
+                    "{config} rep {rep}: {l:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn capacity_never_goes_negative() {
+        let mut m = market("collaborative");
+        // Shed hard and hire fast: capacity still moves toward a non-negative target.
+        m.finance.shed_rate = 1.0;
+        m.finance.hire_rate = 1.0;
+        for rep in 0..10 {
+            let mut w = World::new(&m, rep);
+            w.plan();
+            for t in 1..m.periods {
+                w.procure(t);
+                w.deliver();
+                w.finance(t);
+                w.adjust_capacity();
+                for st in &w.providers {
+                    assert!(st.lines.iter().all(|l| l.capacity >= 0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exit_moves_every_customer_of_the_failed_provider() {
+        let m = market("local");
+        let mut w = world_in_quarter_one(&m);
+        let f = index(&m, "north-a");
+        assert!(
+            w.contracts
+                .iter()
+                .any(|k| k.supplier == Supplier::Provider(f)),
+            "fixture should give north-a customers"
+        );
+        w.close(f, 1, Fate::Failed);
+        w.procure(2);
+        assert!(
+            w.contracts
+                .iter()
+                .all(|k| k.supplier != Supplier::Provider(f))
+        );
+    }
+
+    #[test]
+    fn merge_moves_every_customer_patch_and_reserves_to_the_absorber() {
+        let m = market("local");
+        let mut w = world_in_quarter_one(&m);
+        let (f, a) = (index(&m, "north-a"), index(&m, "north-b"));
+        w.providers[f].reserves = -5000.0;
+        w.providers[a].reserves = 20000.0;
+        let before = w
+            .contracts
+            .iter()
+            .filter(|k| k.supplier == Supplier::Provider(f))
+            .count();
+        let absorber_before = w
+            .contracts
+            .iter()
+            .filter(|k| k.supplier == Supplier::Provider(a))
+            .count();
+        assert!(before > 0);
+        w.merge(f, a, 1);
+        assert!(
+            w.contracts
+                .iter()
+                .all(|k| k.supplier != Supplier::Provider(f))
+        );
+        let after = w
+            .contracts
+            .iter()
+            .filter(|k| k.supplier == Supplier::Provider(a))
+            .count();
+        assert_eq!(
+            after,
+            absorber_before + before,
+            "every customer moves to the absorber"
+        );
+        assert!(w.hosts.iter().all(|h| *h != Some(f)));
+        assert_eq!(w.providers[a].reserves, 15000.0);
+        assert_eq!(w.providers[f].status, Status::Closed(Fate::Merged));
+    }
+
+    #[test]
+    fn stopped_collaborative_hands_its_services_back_to_members() {
+        let m = market("collaborative");
+        let net = index(&m, "bi-north");
+        let bi = m.services.iter().position(|s| s.id == "bi").unwrap();
+        let members = [index(&m, "north-a"), index(&m, "north-b")];
+        // A replication in which the network passed its first checkpoint.
+        let mut w = (0..50)
+            .map(|rep| {
+                let mut w = World::new(&m, rep);
+                w.plan();
+                w
+            })
+            .find(|w| w.providers[net].open() && members.iter().all(|&mi| w.providers[mi].open()))
+            .expect("the network passes the first checkpoint in some replication");
+        assert!(members.iter().all(|&mi| !w.providers[mi].lines[bi].active));
+        let pooled = w.providers[net].lines[bi].capacity;
+        w.close(net, 1, Fate::Stopped);
+        let back: f64 = members
+            .iter()
+            .map(|&mi| w.providers[mi].lines[bi].capacity)
+            .sum();
+        assert!(members.iter().all(|&mi| w.providers[mi].lines[bi].active));
+        assert!((back - pooled).abs() < 1e-6 * pooled.max(1.0));
+    }
+
+    #[test]
+    fn replication_outcome_depends_only_on_its_index() {
+        let m = market("collaborative");
+        let a = simulate(&m, 17);
+        let _ = simulate(&m, 3);
+        let b = simulate(&m, 17);
+        assert_eq!(a, b);
+        assert_ne!(simulate(&m, 18), a);
+    }
+}
