@@ -27,12 +27,16 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub demand: Demand,
     /// Regions of the market.
+    #[serde(default)]
     pub regions: Vec<Region>,
     /// Service lines CCGs buy.
+    #[serde(default)]
     pub services: Vec<ServiceLine>,
     /// The buyers: listed one by one, generated, or both.
+    #[serde(default)]
     pub ccgs: Ccgs,
     /// Local CSUs, collaboratives and national providers.
+    #[serde(default)]
     pub providers: Vec<Provider>,
     /// Assurance checkpoints, in the order they happen.
     #[serde(default)]
