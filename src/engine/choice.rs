@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn two_option_choice_matches_analytic_logit_over_many_draws() {
-        let (ua, ub) = (0.7, -0.3);
-        let expected = 1.0 / (1.0 + (ub - ua as f64).exp());
+        let (ua, ub): (f64, f64) = (0.7, -0.3);
+        let expected = 1.0 / (1.0 + (ub - ua).exp());
         let n = 200_000;
         let mut rng = stream(11, 0, 0, 0, Purpose::Choice, 0);
         let mut hits = 0;

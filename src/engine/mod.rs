@@ -1,6 +1,9 @@
 //! One replication of the market, quarter by quarter (MODEL.md section 3): procurement, delivery,
 //! finance, capacity, assurance and failure.
 
+// State lives in flat arrays indexed by CCG, service and provider; index loops read clearer here.
+#![allow(clippy::needless_range_loop)]
+
 pub mod choice;
 pub mod outcome;
 

@@ -150,7 +150,7 @@ fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
     for r in rows {
         w.write_record(&r)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 const Q3: [f64; 3] = [0.05, 0.5, 0.95];
