@@ -101,6 +101,8 @@ struct World<'m> {
     volume: Vec<f64>,
     contracts: Vec<Contract>,
     hosts: Vec<Option<usize>>,
+    /// Population of each local CSU's current patch (kept up to date on mergers).
+    patch_pop: Vec<f64>,
     providers: Vec<ProviderState>,
     ledger: Ledger,
     /// Reused buffers for choices.
@@ -302,6 +304,15 @@ impl<'m> World<'m> {
                 m.ccgs.len() * ns
             ],
             hosts: m.ccgs.iter().map(|c| c.host).collect(),
+            patch_pop: {
+                let mut pop = vec![0.0; m.providers.len()];
+                for c in &m.ccgs {
+                    if let Some(h) = c.host {
+                        pop[h] += c.population;
+                    }
+                }
+                pop
+            },
             providers,
             ledger: Ledger::default(),
             options: Vec::with_capacity(16),
@@ -358,23 +369,15 @@ impl<'m> World<'m> {
                 }
             }
         }
+        // The business plan's volume: a share of its targets' need, known before any draw.
+        let targets_need = self.targets_need();
         let share = m.rules.plan_share;
         for (pi, p) in m.providers.iter().enumerate() {
             for s in 0..m.services.len() {
                 if !self.providers[pi].lines[s].exists {
                     continue;
                 }
-                // The business plan's volume: a share of its targets' need, known before any draw.
-                let targets = if p.kind == ProviderKind::Collaborative {
-                    self.network_targets(pi)
-                } else {
-                    m.targets[pi].clone()
-                };
-                let need: f64 = targets
-                    .iter()
-                    .map(|&c| m.ccgs[c].population * m.services[s].need_per_head)
-                    .sum::<f64>()
-                    * share;
+                let need = targets_need[pi] * m.services[s].need_per_head * share;
                 let fixed = self.fixed_cost(pi, s);
                 let line = &mut self.providers[pi].lines[s];
                 let volume = if need > 0.0 {
@@ -398,11 +401,24 @@ impl<'m> World<'m> {
         self.tally_contracted();
     }
 
-    fn network_targets(&self, pi: usize) -> Vec<usize> {
-        let members = &self.providers[pi].members;
-        (0..self.m.ccgs.len())
-            .filter(|&c| self.hosts[c].is_some_and(|h| members.contains(&h)))
-            .collect()
+    /// Population each provider targets: its patch, its members' patches, or everyone.
+    fn targets_need(&self) -> Vec<f64> {
+        let m = self.m;
+        let mut pop = vec![0.0; m.providers.len()];
+        for (pi, p) in m.providers.iter().enumerate() {
+            match p.kind {
+                ProviderKind::National => pop[pi] = m.population,
+                ProviderKind::Local => pop[pi] = self.patch_pop[pi],
+                ProviderKind::Collaborative => {
+                    pop[pi] = self.providers[pi]
+                        .members
+                        .iter()
+                        .map(|&mi| self.patch_pop[mi])
+                        .sum();
+                }
+            }
+        }
+        pop
     }
 
     /// Fixed cost of a line per year; a network adds coordination per member.
@@ -731,10 +747,7 @@ impl<'m> World<'m> {
     }
 
     fn patch_population(&self, pi: usize) -> f64 {
-        (0..self.m.ccgs.len())
-            .filter(|&c| self.hosts[c] == Some(pi))
-            .map(|c| self.m.ccgs[c].population)
-            .sum()
+        self.patch_pop[pi]
     }
 
     /// Step 3: revenue, costs and reserves; the annual price review.
@@ -849,45 +862,67 @@ impl<'m> World<'m> {
         }
     }
 
-    /// CCGs of a provider's targets (current patch, members' patches, or all) and those buying from it.
-    fn customer_share(&self, pi: usize) -> f64 {
+    /// Per provider, the population share of its targets (current patch, members' current patches,
+    /// or every CCG) buying at least one service from it; a member counts the CCGs of its patch
+    /// buying from a network it belongs to. One pass over the CCGs.
+    fn customer_shares(&self) -> Vec<f64> {
         let m = self.m;
         let ns = self.ns();
-        let kind = m.providers[pi].kind;
-        let nets = &m.networks_of[pi];
-        let (mut target_pop, mut customer_pop) = (0.0, 0.0);
+        let np = m.providers.len();
+        let (mut target_pop, mut customer_pop) = (vec![0.0; np], vec![0.0; np]);
+        let nationals: Vec<usize> = (0..np)
+            .filter(|&p| m.providers[p].kind == ProviderKind::National)
+            .collect();
+        let mut credited: Vec<usize> = Vec::with_capacity(8);
         for c in 0..m.ccgs.len() {
+            let pop = m.ccgs[c].population;
             let host = self.hosts[c];
-            let targeted = match kind {
-                ProviderKind::National => true,
-                ProviderKind::Local => host == Some(pi),
-                ProviderKind::Collaborative => {
-                    host.is_some_and(|h| self.providers[pi].members.contains(&h))
-                }
-            };
-            if !targeted {
-                continue;
+            for &p in &nationals {
+                target_pop[p] += pop;
             }
-            target_pop += m.ccgs[c].population;
-            let buys = (0..ns).any(|s| match self.contracts[c * ns + s].supplier {
-                Supplier::Provider(p) if p == pi => true,
-                // A member delivers its network's services to the CCGs of its patch.
-                Supplier::Provider(p) => {
-                    nets.contains(&p)
-                        && self.providers[p].open()
-                        && self.providers[p].members.contains(&pi)
+            if let Some(h) = host {
+                target_pop[h] += pop;
+                for &net in &m.networks_of[h] {
+                    if self.providers[net].members.contains(&h) {
+                        target_pop[net] += pop;
+                    }
                 }
-                _ => false,
-            });
-            if buys {
-                customer_pop += m.ccgs[c].population;
+            }
+            credited.clear();
+            for s in 0..ns {
+                let Supplier::Provider(p) = self.contracts[c * ns + s].supplier else {
+                    continue;
+                };
+                let mut credit = |x: usize| {
+                    if !credited.contains(&x) {
+                        credited.push(x);
+                    }
+                };
+                match m.providers[p].kind {
+                    ProviderKind::National => credit(p),
+                    ProviderKind::Local if host == Some(p) => credit(p),
+                    ProviderKind::Collaborative => {
+                        if let Some(h) = host.filter(|h| self.providers[p].members.contains(h)) {
+                            credit(p);
+                            credit(h);
+                        }
+                    }
+                    ProviderKind::Local => {}
+                }
+            }
+            for &x in &credited {
+                customer_pop[x] += pop;
             }
         }
-        if target_pop > 0.0 {
-            customer_pop / target_pop
-        } else {
-            0.0
-        }
+        (0..np)
+            .map(|p| {
+                if target_pop[p] > 0.0 {
+                    customer_pop[p] / target_pop[p]
+                } else {
+                    0.0
+                }
+            })
+            .collect()
     }
 
     /// Projected revenue and cost for the next year at current contracts and prices.
@@ -912,33 +947,46 @@ impl<'m> World<'m> {
         (rev, cost)
     }
 
-    /// Projected delivered volume per member of a network, at current contracts.
-    fn projected_shares(&self, net: usize) -> Vec<f64> {
+    /// Per network, each member's share of the volume it would deliver at current contracts
+    /// (by patch population when it has none). One pass over the contracts.
+    fn projected_shares(&self) -> Vec<Vec<f64>> {
         let ns = self.ns();
-        let st = &self.providers[net];
-        let mut v = vec![0.0; st.members.len()];
+        let mut v: Vec<Vec<f64>> = self
+            .providers
+            .iter()
+            .map(|st| vec![0.0; st.members.len()])
+            .collect();
         for c in 0..self.m.ccgs.len() {
             for s in 0..ns {
-                if self.contracts[c * ns + s].supplier == Supplier::Provider(net) {
+                if let Supplier::Provider(net) = self.contracts[c * ns + s].supplier {
+                    if self.m.providers[net].kind != ProviderKind::Collaborative {
+                        continue;
+                    }
+                    let st = &self.providers[net];
                     if let Some(j) = self
                         .deliverer(net, c)
                         .and_then(|mi| st.members.iter().position(|&x| x == mi))
                     {
-                        v[j] += self.volume[c * ns + s];
+                        v[net][j] += self.volume[c * ns + s];
                     }
                 }
             }
         }
-        let total: f64 = v.iter().sum();
-        if total > 0.0 {
-            v.iter().map(|x| x / total).collect()
-        } else {
-            self.member_shares(net)
-        }
+        v.into_iter()
+            .enumerate()
+            .map(|(net, x)| {
+                let total: f64 = x.iter().sum();
+                if total > 0.0 {
+                    x.iter().map(|y| y / total).collect()
+                } else {
+                    self.member_shares(net)
+                }
+            })
+            .collect()
     }
 
     /// Projected margin; a member counts its share of its networks' projected results.
-    fn projected_margin(&self, pi: usize, hosted: bool) -> f64 {
+    fn projected_margin(&self, pi: usize, hosted: bool, shares: &[Vec<f64>]) -> f64 {
         let (mut rev, mut cost) = self.projection(pi, hosted);
         if self.m.providers[pi].kind == ProviderKind::Local {
             for &net in &self.m.networks_of[pi] {
@@ -947,7 +995,7 @@ impl<'m> World<'m> {
                 }
                 if let Some(j) = self.providers[net].members.iter().position(|&x| x == pi) {
                     let (r, c) = self.projection(net, hosted);
-                    let w = self.projected_shares(net)[j];
+                    let w = shares[net][j];
                     rev += w * r;
                     cost += w * c;
                 }
@@ -960,13 +1008,18 @@ impl<'m> World<'m> {
     fn assure(&mut self, t: u32, ci: usize, cp: &Checkpoint) {
         let m = self.m;
         let mut stops = Vec::new();
+        let customers = self.customer_shares();
+        let shares = self.projected_shares();
         for pi in 0..m.providers.len() {
             if !self.providers[pi].open() {
                 continue;
             }
             let domains = [
-                (self.customer_share(pi), cp.min_customer_share),
-                (self.projected_margin(pi, t < m.independence), cp.min_margin),
+                (customers[pi], cp.min_customer_share),
+                (
+                    self.projected_margin(pi, t < m.independence, &shares),
+                    cp.min_margin,
+                ),
                 (self.providers[pi].capability, cp.min_capability),
             ];
             let rating = choice::rate(&domains, cp.marginal_band);
@@ -1145,12 +1198,49 @@ impl<'m> World<'m> {
                 *h = Some(a);
             }
         }
+        self.patch_pop[a] += self.patch_pop[f];
+        self.patch_pop[f] = 0.0;
         self.close(f, t, Fate::Merged);
+    }
+
+    /// CCGs buying at least one service from each provider, and their population; a member counts
+    /// the CCGs it delivers a network's service to. One pass over the contracts.
+    fn customers(&self) -> (Vec<u32>, Vec<f64>) {
+        let m = self.m;
+        let ns = self.ns();
+        let (mut counts, mut pops) = (vec![0u32; m.providers.len()], vec![0.0; m.providers.len()]);
+        let mut credited: Vec<usize> = Vec::with_capacity(8);
+        for c in 0..m.ccgs.len() {
+            credited.clear();
+            for s in 0..ns {
+                let Supplier::Provider(p) = self.contracts[c * ns + s].supplier else {
+                    continue;
+                };
+                if !self.providers[p].open() {
+                    continue;
+                }
+                let deliverer = if m.providers[p].kind == ProviderKind::Collaborative {
+                    self.deliverer(p, c)
+                } else {
+                    None
+                };
+                for x in std::iter::once(p).chain(deliverer) {
+                    if !credited.contains(&x) {
+                        credited.push(x);
+                    }
+                }
+            }
+            for &x in &credited {
+                counts[x] += 1;
+                pops[x] += m.ccgs[c].population;
+            }
+        }
+        (counts, pops)
     }
 
     fn outcomes(&self) -> Vec<ProviderOutcome> {
         let m = self.m;
-        let ns = self.ns();
+        let (counts, pops) = self.customers();
         (0..m.providers.len())
             .map(|pi| {
                 let st = &self.providers[pi];
@@ -1163,24 +1253,11 @@ impl<'m> World<'m> {
                 } else {
                     None
                 };
-                let (mut customers, mut population) = (0u32, 0.0);
-                if st.open() {
-                    for c in 0..m.ccgs.len() {
-                        let buys = (0..ns).any(|s| match self.contracts[c * ns + s].supplier {
-                            Supplier::Provider(p) if p == pi => true,
-                            Supplier::Provider(p) => {
-                                m.networks_of[pi].contains(&p)
-                                    && self.providers[p].open()
-                                    && self.deliverer(p, c) == Some(pi)
-                            }
-                            _ => false,
-                        });
-                        if buys {
-                            customers += 1;
-                            population += m.ccgs[c].population;
-                        }
-                    }
-                }
+                let (customers, population) = if st.open() {
+                    (counts[pi], pops[pi])
+                } else {
+                    (0, 0.0)
+                };
                 let capacity: f64 = if st.open() {
                     st.lines
                         .iter()
