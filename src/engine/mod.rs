@@ -775,9 +775,6 @@ impl<'m> World<'m> {
                     + m.finance.idle_cost_share * l.unit * idle
                     + l.redundancy;
             }
-            if hosted && m.providers[pi].kind == ProviderKind::Local {
-                cost[pi] += m.finance.hosting_charge * self.patch_population(pi) / 4.0;
-            }
         }
         // A network holds no reserves: its result flows to its members.
         let mut share_rev = vec![0.0; m.providers.len()];
@@ -926,7 +923,7 @@ impl<'m> World<'m> {
     }
 
     /// Projected revenue and cost for the next year at current contracts and prices.
-    fn projection(&self, pi: usize, hosted: bool) -> (f64, f64) {
+    fn projection(&self, pi: usize) -> (f64, f64) {
         let m = self.m;
         let f = &m.finance;
         let st = &self.providers[pi];
@@ -940,9 +937,6 @@ impl<'m> World<'m> {
             cost += self.fixed_cost(pi, s)
                 + l.unit * l.contracted
                 + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
-        }
-        if hosted && m.providers[pi].kind == ProviderKind::Local {
-            cost += f.hosting_charge * self.patch_population(pi);
         }
         (rev, cost)
     }
@@ -986,15 +980,15 @@ impl<'m> World<'m> {
     }
 
     /// Projected margin; a member counts its share of its networks' projected results.
-    fn projected_margin(&self, pi: usize, hosted: bool, shares: &[Vec<f64>]) -> f64 {
-        let (mut rev, mut cost) = self.projection(pi, hosted);
+    fn projected_margin(&self, pi: usize, shares: &[Vec<f64>]) -> f64 {
+        let (mut rev, mut cost) = self.projection(pi);
         if self.m.providers[pi].kind == ProviderKind::Local {
             for &net in &self.m.networks_of[pi] {
                 if !self.providers[net].open() {
                     continue;
                 }
                 if let Some(j) = self.providers[net].members.iter().position(|&x| x == pi) {
-                    let (r, c) = self.projection(net, hosted);
+                    let (r, c) = self.projection(net);
                     let w = shares[net][j];
                     rev += w * r;
                     cost += w * c;

@@ -127,8 +127,6 @@ pub struct Finance {
     pub insolvency_threshold: f64,
     /// Cost of one full-time member of staff (£/year), to turn capacity into staff.
     pub cost_per_fte: f64,
-    /// Charge per head of the Board's hosting, paid by CCGs while providers are hosted.
-    pub hosting_charge: f64,
 }
 
 /// Closeness of each kind of option to a CCG, `L(o, c)` in [0, 1].
@@ -529,7 +527,6 @@ impl Default for Finance {
             redundancy_cost: 0.5,
             insolvency_threshold: -0.1,
             cost_per_fte: 50_000.0,
-            hosting_charge: 0.5,
         }
     }
 }

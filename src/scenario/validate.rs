@@ -188,7 +188,6 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         10.0,
     );
     c.positive("finance.cost_per_fte", f.cost_per_fte);
-    c.non_negative("finance.hosting_charge", f.hosting_charge);
 
     let l = &s.closeness;
     for (k, v) in [
