@@ -1010,10 +1010,7 @@ impl<'m> World<'m> {
             }
             let domains = [
                 (customers[pi], cp.min_customer_share),
-                (
-                    self.projected_margin(pi, t < m.independence, &shares),
-                    cp.min_margin,
-                ),
+                (self.projected_margin(pi, &shares), cp.min_margin),
                 (self.providers[pi].capability, cp.min_capability),
             ];
             let rating = choice::rate(&domains, cp.marginal_band);
