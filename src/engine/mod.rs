@@ -107,6 +107,7 @@ struct World<'m> {
     ledger: Ledger,
     /// Reused buffers for choices.
     options: Vec<(Supplier, f64)>,
+    uniforms: Vec<f64>,
 }
 
 /// Runs one replication of a market.
@@ -226,8 +227,9 @@ impl<'m> World<'m> {
                 draw(&p.locality),
                 draw(&p.inertia),
             ]);
-            for (si, s) in m.services.iter().enumerate() {
-                let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Demand, si as u32);
+            // One stream per CCG, one draw per service in service order.
+            let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Demand, 0);
+            for s in &m.services {
                 let sd = m.demand.multiplier_sd;
                 // Log-normal with mean 1.
                 let mult = libm::exp(sd * rng::standard_normal(&mut r) - sd * sd / 2.0);
@@ -246,18 +248,17 @@ impl<'m> World<'m> {
                     .map(|&x| (x + sd * rng::standard_normal(&mut sr)).clamp(0.0, 1.0))
                     .sum::<f64>()
                     / 4.0;
+                // One draw per service in service order, offered or not, so a provider's quality
+                // for one service does not depend on what else it offers.
+                let mut qr = rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, 0);
                 let lines = p
                     .offers
                     .iter()
-                    .enumerate()
-                    .map(|(si, o)| match o {
+                    .map(|o| (o, rng::standard_normal(&mut qr)))
+                    .map(|(o, z)| match o {
                         None => Line::default(),
                         Some(o) => {
-                            let mut qr =
-                                rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, si as u32);
-                            let quality = (o.quality
-                                + m.rules.quality_sd * rng::standard_normal(&mut qr))
-                            .clamp(0.0, 1.0);
+                            let quality = (o.quality + m.rules.quality_sd * z).clamp(0.0, 1.0);
                             Line {
                                 exists: true,
                                 active: true,
@@ -316,6 +317,7 @@ impl<'m> World<'m> {
             providers,
             ledger: Ledger::default(),
             options: Vec::with_capacity(16),
+            uniforms: vec![0.0; ns],
         }
     }
 
@@ -436,7 +438,12 @@ impl<'m> World<'m> {
     /// whose intended supplier was stopped.
     fn intend(&mut self, after: Option<usize>) {
         let ns = self.ns();
+        let (purpose, sub) = match after {
+            None => (Purpose::Choice, 0),
+            Some(ci) => (Purpose::Intention, ci as u32),
+        };
         for c in 0..self.m.ccgs.len() {
+            let mut drawn = false;
             for s in 0..ns {
                 let k = self.contracts[c * ns + s];
                 let redo = match after {
@@ -444,18 +451,11 @@ impl<'m> World<'m> {
                     Some(_) => !self.available(k.supplier, s),
                 };
                 if redo {
-                    let (purpose, sub) = match after {
-                        None => (Purpose::Choice, s as u32),
-                        Some(ci) => (Purpose::Intention, (ci * ns + s) as u32),
-                    };
-                    let u = rng::uniform(&mut rng::stream(
-                        self.m.seed,
-                        self.rep,
-                        self.m.ccgs[c].key,
-                        0,
-                        purpose,
-                        sub,
-                    ));
+                    if !drawn {
+                        self.draw_uniforms(c, 0, purpose, sub);
+                        drawn = true;
+                    }
+                    let u = self.uniforms[s];
                     let pick = self.choose(c, s, Supplier::None, u);
                     // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
                     self.contracts[c * ns + s] = Contract {
@@ -558,11 +558,22 @@ impl<'m> World<'m> {
         pick
     }
 
+    /// Fills `uniforms` with one draw per service from the CCG's stream for this quarter and
+    /// purpose. Drawing all of them, in service order, keeps each service's draw the same whichever
+    /// services happen to be chosen (common random numbers), and costs one stream per CCG-quarter.
+    fn draw_uniforms(&mut self, c: usize, t: u32, purpose: Purpose, sub: u32) {
+        let mut r = rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, t, purpose, sub);
+        for u in &mut self.uniforms {
+            *u = rng::uniform(&mut r);
+        }
+    }
+
     /// Step 1: CCGs whose contract ends, or whose supplier went, choose; unhappy CCGs give notice.
     fn procure(&mut self, t: u32) {
         let ns = self.ns();
         let m = self.m;
         for c in 0..m.ccgs.len() {
+            let mut drawn = false;
             for s in 0..ns {
                 let k = self.contracts[c * ns + s];
                 let avail = self.available(k.supplier, s);
@@ -579,14 +590,11 @@ impl<'m> World<'m> {
                     continue;
                 }
                 let current = if avail { k.supplier } else { Supplier::None };
-                let u = rng::uniform(&mut rng::stream(
-                    m.seed,
-                    self.rep,
-                    m.ccgs[c].key,
-                    t,
-                    Purpose::Choice,
-                    s as u32,
-                ));
+                if !drawn {
+                    self.draw_uniforms(c, t, Purpose::Choice, 0);
+                    drawn = true;
+                }
+                let u = self.uniforms[s];
                 let pick = self.choose(c, s, current, u);
                 self.contracts[c * ns + s] = Contract {
                     supplier: pick,
