@@ -232,10 +232,10 @@ impl Chart for SurvivalChart<'_> {
             y += 20;
             side.draw(&Text::new(
                 format!(
-                    "{} {}: {}",
+                    "{}{}: {}",
                     tail(&t.provider, 12),
                     if t.method == crate::explore::sweep::Method::Refined {
-                        "(refined)"
+                        " (refined)"
                     } else {
                         ""
                     },

@@ -108,8 +108,9 @@ pub struct Study {
 pub struct NumericField {
     /// Dotted path.
     pub path: String,
-    /// Its value in the configuration explored.
-    pub value: f64,
+    /// Its value in the configuration explored; `None` for an optional field the file leaves
+    /// unset (its default applies).
+    pub value: Option<f64>,
     /// Whether the file writes it as an integer (edits then stay integers when they can).
     pub integer: bool,
 }
@@ -133,65 +134,82 @@ impl Study {
     /// Checks that `path` names a numeric field, suggesting close matches when it does not.
     pub fn field(&self, path: &str) -> Result<NumericField, ExploreError> {
         let file = self.scenario.file.clone();
-        let raw = match self.scenario.value_at(path) {
-            Some(v) => v,
-            None => {
-                let names = self.scenario.numeric_paths();
-                let near = close_matches(path, &names);
-                let hint = if near.is_empty() {
-                    // Let the scenario say which segment is wrong and what is there.
-                    match self.scenario.resolve_with(
-                        &self.configuration,
-                        &[Edit {
-                            path: path.to_string(),
-                            value: Value::Float(0.0),
-                        }],
-                    ) {
-                        Err(e) => format!(" ({})", last_message(&e)),
-                        Ok(_) => String::new(),
-                    }
-                } else {
-                    format!(
-                        "; did you mean {}?",
-                        near.iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    )
-                };
-                return Err(ExploreError::UnknownPath {
-                    file,
-                    path: path.to_string(),
-                    hint,
-                });
-            }
-        };
-        let integer = match raw {
-            Value::Integer(_) => true,
-            Value::Float(_) => false,
-            other => {
+        let integer = match self.scenario.value_at(path) {
+            Some(Value::Integer(_)) => true,
+            Some(Value::Float(_)) => false,
+            Some(other) => {
                 return Err(ExploreError::NotNumeric {
                     file,
                     path: path.to_string(),
                     kind: format!("a {}", other.type_str()),
                 });
             }
+            None => return self.unset_field(path),
         };
         // The configuration may have changed the value; read it from the resolved scenario.
         let resolved = self.scenario.resolve(&self.configuration)?;
         let value = toml::Value::try_from(&resolved)
             .ok()
             .and_then(|v| navigate(&v, path).and_then(number))
-            .or_else(|| number(&raw))
-            .ok_or_else(|| ExploreError::NotNumeric {
-                file: self.scenario.file.clone(),
+            .or_else(|| self.scenario.value_at(path).as_ref().and_then(number));
+        if value.is_none() {
+            return Err(ExploreError::NotNumeric {
+                file,
                 path: path.to_string(),
                 kind: "not a finite number".into(),
-            })?;
+            });
+        }
         Ok(NumericField {
             path: path.to_string(),
             value,
             integer,
+        })
+    }
+
+    /// A path the file does not write: an optional numeric field left to its default (it can be
+    /// set, but has no value to vary by a fraction), or a mistake, answered with close matches.
+    fn unset_field(&self, path: &str) -> Result<NumericField, ExploreError> {
+        let mut said = None;
+        for probe in [0.5, 1.0, 0.0] {
+            let edit = Edit {
+                path: path.to_string(),
+                value: Value::Float(probe),
+            };
+            match self.scenario.resolve_with(&self.configuration, &[edit]) {
+                Ok(resolved) => {
+                    let found = toml::Value::try_from(&resolved)
+                        .ok()
+                        .and_then(|v| navigate(&v, path).and_then(number));
+                    if found.is_some() {
+                        return Ok(NumericField {
+                            path: path.to_string(),
+                            value: None,
+                            integer: false,
+                        });
+                    }
+                    break;
+                }
+                Err(e) => said = Some(last_message(&e)),
+            }
+        }
+        let near = close_matches(path, &self.scenario.numeric_paths());
+        let hint = if !near.is_empty() {
+            format!(
+                "; did you mean {}?",
+                near.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        } else if let Some(m) = said {
+            format!(" ({m})")
+        } else {
+            String::new()
+        };
+        Err(ExploreError::UnknownPath {
+            file: self.scenario.file.clone(),
+            path: path.to_string(),
+            hint,
         })
     }
 
@@ -375,7 +393,7 @@ mod tests {
         let f = study("national")
             .field("providers.national-comms.services.comms.fixed_cost")
             .unwrap();
-        assert_eq!(f.value, 150000.0);
+        assert_eq!(f.value, Some(150000.0));
         assert!(f.integer);
         assert_eq!(f.edit(165000.0).value, Value::Integer(165000));
         assert_eq!(f.edit(0.5).value, Value::Float(0.5));
@@ -390,6 +408,18 @@ mod tests {
         assert!(m.contains("did you mean `services.comms.locality`"), "{m}");
         assert!(m.starts_with("small.toml: "), "{m}");
         assert!(e.is_input());
+    }
+
+    #[test]
+    fn unset_optional_field_can_be_swept_but_has_no_value() {
+        let f = study("national")
+            .field("providers.national-comms.markup")
+            .unwrap();
+        assert_eq!(f.value, None);
+        let e = study("national")
+            .field("providers.national-comms.markupp")
+            .unwrap_err();
+        assert!(e.to_string().contains("markup"), "{e}");
     }
 
     #[test]

@@ -302,7 +302,7 @@ fn factor(study: &Study, f: &NumericField, fraction: f64) -> Result<Factor, Stri
         if f.integer && x.fract() != 0.0 {
             tries.push(x.round());
         }
-        if (0.0..=1.0).contains(&f.value) {
+        if f.value.is_some_and(|v| (0.0..=1.0).contains(&v)) {
             tries.push(x.clamp(0.0, 1.0));
         }
         let mut last = String::new();
@@ -314,17 +314,20 @@ fn factor(study: &Study, f: &NumericField, fraction: f64) -> Result<Factor, Stri
         }
         Err(last)
     };
-    if f.value == 0.0 {
+    let Some(value) = f.value else {
+        return Err("the scenario leaves it unset; give it a value to vary it".into());
+    };
+    if value == 0.0 {
         return Err("its value is 0, so a fraction of it changes nothing".into());
     }
-    let low = settle(f.value * (1.0 - fraction))?;
-    let high = settle(f.value * (1.0 + fraction))?;
+    let low = settle(value * (1.0 - fraction))?;
+    let high = settle(value * (1.0 + fraction))?;
     if low == high {
         return Err("its range is empty inside the values the scenario accepts".into());
     }
     Ok(Factor {
         path: f.path.clone(),
-        base: f.value,
+        base: value,
         low,
         high,
     })

@@ -62,7 +62,7 @@ pub fn parse_spec(spec: &str) -> Result<Vec<f64>, String> {
                     if i == n - 1 {
                         b
                     } else {
-                        a + (b - a) * (i as f64) / ((n - 1) as f64)
+                        tidy(a + (b - a) * (i as f64) / ((n - 1) as f64))
                     }
                 })
                 .collect(),
@@ -76,6 +76,11 @@ pub fn parse_spec(spec: &str) -> Result<Vec<f64>, String> {
         }
     }
     Ok(values)
+}
+
+/// Rounds to 15 significant digits, so `0:1:21` gives 0.35 rather than 0.35000000000000003.
+fn tidy(x: f64) -> f64 {
+    format!("{x:.14e}").parse().unwrap_or(x)
 }
 
 /// Reads a `--param PATH=SPEC` argument.
@@ -610,7 +615,16 @@ pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreE
                 ));
             }
             pts.sort_by(|p, q| p.0.total_cmp(&q.0));
-            let curve: Vec<CurvePoint> = pts.iter().map(|(x, s)| CurvePoint::new(*x, s)).collect();
+            // The interval may reach past the refined bracket: beyond it, the grid's points (with
+            // their own, wider intervals) continue the curve.
+            let (first, last) = (pts[0].0, pts[pts.len() - 1].0);
+            let mut curve: Vec<CurvePoint> = result
+                .curve(pi, 0, &[0])
+                .into_iter()
+                .filter(|c| c.x < first || c.x > last)
+                .chain(pts.iter().map(|(x, s)| CurvePoint::new(*x, s)))
+                .collect();
+            curve.sort_by(|p, q| p.x.total_cmp(&q.x));
             let centre = 0.5 * (a + b);
             if let Some(c) = find_crossings(&curve).into_iter().min_by(|p, q| {
                 (p.estimate - centre)
@@ -1004,7 +1018,7 @@ mod tests {
         let v = parse_spec("0:1:21").unwrap();
         assert_eq!(v.len(), 21);
         assert_eq!(v[20], 1.0);
-        assert!(close(v[7], 0.35));
+        assert_eq!(v[7], 0.35);
         assert_eq!(parse_spec("1:0:3").unwrap(), vec![1.0, 0.5, 0.0]);
     }
 
