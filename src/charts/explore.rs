@@ -76,6 +76,19 @@ fn legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Bars that leave a gap between neighbouring category slots.
+trait Gap: Sized {
+    /// The same bar with `px` pixels left free above and below.
+    fn with_gap(self, px: u32) -> Self;
+}
+
+impl<X> Gap for Rectangle<X> {
+    fn with_gap(mut self, px: u32) -> Self {
+        self.set_margin(px, px, 0, 0);
+        self
+    }
+}
+
 /// Shortens a label from the left to at most `n` characters, keeping its end.
 fn tail(s: &str, n: usize) -> String {
     let count = s.chars().count();
@@ -85,6 +98,14 @@ fn tail(s: &str, n: usize) -> String {
         let kept: String = s.chars().skip(count - (n - 1)).collect();
         format!("…{kept}")
     }
+}
+
+/// `n` (at least one) category slots, labelled at their centres. plotters counts an integer
+/// range's end as a value, so `0..n - 1` gives `n` segments.
+fn segments(
+    n: usize,
+) -> plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize> {
+    (0..n.max(1) - 1).into_segmented()
 }
 
 /// Pads a numeric range that may be empty or degenerate.
@@ -394,7 +415,7 @@ impl Chart for HeatmapChart<'_> {
             .margin(12)
             .x_label_area_size(55)
             .y_label_area_size(80)
-            .build_cartesian_2d((0..nx).into_segmented(), (0..ny).into_segmented())
+            .build_cartesian_2d(segments(nx), segments(ny))
             .map_err(err)?;
         let fmt = |values: &[f64], v: &SegmentValue<usize>| match v {
             SegmentValue::CenterOf(i) => {
@@ -551,9 +572,10 @@ impl Chart for TornadoChart<'_> {
                 font(20),
             )
             .margin(14)
+            .margin_top(24)
             .x_label_area_size(50)
             .y_label_area_size(400)
-            .build_cartesian_2d(x0..x1, (0..n.max(1)).into_segmented())
+            .build_cartesian_2d(x0..x1, segments(n))
             .map_err(err)?;
         // Row 0 at the bottom: the largest effect is drawn in the top row.
         let label_of = |v: &SegmentValue<usize>| match v {
@@ -583,13 +605,16 @@ impl Chart for TornadoChart<'_> {
                     continue;
                 }
                 chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (base, SegmentValue::Exact(slot)),
-                            (v, SegmentValue::Exact(slot + 1)),
-                        ],
-                        c.mix(0.85).filled(),
-                    )))
+                    .draw_series(std::iter::once(
+                        Rectangle::new(
+                            [
+                                (base, SegmentValue::Exact(slot)),
+                                (v, SegmentValue::Exact(slot + 1)),
+                            ],
+                            c.mix(0.85).filled(),
+                        )
+                        .with_gap(6),
+                    ))
                     .map_err(err)?;
             }
         }
@@ -603,7 +628,7 @@ impl Chart for TornadoChart<'_> {
             )))
             .map_err(err)?;
         let (w, _) = root.dim_in_pixel();
-        let lx = w as i32 - 300;
+        let lx = w as i32 - 260;
         for (i, (label, c)) in [
             (format!("−{:.0}%", r.fraction * 100.0), minus),
             (format!("+{:.0}%", r.fraction * 100.0), plus),
@@ -612,9 +637,9 @@ impl Chart for TornadoChart<'_> {
         .enumerate()
         {
             let x = lx + 120 * i as i32;
-            root.draw(&Rectangle::new([(x, 42), (x + 18, 56)], c.filled()))
+            root.draw(&Rectangle::new([(x, 12), (x + 18, 26)], c.filled()))
                 .map_err(err)?;
-            root.draw(&Text::new(label, (x + 24, 41), font(14)))
+            root.draw(&Text::new(label, (x + 24, 11), font(14)))
                 .map_err(err)?;
         }
         Ok(())
@@ -762,10 +787,10 @@ impl Chart for BacktestChart<'_> {
                 font(19),
             )
             .margin(14)
-            .margin_top(50)
+            .margin_bottom(40)
             .x_label_area_size(45)
             .y_label_area_size(260)
-            .build_cartesian_2d(0.0..1.16, (0..n.max(1)).into_segmented())
+            .build_cartesian_2d(0.0..1.16, segments(n))
             .map_err(err)?;
         let label_of = |v: &SegmentValue<usize>| match v {
             SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - *i].clone(),
@@ -797,13 +822,16 @@ impl Chart for BacktestChart<'_> {
                 let end = start + p.p[o];
                 if p.p[o] > 0.0 {
                     chart
-                        .draw_series(std::iter::once(Rectangle::new(
-                            [
-                                (start, SegmentValue::Exact(slot)),
-                                (end, SegmentValue::Exact(slot + 1)),
-                            ],
-                            c.filled(),
-                        )))
+                        .draw_series(std::iter::once(
+                            Rectangle::new(
+                                [
+                                    (start, SegmentValue::Exact(slot)),
+                                    (end, SegmentValue::Exact(slot + 1)),
+                                ],
+                                c.filled(),
+                            )
+                            .with_gap(4),
+                        ))
                         .map_err(err)?;
                 }
                 start = end;
@@ -820,24 +848,21 @@ impl Chart for BacktestChart<'_> {
                 )))
                 .map_err(err)?;
         }
+        let (_, h) = root.dim_in_pixel();
+        let y = h as i32 - 30;
         for (i, label) in OUTCOMES.iter().enumerate() {
             let x = 280 + 110 * i as i32;
-            root.draw(&Rectangle::new(
-                [(x, 44), (x + 18, 58)],
-                RATING_COLOURS[i].filled(),
-            ))
-            .map_err(err)?;
-            root.draw(&Rectangle::new(
-                [(x, 44), (x + 18, 58)],
-                BLACK.stroke_width(1),
-            ))
-            .map_err(err)?;
-            root.draw(&Text::new(label.to_string(), (x + 24, 43), font(14)))
+            let swatch = [(x, y), (x + 18, y + 14)];
+            root.draw(&Rectangle::new(swatch, RATING_COLOURS[i].filled()))
+                .map_err(err)?;
+            root.draw(&Rectangle::new(swatch, BLACK.stroke_width(1)))
+                .map_err(err)?;
+            root.draw(&Text::new(label.to_string(), (x + 24, y - 1), font(14)))
                 .map_err(err)?;
         }
         root.draw(&Text::new(
             "right: observed rating, ✓ when it is the modal prediction",
-            (730, 43),
+            (730, y - 1),
             font(13),
         ))
         .map_err(err)?;
@@ -848,7 +873,7 @@ impl Chart for BacktestChart<'_> {
 /// Writes the `backtest` chart into `dir`.
 pub fn backtest_chart(dir: &Path, r: &BacktestResult) -> anyhow::Result<Vec<PathBuf>> {
     let n = r.predictions.len().max(1) as u32;
-    render(dir, "backtest", (1200, 170 + 28 * n), &BacktestChart { r })
+    render(dir, "backtest", (1200, 190 + 28 * n), &BacktestChart { r })
 }
 
 #[cfg(test)]
