@@ -220,6 +220,15 @@ fn tipping_point_is_found_where_the_synthetic_scenario_puts_it() {
         assert_eq!(r[column(&rows, "direction")], "falling");
     }
     assert!(num(refined, hi) - num(refined, lo) <= num(grid, hi) - num(grid, lo) + 1e-12);
+    // The JSON reads back into the result the report builds its section from.
+    let json = fs::read_to_string(out.join("sweep/sweep.json")).unwrap();
+    let back: sweep::SweepResult = serde_json::from_str(&json).unwrap();
+    let html = sweep::html_section(&back);
+    assert!(
+        html.contains("Tipping points") && html.contains("<td>nat</td>"),
+        "{html}"
+    );
+    assert!(html.contains("refined"), "{html}");
     for f in [
         "sweep.csv",
         "sweep.json",

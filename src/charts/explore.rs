@@ -705,12 +705,13 @@ impl Chart for MorrisChart<'_> {
             )
             .map_err(err)?;
         for m in rows.iter().take(10) {
-            let short: Vec<&str> = m.path.rsplitn(3, '.').collect();
-            let label = if short.len() >= 2 {
-                format!("{}.{}", short[1], short[0])
-            } else {
-                m.path.clone()
-            };
+            // The table the field sits in goes without saying; the service or provider does not.
+            let label = m
+                .path
+                .strip_prefix("services.")
+                .or_else(|| m.path.strip_prefix("providers."))
+                .unwrap_or(&m.path)
+                .to_string();
             chart
                 .draw_series(std::iter::once(Text::new(
                     tail(&label, 34),
