@@ -307,6 +307,57 @@ fn sweep_results_are_identical_for_any_thread_count() {
 }
 
 #[test]
+fn sensitivity_and_backtest_results_are_identical_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(dir.path(), "dominant.toml", DOMINANT);
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}"));
+        csmarket()
+            .arg("sensitivity")
+            .arg(&file)
+            .args([
+                "-n",
+                "12",
+                "--trajectories",
+                "2",
+                "--threads",
+                threads,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        csmarket()
+            .args([
+                "backtest",
+                fixture(),
+                "-n",
+                "25",
+                "--threads",
+                threads,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let (a, b) = (run("1"), run("2"));
+    for f in [
+        "sensitivity/sensitivity.csv",
+        "sensitivity/morris.csv",
+        "backtest/backtest.csv",
+        "backtest/scores.csv",
+    ] {
+        assert_eq!(
+            fs::read(a.join(f)).unwrap(),
+            fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
 fn unknown_path_is_an_input_error_that_suggests_close_matches() {
     let dir = tempfile::tempdir().unwrap();
     let out = csmarket()

@@ -192,6 +192,33 @@ impl Study {
                 Err(e) => said = Some(last_message(&e)),
             }
         }
+        // A field with a default inside a table the file does not write cannot be edited yet.
+        let defaulted = self
+            .scenario
+            .resolve(&self.configuration)
+            .ok()
+            .and_then(|r| toml::Value::try_from(&r).ok())
+            .and_then(|v| navigate(&v, path).and_then(number));
+        if let Some(v) = defaulted {
+            let mut prefix = String::new();
+            for seg in path.split('.') {
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(seg);
+                if self.scenario.value_at(&prefix).is_none() {
+                    break;
+                }
+            }
+            return Err(ExploreError::UnknownPath {
+                file: self.scenario.file.clone(),
+                path: path.to_string(),
+                hint: format!(
+                    " in the file: it takes its default ({v}) because the file has no `{prefix}`; \
+                     write `{prefix}` into the scenario to vary it"
+                ),
+            });
+        }
         let near = close_matches(path, &self.scenario.numeric_paths());
         let hint = if !near.is_empty() {
             format!(
@@ -420,6 +447,16 @@ mod tests {
             .field("providers.national-comms.markupp")
             .unwrap_err();
         assert!(e.to_string().contains("markup"), "{e}");
+    }
+
+    #[test]
+    fn defaulted_field_in_an_unwritten_table_says_what_to_add() {
+        let e = study("national").field("finance.markup").unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("default (0.05)") && m.contains("no `finance`"),
+            "{m}"
+        );
     }
 
     #[test]
