@@ -431,6 +431,14 @@ fn tornado_puts_the_dominant_parameter_first() {
     let morris = csv_rows(&out.join("sensitivity/morris.csv"));
     let mp = column(&morris, "parameter");
     assert_eq!(morris[1][mp], "services.s.need_per_head");
+    let json = fs::read_to_string(out.join("sensitivity/sensitivity.json")).unwrap();
+    let back: csmarket::explore::sensitivity::SensitivityResult =
+        serde_json::from_str(&json).unwrap();
+    let html = csmarket::explore::sensitivity::html_section(&back);
+    assert!(
+        html.contains("sensitivity/tornado-cost_per_head.svg"),
+        "{html}"
+    );
     for f in [
         "tornado-cost_per_head.png",
         "morris-cost_per_head.svg",
@@ -517,6 +525,13 @@ fn backtest_scores_every_observed_rating() {
     let counts = plain.provider("north-a").unwrap().ratings[0];
     let north = rows[1..].iter().find(|r| r[1] == "north-a").unwrap();
     assert_eq!(north[a].parse::<f64>().unwrap(), counts[1] as f64 / 60.0);
+    let json = fs::read_to_string(d.join("backtest.json")).unwrap();
+    let back: csmarket::explore::backtest::BacktestResult = serde_json::from_str(&json).unwrap();
+    let html = csmarket::explore::backtest::html_section(&back);
+    assert!(
+        html.contains("<td>north-a</td>") && html.contains("Brier"),
+        "{html}"
+    );
     for f in [
         "confusion.csv",
         "scores.csv",
