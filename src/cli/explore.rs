@@ -36,6 +36,7 @@ pub struct StudyArgs {
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
 pub struct SweepArgs {
+    /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
     pub study: StudyArgs,
     /// Configuration to sweep (may be left out when the scenario has only one).
@@ -61,6 +62,7 @@ pub struct SweepArgs {
 /// `csmarket sensitivity`.
 #[derive(Debug, Clone, Args)]
 pub struct SensitivityArgs {
+    /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
     pub study: StudyArgs,
     /// Configuration to analyse (may be left out when the scenario has only one).
@@ -88,6 +90,7 @@ pub struct SensitivityArgs {
 /// `csmarket backtest`.
 #[derive(Debug, Clone, Args)]
 pub struct BacktestArgs {
+    /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
     pub study: StudyArgs,
 }
