@@ -20,22 +20,12 @@ fn edit(from: &str, to: &str) -> String {
 
 #[test]
 fn unknown_key_is_rejected_with_position_and_expected_fields() {
-    let e = error_of(&edit(
-        "need_per_head = 1.6",
-        "need_per_head = 1.6\nneed_per_haed = 2",
-    ));
+    let e = error_of(&edit("need_per_head = 1.6", "need_per_head = 1.6\nneed_per_haed = 2"));
     assert!(e.starts_with("market.toml:"), "{e}");
     assert!(e.contains("unknown field `need_per_haed`"), "{e}");
     assert!(e.contains("need_per_head"), "lists the allowed fields: {e}");
-    let line = SMALL
-        .lines()
-        .position(|l| l.contains("need_per_head = 1.6"))
-        .unwrap()
-        + 2;
-    assert!(
-        e.contains(&format!("market.toml:{line}:")),
-        "names line {line}: {e}"
-    );
+    let line = SMALL.lines().position(|l| l.contains("need_per_head = 1.6")).unwrap() + 2;
+    assert!(e.contains(&format!("market.toml:{line}:")), "names line {line}: {e}");
 }
 
 #[test]
@@ -56,19 +46,9 @@ fn missing_field_is_named() {
 fn value_out_of_range_names_path_and_allowed_range() {
     let e = error_of(&edit("locality = 0.2", "locality = 1.7"));
     assert!(e.contains("services[0].locality"), "{e}");
-    assert!(
-        e.contains("out of range: got 1.7; allowed: a number from 0 to 1"),
-        "{e}"
-    );
-    let line = SMALL
-        .lines()
-        .position(|l| l.contains("locality = 0.2"))
-        .unwrap()
-        + 1;
-    assert!(
-        e.contains(&format!("market.toml:{line}:")),
-        "names line {line}: {e}"
-    );
+    assert!(e.contains("out of range: got 1.7; allowed: a number from 0 to 1"), "{e}");
+    let line = SMALL.lines().position(|l| l.contains("locality = 0.2")).unwrap() + 1;
+    assert!(e.contains(&format!("market.toml:{line}:")), "names line {line}: {e}");
 }
 
 #[test]
@@ -81,77 +61,42 @@ fn nan_is_rejected() {
 #[test]
 fn negative_capacity_is_rejected_with_its_provider_path() {
     let e = error_of(&edit("capacity = 550000", "capacity = -5"));
-    assert!(
-        e.contains("providers[0].services.bi.capacity: out of range: got -5"),
-        "{e}"
-    );
+    assert!(e.contains("providers[0].services.bi.capacity: out of range: got -5"), "{e}");
 }
 
 #[test]
 fn unknown_region_is_rejected_with_the_known_ones() {
-    let e = error_of(&edit(
-        "region = \"north\"\npopulation = 250000",
-        "region = \"nowhere\"\npopulation = 250000",
-    ));
-    assert!(
-        e.contains("ccgs.list[0].region: unknown region `nowhere`; known regions: north, south"),
-        "{e}"
-    );
+    let e = error_of(&edit("region = \"north\"\npopulation = 250000", "region = \"nowhere\"\npopulation = 250000"));
+    assert!(e.contains("ccgs.list[0].region: unknown region `nowhere`; known regions: north, south"), "{e}");
 }
 
 #[test]
 fn unknown_provider_named_as_host_or_member_is_rejected() {
     let e = error_of(&edit("host = \"north-a\"", "host = \"north-z\""));
-    assert!(
-        e.contains("ccgs.list[0].host: unknown local CSU `north-z`"),
-        "{e}"
-    );
-    let e = error_of(&edit(
-        "members = [\"north-a\", \"north-b\"]",
-        "members = [\"north-a\", \"north-q\"]",
-    ));
-    assert!(
-        e.contains("providers[3].members[1]: unknown provider `north-q`"),
-        "{e}"
-    );
+    assert!(e.contains("ccgs.list[0].host: unknown local CSU `north-z`"), "{e}");
+    let e = error_of(&edit("members = [\"north-a\", \"north-b\"]", "members = [\"north-a\", \"north-q\"]"));
+    assert!(e.contains("providers[3].members[1]: unknown provider `north-q`"), "{e}");
 }
 
 #[test]
 fn collaborative_lead_must_be_a_member() {
     let e = error_of(&edit("lead = \"north-a\"", "lead = \"south-a\""));
-    assert!(
-        e.contains(
-            "providers[3].lead: lead `south-a` is not a member; allowed: one of north-a, north-b"
-        ),
-        "{e}"
-    );
+    assert!(e.contains("providers[3].lead: lead `south-a` is not a member; allowed: one of north-a, north-b"), "{e}");
 }
 
 #[test]
 fn configuration_changing_a_missing_field_is_rejected() {
-    let e = error_of(&edit(
-        "disable = [\"bi-north\"]",
-        "disable = [\"bi-north\"]\nset = { \"services.bi.localty\" = 0.5 }",
-    ));
+    let e = error_of(&edit("disable = [\"bi-north\"]", "disable = [\"bi-north\"]\nset = { \"services.bi.localty\" = 0.5 }"));
     assert!(e.contains("in configuration `local`"), "{e}");
     assert!(e.contains("localty"), "{e}");
-    let e = error_of(&edit(
-        "disable = [\"bi-north\"]",
-        "disable = [\"bi-north\"]\nremove = [\"providers.north-z\"]",
-    ));
+    let e = error_of(&edit("disable = [\"bi-north\"]", "disable = [\"bi-north\"]\nremove = [\"providers.north-z\"]"));
     assert!(e.contains("no field `north-z`"), "{e}");
 }
 
 #[test]
 fn configuration_setting_a_value_out_of_range_is_rejected() {
-    let e = error_of(&edit(
-        "disable = [\"bi-north\"]",
-        "disable = [\"bi-north\"]\nset = { \"services.bi.locality\" = 3.0 }",
-    ));
-    assert!(
-        e.contains("in configuration `local`: services[0].locality: out of range"),
-        "{e}"
-    );
+    let e = error_of(&edit("disable = [\"bi-north\"]", "disable = [\"bi-north\"]\nset = { \"services.bi.locality\" = 3.0 }"));
+    assert!(e.contains("in configuration `local`: services[0].locality: out of range"), "{e}");
 }
 
 #[test]
@@ -178,11 +123,7 @@ fn syntax_error_names_line_and_column() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let text = edit("locality = 0.2", "locality = 1.7").replacen(
-        "lead = \"north-a\"",
-        "lead = \"south-a\"",
-        1,
-    );
+    let text = edit("locality = 0.2", "locality = 1.7").replacen("lead = \"north-a\"", "lead = \"south-a\"", 1);
     let Err(ScenarioError::Invalid(problems)) = Scenario::from_text("market.toml", &text) else {
         panic!("expected problems")
     };
@@ -193,8 +134,5 @@ fn every_problem_is_reported_at_once() {
 fn unknown_configuration_lists_the_ones_that_exist() {
     let s = Scenario::from_text("market.toml", SMALL).unwrap();
     let e = s.resolve("nationl").unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "unknown configuration `nationl`; the scenario defines: local, collaborative, national"
-    );
+    assert_eq!(e, "unknown configuration `nationl`; the scenario defines: local, collaborative, national");
 }

@@ -9,10 +9,7 @@ use csmarket::scenario::{Edit, Scenario};
 fn national_service(locality: Option<f64>) -> csmarket::experiment::ProviderSummary {
     let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO).unwrap();
     let edits: Vec<Edit> = locality
-        .map(|v| Edit {
-            path: "services.communications.locality".into(),
-            value: toml::Value::Float(v),
-        })
+        .map(|v| Edit { path: "services.communications.locality".into(), value: toml::Value::Float(v) })
         .into_iter()
         .collect();
     let resolved = s.resolve_with("national-comms", &edits).unwrap();
@@ -28,10 +25,7 @@ fn national_comms_is_stopped_for_lack_of_customers_when_ccgs_value_closeness() {
     assert!(stopped > 0.5, "stopped in {stopped:.2} of runs");
     // Stopped at a checkpoint, by ratings: mostly C at the first one.
     let c_at_first = p.ratings[0][3] as f64 / p.survived.trials() as f64;
-    assert!(
-        c_at_first > 0.5,
-        "rated C at the first checkpoint in {c_at_first:.2} of runs"
-    );
+    assert!(c_at_first > 0.5, "rated C at the first checkpoint in {c_at_first:.2} of runs");
 }
 
 #[test]

@@ -69,11 +69,7 @@ fn common_random_numbers_a_change_in_one_region_leaves_the_other_untouched() {
     let mut north_differs = 0;
     for rep in 0..100 {
         let (x, y) = (engine::simulate(&a, rep), engine::simulate(&b, rep));
-        assert_eq!(
-            x.providers[south(&a)],
-            y.providers[south(&b)],
-            "replication {rep}"
-        );
+        assert_eq!(x.providers[south(&a)], y.providers[south(&b)], "replication {rep}");
         if x.providers[north(&a)] != y.providers[north(&b)] {
             north_differs += 1;
         }
