@@ -7,6 +7,7 @@ pub mod charts;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
+pub mod explore;
 pub mod export;
 pub mod model;
 pub mod scenario;

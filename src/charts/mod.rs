@@ -2,6 +2,8 @@
 //! are needed. Colours come from the Okabe-Ito palette, which stays distinguishable for readers
 //! with the common forms of colour blindness.
 
+pub mod explore;
+
 use std::sync::Once;
 
 use plotters::style::{FontStyle, RGBColor};

@@ -1,5 +1,6 @@
 //! The command line: parses arguments into a validated plan and wires the library together.
 
+pub mod explore;
 pub mod progress;
 pub mod run;
 
@@ -35,6 +36,12 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a configuration over a grid of parameter values and find tipping points.
+    Sweep(explore::SweepArgs),
+    /// Rank uncertain parameters by their effect: tornado (one at a time) and Morris screening.
+    Sensitivity(explore::SensitivityArgs),
+    /// Score the model against the scenario's observed checkpoint ratings.
+    Backtest(explore::BacktestArgs),
 }
 
 /// Options shared by commands that run replications.
@@ -73,6 +80,9 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
         None => run::run(&RunArgs::default_job(), &argv),
         Some(Command::Run(args)) => run::run(&args, &argv),
         Some(Command::Validate { files }) => validate(&files),
+        Some(Command::Sweep(args)) => explore::sweep(&args, &argv),
+        Some(Command::Sensitivity(args)) => explore::sensitivity(&args, &argv),
+        Some(Command::Backtest(args)) => explore::backtest(&args, &argv),
     };
     match result {
         Ok(code) => code,

@@ -89,6 +89,23 @@ impl Scenario {
             base,
             raw,
         };
+        // Uncertain parameters must name numeric fields, so sensitivity analysis can vary them.
+        for (i, path) in scenario.base.uncertain.iter().enumerate() {
+            let message = match scenario.value_at(path) {
+                Some(Value::Integer(_) | Value::Float(_)) => continue,
+                Some(v) => format!("`{path}` is a {}, not a number", v.type_str()),
+                None => {
+                    let near = close_matches(path, &scenario.numeric_paths());
+                    let mut m = format!("no numeric field `{path}`");
+                    if !near.is_empty() {
+                        m.push_str(&format!("; did you mean `{}`?", near.join("` or `")));
+                    }
+                    m
+                }
+            };
+            let at = format!("uncertain[{i}]");
+            problems.push(problem(locate(text, &spanned, &at), at, message));
+        }
         if problems.is_empty() {
             // Each configuration must produce a valid scenario too.
             for (i, cf) in scenario.base.configurations.iter().enumerate() {

@@ -47,6 +47,9 @@ pub struct ScenarioFile {
     /// Recorded outcomes to score the model against.
     #[serde(default)]
     pub observed: Option<Observed>,
+    /// Paths of numeric fields whose values are uncertain, for `csmarket sensitivity`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain: Vec<String>,
 }
 
 /// Scenario name, seed and horizon.

@@ -1,0 +1,357 @@
+//! `csmarket sweep`, `csmarket sensitivity` and `csmarket backtest`: arguments turned into a plan
+//! for [`crate::explore`], a progress bar, and the files and charts written under the output folder.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{InputError, load_scenario, progress};
+use crate::charts;
+use crate::explore::sensitivity::{Output, SensitivityPlan};
+use crate::explore::sweep::{Refine, SweepPlan};
+use crate::explore::{self, ExploreError, Study};
+use crate::scenario::{Scenario, ScenarioError};
+
+/// Options every exploration shares.
+#[derive(Debug, Clone, Args)]
+pub struct StudyArgs {
+    /// Scenario file (default: the built-in England 2012).
+    pub scenario: Option<PathBuf>,
+    /// Replications per point (default: the scenario's).
+    #[arg(long, short = 'n')]
+    pub replications: Option<u64>,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Output folder (default: output/<scenario file name>); results go in a subfolder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `csmarket sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Scenario, replications, seed, threads and output folder.
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Configuration to sweep (may be left out when the scenario has only one).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// PATH=VALUES: a numeric field and its values, `from:to:count` or a comma list; several make a grid.
+    #[arg(long = "param", required = true)]
+    pub params: Vec<String>,
+    /// Providers to chart and refine, comma-separated (default: those whose survival changes most).
+    #[arg(long, value_delimiter = ',')]
+    pub providers: Vec<String>,
+    /// Narrow each charted provider's tipping point by bisection with more replications.
+    #[arg(long)]
+    pub refine: bool,
+    /// Bisection steps for --refine.
+    #[arg(long, default_value_t = Refine::default().steps)]
+    pub refine_steps: u32,
+    /// Replications at refined points, as a multiple of -n.
+    #[arg(long, default_value_t = Refine::default().factor)]
+    pub refine_factor: u64,
+}
+
+/// `csmarket sensitivity`.
+#[derive(Debug, Clone, Args)]
+pub struct SensitivityArgs {
+    /// Scenario, replications, seed, threads and output folder.
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Configuration to analyse (may be left out when the scenario has only one).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Vary every numeric field (except identifiers, seeds, counts and periods), not only the
+    /// scenario's `uncertain` list.
+    #[arg(long)]
+    pub all: bool,
+    /// Each parameter is varied by plus and minus this fraction of its value.
+    #[arg(long, default_value_t = 0.2)]
+    pub fraction: f64,
+    /// Outputs, comma-separated: survival:PROVIDER, cost_per_head, in_house_share, open_providers,
+    /// unmet_share (default: cost per head, in-house share, survival of each at-scale provider).
+    #[arg(long = "output", value_delimiter = ',')]
+    pub outputs: Vec<String>,
+    /// Morris trajectories (0: one-at-a-time only).
+    #[arg(long, default_value_t = 10)]
+    pub trajectories: u32,
+    /// Morris grid levels (even).
+    #[arg(long, default_value_t = 4)]
+    pub levels: u32,
+}
+
+/// `csmarket backtest`.
+#[derive(Debug, Clone, Args)]
+pub struct BacktestArgs {
+    /// Scenario, replications, seed, threads and output folder.
+    #[command(flatten)]
+    pub study: StudyArgs,
+}
+
+/// Turns an exploration error into one the command line reports with the right exit status.
+fn report(e: ExploreError) -> anyhow::Error {
+    if e.is_input() {
+        anyhow::Error::new(InputError(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// The study a command describes; `configuration` is checked against the scenario.
+fn study(args: &StudyArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
+    let scenario = load_scenario(args.scenario.as_ref())?;
+    let available = scenario.configuration_names();
+    let configuration = match configuration {
+        Some(c) => c.to_string(),
+        None if available.len() == 1 => available[0].clone(),
+        None => {
+            return Err(InputError(format!(
+                "{}: choose a configuration with --config; the scenario defines: {}",
+                scenario.file,
+                available.join(", ")
+            ))
+            .into());
+        }
+    };
+    if !available.contains(&configuration) {
+        return Err(ScenarioError::UnknownConfiguration {
+            name: configuration,
+            available,
+        }
+        .into());
+    }
+    study_of(scenario, configuration, args)
+}
+
+fn study_of(scenario: Scenario, configuration: String, args: &StudyArgs) -> anyhow::Result<Study> {
+    let replications = args
+        .replications
+        .unwrap_or(u64::from(scenario.base.scenario.replications));
+    if replications == 0 {
+        return Err(InputError("--replications must be at least 1".into()).into());
+    }
+    let seed = args.seed.unwrap_or(scenario.base.scenario.seed);
+    Ok(Study {
+        scenario,
+        configuration,
+        seed,
+        replications,
+        threads: args.threads,
+    })
+}
+
+/// The folder a tool writes into: `OUT/<tool>`.
+fn out_dir(args: &StudyArgs, tool: &str) -> PathBuf {
+    let base = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .scenario
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map_or_else(
+                || "england-2012".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+        PathBuf::from("output").join(stem)
+    });
+    base.join(tool)
+}
+
+fn create(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))
+}
+
+/// `csmarket sweep`.
+pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
+    let study = study(&args.study, args.config.as_deref())?;
+    let axes = args
+        .params
+        .iter()
+        .map(|p| explore::sweep::parse_param(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(report)?;
+    let plan = SweepPlan {
+        study,
+        axes,
+        providers: args.providers.clone(),
+        refine: args.refine.then_some(Refine {
+            steps: args.refine_steps,
+            factor: args.refine_factor,
+        }),
+    };
+    let dir = out_dir(&args.study, "sweep");
+    create(&dir)?;
+    let bar = progress::bar(0, "sweep");
+    let mut result = explore::sweep::run(&plan, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(report)?;
+    bar.finish_and_clear();
+    result.origin.command_line = argv.to_vec();
+    explore::sweep::write(&dir, &result)
+        .with_context(|| format!("cannot write results in {}", dir.display()))?;
+    charts::explore::sweep_charts(&dir, &result)
+        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    for n in &result.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "{} points x {} replications of `{}`",
+        result.points.len(),
+        result.origin.replications,
+        result.origin.configuration
+    );
+    if result.tipping.is_empty() {
+        println!("No provider's survival crosses 50% within the sweep.");
+    } else {
+        println!(
+            "{:<28} {:<8} {:<9} tipping point (interval) on {}",
+            "provider", "method", "direction", result.axes[0].path
+        );
+        for t in &result.tipping {
+            let fixed = t
+                .fixed
+                .iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "{:<28} {:<8} {:<9} {}{}{}",
+                t.provider,
+                t.method.as_str(),
+                t.crossing.direction.as_str(),
+                if result.axes.len() > 1 {
+                    format!("{}: ", t.parameter)
+                } else {
+                    String::new()
+                },
+                explore::sweep::describe(&t.crossing),
+                if fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {fixed}")
+                }
+            );
+        }
+    }
+    println!("Results written to {}/", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `csmarket sensitivity`.
+pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
+    let study = study(&args.study, args.config.as_deref())?;
+    let outputs = args
+        .outputs
+        .iter()
+        .map(|o| o.parse::<Output>().map_err(InputError))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = SensitivityPlan {
+        study,
+        all: args.all,
+        fraction: args.fraction,
+        outputs,
+        trajectories: args.trajectories,
+        levels: args.levels,
+    };
+    let dir = out_dir(&args.study, "sensitivity");
+    create(&dir)?;
+    let bar = progress::bar(0, "sensitivity");
+    let mut result = explore::sensitivity::run(&plan, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(report)?;
+    bar.finish_and_clear();
+    result.origin.command_line = argv.to_vec();
+    explore::sensitivity::write(&dir, &result)
+        .with_context(|| format!("cannot write results in {}", dir.display()))?;
+    charts::explore::sensitivity_charts(&dir, &result)
+        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    if !result.skipped.is_empty() {
+        eprintln!(
+            "note: {} parameters left out (listed in sensitivity.json)",
+            result.skipped.len()
+        );
+    }
+    println!(
+        "{} parameters varied by ±{}% on `{}`, {} replications per run",
+        result.factors.len(),
+        result.fraction * 100.0,
+        result.origin.configuration,
+        result.origin.replications
+    );
+    for (oi, o) in result.outputs.iter().enumerate() {
+        println!(
+            "{} (baseline {:.4}): largest effects",
+            o.name(),
+            result.baseline.get(oi).copied().unwrap_or(f64::NAN)
+        );
+        let morris = result.morris_of(o);
+        for row in result.oat_of(o).into_iter().take(5) {
+            let m = morris.iter().find(|m| m.path == row.path);
+            println!(
+                "  {:<52} swing {:+.4}{}",
+                row.path,
+                row.swing,
+                m.map_or_else(String::new, |m| format!(
+                    "  mu* {:.4}  sigma {:.4}",
+                    m.mu_star, m.sigma
+                ))
+            );
+        }
+    }
+    println!("Results written to {}/", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `csmarket backtest`.
+pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
+    let scenario = load_scenario(args.study.scenario.as_ref())?;
+    let configuration = explore::backtest::observed_configuration(&scenario).map_err(report)?;
+    let study = study_of(scenario, configuration, &args.study)?;
+    let dir = out_dir(&args.study, "backtest");
+    create(&dir)?;
+    let bar = progress::bar(study.replications, "backtest");
+    let mut result =
+        explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
+    bar.finish_and_clear();
+    result.origin.command_line = argv.to_vec();
+    explore::backtest::write(&dir, &result)
+        .with_context(|| format!("cannot write results in {}", dir.display()))?;
+    charts::explore::backtest_chart(&dir, &result)
+        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    let s = &result.scores;
+    println!(
+        "{} recorded ratings, configuration `{}`, {} replications",
+        s.n, result.origin.configuration, result.origin.replications
+    );
+    println!(
+        "accuracy {:.1}%  Brier {:.4}  (base rates {:.4}, skill {:+.3})",
+        s.accuracy * 100.0,
+        s.brier,
+        s.brier_base_rate,
+        s.skill
+    );
+    println!("observed \\ modal     A     B     C  unrated");
+    for (i, row) in s.confusion.iter().enumerate() {
+        println!(
+            "{:<16} {:>5} {:>5} {:>5} {:>8}",
+            explore::backtest::OUTCOMES[i],
+            row[0],
+            row[1],
+            row[2],
+            row[3]
+        );
+    }
+    println!("Results written to {}/", dir.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,479 @@
+//! Exploring a scenario: parameter sweeps and tipping points ([`sweep`]), sensitivity analysis
+//! ([`sensitivity`]) and back-testing against observed ratings ([`backtest`]).
+//!
+//! Every tool runs a configuration many times with edits on top (by dotted path, as configurations
+//! do), always on the same replication indices, so that two points differ only by the edit: the
+//! engine's keyed streams give each point the same draws (common random numbers). Summaries come
+//! from [`experiment`], which folds replications in index order, so results are bit-identical for
+//! any thread count; nothing here reduces floats in parallel.
+
+pub mod backtest;
+pub mod sensitivity;
+pub mod sweep;
+
+use std::ops::Range;
+
+use toml::Value;
+
+use crate::engine::ReplicationOutcome;
+use crate::experiment::{self, RunError, Summary};
+use crate::model::Market;
+use crate::scenario::load::close_matches;
+use crate::scenario::{Edit, Scenario, ScenarioError};
+
+/// Why an exploration could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// A path that names no numeric field of the scenario.
+    #[error("{file}: no numeric field `{path}`{hint}")]
+    UnknownPath {
+        /// Scenario file.
+        file: String,
+        /// The path asked for.
+        path: String,
+        /// "; did you mean ..." or what the scenario said about the path.
+        hint: String,
+    },
+    /// A path that names a field that is not a number.
+    #[error("{file}: `{path}` is {kind}, not a number; only numeric fields can be varied")]
+    NotNumeric {
+        /// Scenario file.
+        file: String,
+        /// The path asked for.
+        path: String,
+        /// The TOML type found there.
+        kind: String,
+    },
+    /// A `--param` or value list that cannot be read.
+    #[error("bad parameter `{arg}`: {why}")]
+    BadParam {
+        /// The argument as given.
+        arg: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// Any other problem with what the user asked for (names, options).
+    #[error("{0}")]
+    Input(String),
+    /// The scenario rejected an edit.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The edited scenario did not compile into a market.
+    #[error("{file}: in configuration `{configuration}`: {message}")]
+    Compile {
+        /// Scenario file.
+        file: String,
+        /// Configuration.
+        configuration: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Running replications failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+impl ExploreError {
+    /// Whether the error is in the user's input (exit status 2) rather than a failure while running.
+    pub fn is_input(&self) -> bool {
+        !matches!(self, ExploreError::Run(_))
+    }
+}
+
+/// Hears how many replications are done out of how many in all (the total may grow, e.g. when
+/// `--refine` adds points).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// A progress listener that ignores everything.
+pub fn no_progress(_done: u64, _total: u64) {}
+
+/// What every exploration runs on: one configuration of a scenario, a seed, a number of
+/// replications (always indices `0..replications`) and a thread count.
+#[derive(Debug, Clone)]
+pub struct Study {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Configuration explored.
+    pub configuration: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications per point.
+    pub replications: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// A numeric field of the scenario that an exploration varies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericField {
+    /// Dotted path.
+    pub path: String,
+    /// Its value in the configuration explored; `None` for an optional field the file leaves
+    /// unset (its default applies).
+    pub value: Option<f64>,
+    /// Whether the file writes it as an integer (edits then stay integers when they can).
+    pub integer: bool,
+}
+
+impl NumericField {
+    /// The edit that sets this field to `x`.
+    pub fn edit(&self, x: f64) -> Edit {
+        let value = if self.integer && x.fract() == 0.0 && x.abs() < 9.0e15 {
+            Value::Integer(x as i64)
+        } else {
+            Value::Float(x)
+        };
+        Edit {
+            path: self.path.clone(),
+            value,
+        }
+    }
+}
+
+impl Study {
+    /// Checks that `path` names a numeric field, suggesting close matches when it does not.
+    pub fn field(&self, path: &str) -> Result<NumericField, ExploreError> {
+        let file = self.scenario.file.clone();
+        let integer = match self.scenario.value_at(path) {
+            Some(Value::Integer(_)) => true,
+            Some(Value::Float(_)) => false,
+            Some(other) => {
+                return Err(ExploreError::NotNumeric {
+                    file,
+                    path: path.to_string(),
+                    kind: format!("a {}", other.type_str()),
+                });
+            }
+            None => return self.unset_field(path),
+        };
+        // The configuration may have changed the value; read it from the resolved scenario.
+        let resolved = self.scenario.resolve(&self.configuration)?;
+        let value = toml::Value::try_from(&resolved)
+            .ok()
+            .and_then(|v| navigate(&v, path).and_then(number))
+            .or_else(|| self.scenario.value_at(path).as_ref().and_then(number));
+        if value.is_none() {
+            return Err(ExploreError::NotNumeric {
+                file,
+                path: path.to_string(),
+                kind: "not a finite number".into(),
+            });
+        }
+        Ok(NumericField {
+            path: path.to_string(),
+            value,
+            integer,
+        })
+    }
+
+    /// A path the file does not write: an optional numeric field left to its default (it can be
+    /// set, but has no value to vary by a fraction), or a mistake, answered with close matches.
+    fn unset_field(&self, path: &str) -> Result<NumericField, ExploreError> {
+        let mut said = None;
+        for probe in [0.5, 1.0, 0.0] {
+            let edit = Edit {
+                path: path.to_string(),
+                value: Value::Float(probe),
+            };
+            match self.scenario.resolve_with(&self.configuration, &[edit]) {
+                Ok(resolved) => {
+                    let found = toml::Value::try_from(&resolved)
+                        .ok()
+                        .and_then(|v| navigate(&v, path).and_then(number));
+                    if found.is_some() {
+                        return Ok(NumericField {
+                            path: path.to_string(),
+                            value: None,
+                            integer: false,
+                        });
+                    }
+                    break;
+                }
+                Err(e) => said = Some(last_message(&e)),
+            }
+        }
+        // A field with a default inside a table the file does not write cannot be edited yet.
+        let defaulted = self
+            .scenario
+            .resolve(&self.configuration)
+            .ok()
+            .and_then(|r| toml::Value::try_from(&r).ok())
+            .and_then(|v| navigate(&v, path).and_then(number));
+        if let Some(v) = defaulted {
+            let mut prefix = String::new();
+            for seg in path.split('.') {
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(seg);
+                if self.scenario.value_at(&prefix).is_none() {
+                    break;
+                }
+            }
+            return Err(ExploreError::UnknownPath {
+                file: self.scenario.file.clone(),
+                path: path.to_string(),
+                hint: format!(
+                    " in the file: it takes its default ({v}) because the file has no `{prefix}`; \
+                     write `{prefix}` into the scenario to vary it"
+                ),
+            });
+        }
+        let near = close_matches(path, &self.scenario.numeric_paths());
+        let hint = if !near.is_empty() {
+            format!(
+                "; did you mean {}?",
+                near.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        } else if let Some(m) = said {
+            format!(" ({m})")
+        } else {
+            String::new()
+        };
+        Err(ExploreError::UnknownPath {
+            file: self.scenario.file.clone(),
+            path: path.to_string(),
+            hint,
+        })
+    }
+
+    /// The compiled market of the configuration with `edits` on top, with the study's seed.
+    pub fn market(&self, edits: &[Edit]) -> Result<Market, ExploreError> {
+        let resolved = self.scenario.resolve_with(&self.configuration, edits)?;
+        let mut market =
+            Market::compile(&resolved, &self.configuration).map_err(|e| ExploreError::Compile {
+                file: self.scenario.file.clone(),
+                configuration: self.configuration.clone(),
+                message: e.to_string(),
+            })?;
+        market.seed = self.seed;
+        Ok(market)
+    }
+
+    /// Runs replications `reps` of the configuration with `edits`, handing each outcome to `sink`
+    /// in index order; `progress` hears how many of these are done.
+    pub fn run(
+        &self,
+        edits: &[Edit],
+        reps: Range<u64>,
+        sink: &mut dyn FnMut(&ReplicationOutcome),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Summary, ExploreError> {
+        let market = self.market(edits)?;
+        Ok(experiment::run(
+            &market,
+            reps,
+            self.threads,
+            &mut |r| {
+                sink(r);
+                Ok(())
+            },
+            progress,
+        )?)
+    }
+}
+
+/// The last line of an error's message (the most specific part).
+fn last_message(e: &ScenarioError) -> String {
+    match e.problems().first() {
+        Some(p) => p.message.clone(),
+        None => e.to_string(),
+    }
+}
+
+/// A finite number, from an integer or a float.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Float(f) if f.is_finite() => Some(*f),
+        _ => None,
+    }
+}
+
+/// The value at a dotted path (array elements by `id` or `[index]`), as the scenario addresses them.
+pub(crate) fn navigate<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut node = root;
+    for part in path.split('.') {
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            node = match node {
+                Value::Table(t) => t.get(name)?,
+                Value::Array(a) => a
+                    .iter()
+                    .find(|x| x.get("id").and_then(Value::as_str) == Some(name))?,
+                _ => return None,
+            };
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let i: usize = r[..end].parse().ok()?;
+            node = node.as_array()?.get(i)?;
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(node)
+}
+
+/// Escapes text for HTML.
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A number for a CSV cell: empty when missing or not finite.
+pub(crate) fn cell(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => String::new(),
+    }
+}
+
+/// Rows to CSV bytes.
+pub(crate) fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(&r)?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Where a result came from, written into each tool's JSON file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// csmarket version.
+    pub csmarket_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file.
+    pub scenario_file: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// Configuration explored.
+    pub configuration: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications per point (indices `0..replications`).
+    pub replications: u64,
+    /// Worker threads used (results do not depend on it).
+    pub threads: usize,
+    /// The command line, when run from one.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+}
+
+impl Origin {
+    /// The origin of a study.
+    pub fn of(study: &Study) -> Origin {
+        Origin {
+            csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: study.scenario.base.scenario.name.clone(),
+            scenario_file: study.scenario.file.clone(),
+            scenario_sha256: study.scenario.sha256.clone(),
+            configuration: study.configuration.clone(),
+            seed: study.seed,
+            replications: study.replications,
+            threads: if study.threads == 0 {
+                rayon::current_num_threads()
+            } else {
+                study.threads
+            },
+            command_line: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Scenario {
+        Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap()
+    }
+
+    fn study(config: &str) -> Study {
+        Study {
+            scenario: small(),
+            configuration: config.into(),
+            seed: 1,
+            replications: 10,
+            threads: 1,
+        }
+    }
+
+    #[test]
+    fn numeric_path_resolves_to_its_value_in_the_configuration() {
+        let f = study("national")
+            .field("providers.national-comms.services.comms.fixed_cost")
+            .unwrap();
+        assert_eq!(f.value, Some(150000.0));
+        assert!(f.integer);
+        assert_eq!(f.edit(165000.0).value, Value::Integer(165000));
+        assert_eq!(f.edit(0.5).value, Value::Float(0.5));
+    }
+
+    #[test]
+    fn misspelt_path_suggests_close_matches() {
+        let e = study("national")
+            .field("services.comms.localty")
+            .unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("did you mean `services.comms.locality`"), "{m}");
+        assert!(m.starts_with("small.toml: "), "{m}");
+        assert!(e.is_input());
+    }
+
+    #[test]
+    fn unset_optional_field_can_be_swept_but_has_no_value() {
+        let f = study("national")
+            .field("providers.national-comms.markup")
+            .unwrap();
+        assert_eq!(f.value, None);
+        let e = study("national")
+            .field("providers.national-comms.markupp")
+            .unwrap_err();
+        assert!(e.to_string().contains("markup"), "{e}");
+    }
+
+    #[test]
+    fn defaulted_field_in_an_unwritten_table_says_what_to_add() {
+        let e = study("national").field("finance.markup").unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("default (0.05)") && m.contains("no `finance`"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn non_numeric_field_is_refused() {
+        let e = study("national")
+            .field("providers.bi-north.lead")
+            .unwrap_err();
+        assert!(matches!(e, ExploreError::NotNumeric { .. }), "{e}");
+        assert!(e.to_string().contains("a string, not a number"), "{e}");
+    }
+
+    #[test]
+    fn navigate_finds_elements_by_id_and_index() {
+        let v: Value =
+            toml::from_str("a = [{ id = \"x\", b = 2 }, { id = \"y\", b = 3 }]").unwrap();
+        assert_eq!(navigate(&v, "a.y.b"), Some(&Value::Integer(3)));
+        assert_eq!(navigate(&v, "a[0].b"), Some(&Value::Integer(2)));
+        assert_eq!(navigate(&v, "a.z.b"), None);
+    }
+}
