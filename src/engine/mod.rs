@@ -7,6 +7,8 @@
 pub mod choice;
 pub mod outcome;
 
+use rayon::prelude::*;
+
 use crate::model::rng::{self, Purpose};
 use crate::model::{Checkpoint, Market};
 use crate::scenario::schema::{ProviderKind, Rating};
@@ -91,6 +93,36 @@ impl ProviderState {
     }
 }
 
+/// Which round of choices is run.
+#[derive(Debug, Clone, Copy)]
+enum Round {
+    /// Quarter-0 intentions: all CCGs, or after a checkpoint those whose supplier was stopped.
+    Intend(Option<usize>),
+    /// Procurement in a quarter with contracts.
+    Procure,
+}
+
+/// Markets with at least this many CCGs make their choices in parallel.
+const PARALLEL_CCGS: usize = 4096;
+/// CCGs per parallel task.
+const CCG_CHUNK: usize = 1024;
+
+/// Buffers one worker reuses across choices.
+#[derive(Debug, Default)]
+struct Scratch {
+    options: Vec<(Supplier, f64)>,
+    uniforms: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(services: usize) -> Scratch {
+        Scratch {
+            options: Vec::with_capacity(16),
+            uniforms: vec![0.0; services],
+        }
+    }
+}
+
 /// Mutable state of one replication.
 struct World<'m> {
     m: &'m Market,
@@ -106,8 +138,7 @@ struct World<'m> {
     providers: Vec<ProviderState>,
     ledger: Ledger,
     /// Reused buffers for choices.
-    options: Vec<(Supplier, f64)>,
-    uniforms: Vec<f64>,
+    scratch: Scratch,
 }
 
 /// Runs one replication of a market.
@@ -316,8 +347,7 @@ impl<'m> World<'m> {
             },
             providers,
             ledger: Ledger::default(),
-            options: Vec::with_capacity(16),
-            uniforms: vec![0.0; ns],
+            scratch: Scratch::new(ns),
         }
     }
 
@@ -437,34 +467,76 @@ impl<'m> World<'m> {
     /// CCGs state intentions (quarter 0): first all of them, then after a checkpoint only those
     /// whose intended supplier was stopped.
     fn intend(&mut self, after: Option<usize>) {
+        self.choice_round(0, Round::Intend(after));
+    }
+
+    /// Runs one round of choices over every CCG: in parallel over chunks of CCGs for large markets.
+    /// A CCG's choices depend only on its own draws and on provider state, which no choice changes,
+    /// so the contracts come out the same whatever the number of threads.
+    fn choice_round(&mut self, t: u32, round: Round) {
         let ns = self.ns();
-        let (purpose, sub) = match after {
-            None => (Purpose::Choice, 0),
-            Some(ci) => (Purpose::Intention, ci as u32),
-        };
-        for c in 0..self.m.ccgs.len() {
-            let mut drawn = false;
-            for s in 0..ns {
-                let k = self.contracts[c * ns + s];
-                let redo = match after {
-                    None => true,
-                    Some(_) => !self.available(k.supplier, s),
-                };
-                if redo {
-                    if !drawn {
-                        self.draw_uniforms(c, 0, purpose, sub);
-                        drawn = true;
-                    }
-                    let u = self.uniforms[s];
-                    let pick = self.choose(c, s, Supplier::None, u);
-                    // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
-                    self.contracts[c * ns + s] = Contract {
-                        supplier: pick,
-                        end: 1,
-                        notice: false,
-                    };
+        let mut contracts = std::mem::take(&mut self.contracts);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        {
+            let this = &*self;
+            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| {
+                for (i, row) in chunk.chunks_mut(ns).enumerate() {
+                    this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc);
+                }
+            };
+            if this.m.ccgs.len() >= PARALLEL_CCGS {
+                contracts
+                    .par_chunks_mut(ns * CCG_CHUNK)
+                    .enumerate()
+                    .for_each_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc));
+            } else {
+                for (k, chunk) in contracts.chunks_mut(ns * CCG_CHUNK).enumerate() {
+                    work(k, chunk, &mut scratch);
                 }
             }
+        }
+        self.contracts = contracts;
+        self.scratch = scratch;
+    }
+
+    /// One CCG's choices in a round; `row` holds its contract for each service.
+    fn ccg_choices(&self, c: usize, t: u32, round: Round, row: &mut [Contract], sc: &mut Scratch) {
+        let m = self.m;
+        let mut drawn = false;
+        for s in 0..row.len() {
+            let k = row[s];
+            let avail = self.available(k.supplier, s);
+            let (current, purpose, sub, end) = match round {
+                Round::Intend(None) => (Supplier::None, Purpose::Choice, 0, 1),
+                Round::Intend(Some(_)) if avail => continue,
+                Round::Intend(Some(ci)) => (Supplier::None, Purpose::Intention, ci as u32, 1),
+                Round::Procure if avail && k.end > t => {
+                    if let Supplier::Provider(p) = k.supplier {
+                        if !k.notice
+                            && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold
+                        {
+                            row[s].end = k.end.min(t + m.rules.notice_periods.max(1));
+                            row[s].notice = true;
+                        }
+                    }
+                    continue;
+                }
+                Round::Procure => {
+                    let current = if avail { k.supplier } else { Supplier::None };
+                    (current, Purpose::Choice, 0, t + m.rules.contract_length)
+                }
+            };
+            if !drawn {
+                self.draw_uniforms(c, t, purpose, sub, &mut sc.uniforms);
+                drawn = true;
+            }
+            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options);
+            // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
+            row[s] = Contract {
+                supplier: pick,
+                end,
+                notice: false,
+            };
         }
     }
 
@@ -504,11 +576,17 @@ impl<'m> World<'m> {
     }
 
     /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`.
-    fn choose(&mut self, c: usize, s: usize, current: Supplier, u: f64) -> Supplier {
+    fn choose(
+        &self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        u: f64,
+        options: &mut Vec<(Supplier, f64)>,
+    ) -> Supplier {
         let m = self.m;
         let sv = &m.services[s];
         let [bp, bq, bl, bi] = self.prefs[c];
-        let mut options = std::mem::take(&mut self.options);
         options.clear();
         let utility = |price: f64, quality: f64, close: f64, is_current: bool| {
             choice::utility(
@@ -553,56 +631,22 @@ impl<'m> World<'m> {
                 ));
             }
         }
-        let pick = choice::pick(&mut options, u);
-        self.options = options;
-        pick
+        choice::pick(options, u)
     }
 
-    /// Fills `uniforms` with one draw per service from the CCG's stream for this quarter and
-    /// purpose. Drawing all of them, in service order, keeps each service's draw the same whichever
-    /// services happen to be chosen (common random numbers), and costs one stream per CCG-quarter.
-    fn draw_uniforms(&mut self, c: usize, t: u32, purpose: Purpose, sub: u32) {
+    /// Fills `out` with one draw per service from the CCG's stream for this quarter and purpose.
+    /// Drawing all of them, in service order, keeps each service's draw the same whichever services
+    /// happen to be chosen (common random numbers), and costs one stream per CCG-quarter.
+    fn draw_uniforms(&self, c: usize, t: u32, purpose: Purpose, sub: u32, out: &mut [f64]) {
         let mut r = rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, t, purpose, sub);
-        for u in &mut self.uniforms {
+        for u in out {
             *u = rng::uniform(&mut r);
         }
     }
 
     /// Step 1: CCGs whose contract ends, or whose supplier went, choose; unhappy CCGs give notice.
     fn procure(&mut self, t: u32) {
-        let ns = self.ns();
-        let m = self.m;
-        for c in 0..m.ccgs.len() {
-            let mut drawn = false;
-            for s in 0..ns {
-                let k = self.contracts[c * ns + s];
-                let avail = self.available(k.supplier, s);
-                if avail && k.end > t {
-                    if let Supplier::Provider(p) = k.supplier {
-                        if !k.notice
-                            && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold
-                        {
-                            let kk = &mut self.contracts[c * ns + s];
-                            kk.end = kk.end.min(t + m.rules.notice_periods.max(1));
-                            kk.notice = true;
-                        }
-                    }
-                    continue;
-                }
-                let current = if avail { k.supplier } else { Supplier::None };
-                if !drawn {
-                    self.draw_uniforms(c, t, Purpose::Choice, 0);
-                    drawn = true;
-                }
-                let u = self.uniforms[s];
-                let pick = self.choose(c, s, current, u);
-                self.contracts[c * ns + s] = Contract {
-                    supplier: pick,
-                    end: t + m.rules.contract_length,
-                    notice: false,
-                };
-            }
-        }
+        self.choice_round(t, Round::Procure);
     }
 
     /// Sums each line's contracted annual volume from the contracts.

@@ -81,3 +81,25 @@ fn common_random_numbers_a_change_in_one_region_leaves_the_other_untouched() {
     // The change itself matters where it applies.
     assert!(north_differs > 0);
 }
+
+#[test]
+fn one_replication_of_a_large_market_is_identical_on_one_and_four_threads() {
+    // 6,000 generated CCGs: above the size at which a replication's choices run in parallel.
+    let text = SMALL
+        .replacen("[[ccgs.list]]", "[ccgs.generate]\ncount = 6000\ntotal_population = 1.5e9\nmax_population = 1e6\n\n[[ccgs.list]]", 1)
+        .replace("region = \"north\"\nservices.bi", "region = \"north\"\npatch_population = 5e8\nservices.bi")
+        .replace("region = \"south\"\nservices.bi", "region = \"south\"\npatch_population = 4e8\nservices.bi");
+    let s = Scenario::from_text("large.toml", &text).unwrap();
+    let m = Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
+    assert!(m.ccgs.len() > 6000);
+    let on = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| engine::simulate(&m, 4))
+    };
+    let one = on(1);
+    assert_eq!(one, on(4));
+    assert!(one.providers.iter().any(|p| p.customers > 100));
+}
