@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod experiment;
 pub mod export;
