@@ -10,5 +10,6 @@ pub mod engine;
 pub mod experiment;
 pub mod export;
 pub mod model;
+pub mod report;
 pub mod scenario;
 pub mod stats;

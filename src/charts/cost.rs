@@ -80,8 +80,9 @@ impl Chart for CostChart<'_> {
         let grey = draw::MUTED;
         let items = [
             (Mark::Swatch(grey.mix(0.35)), "box: middle half of runs (25-75%)".to_string()),
-            (Mark::DotLine(grey), "whiskers: 5-95% of runs".to_string()),
-            (Mark::Swatch(draw::INK.to_rgba()), "bar: median, diamond: mean".to_string()),
+            (Mark::Whisker(grey), "whiskers: 5-95% of runs".to_string()),
+            (Mark::Bar(draw::INK), "median".to_string()),
+            (Mark::Diamond(draw::INK), "mean".to_string()),
         ];
         draw::legend(a, &items, (20, y + 4), w as i32 - 20)?;
         let boxes: Vec<Option<Boxed>> = self.summaries.iter().map(Self::boxed).collect();
@@ -89,7 +90,7 @@ impl Chart for CostChart<'_> {
         let (lo, hi) = draw::padded_range(&values, None);
         let x0 = self.label_w();
         // Room on the right for the median's figure.
-        let scale = Scale { lo, hi, p0: x0, p1: w as i32 - 150 };
+        let scale = Scale { lo, hi, p0: x0, p1: w as i32 - 250 };
         let bottom = h as i32 - BOTTOM;
         draw::x_axis(
             a,
@@ -117,7 +118,7 @@ impl Chart for CostChart<'_> {
             draw::diamond(a, (scale.px(b.mean), cy), 7, &draw::INK)?;
             draw::text(
                 a,
-                &format!("median £{:.2}", b.p50),
+                &format!("median £{:.2}, 90% £{:.2}-£{:.2}", b.p50, b.p05, b.p95),
                 (scale.p1 + 14, cy),
                 draw::SMALL,
                 false,

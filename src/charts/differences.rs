@@ -202,10 +202,9 @@ impl Chart for DifferencesChart {
             let bottom = rows_top + rh * s.rows.len() as i32 + 8;
             let ticks = draw::nice_ticks(lo, hi, 8);
             let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
-            let decimals = if step >= 1.0 { 0 } else if step >= 0.1 { 1 } else { 2 };
+            let decimals = draw::decimals_for_step(step);
             draw::x_axis(a, &scale, (rows_top, bottom), &ticks, &|v| signed(v, decimals), Some(s.unit))?;
             draw::line(a, (scale.px(0.0), rows_top), (scale.px(0.0), bottom), &draw::INK, 2)?;
-            let value_decimals = if s.factor == 1.0 && s.unit.starts_with('£') { 2 } else { 1 };
             for (r, (label, marks)) in s.rows.iter().enumerate() {
                 let ry = rows_top + rh * r as i32;
                 draw::text(a, label, (x0 - 12, ry + rh / 2), draw::BODY, false, draw::INK, Anchor::Right)?;
@@ -217,7 +216,11 @@ impl Chart for DifferencesChart {
                         draw::line(a, (scale.px(l * s.factor), my), (scale.px(u * s.factor), my), &c, 2)?;
                     }
                     draw::dot(a, (scale.px(d), my), 6, &c)?;
+                    let value_decimals = draw::decimals_for_precision(
+                        e.interval.map_or(0.0, |(l, u)| (u - l) / 2.0) * s.factor,
+                    );
                     let text = match e.interval {
+                        _ if e.diff == 0.0 && e.sd == Some(0.0) => "the same in every run".to_string(),
                         Some((l, u)) => format!(
                             "{} ({} to {})",
                             signed(d, value_decimals),

@@ -208,6 +208,24 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     out
 }
 
+/// Decimals needed to print every multiple of `step` exactly (at most 6).
+pub(crate) fn decimals_for_step(step: f64) -> usize {
+    (0..6)
+        .find(|&d| {
+            let x = step * 10f64.powi(d as i32);
+            (x - x.round()).abs() < 1e-6 * x.abs().max(1.0)
+        })
+        .unwrap_or(6)
+}
+
+/// Decimals that show a half-width of an interval to two significant figures (0 to 4).
+pub(crate) fn decimals_for_precision(half_width: f64) -> usize {
+    if !(half_width.is_finite() && half_width > 0.0) {
+        return 1;
+    }
+    (1.0 - half_width.log10().floor()).clamp(0.0, 4.0) as usize
+}
+
 /// A range padded to round ticks, always containing `must` (e.g. zero).
 pub(crate) fn padded_range(values: &[f64], must: Option<f64>) -> (f64, f64) {
     let mut lo = f64::INFINITY;
@@ -273,6 +291,12 @@ pub(crate) enum Mark {
     LineBand(RGBColor),
     /// A pale band with a border (a highlighted row).
     Shade(RGBColor, RGBColor),
+    /// A line with end caps (a 5-95% whisker).
+    Whisker(RGBColor),
+    /// A diamond (a mean).
+    Diamond(RGBColor),
+    /// A thick vertical bar (a median).
+    Bar(RGBColor),
 }
 
 /// Draws legend entries left to right from `(x, y)`, wrapping at `max_x`; returns the height used.
@@ -304,6 +328,13 @@ pub(crate) fn legend<DB: DrawingBackend>(
                 fill(a, (x, cy - 8), (x + 24, cy + 8), &c.mix(0.2))?;
                 line(a, (x, cy), (x + 24, cy), &c, 3)?;
             }
+            Mark::Whisker(c) => {
+                line(a, (x, cy), (x + 24, cy), &c, 2)?;
+                line(a, (x, cy - 7), (x, cy + 7), &c, 2)?;
+                line(a, (x + 24, cy - 7), (x + 24, cy + 7), &c, 2)?;
+            }
+            Mark::Diamond(c) => diamond(a, (x + 12, cy), 7, &c)?,
+            Mark::Bar(c) => line(a, (x + 12, cy - 9), (x + 12, cy + 9), &c, 4)?,
             Mark::Shade(bg, border) => {
                 fill(a, (x, cy - 8), (x + 24, cy + 8), &bg)?;
                 outline(a, (x, cy - 8), (x + 24, cy + 8), &border, 1)?;
@@ -370,6 +401,16 @@ mod tests {
         assert_eq!(nice_ticks(-3.0, 7.0, 5), vec![-2.0, 0.0, 2.0, 4.0, 6.0]);
         let t = nice_ticks(8.3, 12.9, 6);
         assert!(t.first().unwrap() >= &8.3 && t.last().unwrap() <= &12.9);
+    }
+
+    #[test]
+    fn decimals_show_ticks_and_intervals_without_repeats() {
+        assert_eq!(decimals_for_step(0.005), 3);
+        assert_eq!(decimals_for_step(2.5), 1);
+        assert_eq!(decimals_for_step(20.0), 0);
+        assert_eq!(decimals_for_precision(0.047), 3);
+        assert_eq!(decimals_for_precision(0.88), 1);
+        assert_eq!(decimals_for_precision(12.0), 0);
     }
 
     #[test]

@@ -22,6 +22,8 @@ struct Panel {
     pick: fn(&PeriodSummary) -> &Stat,
     factor: f64,
     decimals: usize,
+    /// Upper limit of the figure, when it has one (shares reach 100%).
+    max: Option<f64>,
 }
 
 const PANELS: [Panel; 3] = [
@@ -31,6 +33,7 @@ const PANELS: [Panel; 3] = [
         pick: |p| &p.open_providers,
         factor: 1.0,
         decimals: 0,
+        max: None,
     },
     Panel {
         title: "In-house share of volume",
@@ -38,6 +41,7 @@ const PANELS: [Panel; 3] = [
         pick: |p| &p.in_house_share,
         factor: 100.0,
         decimals: 0,
+        max: Some(100.0),
     },
     Panel {
         title: "Cost per head to CCGs",
@@ -45,6 +49,7 @@ const PANELS: [Panel; 3] = [
         pick: |p| &p.cost_per_head,
         factor: 1.0,
         decimals: 2,
+        max: None,
     },
 ];
 
@@ -86,7 +91,17 @@ impl<'a> OverTimeChart<'a> {
             xs.iter().copied().fold(f64::INFINITY, f64::min).min(1.0),
             xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(2.0),
         );
+        // Every figure here is non-negative: padding must not show impossible values below zero.
         let (y_lo, y_hi) = draw::padded_range(&ys, None);
+        let y_lo = y_lo.max(0.0);
+        let y_hi = panel.max.map_or(y_hi, |m| y_hi.min(m));
+        // Counts get whole-number ticks: bounds on integers and at most one label per unit.
+        let (y_lo, y_hi, y_labels) = if panel.decimals == 0 && panel.max.is_none() {
+            let (lo, hi) = (y_lo.floor(), y_hi.ceil().max(y_lo.floor() + 1.0));
+            (lo, hi, ((hi - lo) as usize + 1).min(11))
+        } else {
+            (y_lo, y_hi, 10)
+        };
         let decimals = panel.decimals;
         let mut chart = ChartBuilder::on(a)
             .caption(panel.title, draw::font(19.0, true))
@@ -102,10 +117,11 @@ impl<'a> OverTimeChart<'a> {
             .y_desc(panel.unit)
             .label_style(draw::font(draw::SMALL, false))
             .axis_desc_style(draw::font(draw::BODY, false))
-            .light_line_style(draw::GRID.mix(0.5))
+            .light_line_style(WHITE.mix(0.0))
             .bold_line_style(draw::GRID)
             .x_labels(((x_hi - x_lo) as usize + 1).min(24))
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(y_labels)
             .y_label_formatter(&|y| format!("{y:.decimals$}"))
             .draw()
             .map_err(draw::fail)?;
@@ -138,8 +154,22 @@ impl<'a> OverTimeChart<'a> {
             let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
             band.extend(pts.iter().rev().map(|p| (p.0, p.1)));
             chart
-                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.12).filled())))
                 .map_err(draw::fail)?;
+            // Dashed edges tell overlapping bands apart where their fills mix.
+            for edge in [
+                pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+                pts.iter().map(|p| (p.0, p.3)).collect(),
+            ] {
+                chart
+                    .draw_series(std::iter::once(plotters::element::DashedPathElement::new(
+                        edge.into_iter(),
+                        5,
+                        4,
+                        c.stroke_width(1),
+                    )))
+                    .map_err(draw::fail)?;
+            }
         }
         for (i, pts) in all.iter().enumerate() {
             let c = series_colour(i);

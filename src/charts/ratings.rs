@@ -35,7 +35,7 @@ pub struct RatingsChart<'a> {
 const HEADER_H: i32 = 30;
 const ROW_H: i32 = 28;
 const PANEL_W: i32 = 150;
-const GAP: i32 = 18;
+const GAP: i32 = 30;
 const BOTTOM: i32 = 80;
 
 impl<'a> RatingsChart<'a> {
@@ -69,7 +69,7 @@ impl<'a> RatingsChart<'a> {
     }
 
     fn top(&self) -> i32 {
-        72 + 34 + 58
+        72 + 34 + 70
     }
 }
 
@@ -129,7 +129,7 @@ impl Chart for RatingsChart<'_> {
                 p0: panel_x(c),
                 p1: panel_x(c) + PANEL_W,
             };
-            draw::x_axis(a, &scale, (top, bottom), &[0.0, 0.5, 1.0], &draw::pct_tick, None)?;
+            draw::x_axis(a, &scale, (top, bottom), &[0.0, 0.5, 1.0], &|v| format!("{:.0}", v * 100.0), None)?;
         }
         let mid_all = (x0 + panel_x(columns.len().max(1)) - GAP) / 2;
         draw::text(a, "Share of runs (%)", (mid_all, bottom + 32), draw::BODY, false, draw::INK, Anchor::Top)?;
@@ -144,6 +144,8 @@ impl Chart for RatingsChart<'_> {
                 draw::text(a, &draw::shorten(&p.label(), 44), (x0 - 12, cy), draw::BODY, false, draw::INK, Anchor::Right)?;
                 for (c, &(i, k)) in columns.iter().enumerate() {
                     let Some(ps) = self.summaries[i].provider(&p.id) else {
+                        let mid = panel_x(c) + PANEL_W / 2;
+                        draw::text(a, "not in this configuration", (mid, cy), 12.0, false, draw::MUTED, Anchor::Centre)?;
                         continue;
                     };
                     let counts = ps.ratings[k];
