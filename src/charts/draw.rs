@@ -409,7 +409,7 @@ mod tests {
         assert_eq!(decimals_for_step(2.5), 1);
         assert_eq!(decimals_for_step(20.0), 0);
         assert_eq!(decimals_for_precision(0.047), 3);
-        assert_eq!(decimals_for_precision(0.88), 1);
+        assert_eq!(decimals_for_precision(0.88), 2);
         assert_eq!(decimals_for_precision(12.0), 0);
     }
 

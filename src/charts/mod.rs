@@ -198,7 +198,66 @@ pub fn write(dir: &Path, charts: &[Rendered]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare;
+    use crate::model::Market;
+    use crate::scenario::Scenario;
     use plotters::prelude::*;
+
+    const SMALL: &str = include_str!("../../tests/fixtures/small.toml");
+
+    /// Three configurations of the small market, 12 paired runs.
+    fn small_comparison() -> (Vec<Summary>, Comparison, Labels) {
+        let s = Scenario::from_text("small.toml", SMALL).unwrap();
+        let markets: Vec<Market> = s
+            .configuration_names()
+            .iter()
+            .map(|n| Market::compile(&s.resolve(n).unwrap(), n).unwrap())
+            .collect();
+        let out = compare::run(&markets, 0, 0..12, 2, &mut |_, _| Ok(()), &|_| {}).unwrap();
+        (out.summaries, out.comparison, Labels::from_markets(&markets))
+    }
+
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&png[12..16], b"IHDR");
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        (be(&png[16..20]), be(&png[20..24]))
+    }
+
+    #[test]
+    fn every_chart_renders_png_and_svg_of_its_stated_size() {
+        let (summaries, comparison, labels) = small_comparison();
+        let charts = comparison_charts(&summaries, &comparison, &labels).unwrap();
+        let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["survival", "ratings", "structure", "over-time", "cost", "differences"]
+        );
+        for c in &charts {
+            assert_eq!(png_size(&c.png), c.size, "{}", c.name);
+            let (w, h) = c.size;
+            assert!(
+                c.svg.contains(&format!(r#"width="{w}" height="{h}""#)),
+                "{}",
+                c.name
+            );
+            assert!(c.svg.contains(&c.title), "{} lacks its title", c.name);
+        }
+    }
+
+    #[test]
+    fn chart_size_grows_with_the_providers_it_shows() {
+        let (summaries, _, labels) = small_comparison();
+        let all = survival::SurvivalChart::new(&summaries, &labels).size();
+        let one = survival::SurvivalChart::new(&summaries[..1], &labels).size();
+        assert!(all.1 > one.1, "{all:?} vs {one:?}");
+    }
+
+    #[test]
+    fn configurations_keep_one_colour_and_skip_pale_yellow() {
+        assert_eq!(series_colour(0), series_colour(SERIES.len()));
+        assert!((0..SERIES.len()).all(|i| series_colour(i) != PALETTE[3]));
+    }
 
     #[test]
     fn embedded_font_renders_text_into_svg() {

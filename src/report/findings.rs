@@ -142,12 +142,31 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
     out
 }
 
-fn interval_text(e: &PairedEstimate, factor: f64, prefix: &str, decimals: usize) -> String {
+/// A signed figure with its unit prefix after the sign: "+£0.012", "-3".
+fn signed(v: f64, prefix: &str, decimals: usize) -> String {
+    let sign = if v < 0.0 && format!("{:.decimals$}", v.abs()).trim_matches(['0', '.']).is_empty() {
+        "" // rounds to zero: no sign
+    } else if v < 0.0 {
+        "-"
+    } else {
+        "+"
+    };
+    format!("{sign}{prefix}{:.decimals$}", v.abs())
+}
+
+/// Decimals that show an estimate's interval to two significant figures.
+fn decimals(e: &PairedEstimate, factor: f64) -> usize {
+    e.interval
+        .map_or(2, |(lo, hi)| super::tables::precision((hi - lo) / 2.0 * factor))
+}
+
+fn interval_text(e: &PairedEstimate, factor: f64, prefix: &str) -> String {
+    let d = decimals(e, factor);
     match e.interval {
         Some((lo, hi)) => format!(
-            " (95% interval {prefix}{:+.decimals$} to {prefix}{:+.decimals$})",
-            lo * factor,
-            hi * factor
+            " (95% interval {} to {})",
+            signed(lo * factor, prefix, d),
+            signed(hi * factor, prefix, d)
         ),
         None => String::new(),
     }
@@ -175,24 +194,25 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
         if let Some(e) = est(&Measure::CostPerHead) {
             parts.push(if clear(&e) {
                 format!(
-                    "CCGs pay £{:.2} {} per head per year{}",
+                    "CCGs pay £{:.*} {} per head per year{}",
+                    decimals(&e, 1.0),
                     e.diff.abs(),
                     if e.diff > 0.0 { "more" } else { "less" },
-                    interval_text(&e, 1.0, "£", 2)
+                    interval_text(&e, 1.0, "£")
                 )
             } else {
                 format!(
-                    "cost per head shows no clear difference ({:+.2} £/head/year{})",
-                    e.diff,
-                    interval_text(&e, 1.0, "£", 2).replace(" (", "; ").replace(')', "")
+                    "cost per head shows no clear difference ({} per head per year{})",
+                    signed(e.diff, "£", decimals(&e, 1.0)),
+                    interval_text(&e, 1.0, "£").replace(" (", "; ").replace(')', "")
                 )
             });
         }
         if let Some(e) = est(&Measure::InHouseShare) {
             parts.push(format!(
-                "the in-house share of volume changes by {:+.1} percentage points{}",
-                e.diff * 100.0,
-                interval_text(&e, 100.0, "", 1)
+                "the in-house share of volume changes by {} percentage points{}",
+                signed(e.diff * 100.0, "", decimals(&e, 100.0)),
+                interval_text(&e, 100.0, "")
             ));
         }
         if let Some(e) = est(&Measure::OpenProviders) {
@@ -222,7 +242,7 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
                             e.mean * 100.0,
                             e.baseline_mean * 100.0,
                             e.diff * 100.0,
-                            interval_text(&e, 100.0, "", 0).replace(" (", "; ").replace(')', "")
+                            interval_text(&e, 100.0, "").replace(" (", "; ").replace(')', "")
                         ),
                     )
                 })
@@ -250,6 +270,13 @@ mod tests {
         assert_eq!(s(&[]), "");
         assert_eq!(s(&["a"]), "a");
         assert_eq!(s(&["a", "b", "c"]), "a, b and c");
+    }
+
+    #[test]
+    fn signed_figures_put_the_unit_after_the_sign_and_drop_the_sign_of_zero() {
+        assert_eq!(signed(0.0123, "£", 3), "+£0.012");
+        assert_eq!(signed(-2.0, "", 0), "-2");
+        assert_eq!(signed(-0.0001, "£", 2), "£0.00");
     }
 
     #[test]

@@ -68,9 +68,21 @@ pub fn headline(summaries: &[Summary]) -> Table {
     }
 }
 
+/// Decimals that show an interval's half-width to two significant figures (0 to 4).
+pub fn precision(half_width: f64) -> usize {
+    if !(half_width.is_finite() && half_width > 0.0) {
+        return 1;
+    }
+    (1.0 - half_width.log10().floor()).clamp(0.0, 4.0) as usize
+}
+
 fn diff_cells(e: &PairedEstimate, factor: f64, unit: &str, decimals: usize) -> [String; 3] {
     let f = |v: f64| format!("{:.decimals$}{unit}", v * factor);
-    let d = |v: f64| format!("{:+.decimals$}", v * factor);
+    // The difference gets as many decimals as its interval needs, at least the means' own.
+    let dd = e
+        .interval
+        .map_or(decimals, |(lo, hi)| precision((hi - lo) / 2.0 * factor).max(decimals));
+    let d = |v: f64| format!("{:+.dd$}", v * factor);
     [
         f(e.baseline_mean),
         f(e.mean),
