@@ -105,7 +105,10 @@ fn compare_writes_per_configuration_outputs_comparison_charts_and_report() {
     }
     for c in CHARTS {
         for ext in ["svg", "png"] {
-            assert!(out.join(format!("{c}.{ext}")).is_file(), "{c}.{ext} missing");
+            assert!(
+                out.join(format!("{c}.{ext}")).is_file(),
+                "{c}.{ext} missing"
+            );
         }
     }
     for config in CONFIGS {
@@ -160,12 +163,18 @@ fn survival_and_ratings_charts_show_every_provider_and_configuration() {
             assert!(texts.contains(id), "{chart}.svg lacks provider {id}");
         }
         for c in CONFIGS {
-            assert!(texts.iter().any(|t| t == c), "{chart}.svg lacks configuration {c}");
+            assert!(
+                texts.iter().any(|t| t == c),
+                "{chart}.svg lacks configuration {c}"
+            );
         }
     }
     let structure = svg_texts(&fs::read_to_string(out.join("structure.svg")).unwrap());
     for s in ["bi", "comms", "support"] {
-        assert!(structure.iter().any(|t| t == s), "structure.svg lacks service {s}");
+        assert!(
+            structure.iter().any(|t| t == s),
+            "structure.svg lacks service {s}"
+        );
     }
     let differences = fs::read_to_string(out.join("differences.svg")).unwrap();
     assert!(differences.contains("collaborative minus local"));
@@ -195,16 +204,27 @@ fn comparison_differences_equal_the_mean_of_paired_replication_differences() {
         };
         let row = |figure: &str, provider: &str| {
             rows.iter()
-                .find(|r| r["config"] == other && r["figure"] == figure && r["provider"] == provider)
+                .find(|r| {
+                    r["config"] == other && r["figure"] == figure && r["provider"] == provider
+                })
                 .unwrap_or_else(|| panic!("no row for {other} {figure} {provider}"))
         };
-        for figure in ["cost_per_head", "in_house_share", "open_providers", "unmet_share"] {
+        for figure in [
+            "cost_per_head",
+            "in_house_share",
+            "open_providers",
+            "unmet_share",
+        ] {
             let (want, n) = mean_diff(&|r| r[figure].parse().ok());
             let r = row(figure, "");
             let got: f64 = r["diff_mean"].parse().unwrap();
-            assert!((got - want).abs() < 1e-8, "{other} {figure}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-8,
+                "{other} {figure}: {got} vs {want}"
+            );
             assert_eq!(r["pairs"], n.to_string());
-            let (lo, hi): (f64, f64) = (r["diff_lo"].parse().unwrap(), r["diff_hi"].parse().unwrap());
+            let (lo, hi): (f64, f64) =
+                (r["diff_lo"].parse().unwrap(), r["diff_hi"].parse().unwrap());
             assert!(lo <= got && got <= hi);
             assert_eq!(r["baseline"], "local");
         }
@@ -217,7 +237,11 @@ fn comparison_differences_equal_the_mean_of_paired_replication_differences() {
             assert!((got - want).abs() < 1e-12, "{other} {id}: {got} vs {want}");
         }
         // A provider missing from either configuration has no survival difference.
-        assert!(!rows.iter().any(|r| r["config"] == other && r["provider"] == "national-comms"));
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r["config"] == other && r["provider"] == "national-comms")
+        );
     }
 }
 
@@ -226,8 +250,17 @@ fn comparison_and_charts_are_byte_identical_for_one_and_four_threads() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let one = compare_into(a.path(), &["--threads", "1"]);
     let four = compare_into(b.path(), &["--threads", "4"]);
-    for f in ["comparison.csv", "survival.svg", "differences.svg", "over-time.png"] {
-        assert_eq!(fs::read(one.join(f)).unwrap(), fs::read(four.join(f)).unwrap(), "{f}");
+    for f in [
+        "comparison.csv",
+        "survival.svg",
+        "differences.svg",
+        "over-time.png",
+    ] {
+        assert_eq!(
+            fs::read(one.join(f)).unwrap(),
+            fs::read(four.join(f)).unwrap(),
+            "{f}"
+        );
     }
 }
 
@@ -237,26 +270,51 @@ fn report_contains_every_section_and_no_external_reference() {
     let out = compare_into(tmp.path(), &[]);
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     for id in ["run", "findings", "charts", "tables"] {
-        assert!(html.contains(&format!("<section id=\"{id}\">")), "section {id} missing");
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id} missing"
+        );
     }
     for heading in ["What was run", "Headline findings", "Charts", "Tables"] {
-        assert!(html.contains(&format!("<h2>{heading}</h2>")), "heading {heading} missing");
+        assert!(
+            html.contains(&format!("<h2>{heading}</h2>")),
+            "heading {heading} missing"
+        );
     }
     for c in CHARTS {
-        assert!(html.contains(&format!("<figure id=\"chart-{c}\">")), "chart {c} not inlined");
+        assert!(
+            html.contains(&format!("<figure id=\"chart-{c}\">")),
+            "chart {c} not inlined"
+        );
     }
     assert_eq!(html.matches("<svg").count(), CHARTS.len());
-    for fact in ["Small test market", "Seed", "Replications per configuration", "0.1.0", "--seed 3"] {
+    for fact in [
+        "Small test market",
+        "Seed",
+        "Replications per configuration",
+        "0.1.0",
+        "--seed 3",
+    ] {
         assert!(html.contains(fact), "run facts lack {fact}");
     }
     // Findings are sentences computed from the results.
     assert!(html.contains("In national, ") && html.contains("of runs"));
     assert!(html.contains("Paired run by run against local"));
-    for bad in ["http://", "https://", "src=", "<script", "<link", "@import", "url("] {
-        assert!(!html.contains(bad), "report holds an external reference: {bad}");
+    for bad in [
+        "http://", "https://", "src=", "<script", "<link", "@import", "url(",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "report holds an external reference: {bad}"
+        );
     }
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    for heading in ["## What was run", "## Headline findings", "## Tables", "## Charts"] {
+    for heading in [
+        "## What was run",
+        "## Headline findings",
+        "## Tables",
+        "## Charts",
+    ] {
         assert!(md.contains(heading), "report.md lacks {heading}");
     }
     assert!(md.contains("![Provider survival](survival.png)"));
@@ -264,10 +322,7 @@ fn report_contains_every_section_and_no_external_reference() {
 
 #[test]
 fn unknown_configuration_gets_status_2_and_the_list_of_those_that_exist() {
-    for args in [
-        vec!["--configs", "local,nope"],
-        vec!["--baseline", "nope"],
-    ] {
+    for args in [vec!["--configs", "local,nope"], vec!["--baseline", "nope"]] {
         let tmp = tempfile::tempdir().unwrap();
         let out = csmarket()
             .args(["compare", fixture(), "-n", "2", "--out"])
@@ -277,19 +332,31 @@ fn unknown_configuration_gets_status_2_and_the_list_of_those_that_exist() {
             .code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
         assert!(stderr.contains("unknown configuration `nope`"), "{stderr}");
-        assert!(stderr.contains("local, collaborative, national"), "{stderr}");
+        assert!(
+            stderr.contains("local, collaborative, national"),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(!tmp.path().join("compare").exists(), "nothing should be written");
+        assert!(
+            !tmp.path().join("compare").exists(),
+            "nothing should be written"
+        );
     }
 }
 
 #[test]
 fn baseline_option_sets_the_reference_and_joins_the_configurations() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = compare_into(tmp.path(), &["--configs", "local", "--baseline", "national"]);
+    let out = compare_into(
+        tmp.path(),
+        &["--configs", "local", "--baseline", "national"],
+    );
     let rows = csv_rows(&out.join("comparison.csv"));
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r["baseline"] == "national" && r["config"] == "local"));
+    assert!(
+        rows.iter()
+            .all(|r| r["baseline"] == "national" && r["config"] == "local")
+    );
     assert!(out.join("national").join("summary.json").is_file());
     assert!(!out.join("collaborative").exists());
 }
@@ -298,7 +365,15 @@ fn baseline_option_sets_the_reference_and_joins_the_configurations() {
 fn run_draws_the_charts_of_its_configuration() {
     let tmp = tempfile::tempdir().unwrap();
     csmarket()
-        .args(["run", fixture(), "--config", "national", "-n", "20", "--out"])
+        .args([
+            "run",
+            fixture(),
+            "--config",
+            "national",
+            "-n",
+            "20",
+            "--out",
+        ])
         .arg(tmp.path())
         .assert()
         .success();
@@ -309,7 +384,13 @@ fn run_draws_the_charts_of_its_configuration() {
         assert_eq!(svg_size(&svg), png_size(&png), "{c}");
     }
     let survival = svg_texts(&fs::read_to_string(d.join("survival.svg")).unwrap());
-    for id in ["north-a", "north-b", "south-a", "bi-north", "national-comms"] {
+    for id in [
+        "north-a",
+        "north-b",
+        "south-a",
+        "bi-north",
+        "national-comms",
+    ] {
         assert!(survival.iter().any(|t| t == id), "survival.svg lacks {id}");
     }
 }

@@ -66,7 +66,10 @@ impl Chart for CostChart<'_> {
     }
 
     fn size(&self) -> (u32, u32) {
-        (WIDTH, (TOP + ROW_H * self.summaries.len() as i32 + BOTTOM) as u32)
+        (
+            WIDTH,
+            (TOP + ROW_H * self.summaries.len() as i32 + BOTTOM) as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, a: &Area<DB>) -> Result<(), ChartError> {
@@ -75,22 +78,36 @@ impl Chart for CostChart<'_> {
         let y = draw::heading(
             a,
             &self.title(),
-            &format!("What CCGs paid for support in the last year of the run, distribution over {runs} runs"),
+            &format!(
+                "What CCGs paid for support in the last year of the run, distribution over {runs} runs"
+            ),
         )?;
         let grey = draw::MUTED;
         let items = [
-            (Mark::Swatch(grey.mix(0.35)), "box: middle half of runs (25-75%)".to_string()),
+            (
+                Mark::Swatch(grey.mix(0.35)),
+                "box: middle half of runs (25-75%)".to_string(),
+            ),
             (Mark::Whisker(grey), "whiskers: 5-95% of runs".to_string()),
             (Mark::Bar(draw::INK), "median".to_string()),
             (Mark::Diamond(draw::INK), "mean".to_string()),
         ];
         draw::legend(a, &items, (20, y + 4), w as i32 - 20)?;
         let boxes: Vec<Option<Boxed>> = self.summaries.iter().map(Self::boxed).collect();
-        let values: Vec<f64> = boxes.iter().flatten().flat_map(|b| [b.p05, b.p95]).collect();
+        let values: Vec<f64> = boxes
+            .iter()
+            .flatten()
+            .flat_map(|b| [b.p05, b.p95])
+            .collect();
         let (lo, hi) = draw::padded_range(&values, None);
         let x0 = self.label_w();
         // Room on the right for the median's figure.
-        let scale = Scale { lo, hi, p0: x0, p1: w as i32 - 250 };
+        let scale = Scale {
+            lo,
+            hi,
+            p0: x0,
+            p1: w as i32 - 250,
+        };
         let bottom = h as i32 - BOTTOM;
         draw::x_axis(
             a,
@@ -103,18 +120,51 @@ impl Chart for CostChart<'_> {
         for (i, (s, b)) in self.summaries.iter().zip(&boxes).enumerate() {
             let cy = TOP + ROW_H * i as i32 + ROW_H / 2;
             let c = series_colour(i);
-            draw::text(a, &draw::shorten(&s.configuration, 40), (x0 - 14, cy), draw::BODY, true, draw::INK, Anchor::Right)?;
+            draw::text(
+                a,
+                &draw::shorten(&s.configuration, 40),
+                (x0 - 14, cy),
+                draw::BODY,
+                true,
+                draw::INK,
+                Anchor::Right,
+            )?;
             let Some(b) = b else {
-                draw::text(a, "no data", (x0 + 8, cy), draw::SMALL, false, draw::MUTED, Anchor::Left)?;
+                draw::text(
+                    a,
+                    "no data",
+                    (x0 + 8, cy),
+                    draw::SMALL,
+                    false,
+                    draw::MUTED,
+                    Anchor::Left,
+                )?;
                 continue;
             };
             draw::line(a, (scale.px(b.p05), cy), (scale.px(b.p95), cy), &c, 2)?;
             for v in [b.p05, b.p95] {
                 draw::line(a, (scale.px(v), cy - 10), (scale.px(v), cy + 10), &c, 2)?;
             }
-            draw::fill(a, (scale.px(b.p25), cy - 18), (scale.px(b.p75), cy + 18), &c.mix(0.35))?;
-            draw::outline(a, (scale.px(b.p25), cy - 18), (scale.px(b.p75), cy + 18), &c, 2)?;
-            draw::line(a, (scale.px(b.p50), cy - 18), (scale.px(b.p50), cy + 18), &draw::INK, 4)?;
+            draw::fill(
+                a,
+                (scale.px(b.p25), cy - 18),
+                (scale.px(b.p75), cy + 18),
+                &c.mix(0.35),
+            )?;
+            draw::outline(
+                a,
+                (scale.px(b.p25), cy - 18),
+                (scale.px(b.p75), cy + 18),
+                &c,
+                2,
+            )?;
+            draw::line(
+                a,
+                (scale.px(b.p50), cy - 18),
+                (scale.px(b.p50), cy + 18),
+                &draw::INK,
+                4,
+            )?;
             draw::diamond(a, (scale.px(b.mean), cy), 7, &draw::INK)?;
             draw::text(
                 a,

@@ -51,9 +51,17 @@ impl DifferencesChart {
         for m in &Measure::MARKET {
             let (title, unit, factor) = match m {
                 Measure::CostPerHead => ("Cost per head", "£ per head per year", 1.0),
-                Measure::InHouseShare => ("In-house share of volume at the end", "percentage points", 100.0),
+                Measure::InHouseShare => (
+                    "In-house share of volume at the end",
+                    "percentage points",
+                    100.0,
+                ),
                 Measure::OpenProviders => ("Providers open at the end", "providers", 1.0),
-                _ => ("Unmet share of contracted volume", "percentage points", 100.0),
+                _ => (
+                    "Unmet share of contracted volume",
+                    "percentage points",
+                    100.0,
+                ),
             };
             let rows = comparison
                 .contrasts
@@ -88,7 +96,10 @@ impl DifferencesChart {
                 if marks.is_empty() {
                     continue;
                 }
-                if marks.iter().all(|(_, e)| e.diff == 0.0 && e.sd.unwrap_or(0.0) == 0.0) {
+                if marks
+                    .iter()
+                    .all(|(_, e)| e.diff == 0.0 && e.sd.unwrap_or(0.0) == 0.0)
+                {
                     omitted += 1;
                     continue;
                 }
@@ -117,12 +128,20 @@ impl DifferencesChart {
     }
 
     fn section_h(&self, s: &Section) -> i32 {
-        let per_row = if s.rows.iter().all(|r| r.1.len() == 1) { 32 } else { self.row_h() };
+        let per_row = if s.rows.iter().all(|r| r.1.len() == 1) {
+            32
+        } else {
+            self.row_h()
+        };
         HEADER_H + per_row * s.rows.len() as i32 + AXIS_H
     }
 
     fn top(&self) -> i32 {
-        let labels: Vec<String> = self.contrasts.iter().map(|(_, n)| format!("{n} minus {}", self.baseline)).collect();
+        let labels: Vec<String> = self
+            .contrasts
+            .iter()
+            .map(|(_, n)| format!("{n} minus {}", self.baseline))
+            .collect();
         72 + draw::legend_height(&labels, 20, WIDTH as i32 - 20) + 16
     }
 
@@ -140,7 +159,10 @@ impl DifferencesChart {
 fn signed(v: f64, decimals: usize) -> String {
     let s = format!("{v:+.decimals$}");
     // "-0.00" and "+0.00" read as zero.
-    if s.trim_start_matches(['+', '-']).chars().all(|c| c == '0' || c == '.') {
+    if s.trim_start_matches(['+', '-'])
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         format!("{:.decimals$}", 0.0)
     } else {
         s
@@ -175,7 +197,12 @@ impl Chart for DifferencesChart {
         let items: Vec<(Mark, String)> = self
             .contrasts
             .iter()
-            .map(|(ix, n)| (Mark::DotLine(series_colour(*ix)), format!("{n} minus {}", self.baseline)))
+            .map(|(ix, n)| {
+                (
+                    Mark::DotLine(series_colour(*ix)),
+                    format!("{n} minus {}", self.baseline),
+                )
+            })
             .collect();
         draw::legend(a, &items, (20, y + 4), w as i32 - 20)?;
         let x0 = self.label_w().clamp(200, 520);
@@ -196,31 +223,84 @@ impl Chart for DifferencesChart {
             let (lo, hi) = draw::padded_range(&values, Some(0.0));
             let scale = Scale { lo, hi, p0: x0, p1 };
             draw::fill(a, (10, top), (w as i32 - 10, top + HEADER_H), &draw::BAND)?;
-            draw::text(a, &format!("{} ({})", s.title, s.unit), (16, top + HEADER_H / 2), draw::BODY, true, draw::INK, Anchor::Left)?;
-            draw::text(a, "difference (95% interval)", (p1 + 20, top + HEADER_H / 2), draw::SMALL, false, draw::MUTED, Anchor::Left)?;
+            draw::text(
+                a,
+                &format!("{} ({})", s.title, s.unit),
+                (16, top + HEADER_H / 2),
+                draw::BODY,
+                true,
+                draw::INK,
+                Anchor::Left,
+            )?;
+            draw::text(
+                a,
+                "difference (95% interval)",
+                (p1 + 20, top + HEADER_H / 2),
+                draw::SMALL,
+                false,
+                draw::MUTED,
+                Anchor::Left,
+            )?;
             let rows_top = top + HEADER_H;
             let bottom = rows_top + rh * s.rows.len() as i32 + 8;
             let ticks = draw::nice_ticks(lo, hi, 8);
-            let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
+            let step = if ticks.len() > 1 {
+                ticks[1] - ticks[0]
+            } else {
+                1.0
+            };
             let decimals = draw::decimals_for_step(step);
-            draw::x_axis(a, &scale, (rows_top, bottom), &ticks, &|v| signed(v, decimals), Some(s.unit))?;
-            draw::line(a, (scale.px(0.0), rows_top), (scale.px(0.0), bottom), &draw::INK, 2)?;
+            draw::x_axis(
+                a,
+                &scale,
+                (rows_top, bottom),
+                &ticks,
+                &|v| signed(v, decimals),
+                Some(s.unit),
+            )?;
+            draw::line(
+                a,
+                (scale.px(0.0), rows_top),
+                (scale.px(0.0), bottom),
+                &draw::INK,
+                2,
+            )?;
             for (r, (label, marks)) in s.rows.iter().enumerate() {
                 let ry = rows_top + rh * r as i32;
-                draw::text(a, label, (x0 - 12, ry + rh / 2), draw::BODY, false, draw::INK, Anchor::Right)?;
+                draw::text(
+                    a,
+                    label,
+                    (x0 - 12, ry + rh / 2),
+                    draw::BODY,
+                    false,
+                    draw::INK,
+                    Anchor::Right,
+                )?;
                 for (k, (ix, e)) in marks.iter().enumerate() {
-                    let my = if single { ry + rh / 2 } else { ry + 14 + 14 * k as i32 };
+                    let my = if single {
+                        ry + rh / 2
+                    } else {
+                        ry + 14 + 14 * k as i32
+                    };
                     let c = series_colour(*ix);
                     let d = e.diff * s.factor;
                     if let Some((l, u)) = e.interval {
-                        draw::line(a, (scale.px(l * s.factor), my), (scale.px(u * s.factor), my), &c, 2)?;
+                        draw::line(
+                            a,
+                            (scale.px(l * s.factor), my),
+                            (scale.px(u * s.factor), my),
+                            &c,
+                            2,
+                        )?;
                     }
                     draw::dot(a, (scale.px(d), my), 6, &c)?;
                     let value_decimals = draw::decimals_for_precision(
                         e.interval.map_or(0.0, |(l, u)| (u - l) / 2.0) * s.factor,
                     );
                     let text = match e.interval {
-                        _ if e.diff == 0.0 && e.sd == Some(0.0) => "the same in every run".to_string(),
+                        _ if e.diff == 0.0 && e.sd == Some(0.0) => {
+                            "the same in every run".to_string()
+                        }
                         Some((l, u)) => format!(
                             "{} ({} to {})",
                             signed(d, value_decimals),
@@ -230,7 +310,15 @@ impl Chart for DifferencesChart {
                         None => signed(d, value_decimals),
                     };
                     let size = if single { draw::BODY } else { draw::SMALL };
-                    draw::text(a, &text, (p1 + 20, my), size, false, draw::INK, Anchor::Left)?;
+                    draw::text(
+                        a,
+                        &text,
+                        (p1 + 20, my),
+                        size,
+                        false,
+                        draw::INK,
+                        Anchor::Left,
+                    )?;
                 }
                 draw::line(a, (10, ry + rh), (p1, ry + rh), &draw::GRID, 1)?;
             }
@@ -243,7 +331,15 @@ impl Chart for DifferencesChart {
                 if self.omitted == 1 { "" } else { "s" },
                 if self.omitted == 1 { "is" } else { "are" }
             );
-            draw::text(a, &note, (20, h as i32 - 26), draw::SMALL, false, draw::MUTED, Anchor::Left)?;
+            draw::text(
+                a,
+                &note,
+                (20, h as i32 - 26),
+                draw::SMALL,
+                false,
+                draw::MUTED,
+                Anchor::Left,
+            )?;
         }
         Ok(())
     }

@@ -126,8 +126,11 @@ pub(crate) fn line<DB: DrawingBackend, C: Color>(
     colour: &C,
     width: u32,
 ) -> Drawn {
-    a.draw(&PathElement::new(vec![from, to], colour.stroke_width(width)))
-        .map_err(fail)
+    a.draw(&PathElement::new(
+        vec![from, to],
+        colour.stroke_width(width),
+    ))
+    .map_err(fail)
 }
 
 /// Draws a filled dot.
@@ -177,7 +180,11 @@ impl Scale {
     /// Pixel of a value, clamped to the scale's pixel range.
     pub fn px(&self, v: f64) -> i32 {
         let span = self.hi - self.lo;
-        let t = if span > 0.0 { (v - self.lo) / span } else { 0.5 };
+        let t = if span > 0.0 {
+            (v - self.lo) / span
+        } else {
+            0.5
+        };
         let t = t.clamp(0.0, 1.0);
         self.p0 + (t * f64::from(self.p1 - self.p0)).round() as i32
     }
@@ -240,7 +247,11 @@ pub(crate) fn padded_range(values: &[f64], must: Option<f64>) -> (f64, f64) {
         return (0.0, 1.0);
     }
     if hi - lo < 1e-12 {
-        let w = if lo.abs() > 1e-12 { lo.abs() * 0.1 } else { 1.0 };
+        let w = if lo.abs() > 1e-12 {
+            lo.abs() * 0.1
+        } else {
+            1.0
+        };
         return (lo - w, hi + w);
     }
     let pad = (hi - lo) * 0.06;
@@ -270,7 +281,15 @@ pub(crate) fn x_axis<DB: DrawingBackend>(
         let x = scale.px(t);
         line(a, (x, top), (x, bottom), &GRID, 1)?;
         line(a, (x, bottom), (x, bottom + 5), &MUTED, 1)?;
-        text(a, &label(t), (x, bottom + 8), SMALL, false, INK, Anchor::Top)?;
+        text(
+            a,
+            &label(t),
+            (x, bottom + 8),
+            SMALL,
+            false,
+            INK,
+            Anchor::Top,
+        )?;
     }
     line(a, (scale.p0, bottom), (scale.p1, bottom), &MUTED, 1)?;
     if let Some(t) = title {
@@ -347,11 +366,7 @@ pub(crate) fn legend<DB: DrawingBackend>(
 }
 
 /// Height a legend will take, measured with the same rules as [`legend`].
-pub(crate) fn legend_height(
-    labels: &[String],
-    x0: i32,
-    max_x: i32,
-) -> i32 {
+pub(crate) fn legend_height(labels: &[String], x0: i32, max_x: i32) -> i32 {
     const LINE: i32 = 26;
     let (mut x, mut rows) = (x0, 1);
     for label in labels {
@@ -366,7 +381,11 @@ pub(crate) fn legend_height(
 }
 
 /// Draws the title and, under it, a subtitle; returns the y below them.
-pub(crate) fn heading<DB: DrawingBackend>(a: &Area<DB>, title: &str, subtitle: &str) -> Result<i32, ChartError> {
+pub(crate) fn heading<DB: DrawingBackend>(
+    a: &Area<DB>,
+    title: &str,
+    subtitle: &str,
+) -> Result<i32, ChartError> {
     text(a, title, (20, 24), TITLE, true, INK, Anchor::Left)?;
     if subtitle.is_empty() {
         return Ok(46);
@@ -397,7 +416,10 @@ mod tests {
 
     #[test]
     fn nice_ticks_are_round_and_cover_the_range() {
-        assert_eq!(nice_ticks(0.0, 1.0, 10), (0..=10).map(|i| f64::from(i) / 10.0).collect::<Vec<_>>());
+        assert_eq!(
+            nice_ticks(0.0, 1.0, 10),
+            (0..=10).map(|i| f64::from(i) / 10.0).collect::<Vec<_>>()
+        );
         assert_eq!(nice_ticks(-3.0, 7.0, 5), vec![-2.0, 0.0, 2.0, 4.0, 6.0]);
         let t = nice_ticks(8.3, 12.9, 6);
         assert!(t.first().unwrap() >= &8.3 && t.last().unwrap() <= &12.9);
@@ -423,7 +445,15 @@ mod tests {
 
     #[test]
     fn scale_maps_ends_and_clamps() {
-        let s = Scale { lo: 0.0, hi: 1.0, p0: 100, p1: 300 };
-        assert_eq!((s.px(0.0), s.px(0.5), s.px(1.0), s.px(2.0)), (100, 200, 300, 300));
+        let s = Scale {
+            lo: 0.0,
+            hi: 1.0,
+            p0: 100,
+            p1: 300,
+        };
+        assert_eq!(
+            (s.px(0.0), s.px(0.5), s.px(1.0), s.px(2.0)),
+            (100, 200, 300, 300)
+        );
     }
 }

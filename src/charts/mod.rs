@@ -3,12 +3,12 @@
 //! with the common forms of colour blindness.
 
 pub mod cost;
+pub mod differences;
 pub(crate) mod draw;
 pub mod labels;
 pub mod over_time;
 pub mod ratings;
 pub mod structure;
-pub mod differences;
 pub mod survival;
 
 use std::path::Path;
@@ -61,13 +61,7 @@ pub fn colour(i: usize) -> RGBColor {
 /// Colours for configurations, in order: the Okabe-Ito palette without its yellow, which is too
 /// pale for lines and dots on white.
 const SERIES: [RGBColor; 7] = [
-    PALETTE[4],
-    PALETTE[0],
-    PALETTE[2],
-    PALETTE[6],
-    PALETTE[5],
-    PALETTE[1],
-    PALETTE[7],
+    PALETTE[4], PALETTE[0], PALETTE[2], PALETTE[6], PALETTE[5], PALETTE[1], PALETTE[7],
 ];
 
 /// The colour of configuration `i` in every chart (cycling).
@@ -214,7 +208,11 @@ mod tests {
             .map(|n| Market::compile(&s.resolve(n).unwrap(), n).unwrap())
             .collect();
         let out = compare::run(&markets, 0, 0..12, 2, &mut |_, _| Ok(()), &|_| {}).unwrap();
-        (out.summaries, out.comparison, Labels::from_markets(&markets))
+        (
+            out.summaries,
+            out.comparison,
+            Labels::from_markets(&markets),
+        )
     }
 
     fn png_size(png: &[u8]) -> (u32, u32) {
@@ -231,7 +229,14 @@ mod tests {
         let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
-            ["survival", "ratings", "structure", "over-time", "cost", "differences"]
+            [
+                "survival",
+                "ratings",
+                "structure",
+                "over-time",
+                "cost",
+                "differences"
+            ]
         );
         for c in &charts {
             assert_eq!(png_size(&c.png), c.size, "{}", c.name);

@@ -65,7 +65,16 @@ impl<'a> OverTimeChart<'a> {
             checkpoints: labels
                 .checkpoints
                 .iter()
-                .map(|(id, name, t)| (if name.is_empty() { id.clone() } else { name.clone() }, *t))
+                .map(|(id, name, t)| {
+                    (
+                        if name.is_empty() {
+                            id.clone()
+                        } else {
+                            name.clone()
+                        },
+                        *t,
+                    )
+                })
                 .collect(),
         }
     }
@@ -82,14 +91,24 @@ impl<'a> OverTimeChart<'a> {
             .collect()
     }
 
-    fn draw_panel<DB: DrawingBackend>(&self, a: &Area<DB>, panel: &Panel) -> Result<(), ChartError> {
-        let all: Vec<Vec<(f64, f64, f64, f64)>> =
-            self.summaries.iter().map(|s| Self::points(s, panel)).collect();
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        a: &Area<DB>,
+        panel: &Panel,
+    ) -> Result<(), ChartError> {
+        let all: Vec<Vec<(f64, f64, f64, f64)>> = self
+            .summaries
+            .iter()
+            .map(|s| Self::points(s, panel))
+            .collect();
         let xs: Vec<f64> = all.iter().flatten().map(|p| p.0).collect();
         let ys: Vec<f64> = all.iter().flatten().flat_map(|p| [p.1, p.3]).collect();
         let (x_lo, x_hi) = (
             xs.iter().copied().fold(f64::INFINITY, f64::min).min(1.0),
-            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(2.0),
+            xs.iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                .max(2.0),
         );
         // Every figure here is non-negative: padding must not show impossible values below zero.
         let (y_lo, y_hi) = draw::padded_range(&ys, None);
@@ -140,12 +159,12 @@ impl<'a> OverTimeChart<'a> {
                 .draw_series(std::iter::once(Text::new(
                     format!(" {name}"),
                     (t, y_hi),
-                    draw::font(draw::SMALL, false)
-                        .color(&draw::MUTED)
-                        .pos(plotters::style::text_anchor::Pos::new(
+                    draw::font(draw::SMALL, false).color(&draw::MUTED).pos(
+                        plotters::style::text_anchor::Pos::new(
                             plotters::style::text_anchor::HPos::Left,
                             plotters::style::text_anchor::VPos::Top,
-                        )),
+                        ),
+                    ),
                 )))
                 .map_err(draw::fail)?;
         }
@@ -163,7 +182,7 @@ impl<'a> OverTimeChart<'a> {
             ] {
                 chart
                     .draw_series(std::iter::once(plotters::element::DashedPathElement::new(
-                        edge.into_iter(),
+                        edge,
                         5,
                         4,
                         c.stroke_width(1),
@@ -174,7 +193,10 @@ impl<'a> OverTimeChart<'a> {
         for (i, pts) in all.iter().enumerate() {
             let c = series_colour(i);
             chart
-                .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.2)), c.stroke_width(3)))
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|p| (p.0, p.2)),
+                    c.stroke_width(3),
+                ))
                 .map_err(draw::fail)?;
         }
         Ok(())
@@ -199,7 +221,9 @@ impl Chart for OverTimeChart<'_> {
         let y = draw::heading(
             a,
             &self.title(),
-            &format!("Median of {runs} runs per quarter (line) with the 5-95% band of runs (shaded); vertical lines mark checkpoints"),
+            &format!(
+                "Median of {runs} runs per quarter (line) with the 5-95% band of runs (shaded); vertical lines mark checkpoints"
+            ),
         )?;
         let items: Vec<(Mark, String)> = self
             .summaries

@@ -96,7 +96,9 @@ impl Chart for RatingsChart<'_> {
         let y = draw::heading(
             a,
             &self.title(),
-            &format!("Share of {runs} runs in which each provider got each rating, per configuration and checkpoint"),
+            &format!(
+                "Share of {runs} runs in which each provider got each rating, per configuration and checkpoint"
+            ),
         )?;
         let items: Vec<(Mark, String)> = RATING_COLOURS
             .iter()
@@ -117,35 +119,101 @@ impl Chart for RatingsChart<'_> {
             let mid = panel_x(c) + PANEL_W / 2;
             if k == 0 {
                 let span_end = panel_x(c + s.checkpoints.len() - 1) + PANEL_W;
-                draw::line(a, (panel_x(c), top - 40), (span_end, top - 40), &series_colour(i), 3)?;
+                draw::line(
+                    a,
+                    (panel_x(c), top - 40),
+                    (span_end, top - 40),
+                    &series_colour(i),
+                    3,
+                )?;
                 let cfg = draw::shorten(&s.configuration, (s.checkpoints.len() * 17).max(17));
-                draw::text(a, &cfg, ((panel_x(c) + span_end) / 2, top - 52), draw::BODY, true, draw::INK, Anchor::Centre)?;
+                draw::text(
+                    a,
+                    &cfg,
+                    ((panel_x(c) + span_end) / 2, top - 52),
+                    draw::BODY,
+                    true,
+                    draw::INK,
+                    Anchor::Centre,
+                )?;
             }
             let cp = draw::shorten(&self.labels.checkpoint(&s.checkpoints[k]), 18);
-            draw::text(a, &cp, (mid, top - 20), draw::SMALL, false, draw::INK, Anchor::Centre)?;
+            draw::text(
+                a,
+                &cp,
+                (mid, top - 20),
+                draw::SMALL,
+                false,
+                draw::INK,
+                Anchor::Centre,
+            )?;
             let scale = Scale {
                 lo: 0.0,
                 hi: 1.0,
                 p0: panel_x(c),
                 p1: panel_x(c) + PANEL_W,
             };
-            draw::x_axis(a, &scale, (top, bottom), &[0.0, 0.5, 1.0], &|v| format!("{:.0}", v * 100.0), None)?;
+            draw::x_axis(
+                a,
+                &scale,
+                (top, bottom),
+                &[0.0, 0.5, 1.0],
+                &|v| format!("{:.0}", v * 100.0),
+                None,
+            )?;
         }
         let mid_all = (x0 + panel_x(columns.len().max(1)) - GAP) / 2;
-        draw::text(a, "Share of runs (%)", (mid_all, bottom + 32), draw::BODY, false, draw::INK, Anchor::Top)?;
+        draw::text(
+            a,
+            "Share of runs (%)",
+            (mid_all, bottom + 32),
+            draw::BODY,
+            false,
+            draw::INK,
+            Anchor::Top,
+        )?;
 
         let mut row_y = top;
         for g in &self.groups {
-            draw::fill(a, (10, row_y), (w as i32 - 10, row_y + HEADER_H), &draw::BAND)?;
-            draw::text(a, &g.title, (16, row_y + HEADER_H / 2), draw::BODY, true, draw::INK, Anchor::Left)?;
+            draw::fill(
+                a,
+                (10, row_y),
+                (w as i32 - 10, row_y + HEADER_H),
+                &draw::BAND,
+            )?;
+            draw::text(
+                a,
+                &g.title,
+                (16, row_y + HEADER_H / 2),
+                draw::BODY,
+                true,
+                draw::INK,
+                Anchor::Left,
+            )?;
             row_y += HEADER_H;
             for p in &g.providers {
                 let cy = row_y + ROW_H / 2;
-                draw::text(a, &draw::shorten(&p.label(), 44), (x0 - 12, cy), draw::BODY, false, draw::INK, Anchor::Right)?;
+                draw::text(
+                    a,
+                    &draw::shorten(&p.label(), 44),
+                    (x0 - 12, cy),
+                    draw::BODY,
+                    false,
+                    draw::INK,
+                    Anchor::Right,
+                )?;
                 for (c, &(i, k)) in columns.iter().enumerate() {
                     let Some(ps) = self.summaries[i].provider(&p.id) else {
                         let mid = panel_x(c) + PANEL_W / 2;
-                        draw::text(a, "not in this configuration", (mid, cy), 12.0, false, draw::MUTED, Anchor::Centre)?;
+                        draw::text(
+                            a,
+                            "not in this configuration",
+                            (mid, cy),
+                            12.0,
+                            false,
+                            draw::MUTED,
+                            Anchor::Centre,
+                        )?;
                         continue;
                     };
                     let counts = ps.ratings[k];
@@ -170,10 +238,24 @@ impl Chart for RatingsChart<'_> {
                         if px1 - px0 >= 38 && slot < 3 {
                             let ink = if slot == 1 { draw::INK } else { WHITE };
                             let share = format!("{:.0}%", (to - from) * 100.0);
-                            draw::text(a, &share, ((px0 + px1) / 2, cy), draw::SMALL, slot != 1, ink, Anchor::Centre)?;
+                            draw::text(
+                                a,
+                                &share,
+                                ((px0 + px1) / 2, cy),
+                                draw::SMALL,
+                                slot != 1,
+                                ink,
+                                Anchor::Centre,
+                            )?;
                         }
                     }
-                    draw::outline(a, (panel_x(c), cy - 9), (panel_x(c) + PANEL_W, cy + 9), &draw::MUTED, 1)?;
+                    draw::outline(
+                        a,
+                        (panel_x(c), cy - 9),
+                        (panel_x(c) + PANEL_W, cy + 9),
+                        &draw::MUTED,
+                        1,
+                    )?;
                 }
                 row_y += ROW_H;
             }

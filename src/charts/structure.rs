@@ -101,7 +101,9 @@ impl Chart for StructureChart<'_> {
         let y = draw::heading(
             a,
             &self.title(),
-            &format!("Who supplies each service line's volume at the end of the run: mean share over {runs} runs"),
+            &format!(
+                "Who supplies each service line's volume at the end of the run: mean share over {runs} runs"
+            ),
         )?;
         let items: Vec<(Mark, String)> = CATEGORY_COLOURS
             .iter()
@@ -129,12 +131,28 @@ impl Chart for StructureChart<'_> {
         let mut row_y = top;
         for (id, name) in &self.services {
             draw::fill(a, (10, row_y), (scale.p1, row_y + HEADER_H), &draw::BAND)?;
-            draw::text(a, name, (16, row_y + HEADER_H / 2), draw::BODY, true, draw::INK, Anchor::Left)?;
+            draw::text(
+                a,
+                name,
+                (16, row_y + HEADER_H / 2),
+                draw::BODY,
+                true,
+                draw::INK,
+                Anchor::Left,
+            )?;
             row_y += HEADER_H;
             for (i, s) in self.summaries.iter().enumerate() {
                 let cy = row_y + ROW_H / 2;
                 draw::fill(a, (24, cy - 6), (36, cy + 6), &series_colour(i))?;
-                draw::text(a, &draw::shorten(&s.configuration, 40), (x0 - 12, cy), draw::BODY, false, draw::INK, Anchor::Right)?;
+                draw::text(
+                    a,
+                    &draw::shorten(&s.configuration, 40),
+                    (x0 - 12, cy),
+                    draw::BODY,
+                    false,
+                    draw::INK,
+                    Anchor::Right,
+                )?;
                 if let Some(shares) = Self::shares(s, id) {
                     let mut acc = 0.0;
                     for (k, &v) in shares.iter().enumerate() {
@@ -148,11 +166,27 @@ impl Chart for StructureChart<'_> {
                             // White on the dark blue and green, ink on the pale colours.
                             let ink = if k == 1 || k == 2 { WHITE } else { draw::INK };
                             let label = format!("{:.0}%", v * 100.0);
-                            draw::text(a, &label, ((px0 + px1) / 2, cy), draw::SMALL, true, ink, Anchor::Centre)?;
+                            draw::text(
+                                a,
+                                &label,
+                                ((px0 + px1) / 2, cy),
+                                draw::SMALL,
+                                true,
+                                ink,
+                                Anchor::Centre,
+                            )?;
                         }
                     }
                 } else {
-                    draw::text(a, "not offered", (scale.p0 + 8, cy), draw::SMALL, false, draw::MUTED, Anchor::Left)?;
+                    draw::text(
+                        a,
+                        "not offered",
+                        (scale.p0 + 8, cy),
+                        draw::SMALL,
+                        false,
+                        draw::MUTED,
+                        Anchor::Left,
+                    )?;
                 }
                 row_y += ROW_H;
             }

@@ -86,10 +86,8 @@ impl Chart for SurvivalChart<'_> {
 
     fn size(&self) -> (u32, u32) {
         let rows: usize = self.groups.iter().map(|g| g.providers.len()).sum();
-        let h = self.top()
-            + HEADER_H * self.groups.len() as i32
-            + self.row_h() * rows as i32
-            + BOTTOM;
+        let h =
+            self.top() + HEADER_H * self.groups.len() as i32 + self.row_h() * rows as i32 + BOTTOM;
         (WIDTH, h as u32)
     }
 
@@ -126,7 +124,15 @@ impl Chart for SurvivalChart<'_> {
         let mut row_y = top;
         for g in &self.groups {
             draw::fill(a, (10, row_y), (scale.p1, row_y + HEADER_H), &draw::BAND)?;
-            draw::text(a, &g.title, (16, row_y + HEADER_H / 2), draw::BODY, true, draw::INK, Anchor::Left)?;
+            draw::text(
+                a,
+                &g.title,
+                (16, row_y + HEADER_H / 2),
+                draw::BODY,
+                true,
+                draw::INK,
+                Anchor::Left,
+            )?;
             row_y += HEADER_H;
             for p in &g.providers {
                 let weak = self.weak(&p.id);

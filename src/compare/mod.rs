@@ -345,8 +345,16 @@ mod tests {
         let got = compare(&ms, 40, 2);
         let contrast = &got.comparison.contrasts[0];
         let (mut sum_cost, mut sum_alive) = (0.0, 0.0);
-        let a_ix = ms[0].providers.iter().position(|p| p.id == "north-a").unwrap();
-        let b_ix = ms[1].providers.iter().position(|p| p.id == "north-a").unwrap();
+        let a_ix = ms[0]
+            .providers
+            .iter()
+            .position(|p| p.id == "north-a")
+            .unwrap();
+        let b_ix = ms[1]
+            .providers
+            .iter()
+            .position(|p| p.id == "north-a")
+            .unwrap();
         for r in 0..40 {
             let (a, b) = (engine::simulate(&ms[0], r), engine::simulate(&ms[1], r));
             sum_cost += b.cost_per_head - a.cost_per_head;
@@ -355,7 +363,11 @@ mod tests {
             };
             sum_alive += alive(&b, b_ix) - alive(&a, a_ix);
         }
-        let cost = contrast.get(&Measure::CostPerHead).unwrap().estimate().unwrap();
+        let cost = contrast
+            .get(&Measure::CostPerHead)
+            .unwrap()
+            .estimate()
+            .unwrap();
         assert!((cost.diff - sum_cost / 40.0).abs() < 1e-9, "{cost:?}");
         let north_a = Measure::Survival {
             provider: "north-a".into(),

@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn identical_pairs_give_a_zero_width_interval() {
         let e = of(&[(3.0, 3.0); 10]).estimate().unwrap();
-        assert_eq!((e.diff, e.sd, e.interval), (0.0, Some(0.0), Some((0.0, 0.0))));
+        assert_eq!(
+            (e.diff, e.sd, e.interval),
+            (0.0, Some(0.0), Some((0.0, 0.0)))
+        );
     }
 
     #[test]

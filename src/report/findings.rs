@@ -87,7 +87,12 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
             if let Some(x) = stopped_share(p, k).filter(|&x| x >= 0.1) {
                 stops.push((
                     x,
-                    format!("{} is stopped at {} in {} of runs", p.name, labels.checkpoint(cp), pct(x)),
+                    format!(
+                        "{} is stopped at {} in {} of runs",
+                        p.name,
+                        labels.checkpoint(cp),
+                        pct(x)
+                    ),
                 ));
             }
         }
@@ -118,7 +123,10 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
                 } else {
                     format!("{}-{}", pct(lo), pct(hi))
                 };
-                parts.push(format!("the {} survive in {range}", plural_kind(kind, many.len())));
+                parts.push(format!(
+                    "the {} survive in {range}",
+                    plural_kind(kind, many.len())
+                ));
             }
         }
     }
@@ -144,7 +152,11 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
 
 /// A signed figure with its unit prefix after the sign: "+£0.012", "-3".
 fn signed(v: f64, prefix: &str, decimals: usize) -> String {
-    let sign = if v < 0.0 && format!("{:.decimals$}", v.abs()).trim_matches(['0', '.']).is_empty() {
+    let sign = if v < 0.0
+        && format!("{:.decimals$}", v.abs())
+            .trim_matches(['0', '.'])
+            .is_empty()
+    {
         "" // rounds to zero: no sign
     } else if v < 0.0 {
         "-"
@@ -156,8 +168,9 @@ fn signed(v: f64, prefix: &str, decimals: usize) -> String {
 
 /// Decimals that show an estimate's interval to two significant figures.
 fn decimals(e: &PairedEstimate, factor: f64) -> usize {
-    e.interval
-        .map_or(2, |(lo, hi)| super::tables::precision((hi - lo) / 2.0 * factor))
+    e.interval.map_or(2, |(lo, hi)| {
+        super::tables::precision((hi - lo) / 2.0 * factor)
+    })
 }
 
 fn interval_text(e: &PairedEstimate, factor: f64, prefix: &str) -> String {
@@ -204,7 +217,9 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
                 format!(
                     "cost per head shows no clear difference ({} per head per year{})",
                     signed(e.diff, "£", decimals(&e, 1.0)),
-                    interval_text(&e, 1.0, "£").replace(" (", "; ").replace(')', "")
+                    interval_text(&e, 1.0, "£")
+                        .replace(" (", "; ")
+                        .replace(')', "")
                 )
             });
         }
@@ -242,7 +257,9 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
                             e.mean * 100.0,
                             e.baseline_mean * 100.0,
                             e.diff * 100.0,
-                            interval_text(&e, 100.0, "").replace(" (", "; ").replace(')', "")
+                            interval_text(&e, 100.0, "")
+                                .replace(" (", "; ")
+                                .replace(')', "")
                         ),
                     )
                 })

@@ -84,7 +84,9 @@ pub fn escape(s: &str) -> String {
 /// holds no `http` reference at all), scaled to the page width, labelled for screen readers.
 fn inline_svg(c: &Rendered) -> String {
     let (w, _) = c.size;
-    let svg = c.svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
+    let svg = c
+        .svg
+        .replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
     let Some(start) = svg.find("<svg") else {
         return String::new();
     };
@@ -136,7 +138,11 @@ fn md_table(t: &Table) -> String {
     let _ = writeln!(
         s,
         "| {} |",
-        t.header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | ")
+        t.header
+            .iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
     );
     let _ = writeln!(s, "|{}", "---|".repeat(t.header.len()));
     for r in &t.rows {
@@ -157,7 +163,10 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
         .iter()
         .flat_map(|s| findings::configuration_findings(s, input.labels))
         .collect();
-    out.extend(findings::comparison_findings(input.comparison, input.summaries));
+    out.extend(findings::comparison_findings(
+        input.comparison,
+        input.summaries,
+    ));
     out
 }
 
@@ -176,7 +185,10 @@ fn run_facts(r: &RunInfo) -> Vec<(&'static str, String)> {
         ("Baseline for paired differences", r.baseline.clone()),
         ("Replications per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
-        ("Threads", format!("{} (results do not depend on it)", r.threads)),
+        (
+            "Threads",
+            format!("{} (results do not depend on it)", r.threads),
+        ),
         ("csmarket version", r.version.clone()),
         ("Date", r.date.clone()),
         ("Command line", r.command_line.join(" ")),
@@ -232,7 +244,11 @@ pub fn html(input: &ReportInput) -> String {
     }
     s.push_str("</ol></nav>\n");
 
-    let _ = writeln!(s, "<section id=\"run\">\n<h2>{}</h2>\n<dl class=\"facts\">", SECTIONS[0].1);
+    let _ = writeln!(
+        s,
+        "<section id=\"run\">\n<h2>{}</h2>\n<dl class=\"facts\">",
+        SECTIONS[0].1
+    );
     for (k, v) in run_facts(r) {
         let _ = writeln!(s, "<dt>{k}</dt><dd>{}</dd>", escape(&v));
     }
@@ -246,7 +262,11 @@ pub fn html(input: &ReportInput) -> String {
     }
     s.push_str("</section>\n");
 
-    let _ = writeln!(s, "<section id=\"findings\">\n<h2>{}</h2>\n<ul class=\"findings\">", SECTIONS[1].1);
+    let _ = writeln!(
+        s,
+        "<section id=\"findings\">\n<h2>{}</h2>\n<ul class=\"findings\">",
+        SECTIONS[1].1
+    );
     for f in all_findings(input) {
         let _ = writeln!(s, "<li>{}</li>", escape(&f));
     }
@@ -275,9 +295,15 @@ pub fn html(input: &ReportInput) -> String {
             None,
         )));
     }
-    s.push_str(&html_table(&tables::survival(input.summaries, input.labels)));
+    s.push_str(&html_table(&tables::survival(
+        input.summaries,
+        input.labels,
+    )));
     s.push_str(&html_table(&tables::ratings(input.summaries, input.labels)));
-    s.push_str(&html_table(&tables::structure(input.summaries, input.labels)));
+    s.push_str(&html_table(&tables::structure(
+        input.summaries,
+        input.labels,
+    )));
     s.push_str(
         "<p>Every figure is also in the files beside this report: <code>comparison.csv</code>, and per \
          configuration <code>providers.csv</code>, <code>services.csv</code>, <code>timeseries.csv</code>, \
@@ -346,7 +372,10 @@ mod tests {
         };
         let s = inline_svg(&c);
         assert!(!s.contains("http"), "{s}");
-        assert!(s.starts_with(r#"<svg viewBox="0 0 300 200" role="img" aria-label="X &amp; Y""#), "{s}");
+        assert!(
+            s.starts_with(r#"<svg viewBox="0 0 300 200" role="img" aria-label="X &amp; Y""#),
+            "{s}"
+        );
         assert!(s.ends_with("<rect/></svg>"));
     }
 }

@@ -39,7 +39,10 @@ pub fn headline(summaries: &[Summary]) -> Table {
                 .iter()
                 .filter_map(|p| p.survived.estimate().map(|e| (e, p)))
                 .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map_or_else(|| "-".into(), |(e, p)| format!("{} ({})", p.name, pct(Some(e))));
+                .map_or_else(
+                    || "-".into(),
+                    |(e, p)| format!("{} ({})", p.name, pct(Some(e))),
+                );
             vec![
                 s.configuration.clone(),
                 s.replications.to_string(),
@@ -79,9 +82,9 @@ pub fn precision(half_width: f64) -> usize {
 fn diff_cells(e: &PairedEstimate, factor: f64, unit: &str, decimals: usize) -> [String; 3] {
     let f = |v: f64| format!("{:.decimals$}{unit}", v * factor);
     // The difference gets as many decimals as its interval needs, at least the means' own.
-    let dd = e
-        .interval
-        .map_or(decimals, |(lo, hi)| precision((hi - lo) / 2.0 * factor).max(decimals));
+    let dd = e.interval.map_or(decimals, |(lo, hi)| {
+        precision((hi - lo) / 2.0 * factor).max(decimals)
+    });
     let d = |v: f64| format!("{:+.dd$}", v * factor);
     [
         f(e.baseline_mean),
@@ -166,13 +169,11 @@ pub fn survival(summaries: &[Summary], labels: &Labels) -> Table {
             let mut row = vec![g.title.clone(), p.label(), p.kind.clone()];
             for s in summaries {
                 row.push(match s.provider(&p.id) {
-                    Some(ps) => match (ps.survived.estimate(), ps.survived.wilson(Proportion::Z95)) {
-                        (Some(e), Some((lo, hi))) => format!(
-                            "{:.0}% ({:.0}-{:.0})",
-                            e * 100.0,
-                            lo * 100.0,
-                            hi * 100.0
-                        ),
+                    Some(ps) => match (ps.survived.estimate(), ps.survived.wilson(Proportion::Z95))
+                    {
+                        (Some(e), Some((lo, hi))) => {
+                            format!("{:.0}% ({:.0}-{:.0})", e * 100.0, lo * 100.0, hi * 100.0)
+                        }
                         _ => "-".into(),
                     },
                     None => "absent".into(),
@@ -217,7 +218,8 @@ pub fn ratings(summaries: &[Summary], labels: &Labels) -> Table {
         }
     }
     Table {
-        caption: "Checkpoint ratings: % of runs rated A / B / C (the rest were not open by then)".into(),
+        caption: "Checkpoint ratings: % of runs rated A / B / C (the rest were not open by then)"
+            .into(),
         header,
         rows,
     }
@@ -240,7 +242,11 @@ pub fn structure(summaries: &[Summary], labels: &Labels) -> Table {
             };
             let mut row = vec![labels.service(&id), s.configuration.clone()];
             row.extend(sv.shares.iter().map(|st| pct(st.mean())));
-            row.push(sv.hhi.mean().map_or_else(|| "-".into(), |v| format!("{v:.2}")));
+            row.push(
+                sv.hhi
+                    .mean()
+                    .map_or_else(|| "-".into(), |v| format!("{v:.2}")),
+            );
             rows.push(row);
         }
     }
