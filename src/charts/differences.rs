@@ -103,7 +103,7 @@ impl DifferencesChart {
                     omitted += 1;
                     continue;
                 }
-                rows.push((draw::shorten(&p.label(), 40), marks));
+                rows.push((draw::shorten(&p.label(), 56), marks));
             }
         }
         if !rows.is_empty() {
@@ -277,6 +277,12 @@ impl Chart for DifferencesChart {
                     Anchor::Right,
                 )?;
                 for (k, (ix, e)) in marks.iter().enumerate() {
+                    // Each contrast keeps its own line in a row, even where another is missing.
+                    let k = self
+                        .contrasts
+                        .iter()
+                        .position(|(c, _)| c == ix)
+                        .unwrap_or(k);
                     let my = if single {
                         ry + rh / 2
                     } else {

@@ -316,6 +316,8 @@ pub(crate) enum Mark {
     Diamond(RGBColor),
     /// A thick vertical bar (a median).
     Bar(RGBColor),
+    /// A small square tag (which configuration a thin bar belongs to).
+    Tag(RGBColor),
 }
 
 /// Draws legend entries left to right from `(x, y)`, wrapping at `max_x`; returns the height used.
@@ -354,6 +356,7 @@ pub(crate) fn legend<DB: DrawingBackend>(
             }
             Mark::Diamond(c) => diamond(a, (x + 12, cy), 7, &c)?,
             Mark::Bar(c) => line(a, (x + 12, cy - 9), (x + 12, cy + 9), &c, 4)?,
+            Mark::Tag(c) => fill(a, (x + 6, cy - 6), (x + 18, cy + 6), &c)?,
             Mark::Shade(bg, border) => {
                 fill(a, (x, cy - 8), (x + 24, cy + 8), &bg)?;
                 outline(a, (x, cy - 8), (x + 24, cy + 8), &border, 1)?;

@@ -81,13 +81,9 @@ pub struct ProviderRow {
 }
 
 impl ProviderRow {
-    /// The row label: the name, with the id when they differ (ids are what files and CSVs use).
+    /// The row label: the display name (the id when the scenario gives no name; ids are in the CSVs).
     pub fn label(&self) -> String {
-        if self.name == self.id {
-            self.id.clone()
-        } else {
-            format!("{} ({})", self.name, self.id)
-        }
+        self.name.clone()
     }
 }
 

@@ -1,5 +1,8 @@
 //! Checkpoint ratings: for each provider, the share of runs rated A, B and C (stopped) at each
-//! checkpoint, one column per configuration and checkpoint, providers grouped by region.
+//! checkpoint: one column per checkpoint, and within each provider's row one thin bar per
+//! configuration (marked in its colour), providers grouped by region. Columns per checkpoint rather
+//! than per configuration and checkpoint keep the chart readable at four configurations and five
+//! checkpoints, where a column for each pair made it 4,000 pixels wide.
 
 use plotters::prelude::*;
 
@@ -28,33 +31,39 @@ pub const RATING_NAMES: [&str; 4] = [
 /// The ratings chart of some configurations.
 pub struct RatingsChart<'a> {
     summaries: &'a [Summary],
-    labels: &'a Labels,
     groups: Vec<RegionGroup>,
+    /// Checkpoint id and name, in scenario order.
+    checkpoints: Vec<(String, String)>,
 }
 
 const HEADER_H: i32 = 30;
-const ROW_H: i32 = 28;
-const PANEL_W: i32 = 150;
+const BAR_H: i32 = 16;
+const SUB_H: i32 = 20;
+const PANEL_W: i32 = 200;
 const GAP: i32 = 30;
 const BOTTOM: i32 = 80;
+const LABEL_CHARS: usize = 52;
 
 impl<'a> RatingsChart<'a> {
     /// The chart of `summaries` (one per configuration).
     pub fn new(summaries: &'a [Summary], labels: &'a Labels) -> RatingsChart<'a> {
+        let mut checkpoints: Vec<(String, String)> = Vec::new();
+        for s in summaries {
+            for id in &s.checkpoints {
+                if !checkpoints.iter().any(|(c, _)| c == id) {
+                    checkpoints.push((id.clone(), labels.checkpoint(id)));
+                }
+            }
+        }
         RatingsChart {
             summaries,
-            labels,
             groups: provider_groups(summaries, labels),
+            checkpoints,
         }
     }
 
-    /// (configuration index, checkpoint index) per column.
-    fn columns(&self) -> Vec<(usize, usize)> {
-        self.summaries
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| (0..s.checkpoints.len()).map(move |k| (i, k)))
-            .collect()
+    fn row_h(&self) -> i32 {
+        SUB_H * self.summaries.len() as i32 + 10
     }
 
     fn label_w(&self) -> i32 {
@@ -62,14 +71,35 @@ impl<'a> RatingsChart<'a> {
             .groups
             .iter()
             .flat_map(|g| g.providers.iter())
-            .map(|p| draw::text_width(&draw::shorten(&p.label(), 44), draw::BODY, false))
+            .map(|p| draw::text_width(&draw::shorten(&p.label(), LABEL_CHARS), draw::BODY, false))
             .max()
             .unwrap_or(100);
-        longest as i32 + 36
+        longest as i32 + 60
+    }
+
+    fn legend_items(&self) -> Vec<(Mark, String)> {
+        let mut items: Vec<(Mark, String)> = RATING_COLOURS
+            .iter()
+            .zip(RATING_NAMES)
+            .map(|(c, n)| (Mark::Swatch(c.to_rgba()), n.to_string()))
+            .collect();
+        items.extend(
+            self.summaries
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (Mark::Tag(series_colour(i)), s.configuration.clone())),
+        );
+        items
+    }
+
+    fn width(&self) -> i32 {
+        let cols = self.checkpoints.len().max(1) as i32;
+        (self.label_w() + cols * (PANEL_W + GAP) + 20).max(1000)
     }
 
     fn top(&self) -> i32 {
-        72 + 34 + 70
+        let labels: Vec<String> = self.legend_items().into_iter().map(|(_, l)| l).collect();
+        72 + draw::legend_height(&labels, 20, self.width() - 20) + 44
     }
 }
 
@@ -84,10 +114,9 @@ impl Chart for RatingsChart<'_> {
 
     fn size(&self) -> (u32, u32) {
         let rows: usize = self.groups.iter().map(|g| g.providers.len()).sum();
-        let cols = self.columns().len().max(1) as i32;
-        let w = (self.label_w() + cols * (PANEL_W + GAP) + 20).max(1000);
-        let h = self.top() + HEADER_H * self.groups.len() as i32 + ROW_H * rows as i32 + BOTTOM;
-        (w as u32, h as u32)
+        let h =
+            self.top() + HEADER_H * self.groups.len() as i32 + self.row_h() * rows as i32 + BOTTOM;
+        (self.width() as u32, h as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, a: &Area<DB>) -> Result<(), ChartError> {
@@ -97,53 +126,23 @@ impl Chart for RatingsChart<'_> {
             a,
             &self.title(),
             &format!(
-                "Share of {runs} runs in which each provider got each rating, per configuration and checkpoint"
+                "Share of {runs} runs in which each provider got each rating at each checkpoint; one bar per configuration"
             ),
         )?;
-        let items: Vec<(Mark, String)> = RATING_COLOURS
-            .iter()
-            .zip(RATING_NAMES)
-            .map(|(c, n)| (Mark::Swatch(c.to_rgba()), n.to_string()))
-            .collect();
-        draw::legend(a, &items, (20, y + 4), w as i32 - 20)?;
+        draw::legend(a, &self.legend_items(), (20, y + 4), w as i32 - 20)?;
 
         let x0 = self.label_w();
         let top = self.top();
         let bottom = h as i32 - BOTTOM;
-        let columns = self.columns();
         let panel_x = |c: usize| x0 + c as i32 * (PANEL_W + GAP);
-
-        // Column headers: configuration (in its series colour) over checkpoint name.
-        for (c, &(i, k)) in columns.iter().enumerate() {
-            let s = &self.summaries[i];
+        for (c, (_, name)) in self.checkpoints.iter().enumerate() {
             let mid = panel_x(c) + PANEL_W / 2;
-            if k == 0 {
-                let span_end = panel_x(c + s.checkpoints.len() - 1) + PANEL_W;
-                draw::line(
-                    a,
-                    (panel_x(c), top - 40),
-                    (span_end, top - 40),
-                    &series_colour(i),
-                    3,
-                )?;
-                let cfg = draw::shorten(&s.configuration, (s.checkpoints.len() * 17).max(17));
-                draw::text(
-                    a,
-                    &cfg,
-                    ((panel_x(c) + span_end) / 2, top - 52),
-                    draw::BODY,
-                    true,
-                    draw::INK,
-                    Anchor::Centre,
-                )?;
-            }
-            let cp = draw::shorten(&self.labels.checkpoint(&s.checkpoints[k]), 18);
             draw::text(
                 a,
-                &cp,
-                (mid, top - 20),
-                draw::SMALL,
-                false,
+                &draw::shorten(name, 24),
+                (mid, top - 18),
+                draw::BODY,
+                true,
                 draw::INK,
                 Anchor::Centre,
             )?;
@@ -162,7 +161,7 @@ impl Chart for RatingsChart<'_> {
                 None,
             )?;
         }
-        let mid_all = (x0 + panel_x(columns.len().max(1)) - GAP) / 2;
+        let mid_all = (x0 + panel_x(self.checkpoints.len().max(1)) - GAP) / 2;
         draw::text(
             a,
             "Share of runs (%)",
@@ -173,6 +172,7 @@ impl Chart for RatingsChart<'_> {
             Anchor::Top,
         )?;
 
+        let rh = self.row_h();
         let mut row_y = top;
         for g in &self.groups {
             draw::fill(
@@ -192,72 +192,89 @@ impl Chart for RatingsChart<'_> {
             )?;
             row_y += HEADER_H;
             for p in &g.providers {
-                let cy = row_y + ROW_H / 2;
                 draw::text(
                     a,
-                    &draw::shorten(&p.label(), 44),
-                    (x0 - 12, cy),
+                    &draw::shorten(&p.label(), LABEL_CHARS),
+                    (x0 - 40, row_y + rh / 2),
                     draw::BODY,
                     false,
                     draw::INK,
                     Anchor::Right,
                 )?;
-                for (c, &(i, k)) in columns.iter().enumerate() {
-                    let Some(ps) = self.summaries[i].provider(&p.id) else {
-                        let mid = panel_x(c) + PANEL_W / 2;
-                        draw::text(
-                            a,
-                            "not in this configuration",
-                            (mid, cy),
-                            12.0,
-                            false,
-                            draw::MUTED,
-                            Anchor::Centre,
-                        )?;
-                        continue;
-                    };
-                    let counts = ps.ratings[k];
-                    let n: u64 = counts.iter().sum();
-                    if n == 0 {
-                        continue;
-                    }
-                    // Stack A, B, C, then not rated, left to right.
-                    let mut acc = 0u64;
-                    for (slot, &idx) in [1usize, 2, 3, 0].iter().enumerate() {
-                        let from = acc as f64 / n as f64;
-                        acc += counts[idx];
-                        let to = acc as f64 / n as f64;
-                        let (px0, px1) = (
-                            panel_x(c) + (from * f64::from(PANEL_W)).round() as i32,
-                            panel_x(c) + (to * f64::from(PANEL_W)).round() as i32,
-                        );
-                        if px1 <= px0 {
-                            continue;
-                        }
-                        draw::fill(a, (px0, cy - 9), (px1, cy + 9), &RATING_COLOURS[slot])?;
-                        if px1 - px0 >= 38 && slot < 3 {
-                            let ink = if slot == 1 { draw::INK } else { WHITE };
-                            let share = format!("{:.0}%", (to - from) * 100.0);
+                for (i, s) in self.summaries.iter().enumerate() {
+                    let cy = row_y + 5 + SUB_H * i as i32 + SUB_H / 2;
+                    // The configuration's tag, so each thin bar can be told apart without colour too.
+                    draw::fill(a, (x0 - 28, cy - 6), (x0 - 16, cy + 6), &series_colour(i))?;
+                    let ps = s.provider(&p.id);
+                    for (c, (cp, _)) in self.checkpoints.iter().enumerate() {
+                        let counts = ps.and_then(|x| {
+                            let k = s.checkpoints.iter().position(|id| id == cp)?;
+                            x.ratings.get(k).copied()
+                        });
+                        let Some(counts) = counts.filter(|c| c.iter().sum::<u64>() > 0) else {
+                            let mid = panel_x(c) + PANEL_W / 2;
                             draw::text(
                                 a,
-                                &share,
-                                ((px0 + px1) / 2, cy),
-                                draw::SMALL,
-                                slot != 1,
-                                ink,
+                                "not in this configuration",
+                                (mid, cy),
+                                12.0,
+                                false,
+                                draw::MUTED,
                                 Anchor::Centre,
                             )?;
+                            continue;
+                        };
+                        let n: u64 = counts.iter().sum();
+                        // Stack A, B, C, then not rated, left to right.
+                        let mut acc = 0u64;
+                        for (slot, &idx) in [1usize, 2, 3, 0].iter().enumerate() {
+                            let from = acc as f64 / n as f64;
+                            acc += counts[idx];
+                            let to = acc as f64 / n as f64;
+                            let (px0, px1) = (
+                                panel_x(c) + (from * f64::from(PANEL_W)).round() as i32,
+                                panel_x(c) + (to * f64::from(PANEL_W)).round() as i32,
+                            );
+                            if px1 <= px0 {
+                                continue;
+                            }
+                            draw::fill(
+                                a,
+                                (px0, cy - BAR_H / 2),
+                                (px1, cy + BAR_H / 2),
+                                &RATING_COLOURS[slot],
+                            )?;
+                            if px1 - px0 >= 34 && slot < 3 {
+                                let ink = if slot == 1 { draw::INK } else { WHITE };
+                                let share = format!("{:.0}%", (to - from) * 100.0);
+                                draw::text(
+                                    a,
+                                    &share,
+                                    ((px0 + px1) / 2, cy),
+                                    12.0,
+                                    slot != 1,
+                                    ink,
+                                    Anchor::Centre,
+                                )?;
+                            }
                         }
+                        draw::outline(
+                            a,
+                            (panel_x(c), cy - BAR_H / 2),
+                            (panel_x(c) + PANEL_W, cy + BAR_H / 2),
+                            &draw::MUTED,
+                            1,
+                        )?;
                     }
-                    draw::outline(
-                        a,
-                        (panel_x(c), cy - 9),
-                        (panel_x(c) + PANEL_W, cy + 9),
-                        &draw::MUTED,
-                        1,
-                    )?;
                 }
-                row_y += ROW_H;
+                draw::line(
+                    a,
+                    (10, row_y + rh),
+                    (w as i32 - 10, row_y + rh),
+                    &draw::GRID,
+                    1,
+                )?;
+                row_y += rh;
             }
         }
         Ok(())

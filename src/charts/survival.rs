@@ -69,7 +69,7 @@ impl<'a> SurvivalChart<'a> {
         self.groups
             .iter()
             .flat_map(|g| g.providers.iter())
-            .map(|p| draw::text_width(&draw::shorten(&p.label(), 48), draw::BODY, true))
+            .map(|p| draw::text_width(&draw::shorten(&p.label(), 56), draw::BODY, true))
             .max()
             .unwrap_or(100) as i32
     }
@@ -142,7 +142,7 @@ impl Chart for SurvivalChart<'_> {
                 let cy = row_y + rh / 2;
                 draw::text(
                     a,
-                    &draw::shorten(&p.label(), 48),
+                    &draw::shorten(&p.label(), 56),
                     (x0 - 12, cy),
                     draw::BODY,
                     weak,
