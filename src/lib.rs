@@ -5,10 +5,12 @@
 
 pub mod charts;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod experiment;
 pub mod explore;
 pub mod export;
 pub mod model;
+pub mod report;
 pub mod scenario;
 pub mod stats;

@@ -2,11 +2,27 @@
 //! are needed. Colours come from the Okabe-Ito palette, which stays distinguishable for readers
 //! with the common forms of colour blindness.
 
+pub mod cost;
+pub mod differences;
+pub(crate) mod draw;
 pub mod explore;
+pub mod labels;
+pub mod over_time;
+pub mod ratings;
+pub mod structure;
+pub mod survival;
 
+use std::path::Path;
 use std::sync::Once;
 
-use plotters::style::{FontStyle, RGBColor};
+use plotters::coord::Shift;
+use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
+use plotters::style::{FontStyle, RGBColor, WHITE};
+
+use crate::compare::Comparison;
+use crate::experiment::Summary;
+use crate::export::atomic;
+pub use labels::Labels;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE-DejaVu.txt`).
 static SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -43,10 +59,211 @@ pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Colours for configurations, in order: the Okabe-Ito palette without its yellow, which is too
+/// pale for lines and dots on white.
+const SERIES: [RGBColor; 7] = [
+    PALETTE[4], PALETTE[0], PALETTE[2], PALETTE[6], PALETTE[5], PALETTE[1], PALETTE[7],
+];
+
+/// The colour of configuration `i` in every chart (cycling).
+pub fn series_colour(i: usize) -> RGBColor {
+    SERIES[i % SERIES.len()]
+}
+
+/// Why a chart could not be drawn or encoded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw chart: {0}")]
+pub struct ChartError(pub String);
+
+/// A chart: a named picture of a stated size that can draw itself on any plotters backend.
+pub trait Chart {
+    /// File stem, e.g. `survival`.
+    fn name(&self) -> &'static str;
+    /// Title drawn at the top, also used as the figure caption in reports.
+    fn title(&self) -> String;
+    /// Width and height in pixels (SVG user units).
+    fn size(&self) -> (u32, u32);
+    /// Draws the chart on a white area of [`Chart::size`].
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
+}
+
+/// A chart drawn both as SVG text and as PNG bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// File stem.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Width and height in pixels.
+    pub size: (u32, u32),
+    /// The SVG document.
+    pub svg: String,
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+}
+
+/// Draws a chart as an SVG document.
+pub fn to_svg<C: Chart>(chart: &C) -> Result<String, ChartError> {
+    register_fonts();
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
+        area.fill(&WHITE).map_err(draw::fail)?;
+        chart.draw(&area)?;
+        area.present().map_err(draw::fail)?;
+    }
+    Ok(svg)
+}
+
+/// Draws a chart as PNG bytes (8-bit RGB).
+pub fn to_png<C: Chart>(chart: &C) -> Result<Vec<u8>, ChartError> {
+    register_fonts();
+    let (w, h) = chart.size();
+    let mut pixels = vec![255u8; w as usize * h as usize * 3];
+    {
+        let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        chart.draw(&area)?;
+        area.present().map_err(draw::fail)?;
+    }
+    // plotters can only save PNGs to a path; encoding here lets callers write them atomically.
+    let mut png = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(draw::fail)?;
+        writer.write_image_data(&pixels).map_err(draw::fail)?;
+        writer.finish().map_err(draw::fail)?;
+    }
+    Ok(png)
+}
+
+/// Draws a chart both ways.
+pub fn render<C: Chart>(chart: &C) -> Result<Rendered, ChartError> {
+    Ok(Rendered {
+        name: chart.name().to_string(),
+        title: chart.title(),
+        size: chart.size(),
+        svg: to_svg(chart)?,
+        png: to_png(chart)?,
+    })
+}
+
+/// The charts of one or more configurations: survival, checkpoint ratings, market structure, over
+/// time and cost per head.
+pub fn configuration_charts(
+    summaries: &[Summary],
+    labels: &Labels,
+) -> Result<Vec<Rendered>, ChartError> {
+    Ok(vec![
+        render(&survival::SurvivalChart::new(summaries, labels))?,
+        render(&ratings::RatingsChart::new(summaries, labels))?,
+        render(&structure::StructureChart::new(summaries, labels))?,
+        render(&over_time::OverTimeChart::new(summaries, labels))?,
+        render(&cost::CostChart::new(summaries))?,
+    ])
+}
+
+/// The charts of a comparison: those of every configuration side by side, and the paired
+/// differences against the baseline (when there is another configuration to compare).
+pub fn comparison_charts(
+    summaries: &[Summary],
+    comparison: &Comparison,
+    labels: &Labels,
+) -> Result<Vec<Rendered>, ChartError> {
+    let mut out = configuration_charts(summaries, labels)?;
+    if !comparison.contrasts.is_empty() {
+        let names: Vec<String> = summaries.iter().map(|s| s.configuration.clone()).collect();
+        out.push(render(&differences::DifferencesChart::new(
+            comparison, &names, summaries, labels,
+        ))?);
+    }
+    Ok(out)
+}
+
+/// Writes each chart as `<name>.svg` and `<name>.png` in `dir`, each file whole or not at all.
+pub fn write(dir: &Path, charts: &[Rendered]) -> std::io::Result<()> {
+    for c in charts {
+        atomic::write(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
+        atomic::write(&dir.join(format!("{}.png", c.name)), &c.png)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare;
+    use crate::model::Market;
+    use crate::scenario::Scenario;
     use plotters::prelude::*;
+
+    const SMALL: &str = include_str!("../../tests/fixtures/small.toml");
+
+    /// Three configurations of the small market, 12 paired runs.
+    fn small_comparison() -> (Vec<Summary>, Comparison, Labels) {
+        let s = Scenario::from_text("small.toml", SMALL).unwrap();
+        let markets: Vec<Market> = s
+            .configuration_names()
+            .iter()
+            .map(|n| Market::compile(&s.resolve(n).unwrap(), n).unwrap())
+            .collect();
+        let out = compare::run(&markets, 0, 0..12, 2, &mut |_, _| Ok(()), &|_| {}).unwrap();
+        (
+            out.summaries,
+            out.comparison,
+            Labels::from_markets(&markets),
+        )
+    }
+
+    fn png_size(png: &[u8]) -> (u32, u32) {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&png[12..16], b"IHDR");
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        (be(&png[16..20]), be(&png[20..24]))
+    }
+
+    #[test]
+    fn every_chart_renders_png_and_svg_of_its_stated_size() {
+        let (summaries, comparison, labels) = small_comparison();
+        let charts = comparison_charts(&summaries, &comparison, &labels).unwrap();
+        let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "survival",
+                "ratings",
+                "structure",
+                "over-time",
+                "cost",
+                "differences"
+            ]
+        );
+        for c in &charts {
+            assert_eq!(png_size(&c.png), c.size, "{}", c.name);
+            let (w, h) = c.size;
+            assert!(
+                c.svg.contains(&format!(r#"width="{w}" height="{h}""#)),
+                "{}",
+                c.name
+            );
+            assert!(c.svg.contains(&c.title), "{} lacks its title", c.name);
+        }
+    }
+
+    #[test]
+    fn chart_size_grows_with_the_providers_it_shows() {
+        let (summaries, _, labels) = small_comparison();
+        let all = survival::SurvivalChart::new(&summaries, &labels).size();
+        let one = survival::SurvivalChart::new(&summaries[..1], &labels).size();
+        assert!(all.1 > one.1, "{all:?} vs {one:?}");
+    }
+
+    #[test]
+    fn configurations_keep_one_colour_and_skip_pale_yellow() {
+        assert_eq!(series_colour(0), series_colour(SERIES.len()));
+        assert!((0..SERIES.len()).all(|i| series_colour(i) != PALETTE[3]));
+    }
 
     #[test]
     fn embedded_font_renders_text_into_svg() {

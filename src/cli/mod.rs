@@ -1,5 +1,6 @@
 //! The command line: parses arguments into a validated plan and wires the library together.
 
+pub mod compare;
 pub mod explore;
 pub mod progress;
 pub mod run;
@@ -20,7 +21,7 @@ pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml";
 #[derive(Debug, Parser)]
 #[command(name = "csmarket", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do; without a command, runs every configuration of the built-in England 2012 scenario.
+    /// What to do; without a command, compares every configuration of the built-in England 2012 scenario.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run replications of a scenario's configurations and write results.
     Run(RunArgs),
+    /// Compare configurations on common random numbers: paired differences, charts and a report.
+    Compare(compare::CompareArgs),
     /// Check scenario files and report every problem found.
     Validate {
         /// Scenario files.
@@ -77,7 +80,8 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> 
 /// Runs the command line; returns the process exit code (2 for bad input, 1 for other failures).
 pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     let result = match cli.command {
-        None => run::run(&RunArgs::default_job(), &argv),
+        None => compare::run(&compare::CompareArgs::default_job(), &argv),
+        Some(Command::Compare(args)) => compare::run(&args, &argv),
         Some(Command::Run(args)) => run::run(&args, &argv),
         Some(Command::Validate { files }) => validate(&files),
         Some(Command::Sweep(args)) => explore::sweep(&args, &argv),

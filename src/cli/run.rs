@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{InputError, RunArgs, load_scenario, progress};
+use crate::charts;
 use crate::experiment::{self, Summary};
 use crate::export::{self, Provenance, ReplicationWriter};
 use crate::model::Market;
@@ -138,6 +139,12 @@ pub fn run_configuration(
     };
     export::write_summary(&dir, &summary, &provenance)
         .with_context(|| format!("cannot write results in {}", dir.display()))?;
+    let drawn = charts::configuration_charts(
+        std::slice::from_ref(&summary),
+        &charts::Labels::from_markets([&market]),
+    )?;
+    charts::write(&dir, &drawn)
+        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     Ok(summary)
 }
 

@@ -1,0 +1,429 @@
+//! Paired comparisons of configurations on common random numbers.
+//!
+//! Every configuration of a scenario runs the same replication indices with the same seed, and the
+//! engine keys its random streams by (seed, replication, entity, period, purpose), so replication
+//! `r` of two configurations sees the same draws wherever the two markets agree. Comparing them
+//! replication by replication ([`PairedStat`]) removes the noise they share, which makes the
+//! differences far sharper than comparing two independent summaries.
+//!
+//! [`run`] simulates all configurations block by block in lockstep, so a pair is formed from the
+//! outcomes of the same replication index while the block is in memory, and memory stays bounded by
+//! one block whatever the number of replications. Pairs are folded in replication order into exactly
+//! mergeable sums, so results are bit-identical for any thread count.
+
+mod paired;
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{self, Fate, ReplicationOutcome};
+use crate::experiment::{BLOCK, RunError, Summary};
+use crate::model::Market;
+pub use paired::{PairedEstimate, PairedStat};
+
+/// A figure compared between two configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Measure {
+    /// A provider open at the end (1) or not (0); the mean is its survival probability.
+    Survival {
+        /// Provider id.
+        provider: String,
+    },
+    /// £ per head paid by CCGs in the last year.
+    CostPerHead,
+    /// In-house share of volume at the end.
+    InHouseShare,
+    /// Providers open at the end.
+    OpenProviders,
+    /// Unmet share of provider-contracted volume over the run.
+    UnmetShare,
+}
+
+impl Measure {
+    /// The name used in `comparison.csv`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Measure::Survival { .. } => "survival",
+            Measure::CostPerHead => "cost_per_head",
+            Measure::InHouseShare => "in_house_share",
+            Measure::OpenProviders => "open_providers",
+            Measure::UnmetShare => "unmet_share",
+        }
+    }
+
+    /// A label for people, with the unit.
+    pub fn label(&self) -> String {
+        match self {
+            Measure::Survival { provider } => format!("survival of {provider}"),
+            Measure::CostPerHead => "cost per head (£/head/year)".into(),
+            Measure::InHouseShare => "in-house share of volume".into(),
+            Measure::OpenProviders => "providers open at the end".into(),
+            Measure::UnmetShare => "unmet share of contracted volume".into(),
+        }
+    }
+
+    /// Whether the figure is a probability or share, best shown in percentage points.
+    pub fn is_share(&self) -> bool {
+        matches!(
+            self,
+            Measure::Survival { .. } | Measure::InHouseShare | Measure::UnmetShare
+        )
+    }
+
+    /// The provider a survival measure is about.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            Measure::Survival { provider } => Some(provider),
+            _ => None,
+        }
+    }
+
+    /// The market-wide measures, in the order they are reported.
+    pub const MARKET: [Measure; 4] = [
+        Measure::CostPerHead,
+        Measure::InHouseShare,
+        Measure::OpenProviders,
+        Measure::UnmetShare,
+    ];
+}
+
+/// One configuration compared with the baseline, figure by figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contrast {
+    /// The compared configuration.
+    pub configuration: String,
+    /// Each figure with its paired statistic: market-wide figures first, then the survival of
+    /// every provider present in both configurations, in the baseline's order.
+    pub figures: Vec<(Measure, PairedStat)>,
+    /// For each survival figure, the provider's index in the baseline and in the compared market.
+    #[serde(skip)]
+    survival_index: Vec<(usize, usize)>,
+}
+
+impl Contrast {
+    /// An empty contrast of `other` against `baseline`.
+    pub fn new(baseline: &Market, other: &Market) -> Contrast {
+        let mut figures: Vec<(Measure, PairedStat)> = Measure::MARKET
+            .iter()
+            .map(|m| (m.clone(), PairedStat::new()))
+            .collect();
+        let mut survival_index = Vec::new();
+        for (i, p) in baseline.providers.iter().enumerate() {
+            if let Some(j) = other.providers.iter().position(|q| q.id == p.id) {
+                survival_index.push((i, j));
+                figures.push((
+                    Measure::Survival {
+                        provider: p.id.clone(),
+                    },
+                    PairedStat::new(),
+                ));
+            }
+        }
+        Contrast {
+            configuration: other.configuration.clone(),
+            figures,
+            survival_index,
+        }
+    }
+
+    /// Folds in one pair of outcomes of the same replication.
+    pub fn push(&mut self, a: &ReplicationOutcome, b: &ReplicationOutcome) {
+        debug_assert_eq!(a.replication, b.replication);
+        let market = |r: &ReplicationOutcome| {
+            [
+                r.cost_per_head,
+                r.in_house_share,
+                f64::from(r.open_providers),
+                r.unmet_share,
+            ]
+        };
+        let (ma, mb) = (market(a), market(b));
+        let (head, tail) = self.figures.split_at_mut(Measure::MARKET.len());
+        for (k, (_, s)) in head.iter_mut().enumerate() {
+            s.push(ma[k], mb[k]);
+        }
+        let alive = |r: &ReplicationOutcome, i: usize| {
+            f64::from(u8::from(r.providers[i].fate == Fate::Survived))
+        };
+        for ((_, s), &(i, j)) in tail.iter_mut().zip(&self.survival_index) {
+            s.push(alive(a, i), alive(b, j));
+        }
+    }
+
+    /// The paired statistic of a measure.
+    pub fn get(&self, m: &Measure) -> Option<&PairedStat> {
+        self.figures.iter().find(|(x, _)| x == m).map(|(_, s)| s)
+    }
+}
+
+/// Paired differences of every compared configuration against a baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The baseline configuration.
+    pub baseline: String,
+    /// Replications paired.
+    pub replications: u64,
+    /// One contrast per other configuration, in the order they were given.
+    pub contrasts: Vec<Contrast>,
+}
+
+impl Comparison {
+    /// An empty comparison of `markets` against `markets[baseline]`.
+    pub fn new(markets: &[Market], baseline: usize) -> Comparison {
+        Comparison {
+            baseline: markets
+                .get(baseline)
+                .map(|m| m.configuration.clone())
+                .unwrap_or_default(),
+            replications: 0,
+            contrasts: markets
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != baseline)
+                .map(|(_, m)| Contrast::new(&markets[baseline], m))
+                .collect(),
+        }
+    }
+
+    /// Every figure of every contrast as a row, in report order.
+    pub fn rows(&self) -> Vec<DifferenceRow> {
+        let mut out = Vec::new();
+        for c in &self.contrasts {
+            for (m, s) in &c.figures {
+                if let Some(e) = s.estimate() {
+                    out.push(DifferenceRow {
+                        configuration: c.configuration.clone(),
+                        measure: m.clone(),
+                        estimate: e,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One line of `comparison.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferenceRow {
+    /// The compared configuration.
+    pub configuration: String,
+    /// The figure.
+    pub measure: Measure,
+    /// Means, difference and interval.
+    pub estimate: PairedEstimate,
+}
+
+/// The result of a comparison run: one summary per configuration and the paired differences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareOutcome {
+    /// Summaries in the order of the markets given.
+    pub summaries: Vec<Summary>,
+    /// Paired differences against the baseline.
+    pub comparison: Comparison,
+}
+
+/// Runs replications `reps` of every market in lockstep and pairs each with the baseline's
+/// (`markets[baseline]`). `sink` hears every outcome, with its market's index, in replication order;
+/// `progress` hears how many replications of each market are done.
+pub fn run(
+    markets: &[Market],
+    baseline: usize,
+    reps: Range<u64>,
+    threads: usize,
+    sink: &mut dyn FnMut(usize, &ReplicationOutcome) -> anyhow::Result<()>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<CompareOutcome, RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| RunError::Pool { threads, source })?;
+    let mut summaries: Vec<Summary> = markets.iter().map(Summary::new).collect();
+    let mut comparison = Comparison::new(markets, baseline);
+    let k = markets.len();
+    let mut start = reps.start;
+    while start < reps.end {
+        let end = (start + BLOCK).min(reps.end);
+        let len = (end - start) as usize;
+        // All configurations of the block at once, so every core has work even with few reps.
+        let block: Vec<ReplicationOutcome> = pool.install(|| {
+            (0..k * len)
+                .into_par_iter()
+                .map(|i| engine::simulate(&markets[i / len], start + (i % len) as u64))
+                .collect()
+        });
+        // Fold in replication order: nothing depends on which thread finished first.
+        for j in 0..len {
+            for (c, summary) in summaries.iter_mut().enumerate() {
+                let r = &block[c * len + j];
+                summary.push(r);
+                sink(c, r)?;
+            }
+            let a = &block[baseline * len + j];
+            let others = (0..k).filter(|&c| c != baseline);
+            for (contrast, c) in comparison.contrasts.iter_mut().zip(others) {
+                contrast.push(a, &block[c * len + j]);
+            }
+            comparison.replications += 1;
+        }
+        progress(end - reps.start);
+        start = end;
+    }
+    Ok(CompareOutcome {
+        summaries,
+        comparison,
+    })
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => String::new(),
+    }
+}
+
+/// `comparison.csv`: one row per compared configuration and figure, with the baseline's and the
+/// configuration's means, the mean paired difference, its standard deviation and 95% interval.
+pub fn comparison_csv(c: &Comparison) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "baseline",
+        "config",
+        "figure",
+        "provider",
+        "pairs",
+        "baseline_mean",
+        "config_mean",
+        "diff_mean",
+        "diff_sd",
+        "diff_lo",
+        "diff_hi",
+    ])?;
+    for r in c.rows() {
+        let e = &r.estimate;
+        w.write_record([
+            c.baseline.clone(),
+            r.configuration.clone(),
+            r.measure.key().to_string(),
+            r.measure.provider().unwrap_or_default().to_string(),
+            e.n.to_string(),
+            num(Some(e.baseline_mean)),
+            num(Some(e.mean)),
+            num(Some(e.diff)),
+            num(e.sd),
+            num(e.interval.map(|i| i.0)),
+            num(e.interval.map(|i| i.1)),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    const SMALL: &str = include_str!("../../tests/fixtures/small.toml");
+
+    fn markets(names: &[&str]) -> Vec<Market> {
+        let s = Scenario::from_text("small.toml", SMALL).unwrap();
+        names
+            .iter()
+            .map(|n| Market::compile(&s.resolve(n).unwrap(), n).unwrap())
+            .collect()
+    }
+
+    fn compare(ms: &[Market], reps: u64, threads: usize) -> CompareOutcome {
+        run(ms, 0, 0..reps, threads, &mut |_, _| Ok(()), &|_| {}).unwrap()
+    }
+
+    #[test]
+    fn paired_differences_equal_differences_of_same_replication_outcomes() {
+        let ms = markets(&["local", "national"]);
+        let got = compare(&ms, 40, 2);
+        let contrast = &got.comparison.contrasts[0];
+        let (mut sum_cost, mut sum_alive) = (0.0, 0.0);
+        let a_ix = ms[0]
+            .providers
+            .iter()
+            .position(|p| p.id == "north-a")
+            .unwrap();
+        let b_ix = ms[1]
+            .providers
+            .iter()
+            .position(|p| p.id == "north-a")
+            .unwrap();
+        for r in 0..40 {
+            let (a, b) = (engine::simulate(&ms[0], r), engine::simulate(&ms[1], r));
+            sum_cost += b.cost_per_head - a.cost_per_head;
+            let alive = |o: &ReplicationOutcome, i: usize| {
+                f64::from(u8::from(o.providers[i].fate == Fate::Survived))
+            };
+            sum_alive += alive(&b, b_ix) - alive(&a, a_ix);
+        }
+        let cost = contrast
+            .get(&Measure::CostPerHead)
+            .unwrap()
+            .estimate()
+            .unwrap();
+        assert!((cost.diff - sum_cost / 40.0).abs() < 1e-9, "{cost:?}");
+        let north_a = Measure::Survival {
+            provider: "north-a".into(),
+        };
+        let alive = contrast.get(&north_a).unwrap().estimate().unwrap();
+        assert!((alive.diff - sum_alive / 40.0).abs() < 1e-12);
+        assert_eq!(got.comparison.replications, 40);
+    }
+
+    #[test]
+    fn survival_is_compared_only_for_providers_present_in_both() {
+        let ms = markets(&["local", "national"]);
+        let c = Contrast::new(&ms[0], &ms[1]);
+        let ids: Vec<&str> = c.figures.iter().filter_map(|(m, _)| m.provider()).collect();
+        // `local` disables bi-north and `national` enables national-comms: neither is in both.
+        assert_eq!(ids, ["north-a", "north-b", "south-a"]);
+    }
+
+    #[test]
+    fn comparison_is_bit_identical_for_any_thread_count() {
+        let ms = markets(&["collaborative", "local", "national"]);
+        let one = compare(&ms, 30, 1);
+        let four = compare(&ms, 30, 4);
+        assert_eq!(one, four);
+        assert_eq!(
+            comparison_csv(&one.comparison).unwrap(),
+            comparison_csv(&four.comparison).unwrap()
+        );
+    }
+
+    #[test]
+    fn summaries_equal_those_of_separate_runs() {
+        let ms = markets(&["local", "collaborative"]);
+        let got = compare(&ms, 25, 2);
+        for (m, s) in ms.iter().zip(&got.summaries) {
+            assert_eq!(&crate::experiment::summarise(m, 0..25, 2).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn sink_hears_every_outcome_in_replication_order() {
+        let ms = markets(&["local", "national"]);
+        let mut seen = Vec::new();
+        run(
+            &ms,
+            1,
+            3..7,
+            2,
+            &mut |c, r| {
+                seen.push((c, r.replication));
+                Ok(())
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let want: Vec<(usize, u64)> = (3..7).flat_map(|r| [(0, r), (1, r)]).collect();
+        assert_eq!(seen, want);
+    }
+}

@@ -1,0 +1,396 @@
+//! End-to-end tests of `csmarket compare`: its files, charts, report and paired differences.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
+const CHARTS: [&str; 6] = [
+    "survival",
+    "ratings",
+    "structure",
+    "over-time",
+    "cost",
+    "differences",
+];
+
+fn csmarket() -> Command {
+    Command::cargo_bin("csmarket").unwrap()
+}
+
+fn fixture() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml")
+}
+
+/// Runs `compare` on the small market into `dir` and returns `dir/compare`.
+fn compare_into(dir: &Path, extra: &[&str]) -> PathBuf {
+    csmarket()
+        .args(["compare", fixture(), "-n", "40", "--seed", "3", "--out"])
+        .arg(dir)
+        .args(extra)
+        .assert()
+        .success();
+    dir.join("compare")
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR", "first chunk is not IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// Width and height attributes of an SVG's root element.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let start = svg.find("<svg").expect("no <svg> element");
+    let tag = &svg[start..start + svg[start..].find('>').unwrap()];
+    let attr = |name: &str| -> u32 {
+        let from = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        tag[from..from + tag[from..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    assert!(svg.trim_end().ends_with("</svg>"), "SVG is not complete");
+    (attr("width"), attr("height"))
+}
+
+/// The text of every `<text>` element of an SVG, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+/// Rows of a CSV file as maps from header to cell.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn provider_ids(dir: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    for c in CONFIGS {
+        for row in csv_rows(&dir.join(c).join("providers.csv")) {
+            if !ids.contains(&row["provider"]) {
+                ids.push(row["provider"].clone());
+            }
+        }
+    }
+    ids
+}
+
+#[test]
+fn compare_writes_per_configuration_outputs_comparison_charts_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    for f in ["comparison.csv", "report.html", "report.md"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for c in CHARTS {
+        for ext in ["svg", "png"] {
+            assert!(
+                out.join(format!("{c}.{ext}")).is_file(),
+                "{c}.{ext} missing"
+            );
+        }
+    }
+    for config in CONFIGS {
+        let d = out.join(config);
+        for f in [
+            "providers.csv",
+            "services.csv",
+            "timeseries.csv",
+            "replications.csv",
+            "summary.json",
+            "survival.png",
+            "ratings.svg",
+            "structure.png",
+            "over-time.svg",
+            "cost.png",
+        ] {
+            assert!(d.join(f).is_file(), "{config}/{f} missing");
+        }
+        assert_eq!(csv_rows(&d.join("replications.csv")).len(), 40);
+    }
+    let leftovers: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn charts_are_valid_png_and_svg_of_the_same_stated_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    for c in CHARTS {
+        let png = fs::read(out.join(format!("{c}.png"))).unwrap();
+        let svg = fs::read_to_string(out.join(format!("{c}.svg"))).unwrap();
+        let (w, h) = png_size(&png);
+        assert!(w >= 800 && h >= 300, "{c}: {w}x{h} is too small to read");
+        assert_eq!(svg_size(&svg), (w, h), "{c}: SVG and PNG sizes differ");
+        assert!(svg.contains(&format!(r#"viewBox="0 0 {w} {h}""#)), "{c}");
+    }
+}
+
+#[test]
+fn survival_and_ratings_charts_show_every_provider_and_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    let ids = provider_ids(&out);
+    assert_eq!(ids.len(), 5);
+    for chart in ["survival", "ratings"] {
+        let texts = svg_texts(&fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap());
+        for id in &ids {
+            assert!(texts.contains(id), "{chart}.svg lacks provider {id}");
+        }
+        for c in CONFIGS {
+            assert!(
+                texts.iter().any(|t| t == c),
+                "{chart}.svg lacks configuration {c}"
+            );
+        }
+    }
+    let structure = svg_texts(&fs::read_to_string(out.join("structure.svg")).unwrap());
+    for s in ["bi", "comms", "support"] {
+        assert!(
+            structure.iter().any(|t| t == s),
+            "structure.svg lacks service {s}"
+        );
+    }
+    let differences = fs::read_to_string(out.join("differences.svg")).unwrap();
+    assert!(differences.contains("collaborative minus local"));
+    assert!(differences.contains("national minus local"));
+}
+
+#[test]
+fn comparison_differences_equal_the_mean_of_paired_replication_differences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    let rows = csv_rows(&out.join("comparison.csv"));
+    let base = csv_rows(&out.join("local").join("replications.csv"));
+    for other in ["collaborative", "national"] {
+        let reps = csv_rows(&out.join(other).join("replications.csv"));
+        assert_eq!(reps.len(), base.len());
+        let mean_diff = |value: &dyn Fn(&BTreeMap<String, String>) -> Option<f64>| {
+            let mut sum = 0.0;
+            let mut n = 0;
+            for (a, b) in base.iter().zip(&reps) {
+                assert_eq!(a["replication"], b["replication"], "rows are not paired");
+                if let (Some(x), Some(y)) = (value(a), value(b)) {
+                    sum += y - x;
+                    n += 1;
+                }
+            }
+            (sum / f64::from(n), n)
+        };
+        let row = |figure: &str, provider: &str| {
+            rows.iter()
+                .find(|r| {
+                    r["config"] == other && r["figure"] == figure && r["provider"] == provider
+                })
+                .unwrap_or_else(|| panic!("no row for {other} {figure} {provider}"))
+        };
+        for figure in [
+            "cost_per_head",
+            "in_house_share",
+            "open_providers",
+            "unmet_share",
+        ] {
+            let (want, n) = mean_diff(&|r| r[figure].parse().ok());
+            let r = row(figure, "");
+            let got: f64 = r["diff_mean"].parse().unwrap();
+            assert!(
+                (got - want).abs() < 1e-8,
+                "{other} {figure}: {got} vs {want}"
+            );
+            assert_eq!(r["pairs"], n.to_string());
+            let (lo, hi): (f64, f64) =
+                (r["diff_lo"].parse().unwrap(), r["diff_hi"].parse().unwrap());
+            assert!(lo <= got && got <= hi);
+            assert_eq!(r["baseline"], "local");
+        }
+        // Providers present in both configurations: survival as a 0/1 difference per replication.
+        for id in ["north-a", "north-b", "south-a"] {
+            let col = format!("fate_{id}");
+            let (want, _) =
+                mean_diff(&|r| Some(f64::from(u8::from(r[col.as_str()] == "survived"))));
+            let got: f64 = row("survival", id)["diff_mean"].parse().unwrap();
+            assert!((got - want).abs() < 1e-12, "{other} {id}: {got} vs {want}");
+        }
+        // A provider missing from either configuration has no survival difference.
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r["config"] == other && r["provider"] == "national-comms")
+        );
+    }
+}
+
+#[test]
+fn comparison_and_charts_are_byte_identical_for_one_and_four_threads() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let one = compare_into(a.path(), &["--threads", "1"]);
+    let four = compare_into(b.path(), &["--threads", "4"]);
+    for f in [
+        "comparison.csv",
+        "survival.svg",
+        "differences.svg",
+        "over-time.png",
+    ] {
+        assert_eq!(
+            fs::read(one.join(f)).unwrap(),
+            fs::read(four.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn report_contains_every_section_and_no_external_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    for id in ["run", "findings", "charts", "tables"] {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id} missing"
+        );
+    }
+    for heading in ["What was run", "Headline findings", "Charts", "Tables"] {
+        assert!(
+            html.contains(&format!("<h2>{heading}</h2>")),
+            "heading {heading} missing"
+        );
+    }
+    for c in CHARTS {
+        assert!(
+            html.contains(&format!("<figure id=\"chart-{c}\">")),
+            "chart {c} not inlined"
+        );
+    }
+    assert_eq!(html.matches("<svg").count(), CHARTS.len());
+    for fact in [
+        "Small test market",
+        "Seed",
+        "Replications per configuration",
+        "0.1.0",
+        "--seed 3",
+    ] {
+        assert!(html.contains(fact), "run facts lack {fact}");
+    }
+    // Findings are sentences computed from the results.
+    assert!(html.contains("In national, ") && html.contains("of runs"));
+    assert!(html.contains("Paired run by run against local"));
+    for bad in [
+        "http://", "https://", "src=", "<script", "<link", "@import", "url(",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "report holds an external reference: {bad}"
+        );
+    }
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    for heading in [
+        "## What was run",
+        "## Headline findings",
+        "## Tables",
+        "## Charts",
+    ] {
+        assert!(md.contains(heading), "report.md lacks {heading}");
+    }
+    assert!(md.contains("![Provider survival](survival.png)"));
+}
+
+#[test]
+fn unknown_configuration_gets_status_2_and_the_list_of_those_that_exist() {
+    for args in [vec!["--configs", "local,nope"], vec!["--baseline", "nope"]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = csmarket()
+            .args(["compare", fixture(), "-n", "2", "--out"])
+            .arg(tmp.path())
+            .args(&args)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains("unknown configuration `nope`"), "{stderr}");
+        assert!(
+            stderr.contains("local, collaborative, national"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !tmp.path().join("compare").exists(),
+            "nothing should be written"
+        );
+    }
+}
+
+#[test]
+fn baseline_option_sets_the_reference_and_joins_the_configurations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(
+        tmp.path(),
+        &["--configs", "local", "--baseline", "national"],
+    );
+    let rows = csv_rows(&out.join("comparison.csv"));
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["baseline"] == "national" && r["config"] == "local")
+    );
+    assert!(out.join("national").join("summary.json").is_file());
+    assert!(!out.join("collaborative").exists());
+}
+
+#[test]
+fn run_draws_the_charts_of_its_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    csmarket()
+        .args([
+            "run",
+            fixture(),
+            "--config",
+            "national",
+            "-n",
+            "20",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let d = tmp.path().join("national");
+    for c in ["survival", "ratings", "structure", "over-time", "cost"] {
+        let png = fs::read(d.join(format!("{c}.png"))).unwrap();
+        let svg = fs::read_to_string(d.join(format!("{c}.svg"))).unwrap();
+        assert_eq!(svg_size(&svg), png_size(&png), "{c}");
+    }
+    let survival = svg_texts(&fs::read_to_string(d.join("survival.svg")).unwrap());
+    for id in [
+        "north-a",
+        "north-b",
+        "south-a",
+        "bi-north",
+        "national-comms",
+    ] {
+        assert!(survival.iter().any(|t| t == id), "survival.svg lacks {id}");
+    }
+}
