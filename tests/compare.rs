@@ -394,3 +394,40 @@ fn run_draws_the_charts_of_its_configuration() {
         assert!(survival.iter().any(|t| t == id), "survival.svg lacks {id}");
     }
 }
+
+#[test]
+fn report_gains_sweep_and_backtest_sections_when_present_and_stays_self_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    csmarket()
+        .args([
+            "sweep",
+            fixture(),
+            "--config",
+            "national",
+            "--param",
+            "services.comms.locality=0:1:3",
+            "-n",
+            "20",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    csmarket()
+        .args(["backtest", fixture(), "-n", "20", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let report = fs::read_to_string(compare_into(dir.path(), &[]).join("report.html")).unwrap();
+    assert!(report.contains("id=\"sweep\""), "sweep section missing");
+    assert!(
+        report.contains("id=\"backtest\""),
+        "back-test section missing"
+    );
+    assert!(report.contains("Parameter sweep"));
+    assert!(!report.contains("src="), "charts must be inlined");
+    assert!(
+        !report.contains("not found"),
+        "every chart of the sections is inlined"
+    );
+}

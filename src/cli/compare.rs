@@ -212,6 +212,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             comparison: &outcome.comparison,
             labels: &labels,
             charts: &drawn,
+            extra: &report::explore::exploration_sections(out.parent().unwrap_or(out)),
         },
     )
     .with_context(|| format!("cannot write the report in {}", out.display()))?;

@@ -1,6 +1,7 @@
 //! The report an analyst can hand on: `report.html`, one self-contained file (charts inlined as
 //! SVG, no scripts, no network), and `report.md`, a Markdown summary for pasting into a paper.
 
+pub mod explore;
 pub mod findings;
 pub mod tables;
 
@@ -54,6 +55,8 @@ pub struct ReportInput<'a> {
     pub labels: &'a Labels,
     /// Charts to show, in order.
     pub charts: &'a [Rendered],
+    /// Sweep, sensitivity and back-test sections found beside the comparison.
+    pub extra: &'a [explore::ExtraSection],
 }
 
 /// The report's sections, in order: id and heading. Tests check every one is present.
@@ -242,6 +245,14 @@ pub fn html(input: &ReportInput) -> String {
     for (id, title) in SECTIONS {
         let _ = write!(s, "<li><a href=\"#{id}\">{title}</a></li>");
     }
+    for x in input.extra {
+        let _ = write!(
+            s,
+            "<li><a href=\"#{}\">{}</a></li>",
+            escape(&x.id),
+            escape(&x.title)
+        );
+    }
     s.push_str("</ol></nav>\n");
 
     let _ = writeln!(
@@ -309,7 +320,11 @@ pub fn html(input: &ReportInput) -> String {
          configuration <code>providers.csv</code>, <code>services.csv</code>, <code>timeseries.csv</code>, \
          <code>replications.csv</code> and <code>summary.json</code>.</p>\n",
     );
-    s.push_str("</section>\n</body>\n</html>\n");
+    s.push_str("</section>\n");
+    for x in input.extra {
+        let _ = writeln!(s, "<div id=\"{}\">\n{}\n</div>", escape(&x.id), x.html);
+    }
+    s.push_str("</body>\n</html>\n");
     s
 }
 
