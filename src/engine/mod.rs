@@ -145,6 +145,7 @@ struct World<'m> {
 pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
     let mut w = World::new(m, replication);
     w.plan();
+    let intended_host_share = w.host_share();
     let mut series = Vec::with_capacity(m.periods as usize);
     let mut spend_hist = [0.0f64; 4];
     let mut unmet_total = 0.0;
@@ -213,6 +214,7 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
             0.0
         },
         in_house_share: last.in_house_share,
+        intended_host_share,
         open_providers: last.open_providers,
         unmet_share: if contracted_total > 0.0 {
             unmet_total / contracted_total
@@ -642,6 +644,31 @@ impl<'m> World<'m> {
         for u in out {
             *u = rng::uniform(&mut r);
         }
+    }
+
+    /// Share of contracted (or intended) volume bought from each CCG's host CSU, directly or through
+    /// an open network the host belongs to.
+    fn host_share(&self) -> f64 {
+        let ns = self.ns();
+        let (mut host, mut total) = (0.0, 0.0);
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                let v = self.volume[c * ns + s];
+                total += v;
+                let from_host = match (self.contracts[c * ns + s].supplier, self.hosts[c]) {
+                    (Supplier::Provider(p), Some(h)) if p == h => true,
+                    (Supplier::Provider(p), Some(h)) => {
+                        self.m.providers[p].kind == ProviderKind::Collaborative
+                            && self.providers[p].members.contains(&h)
+                    }
+                    _ => false,
+                };
+                if from_host {
+                    host += v;
+                }
+            }
+        }
+        if total > 0.0 { host / total } else { 0.0 }
     }
 
     /// Step 1: CCGs whose contract ends, or whose supplier went, choose; unhappy CCGs give notice.

@@ -104,6 +104,9 @@ pub struct ReplicationOutcome {
     pub cost_per_head: f64,
     /// In-house share of volume in the last quarter.
     pub in_house_share: f64,
+    /// Share of intended volume (quarter 0, after its checkpoints) going to the CCG's own host CSU,
+    /// directly or through a network the host belongs to: comparable with the April 2012 survey.
+    pub intended_host_share: f64,
     /// Providers open at the end.
     pub open_providers: u32,
     /// Unmet share of provider-contracted volume over the run.

@@ -79,6 +79,8 @@ pub struct Headline {
     pub open_providers: Stat,
     /// Unmet share of provider-contracted volume.
     pub unmet_share: Stat,
+    /// Share of intended volume going to CCGs' own host CSUs (quarter 0).
+    pub intended_host_share: Stat,
 }
 
 /// Everything a run of one configuration reports, built by folding replications.
@@ -203,6 +205,9 @@ impl Summary {
             .open_providers
             .push(f64::from(r.open_providers));
         self.headline.unmet_share.push(r.unmet_share);
+        self.headline
+            .intended_host_share
+            .push(r.intended_host_share);
     }
 
     /// Folds another summary of the same configuration in (shards, blocks).
@@ -245,6 +250,9 @@ impl Summary {
             .open_providers
             .merge(&o.headline.open_providers);
         self.headline.unmet_share.merge(&o.headline.unmet_share);
+        self.headline
+            .intended_host_share
+            .merge(&o.headline.intended_host_share);
     }
 
     /// The provider summary with an id.

@@ -90,6 +90,8 @@ pub struct HeadlineFigures {
     pub open_providers: Figure,
     /// Unmet share of provider-contracted volume.
     pub unmet_share: Figure,
+    /// Share of intended volume going to CCGs' own host CSUs (quarter 0).
+    pub intended_host_share: Figure,
     /// Each provider's survival.
     pub survival: Vec<SurvivalFigure>,
 }
@@ -110,6 +112,7 @@ pub fn headline(s: &Summary) -> HeadlineFigures {
         in_house_share: (&s.headline.in_house_share).into(),
         open_providers: (&s.headline.open_providers).into(),
         unmet_share: (&s.headline.unmet_share).into(),
+        intended_host_share: (&s.headline.intended_host_share).into(),
         survival: s
             .providers
             .iter()
@@ -282,6 +285,7 @@ impl ReplicationWriter {
             "in_house_share",
             "open_providers",
             "unmet_share",
+            "intended_host_share",
             "ccg_spend",
         ]
         .map(String::from)
@@ -303,6 +307,7 @@ impl ReplicationWriter {
             format!("{}", r.in_house_share),
             r.open_providers.to_string(),
             format!("{}", r.unmet_share),
+            format!("{}", r.intended_host_share),
             format!("{}", r.ledger.ccg_spend),
         ];
         row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
