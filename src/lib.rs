@@ -2,12 +2,14 @@
 //!
 //! Data flows one way: scenario file -> validated [`scenario`] -> compiled [`model`] -> one replication
 //! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
+//! [`generate`] writes scenario files of any size, at the head of that chain.
 
 pub mod charts;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
 pub mod export;
+pub mod generate;
 pub mod model;
 pub mod scenario;
 pub mod stats;

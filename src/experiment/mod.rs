@@ -1,5 +1,7 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod resume;
+pub mod shard;
 pub mod summary;
 
 use std::ops::Range;
@@ -29,6 +31,27 @@ pub enum RunError {
     Sink(#[from] anyhow::Error),
 }
 
+/// What a run tells its caller as it goes: every replication in index order, and every block
+/// folded in (the moment a long run can save its progress).
+pub trait Observer {
+    /// One replication, in index order.
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()>;
+
+    /// A block is folded in: `summary` now covers every replication of the run before `next`.
+    fn block_done(&mut self, _summary: &Summary, _next: u64) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// An [`Observer`] that hands each replication to a closure.
+struct EachReplication<'a>(&'a mut dyn FnMut(&ReplicationOutcome) -> anyhow::Result<()>);
+
+impl Observer for EachReplication<'_> {
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        (self.0)(r)
+    }
+}
+
 /// Runs replications `reps` of a market on `threads` threads (0 = all cores). Each replication is
 /// handed to `sink` in index order; `progress` hears how many are done.
 pub fn run(
@@ -38,16 +61,37 @@ pub fn run(
     sink: &mut dyn FnMut(&ReplicationOutcome) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
+    run_from(
+        market,
+        reps,
+        threads,
+        Summary::new(market),
+        &mut EachReplication(sink),
+        progress,
+    )
+}
+
+/// Runs replications `reps` on `threads` threads, folding them into `start` (an empty summary, or
+/// the saved summary of the replications before `reps.start` when a run resumes). `observer` hears
+/// each replication and each completed block; `progress` hears how many of `reps` are done.
+pub fn run_from(
+    market: &Market,
+    reps: Range<u64>,
+    threads: usize,
+    start: Summary,
+    observer: &mut dyn Observer,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|source| RunError::Pool { threads, source })?;
-    let mut summary = Summary::new(market);
-    let mut start = reps.start;
-    while start < reps.end {
-        let end = (start + BLOCK).min(reps.end);
+    let mut summary = start;
+    let mut first = reps.start;
+    while first < reps.end {
+        let end = (first + BLOCK).min(reps.end);
         let block: Vec<ReplicationOutcome> = pool.install(|| {
-            (start..end)
+            (first..end)
                 .into_par_iter()
                 .map(|r| engine::simulate(market, r))
                 .collect()
@@ -55,10 +99,11 @@ pub fn run(
         // Fold in index order: the summary never depends on which thread finished first.
         for r in &block {
             summary.push(r);
-            sink(r)?;
+            observer.replication(r)?;
         }
+        observer.block_done(&summary, end)?;
         progress(end - reps.start);
-        start = end;
+        first = end;
     }
     Ok(summary)
 }
