@@ -12,8 +12,11 @@ use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 
-/// Replications simulated at once before they are folded; memory is bounded by one block.
+/// Replications simulated at once before they are folded; memory is bounded by two blocks (one
+/// being handed to the observer while the next is simulated).
 pub const BLOCK: u64 = 1024;
+/// Replications folded into one partial summary by one worker.
+const FOLD_CHUNK: usize = 64;
 
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -86,25 +89,58 @@ pub fn run_from(
         .num_threads(threads)
         .build()
         .map_err(|source| RunError::Pool { threads, source })?;
-    let mut summary = start;
-    let mut first = reps.start;
-    while first < reps.end {
-        let end = (first + BLOCK).min(reps.end);
-        let block: Vec<ReplicationOutcome> = pool.install(|| {
-            (first..end)
+    // Simulates a block and folds it into a summary, both in parallel; the fold is exact, so the
+    // partial summaries merge to the bits of pushing every replication in order.
+    let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {
+        pool.install(|| {
+            let outcomes: Vec<ReplicationOutcome> = block
                 .into_par_iter()
                 .map(|r| engine::simulate(market, r))
-                .collect()
+                .collect();
+            let partials: Vec<Summary> = outcomes
+                .par_chunks(FOLD_CHUNK)
+                .map(|chunk| {
+                    let mut s = Summary::new(market);
+                    chunk.iter().for_each(|r| s.push(r));
+                    s
+                })
+                .collect();
+            let mut folded = Summary::new(market);
+            partials.iter().for_each(|p| folded.merge(p));
+            (outcomes, folded)
+        })
+    };
+    let mut summary = start;
+    // While the caller's thread hands block k to the observer (rows are written in order, on this
+    // thread), the pool simulates block k + 1.
+    std::thread::scope(|scope| -> Result<(), RunError> {
+        let block_at = |first: u64| first..(first + BLOCK).min(reps.end);
+        let mut current = (reps.start < reps.end).then(|| {
+            let b = block_at(reps.start);
+            (b.end, simulate(b))
         });
-        // Fold in index order: the summary never depends on which thread finished first.
-        for r in &block {
-            summary.push(r);
-            observer.replication(r)?;
+        while let Some((end, (outcomes, folded))) = current.take() {
+            let next = (end < reps.end).then(|| {
+                let b = block_at(end);
+                (b.end, scope.spawn(move || simulate(b)))
+            });
+            summary.merge(&folded);
+            for r in &outcomes {
+                observer.replication(r)?;
+            }
+            observer.block_done(&summary, end)?;
+            progress(end - reps.start);
+            drop(outcomes);
+            current = match next {
+                Some((e, handle)) => match handle.join() {
+                    Ok(done) => Some((e, done)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                None => None,
+            };
         }
-        observer.block_done(&summary, end)?;
-        progress(end - reps.start);
-        first = end;
-    }
+        Ok(())
+    })?;
     Ok(summary)
 }
 
