@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: scenario file -> validated [`scenario`] -> compiled [`model`] -> one replication
 //! in the [`engine`] -> many replications in [`experiment`] -> [`stats`] summaries -> [`export`].
+//! [`generate`] writes scenario files of any size, at the head of that chain.
 
 pub mod charts;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod engine;
 pub mod experiment;
 pub mod explore;
 pub mod export;
+pub mod generate;
 pub mod model;
 pub mod report;
 pub mod scenario;

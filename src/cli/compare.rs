@@ -76,6 +76,7 @@ impl ComparePlan {
             seed: args.seed,
             threads: args.threads,
             out: args.out.clone(),
+            ..RunArgs::default_job()
         })?;
         let baseline = match &args.baseline {
             None => 0,

@@ -4,12 +4,17 @@ pub mod compare;
 pub mod explore;
 pub mod progress;
 pub mod run;
+pub mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::experiment::resume::ResumeError;
+use crate::experiment::shard::Shard;
+use crate::export::merge::MergeError;
+use crate::generate::GenerateError;
 use crate::scenario::{Scenario, ScenarioError};
 
 /// The built-in default scenario, England 2012.
@@ -45,6 +50,12 @@ pub enum Command {
     Sensitivity(explore::SensitivityArgs),
     /// Score the model against the scenario's observed checkpoint ratings.
     Backtest(explore::BacktestArgs),
+    /// Measure replications and CCG decisions per second, peak memory and speed-up per thread count.
+    Bench(scale::BenchArgs),
+    /// Write a generated scenario of any size (CCGs, local CSUs, regions) from a seed.
+    Generate(scale::GenerateArgs),
+    /// Merge the output folders of `run --shard` into the output one machine would have written.
+    Merge(scale::MergeArgs),
 }
 
 /// Options shared by commands that run replications.
@@ -67,6 +78,16 @@ pub struct RunArgs {
     /// Output folder (default: output/<scenario file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only shard K of N (numbered from 0: replications [K R/N, (K+1) R/N)); merge the shards'
+    /// folders with `csmarket merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Carry on from the progress a killed run saved in the output folder (starts afresh if none).
+    #[arg(long)]
+    pub resume: bool,
+    /// Seconds between saves of progress; the first block of replications is always saved.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub checkpoint_secs: u64,
 }
 
 /// Loads the scenario a command names, or the built-in one.
@@ -87,6 +108,9 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
         Some(Command::Sweep(args)) => explore::sweep(&args, &argv),
         Some(Command::Sensitivity(args)) => explore::sensitivity(&args, &argv),
         Some(Command::Backtest(args)) => explore::backtest(&args, &argv),
+        Some(Command::Bench(args)) => scale::bench(&args),
+        Some(Command::Generate(args)) => scale::generate(&args),
+        Some(Command::Merge(args)) => scale::merge(&args, &argv),
     };
     match result {
         Ok(code) => code,
@@ -104,7 +128,14 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
 /// Bad input (a scenario problem, an unknown configuration) exits with status 2.
 fn is_input_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<ScenarioError>().is_some() || c.downcast_ref::<InputError>().is_some()
+        c.downcast_ref::<ScenarioError>().is_some()
+            || c.downcast_ref::<InputError>().is_some()
+            || c.downcast_ref::<MergeError>()
+                .is_some_and(MergeError::is_input_error)
+            || c.downcast_ref::<GenerateError>()
+                .is_some_and(|e| matches!(e, GenerateError::Size(_)))
+            || c.downcast_ref::<ResumeError>()
+                .is_some_and(|e| !matches!(e, ResumeError::Io { .. }))
     })
 }
 
@@ -123,6 +154,9 @@ impl RunArgs {
             seed: None,
             threads: 0,
             out: None,
+            shard: None,
+            resume: false,
+            checkpoint_secs: 30,
         }
     }
 }

@@ -2,13 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::Context;
-
-use super::{InputError, RunArgs, load_scenario, progress};
-use crate::charts;
-use crate::experiment::{self, Summary};
-use crate::export::{self, Provenance, ReplicationWriter};
+use super::{InputError, RunArgs, load_scenario};
+use crate::experiment::Summary;
+use crate::experiment::shard::Shard;
 use crate::model::Market;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -27,6 +25,12 @@ pub struct RunPlan {
     pub threads: usize,
     /// Output folder.
     pub out: PathBuf,
+    /// The part of the replications this machine runs (the whole run unless `--shard`).
+    pub shard: Shard,
+    /// Carry on from saved progress.
+    pub resume: bool,
+    /// Least time between saves of progress.
+    pub checkpoint_every: Duration,
 }
 
 impl RunPlan {
@@ -73,6 +77,9 @@ impl RunPlan {
             seed,
             threads: args.threads,
             out,
+            shard: args.shard.unwrap_or(Shard::WHOLE),
+            resume: args.resume,
+            checkpoint_every: Duration::from_secs(args.checkpoint_secs),
         })
     }
 
@@ -99,53 +106,14 @@ impl RunPlan {
     }
 }
 
-/// Runs one configuration and writes its folder under `out`; returns its summary.
+/// Runs one configuration (the plan's shard of it) and writes its folder under `out`, saving
+/// progress as it goes so that `--resume` can finish it; returns its summary.
 pub fn run_configuration(
     plan: &RunPlan,
     configuration: &str,
     argv: &[String],
 ) -> anyhow::Result<Summary> {
-    let market = plan.market(configuration)?;
-    let dir = plan.out.join(configuration);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    let started = chrono::Utc::now().to_rfc3339();
-    let bar = progress::bar(plan.replications, configuration);
-    let mut rows = ReplicationWriter::create(&dir.join("replications.csv"), &market)
-        .with_context(|| format!("cannot write {}", dir.join("replications.csv").display()))?;
-    let summary = experiment::run(
-        &market,
-        0..plan.replications,
-        plan.threads,
-        &mut |r| rows.write(r),
-        &|done| bar.set_position(done),
-    )?;
-    bar.finish_and_clear();
-    rows.finish()
-        .with_context(|| format!("cannot write {}", dir.join("replications.csv").display()))?;
-    let provenance = Provenance {
-        csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: plan.scenario.base.scenario.name.clone(),
-        scenario_file: plan.scenario.file.clone(),
-        scenario_sha256: plan.scenario.sha256.clone(),
-        configuration: configuration.to_string(),
-        seed: plan.seed,
-        first_replication: 0,
-        replications: plan.replications,
-        threads: plan.thread_count(),
-        started,
-        finished: chrono::Utc::now().to_rfc3339(),
-        command_line: argv.to_vec(),
-    };
-    export::write_summary(&dir, &summary, &provenance)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    let drawn = charts::configuration_charts(
-        std::slice::from_ref(&summary),
-        &charts::Labels::from_markets([&market]),
-    )?;
-    charts::write(&dir, &drawn)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
-    Ok(summary)
+    super::scale::run_configuration(plan, configuration, argv)
 }
 
 /// `csmarket run`.
@@ -155,6 +123,8 @@ pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     for c in &plan.configurations {
         summaries.push(run_configuration(&plan, c, argv)?);
     }
+    // Every configuration is written: the saved progress has done its job.
+    super::scale::clear_progress(&plan)?;
     print!("{}", headline_table(&summaries));
     println!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,7 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod resume;
+pub mod shard;
 pub mod summary;
 
 use std::ops::Range;
@@ -10,8 +12,11 @@ use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 
-/// Replications simulated at once before they are folded; memory is bounded by one block.
+/// Replications simulated at once before they are folded; memory is bounded by two blocks (one
+/// being handed to the observer while the next is simulated).
 pub const BLOCK: u64 = 1024;
+/// Replications folded into one partial summary by one worker.
+const FOLD_CHUNK: usize = 64;
 
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +34,27 @@ pub enum RunError {
     Sink(#[from] anyhow::Error),
 }
 
+/// What a run tells its caller as it goes: every replication in index order, and every block
+/// folded in (the moment a long run can save its progress).
+pub trait Observer {
+    /// One replication, in index order.
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()>;
+
+    /// A block is folded in: `summary` now covers every replication of the run before `next`.
+    fn block_done(&mut self, _summary: &Summary, _next: u64) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// An [`Observer`] that hands each replication to a closure.
+struct EachReplication<'a>(&'a mut dyn FnMut(&ReplicationOutcome) -> anyhow::Result<()>);
+
+impl Observer for EachReplication<'_> {
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        (self.0)(r)
+    }
+}
+
 /// Runs replications `reps` of a market on `threads` threads (0 = all cores). Each replication is
 /// handed to `sink` in index order; `progress` hears how many are done.
 pub fn run(
@@ -38,28 +64,83 @@ pub fn run(
     sink: &mut dyn FnMut(&ReplicationOutcome) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
+    run_from(
+        market,
+        reps,
+        threads,
+        Summary::new(market),
+        &mut EachReplication(sink),
+        progress,
+    )
+}
+
+/// Runs replications `reps` on `threads` threads, folding them into `start` (an empty summary, or
+/// the saved summary of the replications before `reps.start` when a run resumes). `observer` hears
+/// each replication and each completed block; `progress` hears how many of `reps` are done.
+pub fn run_from(
+    market: &Market,
+    reps: Range<u64>,
+    threads: usize,
+    start: Summary,
+    observer: &mut dyn Observer,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|source| RunError::Pool { threads, source })?;
-    let mut summary = Summary::new(market);
-    let mut start = reps.start;
-    while start < reps.end {
-        let end = (start + BLOCK).min(reps.end);
-        let block: Vec<ReplicationOutcome> = pool.install(|| {
-            (start..end)
+    // Simulates a block and folds it into a summary, both in parallel; the fold is exact, so the
+    // partial summaries merge to the bits of pushing every replication in order.
+    let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {
+        pool.install(|| {
+            let outcomes: Vec<ReplicationOutcome> = block
                 .into_par_iter()
                 .map(|r| engine::simulate(market, r))
-                .collect()
+                .collect();
+            let partials: Vec<Summary> = outcomes
+                .par_chunks(FOLD_CHUNK)
+                .map(|chunk| {
+                    let mut s = Summary::new(market);
+                    chunk.iter().for_each(|r| s.push(r));
+                    s
+                })
+                .collect();
+            let mut folded = Summary::new(market);
+            partials.iter().for_each(|p| folded.merge(p));
+            (outcomes, folded)
+        })
+    };
+    let mut summary = start;
+    // While the caller's thread hands block k to the observer (rows are written in order, on this
+    // thread), the pool simulates block k + 1.
+    std::thread::scope(|scope| -> Result<(), RunError> {
+        let block_at = |first: u64| first..(first + BLOCK).min(reps.end);
+        let mut current = (reps.start < reps.end).then(|| {
+            let b = block_at(reps.start);
+            (b.end, simulate(b))
         });
-        // Fold in index order: the summary never depends on which thread finished first.
-        for r in &block {
-            summary.push(r);
-            sink(r)?;
+        while let Some((end, (outcomes, folded))) = current.take() {
+            let next = (end < reps.end).then(|| {
+                let b = block_at(end);
+                (b.end, scope.spawn(move || simulate(b)))
+            });
+            summary.merge(&folded);
+            for r in &outcomes {
+                observer.replication(r)?;
+            }
+            observer.block_done(&summary, end)?;
+            progress(end - reps.start);
+            drop(outcomes);
+            current = match next {
+                Some((e, handle)) => match handle.join() {
+                    Ok(done) => Some((e, done)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                None => None,
+            };
         }
-        progress(end - reps.start);
-        start = end;
-    }
+        Ok(())
+    })?;
     Ok(summary)
 }
 

@@ -1,9 +1,11 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
 
 pub mod atomic;
+pub mod merge;
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -267,6 +269,40 @@ pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     to_csv(rows)
 }
 
+/// The header of `replications.csv`.
+pub fn replication_header(market: &Market) -> Vec<String> {
+    let mut header: Vec<String> = [
+        "config",
+        "replication",
+        "cost_per_head",
+        "in_house_share",
+        "open_providers",
+        "unmet_share",
+        "intended_host_share",
+        "ccg_spend",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
+    header
+}
+
+/// One replication's row of `replications.csv`.
+pub fn replication_record(configuration: &str, r: &ReplicationOutcome) -> Vec<String> {
+    let mut row = vec![
+        configuration.to_string(),
+        r.replication.to_string(),
+        format!("{}", r.cost_per_head),
+        format!("{}", r.in_house_share),
+        r.open_providers.to_string(),
+        format!("{}", r.unmet_share),
+        format!("{}", r.intended_host_share),
+        format!("{}", r.ledger.ccg_spend),
+    ];
+    row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
+    row
+}
+
 /// Streams `replications.csv`, one row per replication, into a file that appears only when complete.
 pub struct ReplicationWriter {
     writer: csv::Writer<AtomicFile>,
@@ -278,20 +314,7 @@ impl ReplicationWriter {
     pub fn create(path: &Path, market: &Market) -> anyhow::Result<ReplicationWriter> {
         let file = AtomicFile::create(path)?;
         let mut writer = csv::Writer::from_writer(file);
-        let mut header: Vec<String> = [
-            "config",
-            "replication",
-            "cost_per_head",
-            "in_house_share",
-            "open_providers",
-            "unmet_share",
-            "intended_host_share",
-            "ccg_spend",
-        ]
-        .map(String::from)
-        .to_vec();
-        header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
-        writer.write_record(&header)?;
+        writer.write_record(replication_header(market))?;
         Ok(ReplicationWriter {
             writer,
             configuration: market.configuration.clone(),
@@ -300,18 +323,8 @@ impl ReplicationWriter {
 
     /// Writes one replication's row.
     pub fn write(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
-        let mut row = vec![
-            self.configuration.clone(),
-            r.replication.to_string(),
-            format!("{}", r.cost_per_head),
-            format!("{}", r.in_house_share),
-            r.open_providers.to_string(),
-            format!("{}", r.unmet_share),
-            format!("{}", r.intended_host_share),
-            format!("{}", r.ledger.ccg_spend),
-        ];
-        row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
-        self.writer.write_record(&row)?;
+        self.writer
+            .write_record(replication_record(&self.configuration, r))?;
         Ok(())
     }
 
@@ -324,6 +337,81 @@ impl ReplicationWriter {
         file.flush()?;
         file.commit()?;
         Ok(())
+    }
+}
+
+/// `replications.csv` kept as a log a long run can resume: rows are appended, [`sync`](Self::sync)
+/// makes them durable and says how long the file is, [`reopen`](Self::reopen) cuts off rows written
+/// after that, and [`finish`](Self::finish) moves the complete file into place. Its bytes are those
+/// [`ReplicationWriter`] writes.
+pub struct ReplicationLog {
+    writer: csv::Writer<File>,
+    path: PathBuf,
+    configuration: String,
+}
+
+impl ReplicationLog {
+    /// Starts a new log at `path` with the header.
+    pub fn create(path: &Path, market: &Market) -> anyhow::Result<ReplicationLog> {
+        let file = File::create(path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+        let mut writer = csv::Writer::from_writer(file);
+        writer.write_record(replication_header(market))?;
+        Ok(ReplicationLog {
+            writer,
+            path: path.to_path_buf(),
+            configuration: market.configuration.clone(),
+        })
+    }
+
+    /// Opens an existing log, keeping its first `len` bytes (the rows a checkpoint counted).
+    pub fn reopen(path: &Path, market: &Market, len: u64) -> anyhow::Result<ReplicationLog> {
+        let named = |e: std::io::Error| anyhow::anyhow!("cannot reopen {}: {e}", path.display());
+        let mut file = OpenOptions::new().write(true).open(path).map_err(named)?;
+        let have = file.metadata().map_err(named)?.len();
+        if have < len {
+            anyhow::bail!(
+                "{}: has {have} bytes but the checkpoint counted {len}; delete the folder to start again",
+                path.display()
+            );
+        }
+        file.set_len(len).map_err(named)?;
+        file.seek(SeekFrom::End(0)).map_err(named)?;
+        Ok(ReplicationLog {
+            writer: csv::Writer::from_writer(file),
+            path: path.to_path_buf(),
+            configuration: market.configuration.clone(),
+        })
+    }
+
+    /// Appends one replication's row.
+    pub fn write(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        self.writer
+            .write_record(replication_record(&self.configuration, r))?;
+        Ok(())
+    }
+
+    /// Writes every row so far to disk and returns the file's length.
+    pub fn sync(&mut self) -> anyhow::Result<u64> {
+        let named =
+            |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", self.path.display());
+        self.writer.flush().map_err(named)?;
+        let file = self.writer.get_ref();
+        file.sync_data().map_err(named)?;
+        Ok(file.metadata().map_err(named)?.len())
+    }
+
+    /// Syncs the log and renames it to `target`; returns its length.
+    pub fn finish(mut self, target: &Path) -> anyhow::Result<u64> {
+        let len = self.sync()?;
+        std::fs::rename(&self.path, target).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot move {} to {}: {e}",
+                self.path.display(),
+                target.display()
+            )
+        })?;
+        Ok(len)
     }
 }
 

@@ -1,0 +1,254 @@
+//! Saved progress of a long run, so that a run killed part-way can finish later with the same
+//! output as an uninterrupted one.
+//!
+//! A run keeps, in `<configuration folder>/.progress/`, the replication rows written so far
+//! (`replications.csv`) and a checkpoint (`state.json`): the exactly mergeable summary of every
+//! replication before `next`, and how many bytes of the rows file those replications fill. The
+//! rows file is synced before the checkpoint is renamed into place, so a checkpoint never counts
+//! rows that are not on disk; rows written after the last checkpoint are cut off on resume.
+
+use std::borrow::Cow;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Summary;
+use super::shard::RunIdentity;
+
+/// Folder, inside a configuration's output folder, that holds a run's saved progress.
+pub const PROGRESS_DIR: &str = ".progress";
+/// The checkpoint file in the progress folder.
+pub const STATE_FILE: &str = "state.json";
+/// The replication rows written so far, in the progress folder.
+pub const ROWS_FILE: &str = "replications.csv";
+/// Version of the checkpoint format; a checkpoint of another format is not resumed.
+pub const FORMAT: u32 = 1;
+
+/// The progress folder of a configuration's output folder.
+pub fn progress_dir(config_dir: &Path) -> PathBuf {
+    config_dir.join(PROGRESS_DIR)
+}
+
+/// Why saved progress could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Reading or writing a progress file failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// Cause.
+        source: io::Error,
+    },
+    /// The checkpoint is not one this version can read.
+    #[error("{file}: not a usable checkpoint ({message}); delete the folder to start again")]
+    Corrupt {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The checkpoint belongs to another run.
+    #[error(
+        "{file}: saved progress is from another run ({field} {saved}, this run {wanted}); \
+         run without --resume to start again"
+    )]
+    Mismatch {
+        /// The file.
+        file: String,
+        /// The field that differs.
+        field: &'static str,
+        /// Its value in the checkpoint.
+        saved: String,
+        /// Its value in this run.
+        wanted: String,
+    },
+}
+
+/// A run's saved progress: everything needed to carry on from replication `next`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint<'a> {
+    /// Checkpoint format, [`FORMAT`].
+    pub format: u32,
+    /// The run this is progress of.
+    pub identity: Cow<'a, RunIdentity>,
+    /// When the run first started (RFC 3339); a resumed run reports it.
+    pub started: String,
+    /// The first replication not yet folded in.
+    pub next: u64,
+    /// Length in bytes of the rows file holding the replications before `next`.
+    pub rows_bytes: u64,
+    /// Every output of the run has been written.
+    pub complete: bool,
+    /// Summary of the replications from the run's first to `next`.
+    pub summary: Cow<'a, Summary>,
+}
+
+fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
+    move |source| ResumeError::Io {
+        file: file.display().to_string(),
+        source,
+    }
+}
+
+impl Checkpoint<'_> {
+    /// Writes the checkpoint into a progress folder, whole or not at all (temporary file, sync,
+    /// rename), so a kill at any moment leaves the previous checkpoint or this one.
+    pub fn save(&self, dir: &Path) -> Result<(), ResumeError> {
+        let target = dir.join(STATE_FILE);
+        let temp = dir.join(format!(".{STATE_FILE}.partial-{}", std::process::id()));
+        let bytes = serde_json::to_vec(self).map_err(|e| ResumeError::Corrupt {
+            file: target.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let write = || -> io::Result<()> {
+            let mut f = File::create(&temp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            fs::rename(&temp, &target)
+        };
+        write().map_err(io_error(&target))
+    }
+
+    /// The checkpoint in a progress folder, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<Checkpoint<'static>>, ResumeError> {
+        let file = dir.join(STATE_FILE);
+        let bytes = match fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&file)(e)),
+        };
+        let corrupt = |message: String| ResumeError::Corrupt {
+            file: file.display().to_string(),
+            message,
+        };
+        let c: Checkpoint<'static> =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if c.format != FORMAT {
+            return Err(corrupt(format!(
+                "format {}, this csmarket reads format {FORMAT}",
+                c.format
+            )));
+        }
+        let range = c.identity.range();
+        if !(range.start..=range.end).contains(&c.next)
+            || c.summary.replications != c.next - range.start
+        {
+            return Err(corrupt(format!(
+                "it claims replications {}..{} but summarises {}",
+                range.start, c.next, c.summary.replications
+            )));
+        }
+        Ok(Some(c))
+    }
+
+    /// Checks that the checkpoint is progress of the run `identity` (shard index included).
+    pub fn belongs_to(&self, identity: &RunIdentity, dir: &Path) -> Result<(), ResumeError> {
+        let mismatch = self.identity.mismatch(identity).or_else(|| {
+            (self.identity.shard != identity.shard).then(|| {
+                (
+                    "shard",
+                    self.identity.shard.to_string(),
+                    identity.shard.to_string(),
+                )
+            })
+        });
+        match mismatch {
+            None => Ok(()),
+            Some((field, saved, wanted)) => Err(ResumeError::Mismatch {
+                file: dir.join(STATE_FILE).display().to_string(),
+                field,
+                saved,
+                wanted,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::shard::Shard;
+    use crate::experiment::summarise;
+    use crate::model::Market;
+    use crate::scenario::Scenario;
+
+    fn market() -> Market {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap()
+    }
+
+    fn identity() -> RunIdentity {
+        RunIdentity {
+            csmarket_version: "test".into(),
+            scenario_sha256: "00".into(),
+            configuration: "collaborative".into(),
+            seed: 7,
+            replications: 40,
+            shard: Shard::new(1, 2).unwrap(),
+        }
+    }
+
+    #[test]
+    fn checkpoint_round_trips_exactly() {
+        let m = market();
+        let summary = summarise(&m, 20..30, 1).unwrap();
+        let id = identity();
+        let c = Checkpoint {
+            format: FORMAT,
+            identity: Cow::Borrowed(&id),
+            started: "then".into(),
+            next: 30,
+            rows_bytes: 123,
+            complete: false,
+            summary: Cow::Borrowed(&summary),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        c.save(dir.path()).unwrap();
+        let back = Checkpoint::load(dir.path()).unwrap().unwrap();
+        assert_eq!(back, c);
+        back.belongs_to(&id, dir.path()).unwrap();
+        let mut other = id.clone();
+        other.shard = Shard::new(0, 2).unwrap();
+        let e = back.belongs_to(&other, dir.path()).unwrap_err().to_string();
+        assert!(e.contains("shard 1/2, this run 0/2"), "{e}");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+    }
+
+    #[test]
+    fn checkpoint_that_miscounts_is_refused() {
+        let m = market();
+        let summary = summarise(&m, 20..25, 1).unwrap();
+        let id = identity();
+        let c = Checkpoint {
+            format: FORMAT,
+            identity: Cow::Borrowed(&id),
+            started: String::new(),
+            next: 30,
+            rows_bytes: 0,
+            complete: false,
+            summary: Cow::Borrowed(&summary),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        c.save(dir.path()).unwrap();
+        assert!(matches!(
+            Checkpoint::load(dir.path()),
+            Err(ResumeError::Corrupt { .. })
+        ));
+        assert!(
+            Checkpoint::load(&dir.path().join("none"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

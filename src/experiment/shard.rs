@@ -1,0 +1,202 @@
+//! Splitting a run across machines by replication range.
+//!
+//! Replications are keyed by their global index (every random stream is), so shard `k` of `n`
+//! simulating `[k R / n, (k + 1) R / n)` produces exactly the replications one machine would have
+//! produced for that range, and the exactly mergeable [`Summary`](super::Summary) of the shards,
+//! merged in shard order, is bit for bit the summary of the whole run.
+
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Shard `index` of `count`, numbered from 0 (`--shard 0/3`, `1/3`, `2/3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which shard, from 0.
+    pub index: u64,
+    /// How many shards the run is split into.
+    pub count: u64,
+}
+
+/// Why a `--shard` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// Not of the form `K/N`.
+    #[error("--shard `{0}`: expected K/N, e.g. 0/4 for the first of four shards")]
+    Syntax(String),
+    /// `N` is zero.
+    #[error("--shard {0}/0: the run must be split into at least one shard")]
+    NoShards(u64),
+    /// `K` is not below `N`.
+    #[error("--shard {index}/{count}: shards are numbered from 0, so K must be 0 to {last}", last = count - 1)]
+    OutOfRange {
+        /// K.
+        index: u64,
+        /// N.
+        count: u64,
+    },
+}
+
+impl Shard {
+    /// The whole run as one shard.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Shard `index` of `count`, checked.
+    pub fn new(index: u64, count: u64) -> Result<Shard, ShardError> {
+        if count == 0 {
+            Err(ShardError::NoShards(index))
+        } else if index >= count {
+            Err(ShardError::OutOfRange { index, count })
+        } else {
+            Ok(Shard { index, count })
+        }
+    }
+
+    /// The global replication ids of this shard in a run of `total`: `[k total / n, (k + 1) total / n)`.
+    pub fn range(&self, total: u64) -> Range<u64> {
+        let at = |k: u64| (u128::from(k) * u128::from(total) / u128::from(self.count)) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        let syntax = || ShardError::Syntax(s.to_string());
+        let (k, n) = s.split_once('/').ok_or_else(syntax)?;
+        let k = k.trim().parse().map_err(|_| syntax())?;
+        let n = n.trim().parse().map_err(|_| syntax())?;
+        Shard::new(k, n)
+    }
+}
+
+/// What every piece of one run shares: shards to be merged, and a checkpoint to be resumed, must
+/// agree on all of it (a shard's own index aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// csmarket version that simulated it.
+    pub csmarket_version: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// Configuration.
+    pub configuration: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications of the whole run, all shards together.
+    pub replications: u64,
+    /// Which part of the run this is.
+    pub shard: Shard,
+}
+
+impl RunIdentity {
+    /// The replication ids this piece covers.
+    pub fn range(&self) -> Range<u64> {
+        self.shard.range(self.replications)
+    }
+
+    /// The first field in which two pieces of a run disagree (shard index ignored), as
+    /// `(field, this value, other value)`; `None` when they belong to the same run.
+    pub fn mismatch(&self, other: &RunIdentity) -> Option<(&'static str, String, String)> {
+        let pairs = [
+            (
+                "csmarket version",
+                self.csmarket_version.clone(),
+                other.csmarket_version.clone(),
+            ),
+            (
+                "scenario SHA-256",
+                self.scenario_sha256.clone(),
+                other.scenario_sha256.clone(),
+            ),
+            (
+                "configuration",
+                self.configuration.clone(),
+                other.configuration.clone(),
+            ),
+            ("seed", self.seed.to_string(), other.seed.to_string()),
+            (
+                "total replications",
+                self.replications.to_string(),
+                other.replications.to_string(),
+            ),
+            (
+                "shard count",
+                self.shard.count.to_string(),
+                other.shard.count.to_string(),
+            ),
+        ];
+        pairs.into_iter().find(|(_, a, b)| a != b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_replication_once_in_order() {
+        for total in [0, 1, 7, 1000, 1024, 1_000_003] {
+            for count in [1, 2, 3, 7, 16] {
+                let mut next = 0;
+                for index in 0..count {
+                    let r = Shard::new(index, count).unwrap().range(total);
+                    assert_eq!(r.start, next, "{index}/{count} of {total}");
+                    assert!(r.end >= r.start);
+                    next = r.end;
+                }
+                assert_eq!(next, total);
+            }
+        }
+    }
+
+    #[test]
+    fn shard_of_k_gets_k_times_r_over_n() {
+        assert_eq!(Shard::new(1, 3).unwrap().range(10), 3..6);
+        assert_eq!(Shard::new(2, 3).unwrap().range(10), 6..10);
+        assert_eq!(Shard::WHOLE.range(u64::MAX), 0..u64::MAX);
+    }
+
+    #[test]
+    fn shard_parses_k_slash_n_and_refuses_the_rest() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+        assert_eq!(
+            "5/5".parse::<Shard>(),
+            Err(ShardError::OutOfRange { index: 5, count: 5 })
+        );
+        assert_eq!("0/0".parse::<Shard>(), Err(ShardError::NoShards(0)));
+        for bad in ["", "3", "a/b", "1/2/3", "-1/2"] {
+            assert!(
+                matches!(bad.parse::<Shard>(), Err(ShardError::Syntax(_))),
+                "{bad}"
+            );
+        }
+        let msg = "3/3".parse::<Shard>().unwrap_err().to_string();
+        assert!(msg.contains("numbered from 0"), "{msg}");
+    }
+
+    #[test]
+    fn identities_differing_only_in_shard_index_match() {
+        let a = RunIdentity {
+            csmarket_version: "0.1.0".into(),
+            scenario_sha256: "ab".into(),
+            configuration: "x".into(),
+            seed: 1,
+            replications: 10,
+            shard: Shard { index: 0, count: 2 },
+        };
+        let mut b = a.clone();
+        b.shard.index = 1;
+        assert_eq!(a.mismatch(&b), None);
+        b.seed = 2;
+        assert_eq!(a.mismatch(&b), Some(("seed", "1".into(), "2".into())));
+    }
+}

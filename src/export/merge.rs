@@ -1,0 +1,418 @@
+//! Shard results and merging them: a shard writes, beside its usual files, `state.json` with its
+//! exactly mergeable summary and where it came from; [`merge`] checks that a set of shards makes
+//! one whole run and writes the files one machine would have written for it.
+//!
+//! Every results file of the merge (`providers.csv`, `services.csv`, `timeseries.csv`,
+//! `replications.csv`) is bit for bit the one-machine file. So is `summary.json`, except for the
+//! provenance fields that describe how the work was run rather than what was computed:
+//! [`RUN_FIELDS`].
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{self, AtomicFile};
+use super::{Provenance, write_summary};
+use crate::experiment::Summary;
+use crate::experiment::shard::{RunIdentity, Shard};
+
+/// A shard's state file, in each configuration folder of a shard's output.
+pub const STATE_FILE: &str = "state.json";
+/// Version of the state file format.
+pub const FORMAT: u32 = 1;
+/// Provenance fields of `summary.json` that may differ between a merge and a one-machine run:
+/// they record how and when the work was done (the merge's command line and thread count, the
+/// first shard's start and the merge's end), not what was computed.
+pub const RUN_FIELDS: [&str; 4] = ["threads", "started", "finished", "command_line"];
+
+/// What a shard leaves for the merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardState<'a> {
+    /// State format, [`FORMAT`].
+    pub format: u32,
+    /// The run and the shard of it.
+    pub identity: Cow<'a, RunIdentity>,
+    /// The shard's provenance, as in its `summary.json`.
+    pub provenance: Cow<'a, Provenance>,
+    /// Length in bytes of the shard's `replications.csv`, to catch a truncated copy.
+    pub rows_bytes: u64,
+    /// The shard's summary.
+    pub summary: Cow<'a, Summary>,
+}
+
+/// Why shards could not be merged; every message names the folders or files at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A file could not be read or written.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// Cause.
+        source: io::Error,
+    },
+    /// A folder holds no shard results.
+    #[error(
+        "{dir}: no shard results here (no <configuration>/{STATE_FILE}); shards are written by `csmarket run --shard K/N --out DIR`"
+    )]
+    NotAShard {
+        /// The folder.
+        dir: String,
+    },
+    /// A state file is not one this version can read.
+    #[error("{file}: not a shard state file ({message})")]
+    Corrupt {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two shards ran different sets of configurations.
+    #[error(
+        "{dir} has configurations {found} but {first} has {expected}; shards of one run hold the same configurations"
+    )]
+    Configurations {
+        /// The odd folder.
+        dir: String,
+        /// Its configurations.
+        found: String,
+        /// The first folder.
+        first: String,
+        /// The first folder's configurations.
+        expected: String,
+    },
+    /// Two shards come from different runs.
+    #[error(
+        "{file} and {other} are not shards of the same run: {field} {a} vs {b}; merge only shards of one scenario, seed, version and replication count"
+    )]
+    Mismatch {
+        /// One shard's state file.
+        file: String,
+        /// The other's.
+        other: String,
+        /// What differs.
+        field: &'static str,
+        /// Value in `file`.
+        a: String,
+        /// Value in `other`.
+        b: String,
+    },
+    /// The same shard was given twice.
+    #[error("{file} and {other} are both shard {shard}; each shard must be given once")]
+    Duplicate {
+        /// One.
+        file: String,
+        /// The other.
+        other: String,
+        /// The shard.
+        shard: Shard,
+    },
+    /// Shards are missing, so the ranges do not cover the run.
+    #[error(
+        "configuration `{configuration}`: shard{s} {missing} of {count} missing; replications {gap} would not be covered",
+        s = if missing.contains(',') { "s" } else { "" }
+    )]
+    Missing {
+        /// Configuration.
+        configuration: String,
+        /// The missing shard indices.
+        missing: String,
+        /// Shard count.
+        count: u64,
+        /// The first uncovered range.
+        gap: String,
+    },
+    /// A shard's rows file is not the one it wrote.
+    #[error("{file}: {found} bytes, but the shard wrote {expected}; copy the shard's folder again")]
+    Rows {
+        /// The rows file.
+        file: String,
+        /// Bytes the shard wrote.
+        expected: u64,
+        /// Bytes found.
+        found: u64,
+    },
+    /// The output folder is one of the shards.
+    #[error("--out {0} is one of the shard folders; merge into a new folder")]
+    OutIsShard(String),
+    /// Writing the merged results failed.
+    #[error("cannot write merged results in {dir}: {source:#}")]
+    Write {
+        /// The folder.
+        dir: String,
+        /// Cause.
+        source: anyhow::Error,
+    },
+}
+
+impl MergeError {
+    /// Whether the error is in what the user gave (exit status 2) rather than a disk failure.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, MergeError::Io { .. } | MergeError::Write { .. })
+    }
+}
+
+fn io_at(file: &Path) -> impl FnOnce(io::Error) -> MergeError + '_ {
+    move |source| MergeError::Io {
+        file: file.display().to_string(),
+        source,
+    }
+}
+
+/// Writes a shard's state file into its configuration folder.
+pub fn write_state(config_dir: &Path, state: &ShardState<'_>) -> anyhow::Result<()> {
+    let mut json = serde_json::to_vec(state)?;
+    json.push(b'\n');
+    atomic::write(&config_dir.join(STATE_FILE), &json)?;
+    Ok(())
+}
+
+/// Reads a shard's state file from its configuration folder.
+pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> {
+    let file = config_dir.join(STATE_FILE);
+    let bytes = fs::read(&file).map_err(io_at(&file))?;
+    let corrupt = |message: String| MergeError::Corrupt {
+        file: file.display().to_string(),
+        message,
+    };
+    let state: ShardState<'static> =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    if state.format != FORMAT {
+        return Err(corrupt(format!(
+            "format {}, this csmarket reads format {FORMAT}",
+            state.format
+        )));
+    }
+    let shard = state.identity.shard;
+    if Shard::new(shard.index, shard.count).is_err() {
+        return Err(corrupt(format!("no such shard {shard}")));
+    }
+    let range = state.identity.range();
+    if state.summary.replications != range.end - range.start
+        || state.provenance.first_replication != range.start
+    {
+        return Err(corrupt(format!(
+            "shard {} should hold replications {}..{} but holds {} from {}",
+            state.identity.shard,
+            range.start,
+            range.end,
+            state.summary.replications,
+            state.provenance.first_replication
+        )));
+    }
+    Ok(state)
+}
+
+/// The configurations a shard folder holds results for, by name.
+fn shard_configurations(dir: &Path) -> Result<BTreeMap<String, PathBuf>, MergeError> {
+    let mut found = BTreeMap::new();
+    for entry in fs::read_dir(dir).map_err(io_at(dir))? {
+        let entry = entry.map_err(io_at(dir))?;
+        let path = entry.path();
+        if path.join(STATE_FILE).is_file() {
+            found.insert(entry.file_name().to_string_lossy().into_owned(), path);
+        }
+    }
+    if found.is_empty() {
+        return Err(MergeError::NotAShard {
+            dir: dir.display().to_string(),
+        });
+    }
+    Ok(found)
+}
+
+fn names(m: &BTreeMap<String, PathBuf>) -> String {
+    m.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// One configuration's shards, checked and in shard order.
+struct Shards {
+    states: Vec<(PathBuf, ShardState<'static>)>,
+}
+
+/// Checks that the shards of one configuration belong to one run and cover it exactly.
+fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> {
+    let mut states = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let s = read_state(&d)?;
+        check_rows(&d.join("replications.csv"), s.rows_bytes)?;
+        states.push((d, s));
+    }
+    let state_file = |d: &Path| d.join(STATE_FILE).display().to_string();
+    let (first_dir, first) = &states[0];
+    for (d, s) in &states[1..] {
+        if let Some((field, a, b)) = first.identity.mismatch(&s.identity) {
+            return Err(MergeError::Mismatch {
+                file: state_file(first_dir),
+                other: state_file(d),
+                field,
+                a,
+                b,
+            });
+        }
+    }
+    states.sort_by_key(|(_, s)| s.identity.shard.index);
+    for w in states.windows(2) {
+        if w[0].1.identity.shard == w[1].1.identity.shard {
+            return Err(MergeError::Duplicate {
+                file: state_file(&w[0].0),
+                other: state_file(&w[1].0),
+                shard: w[0].1.identity.shard,
+            });
+        }
+    }
+    let id = &states[0].1.identity;
+    let count = id.shard.count;
+    if states.len() as u64 != count {
+        let have: Vec<u64> = states.iter().map(|(_, s)| s.identity.shard.index).collect();
+        let missing: Vec<u64> = (0..count).filter(|k| !have.contains(k)).collect();
+        let gap = Shard {
+            index: missing[0],
+            count,
+        }
+        .range(id.replications);
+        return Err(MergeError::Missing {
+            configuration: configuration.to_string(),
+            missing: missing
+                .iter()
+                .map(|k| format!("{k}/{count}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            count,
+            gap: format!("{}..{}", gap.start, gap.end),
+        });
+    }
+    Ok(Shards { states })
+}
+
+/// Checks that a shard's rows file has the length the shard wrote.
+fn check_rows(file: &Path, expected: u64) -> Result<(), MergeError> {
+    let found = fs::metadata(file).map_err(io_at(file))?.len();
+    if found == expected {
+        Ok(())
+    } else {
+        Err(MergeError::Rows {
+            file: file.display().to_string(),
+            expected,
+            found,
+        })
+    }
+}
+
+/// Splits a `replications.csv` reader after its header line.
+fn header(reader: &mut BufReader<File>, file: &Path) -> Result<Vec<u8>, MergeError> {
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).map_err(io_at(file))?;
+    Ok(line)
+}
+
+/// Concatenates the shards' rows under one header into `target`.
+fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
+    let mut out = AtomicFile::create(target).map_err(io_at(target))?;
+    let mut first_header: Option<Vec<u8>> = None;
+    for (dir, s) in &shards.states {
+        let file = dir.join("replications.csv");
+        check_rows(&file, s.rows_bytes)?;
+        let f = File::open(&file).map_err(io_at(&file))?;
+        let mut reader = BufReader::with_capacity(1 << 20, f);
+        let h = header(&mut reader, &file)?;
+        match &first_header {
+            None => {
+                out.write_all(&h).map_err(io_at(target))?;
+                first_header = Some(h);
+            }
+            Some(first) if *first != h => {
+                return Err(MergeError::Corrupt {
+                    file: file.display().to_string(),
+                    message: "its header differs from the first shard's".into(),
+                });
+            }
+            Some(_) => {}
+        }
+        io::copy(&mut reader, &mut out).map_err(io_at(&file))?;
+    }
+    out.commit().map_err(io_at(target))
+}
+
+/// The provenance of the merged run: the shards' own, for the whole range, with the run fields
+/// ([`RUN_FIELDS`]) describing the merge.
+fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
+    let mut p = shards.states[0].1.provenance.as_ref().clone();
+    p.first_replication = 0;
+    p.replications = shards.states[0].1.identity.replications;
+    p.threads = shards
+        .states
+        .iter()
+        .map(|(_, s)| s.provenance.threads)
+        .max()
+        .unwrap_or(p.threads);
+    p.started = shards
+        .states
+        .iter()
+        .map(|(_, s)| s.provenance.started.clone())
+        .min()
+        .unwrap_or_default();
+    p.finished = chrono::Utc::now().to_rfc3339();
+    p.command_line = command_line.to_vec();
+    p
+}
+
+/// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
+/// in shard order and writes each configuration's files as one machine would have. Returns the
+/// merged summaries, by configuration name.
+pub fn merge(
+    shard_dirs: &[PathBuf],
+    out: &Path,
+    command_line: &[String],
+) -> Result<Vec<Summary>, MergeError> {
+    let canonical_out = fs::canonicalize(out).ok();
+    let mut layouts = Vec::with_capacity(shard_dirs.len());
+    for d in shard_dirs {
+        if canonical_out.is_some() && fs::canonicalize(d).ok() == canonical_out {
+            return Err(MergeError::OutIsShard(out.display().to_string()));
+        }
+        layouts.push((d, shard_configurations(d)?));
+    }
+    let (first_dir, first) = &layouts[0];
+    for (d, l) in &layouts[1..] {
+        if l.keys().ne(first.keys()) {
+            return Err(MergeError::Configurations {
+                dir: d.display().to_string(),
+                found: names(l),
+                first: first_dir.display().to_string(),
+                expected: names(first),
+            });
+        }
+    }
+    // Check every configuration before writing anything, so a refusal leaves no output.
+    let mut checked = Vec::with_capacity(first.len());
+    for configuration in first.keys() {
+        let dirs = layouts
+            .iter()
+            .map(|(_, l)| l[configuration].clone())
+            .collect();
+        checked.push((configuration, check(configuration, dirs)?));
+    }
+    let mut summaries = Vec::with_capacity(checked.len());
+    for (configuration, shards) in checked {
+        let mut summary = shards.states[0].1.summary.as_ref().clone();
+        for (_, s) in &shards.states[1..] {
+            summary.merge(&s.summary);
+        }
+        let dir = out.join(configuration);
+        let write_error = |source: anyhow::Error| MergeError::Write {
+            dir: dir.display().to_string(),
+            source,
+        };
+        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        merge_rows(&shards, &dir.join("replications.csv"))?;
+        write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
+            .map_err(write_error)?;
+        summaries.push(summary);
+    }
+    Ok(summaries)
+}
