@@ -13,11 +13,21 @@ use csmarket::model::Market;
 use csmarket::scenario::Scenario;
 
 const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
-const RESULTS: [&str; 4] = [
+const RESULTS: [&str; 14] = [
     "providers.csv",
     "services.csv",
     "timeseries.csv",
     "replications.csv",
+    "survival.svg",
+    "survival.png",
+    "ratings.svg",
+    "ratings.png",
+    "structure.svg",
+    "structure.png",
+    "over-time.svg",
+    "over-time.png",
+    "cost.svg",
+    "cost.png",
 ];
 
 fn csmarket() -> Command {

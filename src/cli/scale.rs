@@ -190,12 +190,10 @@ pub fn run_configuration(
     };
     export::write_summary(&dir, &summary, &provenance)
         .with_context(|| format!("cannot write results in {}", dir.display()))?;
+    let labels = crate::charts::Labels::from_markets([&market]);
     if plan.shard == crate::experiment::shard::Shard::WHOLE {
-        // A shard's charts would show part of the run; `merge` writes the tables of the whole.
-        let drawn = crate::charts::configuration_charts(
-            std::slice::from_ref(&summary),
-            &crate::charts::Labels::from_markets([&market]),
-        )?;
+        // A shard's charts would show part of the run; `merge` draws those of the whole.
+        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), &labels)?;
         crate::charts::write(&dir, &drawn)
             .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     } else {
@@ -205,6 +203,7 @@ pub fn run_configuration(
             provenance: Cow::Borrowed(&provenance),
             rows_bytes,
             summary: Cow::Borrowed(&summary),
+            labels: Cow::Borrowed(&labels),
         };
         shard_merge::write_state(&dir, &state)
             .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;

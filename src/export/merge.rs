@@ -42,6 +42,9 @@ pub struct ShardState<'a> {
     pub rows_bytes: u64,
     /// The shard's summary.
     pub summary: Cow<'a, Summary>,
+    /// Display names for the charts the merged output draws, as one machine would.
+    #[serde(default)]
+    pub labels: Cow<'a, crate::charts::Labels>,
 }
 
 /// Why shards could not be merged; every message names the folders or files at fault.
@@ -412,6 +415,11 @@ pub fn merge(
         merge_rows(&shards, &dir.join("replications.csv"))?;
         write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
             .map_err(write_error)?;
+        // The charts one machine would have drawn of the whole run.
+        let labels = shards.states[0].1.labels.as_ref();
+        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
+            .map_err(|e| write_error(e.into()))?;
+        crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
         summaries.push(summary);
     }
     Ok(summaries)
