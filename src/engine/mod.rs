@@ -139,6 +139,8 @@ struct World<'m> {
     ledger: Ledger,
     /// Reused buffers for choices.
     scratch: Scratch,
+    /// Supplier choices made so far (intentions included).
+    decisions: u64,
 }
 
 /// Runs one replication of a market.
@@ -215,6 +217,7 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         },
         in_house_share: last.in_house_share,
         intended_host_share,
+        decisions: w.decisions,
         open_providers: last.open_providers,
         unmet_share: if contracted_total > 0.0 {
             unmet_total / contracted_total
@@ -350,6 +353,7 @@ impl<'m> World<'m> {
             providers,
             ledger: Ledger::default(),
             scratch: Scratch::new(ns),
+            decisions: 0,
         }
     }
 
@@ -481,30 +485,46 @@ impl<'m> World<'m> {
         let mut scratch = std::mem::take(&mut self.scratch);
         {
             let this = &*self;
-            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| {
-                for (i, row) in chunk.chunks_mut(ns).enumerate() {
-                    this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc);
-                }
+            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| -> u64 {
+                chunk
+                    .chunks_mut(ns)
+                    .enumerate()
+                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc))
+                    .sum()
             };
-            if this.m.ccgs.len() >= PARALLEL_CCGS {
+            // Counts are integers, so their sum is the same in any order.
+            let made: u64 = if this.m.ccgs.len() >= PARALLEL_CCGS {
                 contracts
                     .par_chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
-                    .for_each_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc));
+                    .map_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc))
+                    .sum()
             } else {
-                for (k, chunk) in contracts.chunks_mut(ns * CCG_CHUNK).enumerate() {
-                    work(k, chunk, &mut scratch);
-                }
-            }
+                contracts
+                    .chunks_mut(ns * CCG_CHUNK)
+                    .enumerate()
+                    .map(|(k, chunk)| work(k, chunk, &mut scratch))
+                    .sum()
+            };
+            self.decisions += made;
         }
         self.contracts = contracts;
         self.scratch = scratch;
     }
 
-    /// One CCG's choices in a round; `row` holds its contract for each service.
-    fn ccg_choices(&self, c: usize, t: u32, round: Round, row: &mut [Contract], sc: &mut Scratch) {
+    /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
+    /// choices it made.
+    fn ccg_choices(
+        &self,
+        c: usize,
+        t: u32,
+        round: Round,
+        row: &mut [Contract],
+        sc: &mut Scratch,
+    ) -> u64 {
         let m = self.m;
         let mut drawn = false;
+        let mut made = 0;
         for s in 0..row.len() {
             let k = row[s];
             let avail = self.available(k.supplier, s);
@@ -539,7 +559,9 @@ impl<'m> World<'m> {
                 end,
                 notice: false,
             };
+            made += 1;
         }
+        made
     }
 
     fn available(&self, sup: Supplier, s: usize) -> bool {
@@ -1499,6 +1521,20 @@ mod tests {
             .sum();
         assert!(members.iter().all(|&mi| w.providers[mi].lines[bi].active));
         assert!((back - pooled).abs() < 1e-6 * pooled.max(1.0));
+    }
+
+    #[test]
+    fn decisions_count_intentions_and_every_renewal() {
+        let m = market("local");
+        let pairs = (m.ccgs.len() * m.services.len()) as u64;
+        // Intentions, then quarter 1 and a renewal every contract length.
+        let rounds = 1 + u64::from(m.periods - 1).div_ceil(u64::from(m.rules.contract_length));
+        for rep in 0..10 {
+            let d = simulate(&m, rep).decisions;
+            assert!(d >= pairs * rounds, "rep {rep}: {d} < {}", pairs * rounds);
+            // Extra choices come only from stops, exits and notice: at most one per pair per quarter.
+            assert!(d <= pairs * u64::from(m.periods + m.checkpoints.len() as u32));
+        }
     }
 
     #[test]

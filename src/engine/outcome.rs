@@ -113,4 +113,6 @@ pub struct ReplicationOutcome {
     pub unmet_share: f64,
     /// Money flows over the run.
     pub ledger: Ledger,
+    /// Supplier choices CCGs made (intentions included).
+    pub decisions: u64,
 }

@@ -94,6 +94,9 @@ pub struct Summary {
     pub checkpoints: Vec<String>,
     /// Replications folded in.
     pub replications: u64,
+    /// Supplier choices CCGs made over those replications.
+    #[serde(default)]
+    pub decisions: u64,
     /// Per provider.
     pub providers: Vec<ProviderSummary>,
     /// Per service line.
@@ -121,6 +124,7 @@ impl Summary {
             configuration: m.configuration.clone(),
             checkpoints: m.checkpoints.iter().map(|c| c.id.clone()).collect(),
             replications: 0,
+            decisions: 0,
             providers: m
                 .providers
                 .iter()
@@ -170,6 +174,7 @@ impl Summary {
     /// Folds one replication in.
     pub fn push(&mut self, r: &ReplicationOutcome) {
         self.replications += 1;
+        self.decisions += r.decisions;
         for (s, o) in self.providers.iter_mut().zip(&r.providers) {
             s.survived.push(o.fate == Fate::Survived);
             s.stopped.push(o.fate == Fate::Stopped);
@@ -213,6 +218,7 @@ impl Summary {
     /// Folds another summary of the same configuration in (shards, blocks).
     pub fn merge(&mut self, o: &Summary) {
         self.replications += o.replications;
+        self.decisions += o.decisions;
         for (s, x) in self.providers.iter_mut().zip(&o.providers) {
             s.survived.merge(&x.survived);
             s.stopped.merge(&x.stopped);
