@@ -1229,14 +1229,13 @@ impl<'m> World<'m> {
                 continue;
             }
             let absorber = if m.merges_on_failure() && m.providers[f].kind == ProviderKind::Local {
-                (0..m.providers.len())
-                    .filter(|&a| {
-                        a != f
-                            && !failing.contains(&a)
-                            && self.providers[a].open()
-                            && m.providers[a].kind == ProviderKind::Local
-                            && m.providers[a].region == m.providers[f].region
-                    })
+                let region = m.providers[f]
+                    .region
+                    .map_or(&[][..], |r| &m.region_locals[r][..]);
+                region
+                    .iter()
+                    .copied()
+                    .filter(|&a| a != f && !failing.contains(&a) && self.providers[a].open())
                     .max_by(|&a, &b| {
                         self.providers[a]
                             .reserves
@@ -1256,6 +1255,10 @@ impl<'m> World<'m> {
     /// A failed CSU merges into another: customers, capacity, reserves and patch move to it.
     fn merge(&mut self, f: usize, a: usize, t: u32) {
         let ns = self.ns();
+        let m = self.m;
+        let region_ccgs = m.providers[f]
+            .region
+            .map_or(&[][..], |r| &m.region_ccgs[r][..]);
         for s in 0..ns {
             let fl = self.providers[f].lines[s].clone();
             if !fl.active {
@@ -1271,7 +1274,8 @@ impl<'m> World<'m> {
             } else {
                 false
             };
-            for c in 0..self.m.ccgs.len() {
+            // A local CSU sells only in its region, so only that region's CCGs can be its customers.
+            for &c in region_ccgs {
                 let k = &mut self.contracts[c * ns + s];
                 if k.supplier == Supplier::Provider(f) {
                     // Customers of a service the absorber cannot offer alone choose again.
@@ -1285,9 +1289,10 @@ impl<'m> World<'m> {
         }
         let reserves = self.providers[f].reserves;
         self.providers[a].reserves += reserves;
-        for h in &mut self.hosts {
-            if *h == Some(f) {
-                *h = Some(a);
+        // A CSU's patch lies in its region (validation checks hosts).
+        for &c in region_ccgs {
+            if self.hosts[c] == Some(f) {
+                self.hosts[c] = Some(a);
             }
         }
         self.patch_pop[a] += self.patch_pop[f];

@@ -165,6 +165,10 @@ pub struct Market {
     pub networks_of: Vec<Vec<usize>>,
     /// Per provider: the CCGs it targets (patch, members' patches, or every CCG).
     pub targets: Vec<Vec<usize>>,
+    /// Per region: its CCGs, in market order.
+    pub region_ccgs: Vec<Vec<usize>>,
+    /// Per region: its local CSUs, in market order.
+    pub region_locals: Vec<Vec<usize>>,
     /// Total population.
     pub population: f64,
 }
@@ -351,6 +355,16 @@ impl Market {
             })
             .collect();
         let population = ccgs.iter().map(|c| c.population).sum();
+        let mut region_ccgs = vec![Vec::new(); regions.len()];
+        for (i, c) in ccgs.iter().enumerate() {
+            region_ccgs[c.region].push(i);
+        }
+        let mut region_locals = vec![Vec::new(); regions.len()];
+        for (i, p) in providers.iter().enumerate() {
+            if let (ProviderKind::Local, Some(r)) = (p.kind, p.region) {
+                region_locals[r].push(i);
+            }
+        }
         Ok(Market {
             scenario: s.scenario.name.clone(),
             configuration: configuration.to_string(),
@@ -383,6 +397,8 @@ impl Market {
             candidates,
             networks_of,
             targets,
+            region_ccgs,
+            region_locals,
             population,
         })
     }

@@ -295,6 +295,11 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         .map(|p| p.id.as_str())
         .collect();
 
+    let region_of: BTreeMap<&str, Option<&str>> = s
+        .providers
+        .iter()
+        .map(|p| (p.id.as_str(), p.region.as_deref()))
+        .collect();
     for (i, x) in s.ccgs.list.iter().enumerate() {
         let at = format!("ccgs.list[{i}]");
         c.reference(&format!("{at}.region"), &x.region, &regions, "region");
@@ -302,6 +307,17 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         c.range(&format!("{at}.allowance"), x.allowance, 0.0, 1e4);
         if let Some(h) = &x.host {
             c.reference(&format!("{at}.host"), h, &locals, "local CSU");
+            if let Some(r) = region_of
+                .get(h.as_str())
+                .copied()
+                .flatten()
+                .filter(|r| *r != x.region)
+            {
+                c.fail(
+                    format!("{at}.host"),
+                    format!("host `{h}` serves region `{r}`, not the CCG's region `{}`; a CSU's patch lies in its region", x.region),
+                );
+            }
         }
     }
     if let Some(g) = &s.ccgs.generate {
