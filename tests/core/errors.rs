@@ -198,3 +198,14 @@ fn unknown_configuration_lists_the_ones_that_exist() {
         "unknown configuration `nationl`; the scenario defines: local, collaborative, national"
     );
 }
+
+#[test]
+fn a_ccgs_host_must_serve_its_region() {
+    let e = error_of(&edit("host = \"north-a\"", "host = \"south-a\""));
+    assert!(
+        e.contains(
+            "ccgs.list[0].host: host `south-a` serves region `south`, not the CCG's region `north`"
+        ),
+        "{e}"
+    );
+}
