@@ -171,24 +171,35 @@ impl Scenario {
             .iter()
             .find(|c| c.name == configuration)
         {
+            // One pass over the providers, however many are switched (generated markets have
+            // thousands); a later switch of the same id wins, as in the file.
+            let mut switches: std::collections::HashMap<&str, bool> =
+                std::collections::HashMap::new();
             for id in &cf.enable {
-                if let Err(m) = set_path(
-                    &mut doc,
-                    &format!("providers.{id}.enabled"),
-                    Value::Boolean(true),
-                    true,
-                ) {
-                    problems.push(problem(format!("enable: {id}"), m));
-                }
+                switches.insert(id, true);
             }
             for id in &cf.disable {
-                if let Err(m) = set_path(
-                    &mut doc,
-                    &format!("providers.{id}.enabled"),
-                    Value::Boolean(false),
-                    true,
-                ) {
-                    problems.push(problem(format!("disable: {id}"), m));
+                switches.insert(id, false);
+            }
+            let mut found = std::collections::HashSet::new();
+            if let Some(Value::Array(providers)) = doc.get_mut("providers") {
+                for p in providers.iter_mut() {
+                    let Some(t) = p.as_table_mut() else { continue };
+                    let Some(id) = t.get("id").and_then(Value::as_str).map(str::to_string) else {
+                        continue;
+                    };
+                    if let Some(&on) = switches.get(id.as_str()) {
+                        t.insert("enabled".into(), Value::Boolean(on));
+                        found.insert(id);
+                    }
+                }
+            }
+            for (verb, ids) in [("enable", &cf.enable), ("disable", &cf.disable)] {
+                for id in ids.iter().filter(|id| !found.contains(id.as_str())) {
+                    problems.push(problem(
+                        format!("{verb}: {id}"),
+                        format!("no provider `{id}`"),
+                    ));
                 }
             }
             for path in &cf.remove {
