@@ -250,18 +250,25 @@ impl Chart for SurvivalChart<'_> {
             .filter(|t| r.chosen.contains(&t.provider))
             .take(12)
         {
+            // Name and value on lines of their own, so neither is cut short.
             y += 20;
             side.draw(&Text::new(
                 format!(
-                    "{}{}: {}",
-                    tail(&t.provider, 12),
+                    "{}{}:",
+                    tail(&t.provider, 22),
                     if t.method == crate::explore::sweep::Method::Refined {
                         " (refined)"
                     } else {
                         ""
-                    },
-                    short_crossing(&t.crossing)
+                    }
                 ),
+                (8, y),
+                font(12),
+            ))
+            .map_err(err)?;
+            y += 16;
+            side.draw(&Text::new(
+                format!("  {}", short_crossing(&t.crossing)),
                 (8, y),
                 font(12),
             ))
