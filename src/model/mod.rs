@@ -163,8 +163,6 @@ pub struct Market {
     pub candidates: Vec<Vec<Vec<usize>>>,
     /// Per provider: the collaboratives it is a member of.
     pub networks_of: Vec<Vec<usize>>,
-    /// Per provider: the CCGs it targets (patch, members' patches, or every CCG).
-    pub targets: Vec<Vec<usize>>,
     /// Per region: its CCGs, in market order.
     pub region_ccgs: Vec<Vec<usize>>,
     /// Per region: its local CSUs, in market order.
@@ -339,21 +337,6 @@ impl Market {
                 networks_of[m].push(pi);
             }
         }
-        let targets = providers
-            .iter()
-            .enumerate()
-            .map(|(pi, p)| {
-                (0..ccgs.len())
-                    .filter(|&c| match p.kind {
-                        ProviderKind::National => true,
-                        ProviderKind::Local => ccgs[c].host == Some(pi),
-                        ProviderKind::Collaborative => {
-                            ccgs[c].host.is_some_and(|h| p.members.contains(&h))
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
         let population = ccgs.iter().map(|c| c.population).sum();
         let mut region_ccgs = vec![Vec::new(); regions.len()];
         for (i, c) in ccgs.iter().enumerate() {
@@ -396,7 +379,6 @@ impl Market {
                 .collect(),
             candidates,
             networks_of,
-            targets,
             region_ccgs,
             region_locals,
             population,
