@@ -149,18 +149,7 @@ fn study_of(scenario: Scenario, configuration: String, args: &StudyArgs) -> anyh
 
 /// The folder a tool writes into: `OUT/<tool>`.
 fn out_dir(args: &StudyArgs, tool: &str) -> PathBuf {
-    let base = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .scenario
-            .as_ref()
-            .and_then(|p| p.file_stem())
-            .map_or_else(
-                || "england-2012".to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-        PathBuf::from("output").join(stem)
-    });
-    base.join(tool)
+    super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
 }
 
 fn create(dir: &Path) -> anyhow::Result<()> {

@@ -90,6 +90,18 @@ pub struct RunArgs {
     pub checkpoint_secs: u64,
 }
 
+/// The output folder a command uses: `--out`, or `output/<scenario file name>`
+/// (`output/england-2012` for the built-in scenario).
+pub fn default_out(out: Option<&PathBuf>, scenario: Option<&PathBuf>) -> PathBuf {
+    out.cloned().unwrap_or_else(|| {
+        let stem = scenario.and_then(|p| p.file_stem()).map_or_else(
+            || "england-2012".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        PathBuf::from("output").join(stem)
+    })
+}
+
 /// Loads the scenario a command names, or the built-in one.
 pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> {
     match path {

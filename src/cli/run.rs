@@ -59,17 +59,7 @@ impl RunPlan {
             return Err(InputError("--replications must be at least 1".into()).into());
         }
         let seed = args.seed.unwrap_or(scenario.base.scenario.seed);
-        let out = args.out.clone().unwrap_or_else(|| {
-            let stem = args
-                .scenario
-                .as_ref()
-                .and_then(|p| p.file_stem())
-                .map_or_else(
-                    || "england-2012".to_string(),
-                    |s| s.to_string_lossy().into_owned(),
-                );
-            PathBuf::from("output").join(stem)
-        });
+        let out = super::default_out(args.out.as_ref(), args.scenario.as_ref());
         Ok(RunPlan {
             scenario,
             configurations,

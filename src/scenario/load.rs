@@ -448,9 +448,13 @@ fn not_found(path: &str, segs: &[Seg], i: usize, parent: &Value) -> String {
     m
 }
 
-/// Sets the value at a path. The parent must exist; the last key may be new only when
-/// `create` is true or the parent is a table (serde then rejects keys that are not fields).
-fn set_path(doc: &mut Table, path: &str, value: Value, create: bool) -> Result<(), String> {
+/// Walks to the parent of a path's last segment and applies `edit` to it, reporting the first
+/// segment that does not exist. The shared part of setting and removing.
+fn edit_parent(
+    doc: &mut Table,
+    path: &str,
+    edit: impl FnOnce(&mut Value, &Seg, &[Seg]) -> Result<(), String>,
+) -> Result<(), String> {
     let segs = parse_path(path)?;
     let mut root = Value::Table(std::mem::take(doc));
     let result = (|| {
@@ -462,40 +466,46 @@ fn set_path(doc: &mut Table, path: &str, value: Value, create: bool) -> Result<(
             }
             node = child_mut(node, s).ok_or("unreachable")?;
         }
-        match (node, last) {
-            (Value::Table(t), Seg::Key(k)) => {
-                if let Some(old) = t.get(k) {
-                    if !same_kind(old, &value) {
-                        return Err(format!(
-                            "expected {}, got {}",
-                            old.type_str(),
-                            value.type_str()
-                        ));
-                    }
-                } else if !create && value.is_table() {
-                    return Err(not_found(
-                        path,
-                        &segs,
-                        segs.len() - 1,
-                        &Value::Table(t.clone()),
-                    ));
-                }
-                t.insert(k.clone(), coerce(t.get(k), value));
-                Ok(())
-            }
-            (n @ Value::Array(_), s) => {
-                let slot = child_mut(n, s)
-                    .ok_or_else(|| format!("no element `{}` in path `{path}`", seg_name(s)))?;
-                *slot = value;
-                Ok(())
-            }
-            _ => Err(format!("`{path}` does not lead to a table field")),
-        }
+        edit(node, last, &segs)
     })();
     if let Value::Table(t) = root {
         *doc = t;
     }
     result
+}
+
+/// Sets the value at a path. The parent must exist; the last key may be new only when
+/// `create` is true or the parent is a table (serde then rejects keys that are not fields).
+fn set_path(doc: &mut Table, path: &str, value: Value, create: bool) -> Result<(), String> {
+    edit_parent(doc, path, |node, last, segs| match (node, last) {
+        (Value::Table(t), Seg::Key(k)) => {
+            if let Some(old) = t.get(k) {
+                if !same_kind(old, &value) {
+                    return Err(format!(
+                        "expected {}, got {}",
+                        old.type_str(),
+                        value.type_str()
+                    ));
+                }
+            } else if !create && value.is_table() {
+                return Err(not_found(
+                    path,
+                    segs,
+                    segs.len() - 1,
+                    &Value::Table(t.clone()),
+                ));
+            }
+            t.insert(k.clone(), coerce(t.get(k), value));
+            Ok(())
+        }
+        (n @ Value::Array(_), s) => {
+            let slot = child_mut(n, s)
+                .ok_or_else(|| format!("no element `{}` in path `{path}`", seg_name(s)))?;
+            *slot = value;
+            Ok(())
+        }
+        _ => Err(format!("`{path}` does not lead to a table field")),
+    })
 }
 
 /// Integers may stand where floats are expected, so `capacity = 5` and `= 5.0` both work.
@@ -520,20 +530,11 @@ fn same_kind(a: &Value, b: &Value) -> bool {
     )
 }
 
+/// Removes the table key or array element at a path.
 fn remove_path(doc: &mut Table, path: &str) -> Result<(), String> {
-    let segs = parse_path(path)?;
-    let mut root = Value::Table(std::mem::take(doc));
-    let result = (|| {
-        let (last, parents) = segs.split_last().ok_or("empty path")?;
-        let mut node = &mut root;
-        for (i, s) in parents.iter().enumerate() {
-            if child(node, s).is_none() {
-                return Err(not_found(path, &segs, i, node));
-            }
-            node = child_mut(node, s).ok_or("unreachable")?;
-        }
+    edit_parent(doc, path, |node, last, segs| {
         if child(node, last).is_none() {
-            return Err(not_found(path, &segs, segs.len() - 1, node));
+            return Err(not_found(path, segs, segs.len() - 1, node));
         }
         match (node, last) {
             (Value::Table(t), Seg::Key(k)) => {
@@ -548,11 +549,7 @@ fn remove_path(doc: &mut Table, path: &str) -> Result<(), String> {
             _ => return Err(format!("cannot remove `{path}`")),
         }
         Ok(())
-    })();
-    if let Value::Table(t) = root {
-        *doc = t;
-    }
-    result
+    })
 }
 
 /// Finds the position of a field path (as printed by validation) in the original text.
