@@ -1,14 +1,13 @@
 //! `csmarket compare`: every chosen configuration on common random numbers, with paired
 //! differences against a baseline, charts and a report, written under `OUT/compare/`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::run::{RunPlan, headline_table};
-use super::{InputError, RunArgs, progress};
+use super::{CommonArgs, InputError, RunArgs, progress};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
 use crate::export::{self, Provenance, ReplicationWriter, atomic};
@@ -19,39 +18,24 @@ use crate::scenario::ScenarioError;
 /// Options of `csmarket compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Scenario file (default: the built-in England 2012).
-    pub scenario: Option<PathBuf>,
+    /// Scenario, replications, seed, threads and output folder (results go to its `compare/`).
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Configurations to compare, comma-separated (default: all).
     #[arg(long = "configs", alias = "config", value_delimiter = ',')]
     pub configs: Vec<String>,
     /// Configuration the others are compared against (default: the first).
     #[arg(long)]
     pub baseline: Option<String>,
-    /// Replications per configuration (default: the scenario's).
-    #[arg(long, short = 'n')]
-    pub replications: Option<u64>,
-    /// Master seed (default: the scenario's).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
-    /// Output folder; results go to its `compare/` folder (default: output/<scenario file name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
 }
 
 impl CompareArgs {
     /// The default job: every configuration of the built-in scenario.
     pub fn default_job() -> CompareArgs {
         CompareArgs {
-            scenario: None,
+            common: CommonArgs::default(),
             configs: Vec::new(),
             baseline: None,
-            replications: None,
-            seed: None,
-            threads: 0,
-            out: None,
         }
     }
 }
@@ -70,12 +54,8 @@ impl ComparePlan {
     /// Checks the arguments against the scenario; a baseline not among `--configs` is added first.
     pub fn from_args(args: &CompareArgs) -> anyhow::Result<ComparePlan> {
         let mut plan = RunPlan::from_args(&RunArgs {
-            scenario: args.scenario.clone(),
+            common: args.common.clone(),
             configs: args.configs.clone(),
-            replications: args.replications,
-            seed: args.seed,
-            threads: args.threads,
-            out: args.out.clone(),
             ..RunArgs::default_job()
         })?;
         let baseline = match &args.baseline {

@@ -7,38 +7,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::{InputError, load_scenario, progress};
+use super::{CommonArgs, InputError, load_scenario, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
 use crate::scenario::{Scenario, ScenarioError};
 
-/// Options every exploration shares.
-#[derive(Debug, Clone, Args)]
-pub struct StudyArgs {
-    /// Scenario file (default: the built-in England 2012).
-    pub scenario: Option<PathBuf>,
-    /// Replications per point (default: the scenario's).
-    #[arg(long, short = 'n')]
-    pub replications: Option<u64>,
-    /// Master seed (default: the scenario's).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads (default: all cores); results do not depend on it.
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
-    /// Output folder (default: output/<scenario file name>); results go in a subfolder.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
 pub struct SweepArgs {
     /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
-    pub study: StudyArgs,
+    pub study: CommonArgs,
     /// Configuration to sweep (may be left out when the scenario has only one).
     #[arg(long)]
     pub config: Option<String>,
@@ -64,7 +45,7 @@ pub struct SweepArgs {
 pub struct SensitivityArgs {
     /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
-    pub study: StudyArgs,
+    pub study: CommonArgs,
     /// Configuration to analyse (may be left out when the scenario has only one).
     #[arg(long)]
     pub config: Option<String>,
@@ -92,7 +73,7 @@ pub struct SensitivityArgs {
 pub struct BacktestArgs {
     /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
-    pub study: StudyArgs,
+    pub study: CommonArgs,
 }
 
 /// Turns an exploration error into one the command line reports with the right exit status.
@@ -105,7 +86,7 @@ fn report(e: ExploreError) -> anyhow::Error {
 }
 
 /// The study a command describes; `configuration` is checked against the scenario.
-fn study(args: &StudyArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
+fn study(args: &CommonArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
     let scenario = load_scenario(args.scenario.as_ref())?;
     let available = scenario.configuration_names();
     let configuration = match configuration {
@@ -130,7 +111,7 @@ fn study(args: &StudyArgs, configuration: Option<&str>) -> anyhow::Result<Study>
     study_of(scenario, configuration, args)
 }
 
-fn study_of(scenario: Scenario, configuration: String, args: &StudyArgs) -> anyhow::Result<Study> {
+fn study_of(scenario: Scenario, configuration: String, args: &CommonArgs) -> anyhow::Result<Study> {
     let replications = args
         .replications
         .unwrap_or(u64::from(scenario.base.scenario.replications));
@@ -148,7 +129,7 @@ fn study_of(scenario: Scenario, configuration: String, args: &StudyArgs) -> anyh
 }
 
 /// The folder a tool writes into: `OUT/<tool>`.
-fn out_dir(args: &StudyArgs, tool: &str) -> PathBuf {
+fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
     super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
 }
 

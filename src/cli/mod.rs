@@ -58,26 +58,34 @@ pub enum Command {
     Merge(scale::MergeArgs),
 }
 
-/// Options shared by commands that run replications.
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+/// Options every command that runs replications shares.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
     /// Scenario file (default: the built-in England 2012).
     pub scenario: Option<PathBuf>,
-    /// Configurations to run, comma-separated (default: all).
-    #[arg(long = "config", value_delimiter = ',')]
-    pub configs: Vec<String>,
-    /// Replications per configuration (default: the scenario's).
+    /// Replications per configuration or point (default: the scenario's).
     #[arg(long, short = 'n')]
     pub replications: Option<u64>,
     /// Master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
     /// Output folder (default: output/<scenario file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Options of `csmarket run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario, replications, seed, threads and output folder.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Configurations to run, comma-separated (default: all).
+    #[arg(long = "config", value_delimiter = ',')]
+    pub configs: Vec<String>,
     /// Run only shard K of N (numbered from 0: replications [K R/N, (K+1) R/N)); merge the shards'
     /// folders with `csmarket merge`.
     #[arg(long, value_name = "K/N")]
@@ -160,12 +168,8 @@ impl RunArgs {
     /// The default job: every configuration of the built-in scenario.
     pub fn default_job() -> RunArgs {
         RunArgs {
-            scenario: None,
+            common: CommonArgs::default(),
             configs: Vec::new(),
-            replications: None,
-            seed: None,
-            threads: 0,
-            out: None,
             shard: None,
             resume: false,
             checkpoint_secs: 30,

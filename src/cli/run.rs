@@ -36,7 +36,7 @@ pub struct RunPlan {
 impl RunPlan {
     /// Turns raw arguments into a plan, checking every name against the scenario.
     pub fn from_args(args: &RunArgs) -> anyhow::Result<RunPlan> {
-        let scenario = load_scenario(args.scenario.as_ref())?;
+        let scenario = load_scenario(args.common.scenario.as_ref())?;
         let available = scenario.configuration_names();
         let configurations = if args.configs.is_empty() {
             available.clone()
@@ -53,19 +53,20 @@ impl RunPlan {
             }
         }
         let replications = args
+            .common
             .replications
             .unwrap_or(u64::from(scenario.base.scenario.replications));
         if replications == 0 {
             return Err(InputError("--replications must be at least 1".into()).into());
         }
-        let seed = args.seed.unwrap_or(scenario.base.scenario.seed);
-        let out = super::default_out(args.out.as_ref(), args.scenario.as_ref());
+        let seed = args.common.seed.unwrap_or(scenario.base.scenario.seed);
+        let out = super::default_out(args.common.out.as_ref(), args.common.scenario.as_ref());
         Ok(RunPlan {
             scenario,
             configurations,
             replications,
             seed,
-            threads: args.threads,
+            threads: args.common.threads,
             out,
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
