@@ -830,16 +830,7 @@ impl<'m> World<'m> {
         if total > 0.0 {
             return st.delivered.iter().map(|d| d / total).collect();
         }
-        let pops: Vec<f64> = st
-            .members
-            .iter()
-            .map(|&mi| {
-                (0..self.m.ccgs.len())
-                    .filter(|&c| self.hosts[c] == Some(mi))
-                    .map(|c| self.m.ccgs[c].population)
-                    .sum()
-            })
-            .collect();
+        let pops: Vec<f64> = st.members.iter().map(|&mi| self.patch_pop[mi]).collect();
         let sum: f64 = pops.iter().sum();
         let n = st.members.len().max(1) as f64;
         pops.iter()
