@@ -141,6 +141,10 @@ struct World<'m> {
     scratch: Scratch,
     /// Supplier choices made so far (intentions included).
     decisions: u64,
+    /// The last quarter's delivery figures (buffers reused each quarter).
+    delivery: Delivery,
+    /// The quarter's accounts (buffers reused each quarter).
+    books: Books,
 }
 
 /// Runs one replication of a market.
@@ -157,14 +161,16 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         in_house_share: 0.0,
         cost_per_head: 0.0,
     };
-    let mut last_mix = vec![[0.0f64; 5]; m.services.len()];
-    let mut last_hhi = vec![0.0; m.services.len()];
     for t in 1..m.periods {
         w.procure(t);
-        let d = w.deliver();
+        w.deliver();
+        let d = &w.delivery;
         unmet_total += d.unmet;
         contracted_total += d.provider_contracted;
         spend_hist[(t % 4) as usize] = d.ccg_spend;
+        let ccg_spend = d.ccg_spend;
+        let total: f64 = d.mix.iter().flatten().sum();
+        let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
         w.finance(t);
         w.adjust_capacity();
         for (ci, cp) in m.checkpoints.iter().enumerate() {
@@ -175,26 +181,24 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
         if t >= m.independence {
             w.fail(t);
         }
-        let total: f64 = d.mix.iter().flatten().sum();
-        let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
         last = PeriodFigures {
             open_providers: w.open_count(),
             in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
             cost_per_head: if m.population > 0.0 {
-                d.ccg_spend * 4.0 / m.population
+                ccg_spend * 4.0 / m.population
             } else {
                 0.0
             },
         };
         series.push(last);
-        last_mix = d.mix;
-        last_hhi = d.hhi;
     }
     let quarters = (m.periods - 1).min(4) as f64;
     let year_spend: f64 = spend_hist.iter().sum();
-    let services = last_mix
+    let services = w
+        .delivery
+        .mix
         .iter()
-        .zip(&last_hhi)
+        .zip(&w.delivery.hhi)
         .map(|(mix, &hhi)| {
             let total: f64 = mix.iter().sum();
             let shares = if total > 0.0 {
@@ -229,6 +233,7 @@ pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
 }
 
 /// What one quarter's delivery produced.
+#[derive(Debug, Default)]
 struct Delivery {
     ccg_spend: f64,
     unmet: f64,
@@ -236,6 +241,46 @@ struct Delivery {
     /// Per service: volume served in-house, by local, collaborative, national, independent.
     mix: Vec<[f64; 5]>,
     hhi: Vec<f64>,
+    /// Per service: sum of squared in-house volumes (each CCG's team is its own supplier).
+    in_house_sq: Vec<f64>,
+}
+
+impl Delivery {
+    /// Clears the quarter's figures, keeping the buffers.
+    fn reset(&mut self, services: usize) {
+        self.ccg_spend = 0.0;
+        self.unmet = 0.0;
+        self.provider_contracted = 0.0;
+        self.mix.clear();
+        self.mix.resize(services, [0.0; 5]);
+        self.hhi.clear();
+        self.hhi.resize(services, 0.0);
+        self.in_house_sq.clear();
+        self.in_house_sq.resize(services, 0.0);
+    }
+}
+
+/// Per-provider sums of one quarter's accounts, kept between quarters to avoid reallocating.
+#[derive(Debug, Default)]
+struct Books {
+    revenue: Vec<f64>,
+    cost: Vec<f64>,
+    share_revenue: Vec<f64>,
+    share_cost: Vec<f64>,
+}
+
+impl Books {
+    fn reset(&mut self, providers: usize) {
+        for v in [
+            &mut self.revenue,
+            &mut self.cost,
+            &mut self.share_revenue,
+            &mut self.share_cost,
+        ] {
+            v.clear();
+            v.resize(providers, 0.0);
+        }
+    }
 }
 
 fn kind_slot(k: ProviderKind) -> usize {
@@ -354,6 +399,8 @@ impl<'m> World<'m> {
             ledger: Ledger::default(),
             scratch: Scratch::new(ns),
             decisions: 0,
+            delivery: Delivery::default(),
+            books: Books::default(),
         }
     }
 
@@ -727,7 +774,7 @@ impl<'m> World<'m> {
     }
 
     /// Step 2: providers serve up to capacity; the rest falls back in-house.
-    fn deliver(&mut self) -> Delivery {
+    fn deliver(&mut self) {
         let ns = self.ns();
         let m = self.m;
         self.tally_contracted();
@@ -745,14 +792,8 @@ impl<'m> World<'m> {
                     (l.quality * (1.0 - m.rules.overload_quality_loss * (1.0 - frac))).max(0.0);
             }
         }
-        let mut d = Delivery {
-            ccg_spend: 0.0,
-            unmet: 0.0,
-            provider_contracted: 0.0,
-            mix: vec![[0.0; 5]; ns],
-            hhi: vec![0.0; ns],
-        };
-        let mut in_house_sq = vec![0.0; ns];
+        let mut d = std::mem::take(&mut self.delivery);
+        d.reset(ns);
         for c in 0..m.ccgs.len() {
             for s in 0..ns {
                 let v = self.volume[c * ns + s] / 4.0;
@@ -789,7 +830,7 @@ impl<'m> World<'m> {
                         d.provider_contracted += v;
                         d.mix[s][kind_slot(m.providers[p].kind)] += served;
                         d.mix[s][0] += unmet;
-                        in_house_sq[s] += unmet * unmet;
+                        d.in_house_sq[s] += unmet * unmet;
                     }
                     Supplier::Independent => {
                         let pay = m.services[s].independent_price * v;
@@ -805,7 +846,7 @@ impl<'m> World<'m> {
                         self.ledger.in_house_spend += pay;
                         d.ccg_spend += pay;
                         d.mix[s][0] += v;
-                        in_house_sq[s] += v * v;
+                        d.in_house_sq[s] += v * v;
                     }
                 }
             }
@@ -813,14 +854,31 @@ impl<'m> World<'m> {
         for s in 0..ns {
             let total: f64 = d.mix[s].iter().sum();
             if total > 0.0 {
-                let mut sq = in_house_sq[s] + d.mix[s][4] * d.mix[s][4];
+                let mut sq = d.in_house_sq[s] + d.mix[s][4] * d.mix[s][4];
                 for st in &self.providers {
                     sq += st.lines[s].served * st.lines[s].served;
                 }
                 d.hhi[s] = sq / (total * total);
             }
         }
-        d
+        self.delivery = d;
+    }
+
+    /// Member `j`'s share of a network's result, as [`World::member_shares`] gives it, without
+    /// building the list (the finance step asks every quarter).
+    fn member_share(&self, net: usize, j: usize) -> f64 {
+        let st = &self.providers[net];
+        let total: f64 = st.delivered.iter().sum();
+        if total > 0.0 {
+            return st.delivered[j] / total;
+        }
+        let sum: f64 = st.members.iter().map(|&mi| self.patch_pop[mi]).sum();
+        let n = st.members.len().max(1) as f64;
+        if sum > 0.0 {
+            self.patch_pop[st.members[j]] / sum
+        } else {
+            1.0 / n
+        }
     }
 
     /// Shares of a network's result: by volume each member delivered, else by patch population.
@@ -848,8 +906,8 @@ impl<'m> World<'m> {
         let ns = self.ns();
         let slot = (t % 4) as usize;
         let hosted = t < m.independence;
-        let mut revenue = vec![0.0; m.providers.len()];
-        let mut cost = vec![0.0; m.providers.len()];
+        let mut b = std::mem::take(&mut self.books);
+        b.reset(m.providers.len());
         for pi in 0..m.providers.len() {
             if !self.providers[pi].open() {
                 continue;
@@ -861,22 +919,20 @@ impl<'m> World<'m> {
                     continue;
                 }
                 let idle = (l.capacity / 4.0 - l.served).max(0.0);
-                revenue[pi] += l.revenue;
-                cost[pi] += fixed / 4.0
+                b.revenue[pi] += l.revenue;
+                b.cost[pi] += fixed / 4.0
                     + l.unit * l.served
                     + m.finance.idle_cost_share * l.unit * idle
                     + l.redundancy;
             }
         }
         // A network holds no reserves: its result flows to its members.
-        let mut share_rev = vec![0.0; m.providers.len()];
-        let mut share_cost = vec![0.0; m.providers.len()];
         for pi in 0..m.providers.len() {
             if m.providers[pi].kind == ProviderKind::Collaborative && self.providers[pi].open() {
-                for (j, w) in self.member_shares(pi).into_iter().enumerate() {
-                    let mi = self.providers[pi].members[j];
-                    share_rev[mi] += w * revenue[pi];
-                    share_cost[mi] += w * cost[pi];
+                for j in 0..self.providers[pi].members.len() {
+                    let (mi, w) = (self.providers[pi].members[j], self.member_share(pi, j));
+                    b.share_revenue[mi] += w * b.revenue[pi];
+                    b.share_cost[mi] += w * b.cost[pi];
                 }
             }
         }
@@ -887,9 +943,12 @@ impl<'m> World<'m> {
             }
             let collaborative = m.providers[pi].kind == ProviderKind::Collaborative;
             let (rev, cst) = if collaborative {
-                (revenue[pi], cost[pi])
+                (b.revenue[pi], b.cost[pi])
             } else {
-                (revenue[pi] + share_rev[pi], cost[pi] + share_cost[pi])
+                (
+                    b.revenue[pi] + b.share_revenue[pi],
+                    b.cost[pi] + b.share_cost[pi],
+                )
             };
             st.revenue_hist[slot] = rev;
             st.cost_hist[slot] = cst;
@@ -900,6 +959,7 @@ impl<'m> World<'m> {
                 st.reserves = if hosted { r.max(0.0) } else { r };
             }
         }
+        self.books = b;
         let review = t >= 5 && (t - 1) % 4 == 0;
         for pi in 0..m.providers.len() {
             if !self.providers[pi].open() {
