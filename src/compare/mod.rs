@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, Fate, ReplicationOutcome};
 use crate::experiment::{BLOCK, RunError, Summary};
+use crate::export::num;
 use crate::model::Market;
 pub use paired::{PairedEstimate, PairedStat};
 
@@ -275,13 +276,6 @@ pub fn run(
         summaries,
         comparison,
     })
-}
-
-fn num(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{x}"),
-        _ => String::new(),
-    }
 }
 
 /// `comparison.csv`: one row per compared configuration and figure, with the baseline's and the

@@ -323,21 +323,7 @@ pub(crate) fn navigate<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     Some(node)
 }
 
-/// Escapes text for HTML.
-pub(crate) fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A number for a CSV cell: empty when missing or not finite.
-pub(crate) fn cell(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{x}"),
-        _ => String::new(),
-    }
-}
+pub(crate) use crate::export::{html_escape, num as cell};
 
 /// Rows to CSV bytes.
 pub(crate) fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {

@@ -131,11 +131,28 @@ pub fn headline(s: &Summary) -> HeadlineFigures {
     }
 }
 
-fn num(v: Option<f64>) -> String {
+/// A number for a CSV cell: empty when missing or not finite.
+pub fn num(v: Option<f64>) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x}"),
         _ => String::new(),
     }
+}
+
+/// Escapes text for HTML (the report and the exploration sections share it).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn stat_cells(s: &Stat, quantiles: &[f64]) -> Vec<String> {

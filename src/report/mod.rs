@@ -68,20 +68,7 @@ pub const SECTIONS: [(&str, &str); 4] = [
 ];
 
 /// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::export::html_escape as escape;
 
 /// Prepares a chart's SVG for inlining: no XML namespace URL (HTML needs none, and the report then
 /// holds no `http` reference at all), scaled to the page width, labelled for screen readers.
