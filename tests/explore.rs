@@ -3,21 +3,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::util::{csmarket, fixture};
 use csmarket::experiment;
 use csmarket::explore::sensitivity::{Output, SensitivityPlan};
 use csmarket::explore::sweep::{self, SweepPlan};
 use csmarket::explore::{Study, no_progress};
 use csmarket::model::Market;
 use csmarket::scenario::{Edit, Scenario};
-
-fn csmarket() -> Command {
-    Command::cargo_bin("csmarket").unwrap()
-}
-
-fn fixture() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml")
-}
 
 /// One service, one region, a national provider that fails finance at every checkpoint by
 /// construction (no margin reaches 100%) and always passes the customer test (threshold 0), so it

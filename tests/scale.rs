@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::util::{csmarket, fixture};
 use csmarket::experiment::{self, Summary};
 use csmarket::export::merge::RUN_FIELDS;
 use csmarket::model::Market;
@@ -29,14 +29,6 @@ const RESULTS: [&str; 14] = [
     "cost.svg",
     "cost.png",
 ];
-
-fn csmarket() -> Command {
-    Command::cargo_bin("csmarket").unwrap()
-}
-
-fn fixture() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml")
-}
 
 fn run(out: &Path, extra: &[&str]) {
     csmarket()

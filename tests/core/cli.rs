@@ -3,15 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn csmarket() -> Command {
-    Command::cargo_bin("csmarket").unwrap()
-}
-
-fn fixture() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml")
-}
+use crate::util::{csmarket, fixture};
 
 #[test]
 fn validate_accepts_a_good_scenario() {

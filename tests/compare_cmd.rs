@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::util::{csmarket, fixture};
 
 const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
 const CHARTS: [&str; 6] = [
@@ -15,14 +15,6 @@ const CHARTS: [&str; 6] = [
     "cost",
     "differences",
 ];
-
-fn csmarket() -> Command {
-    Command::cargo_bin("csmarket").unwrap()
-}
-
-fn fixture() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml")
-}
 
 /// Runs `compare` on the small market into `dir` and returns `dir/compare`.
 fn compare_into(dir: &Path, extra: &[&str]) -> PathBuf {

@@ -1,0 +1,9 @@
+//! The one integration-test binary: each module is an area of the tool, `util` what they share.
+
+mod compare_cmd;
+mod core;
+mod explore;
+mod golden;
+mod scale;
+mod scenario_files;
+mod util;
