@@ -170,8 +170,8 @@ fn signed(v: f64, decimals: usize) -> String {
 }
 
 impl Chart for DifferencesChart {
-    fn name(&self) -> &'static str {
-        "differences"
+    fn name(&self) -> String {
+        crate::export::layout::chart::DIFFERENCES.into()
     }
 
     fn title(&self) -> String {

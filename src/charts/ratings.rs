@@ -104,8 +104,8 @@ impl<'a> RatingsChart<'a> {
 }
 
 impl Chart for RatingsChart<'_> {
-    fn name(&self) -> &'static str {
-        "ratings"
+    fn name(&self) -> String {
+        crate::export::layout::chart::RATINGS.into()
     }
 
     fn title(&self) -> String {

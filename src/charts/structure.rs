@@ -81,8 +81,8 @@ impl<'a> StructureChart<'a> {
 }
 
 impl Chart for StructureChart<'_> {
-    fn name(&self) -> &'static str {
-        "structure"
+    fn name(&self) -> String {
+        crate::export::layout::chart::STRUCTURE.into()
     }
 
     fn title(&self) -> String {

@@ -76,8 +76,8 @@ impl<'a> SurvivalChart<'a> {
 }
 
 impl Chart for SurvivalChart<'_> {
-    fn name(&self) -> &'static str {
-        "survival"
+    fn name(&self) -> String {
+        crate::export::layout::chart::SURVIVAL.into()
     }
 
     fn title(&self) -> String {

@@ -1,17 +1,19 @@
 //! `csmarket sweep`, `csmarket sensitivity` and `csmarket backtest`: arguments turned into a plan
 //! for [`crate::explore`], a progress bar, and the files and charts written under the output folder.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
-use super::{CommonArgs, InputError, load_scenario, progress};
+use super::{CommonArgs, InputError, load_scenario, output, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
+use crate::export;
+use crate::export::layout::OutputLayout;
 use crate::scenario::{Scenario, ScenarioError};
 
 /// `csmarket sweep`.
@@ -128,9 +130,12 @@ fn study_of(scenario: Scenario, configuration: String, args: &CommonArgs) -> any
     })
 }
 
-/// The folder a tool writes into: `OUT/<tool>`.
-fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
-    super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
+/// The output layout a command writes into.
+fn layout(args: &CommonArgs) -> OutputLayout {
+    OutputLayout::new(super::default_out(
+        args.out.as_ref(),
+        args.scenario.as_ref(),
+    ))
 }
 
 fn create(dir: &Path) -> anyhow::Result<()> {
@@ -156,7 +161,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             factor: args.refine_factor,
         }),
     };
-    let dir = out_dir(&args.study, "sweep");
+    let dir = layout(&args.study).sweep();
     create(&dir)?;
     let bar = progress::bar(0, "sweep");
     let mut result = explore::sweep::run(&plan, &|done, total| {
@@ -166,10 +171,8 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     .map_err(report)?;
     bar.finish_and_clear();
     result.origin.command_line = argv.to_vec();
-    explore::sweep::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::sweep_charts(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::sweep::files(&result))?;
+    output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
     for n in &result.notes {
         eprintln!("note: {n}");
     }
@@ -232,7 +235,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         trajectories: args.trajectories,
         levels: args.levels,
     };
-    let dir = out_dir(&args.study, "sensitivity");
+    let dir = layout(&args.study).sensitivity();
     create(&dir)?;
     let bar = progress::bar(0, "sensitivity");
     let mut result = explore::sensitivity::run(&plan, &|done, total| {
@@ -242,10 +245,8 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     .map_err(report)?;
     bar.finish_and_clear();
     result.origin.command_line = argv.to_vec();
-    explore::sensitivity::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::sensitivity_charts(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::sensitivity::files(&result))?;
+    output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
     if !result.skipped.is_empty() {
         eprintln!(
             "note: {} parameters left out (listed in sensitivity.json)",
@@ -288,17 +289,15 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let scenario = load_scenario(args.study.scenario.as_ref())?;
     let configuration = explore::backtest::observed_configuration(&scenario).map_err(report)?;
     let study = study_of(scenario, configuration, &args.study)?;
-    let dir = out_dir(&args.study, "backtest");
+    let dir = layout(&args.study).backtest();
     create(&dir)?;
     let bar = progress::bar(study.replications, "backtest");
     let mut result =
         explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
     bar.finish_and_clear();
     result.origin.command_line = argv.to_vec();
-    explore::backtest::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::backtest_chart(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::backtest::files(&result))?;
+    output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;
     let s = &result.scores;
     println!(
         "{} recorded ratings, configuration `{}`, {} replications",

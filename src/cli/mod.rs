@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod explore;
+pub mod output;
 pub mod progress;
 pub mod run;
 pub mod scale;

@@ -190,12 +190,10 @@ pub fn run_configuration(
     };
     export::write_summary(&dir, &summary, &provenance)
         .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    let labels = crate::charts::Labels::from_markets([&market]);
+    let labels = crate::experiment::Labels::from_markets([&market]);
     if plan.shard == crate::experiment::shard::Shard::WHOLE {
         // A shard's charts would show part of the run; `merge` draws those of the whole.
-        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), &labels)?;
-        crate::charts::write(&dir, &drawn)
-            .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+        super::output::write_configuration_charts(&dir, &summary, &labels)?;
     } else {
         let state = ShardState {
             format: shard_merge::FORMAT,
@@ -237,7 +235,12 @@ pub struct MergeArgs {
 
 /// `csmarket merge`.
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let summaries = shard_merge::merge(&args.shards, &args.out, argv)?;
+    let merged = shard_merge::merge(&args.shards, &args.out, argv)?;
+    // The charts one machine would have drawn of the whole run, drawn as `run` draws them.
+    for m in &merged {
+        super::output::write_configuration_charts(&m.dir, &m.summary, &m.labels)?;
+    }
+    let summaries: Vec<Summary> = merged.into_iter().map(|m| m.summary).collect();
     print!("{}", headline_table(&summaries));
     println!(
         "Merged {} shard folders into {}/",

@@ -1,5 +1,7 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod figures;
+pub mod labels;
 pub mod resume;
 pub mod shard;
 pub mod summary;
@@ -10,6 +12,8 @@ use rayon::prelude::*;
 
 use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
+pub use figures::Figure;
+pub use labels::Labels;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 
 /// Replications simulated at once before they are folded; memory is bounded by two blocks (one

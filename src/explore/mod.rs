@@ -323,17 +323,6 @@ pub(crate) fn navigate<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     Some(node)
 }
 
-pub(crate) use crate::export::{html_escape, num as cell};
-
-/// Rows to CSV bytes.
-pub(crate) fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
 /// Where a result came from, written into each tool's JSON file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {

@@ -21,7 +21,7 @@ use crate::experiment::Summary;
 use crate::experiment::shard::{RunIdentity, Shard};
 
 /// A shard's state file, in each configuration folder of a shard's output.
-pub const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = super::layout::SHARD_STATE;
 /// Version of the state file format.
 pub const FORMAT: u32 = 1;
 /// Provenance fields of `summary.json` that may differ between a merge and a one-machine run:
@@ -44,7 +44,7 @@ pub struct ShardState<'a> {
     pub summary: Cow<'a, Summary>,
     /// Display names for the charts the merged output draws, as one machine would.
     #[serde(default)]
-    pub labels: Cow<'a, crate::charts::Labels>,
+    pub labels: Cow<'a, crate::experiment::Labels>,
 }
 
 /// Why shards could not be merged; every message names the folders or files at fault.
@@ -242,7 +242,7 @@ fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> 
     let mut states = Vec::with_capacity(dirs.len());
     for d in dirs {
         let s = read_state(&d)?;
-        check_rows(&d.join("replications.csv"), s.rows_bytes)?;
+        check_rows(&d.join(super::layout::REPLICATIONS), s.rows_bytes)?;
         states.push((d, s));
     }
     let state_file = |d: &Path| d.join(STATE_FILE).display().to_string();
@@ -318,7 +318,7 @@ fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
     let mut out = AtomicFile::create(target).map_err(io_at(target))?;
     let mut first_header: Option<Vec<u8>> = None;
     for (dir, s) in &shards.states {
-        let file = dir.join("replications.csv");
+        let file = dir.join(super::layout::REPLICATIONS);
         check_rows(&file, s.rows_bytes)?;
         let f = File::open(&file).map_err(io_at(&file))?;
         let mut reader = BufReader::with_capacity(1 << 20, f);
@@ -364,14 +364,26 @@ fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
     p
 }
 
+/// One configuration of a merged run: its folder, summary and display names, from which the
+/// caller draws the charts one machine would have drawn (charts are not drawn here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The configuration's folder under the merge's output.
+    pub dir: PathBuf,
+    /// The merged summary.
+    pub summary: Summary,
+    /// Display names, as the shards kept them.
+    pub labels: crate::experiment::Labels,
+}
+
 /// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
-/// in shard order and writes each configuration's files as one machine would have. Returns the
-/// merged summaries, by configuration name.
+/// in shard order and writes each configuration's results files as one machine would have.
+/// Returns each configuration's merged summary, in name order.
 pub fn merge(
     shard_dirs: &[PathBuf],
     out: &Path,
     command_line: &[String],
-) -> Result<Vec<Summary>, MergeError> {
+) -> Result<Vec<Merged>, MergeError> {
     let canonical_out = fs::canonicalize(out).ok();
     let mut layouts = Vec::with_capacity(shard_dirs.len());
     for d in shard_dirs {
@@ -412,15 +424,14 @@ pub fn merge(
             source,
         };
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        merge_rows(&shards, &dir.join("replications.csv"))?;
+        merge_rows(&shards, &dir.join(super::layout::REPLICATIONS))?;
         write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
             .map_err(write_error)?;
-        // The charts one machine would have drawn of the whole run.
-        let labels = shards.states[0].1.labels.as_ref();
-        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
-            .map_err(|e| write_error(e.into()))?;
-        crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
-        summaries.push(summary);
+        summaries.push(Merged {
+            labels: shards.states[0].1.labels.as_ref().clone(),
+            dir,
+            summary,
+        });
     }
     Ok(summaries)
 }

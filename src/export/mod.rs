@@ -1,19 +1,81 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
+//!
+//! Experiments return plain results; here they become files. Every file goes through one trait,
+//! [`Exporter`] (a file name from the [`layout`] and its bytes), and one function, [`write`],
+//! which makes every file's bytes before writing any and writes each through [`atomic`].
 
 pub mod atomic;
+pub mod backtest;
+pub mod compare;
+pub mod layout;
 pub mod merge;
+pub mod sensitivity;
+pub mod sweep;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::ReplicationOutcome;
+pub use crate::experiment::Figure;
 use crate::experiment::{CATEGORIES, Summary};
 use crate::model::Market;
 use crate::stats::{Proportion, Stat};
 use atomic::AtomicFile;
+
+/// One output file: its name in the [`layout`] and its bytes.
+pub trait Exporter {
+    /// The file's name inside the folder it is written to.
+    fn file_name(&self) -> String;
+    /// The file's bytes.
+    fn bytes(&self) -> anyhow::Result<Vec<u8>>;
+}
+
+impl<T: Exporter + ?Sized> Exporter for &T {
+    fn file_name(&self) -> String {
+        (**self).file_name()
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        (**self).bytes()
+    }
+}
+
+/// Writes `files` into `dir` (created when missing): every file's bytes are made before any is
+/// written, then each file is written whole or not at all. Returns the paths written, in order.
+pub fn write<E: Exporter>(dir: &Path, files: &[E]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut made = Vec::with_capacity(files.len());
+    for f in files {
+        let path = dir.join(f.file_name());
+        let bytes = f
+            .bytes()
+            .with_context(|| format!("cannot make {}", path.display()))?;
+        made.push((path, bytes));
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    for (path, bytes) in &made {
+        atomic::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(made.into_iter().map(|(p, _)| p).collect())
+}
+
+/// A value as pretty JSON with a final newline, as every JSON file is written.
+pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(value)?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// Reads back a JSON file this module wrote; `None` when it is missing or not readable as `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
 
 /// Where a run came from, written into `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,30 +104,6 @@ pub struct Provenance {
     pub finished: String,
     /// Command line.
     pub command_line: Vec<String>,
-}
-
-/// A figure with its mean and quantiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figure {
-    /// Mean.
-    pub mean: Option<f64>,
-    /// 5% quantile.
-    pub p05: Option<f64>,
-    /// Median.
-    pub p50: Option<f64>,
-    /// 95% quantile.
-    pub p95: Option<f64>,
-}
-
-impl From<&Stat> for Figure {
-    fn from(s: &Stat) -> Figure {
-        Figure {
-            mean: s.mean(),
-            p05: s.quantile(0.05),
-            p50: s.quantile(0.5),
-            p95: s.quantile(0.95),
-        }
-    }
 }
 
 /// A provider's headline survival.
@@ -167,7 +205,8 @@ fn stat_headers(name: &str, quantiles: &[&str]) -> Vec<String> {
     out
 }
 
-fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
+/// Rows to CSV bytes.
+pub fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.write_record(&r)?;
@@ -432,18 +471,53 @@ impl ReplicationLog {
     }
 }
 
+/// A file of one configuration's summary.
+#[derive(Debug, Clone, Copy)]
+pub enum SummaryExport<'a> {
+    /// `providers.csv`.
+    Providers(&'a Summary),
+    /// `services.csv`.
+    Services(&'a Summary),
+    /// `timeseries.csv`.
+    Timeseries(&'a Summary),
+    /// `summary.json`.
+    Json(&'a Summary, &'a Provenance),
+}
+
+impl Exporter for SummaryExport<'_> {
+    fn file_name(&self) -> String {
+        match self {
+            SummaryExport::Providers(_) => layout::PROVIDERS,
+            SummaryExport::Services(_) => layout::SERVICES,
+            SummaryExport::Timeseries(_) => layout::TIMESERIES,
+            SummaryExport::Json(..) => layout::SUMMARY,
+        }
+        .into()
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        match *self {
+            SummaryExport::Providers(s) => providers_csv(s),
+            SummaryExport::Services(s) => services_csv(s),
+            SummaryExport::Timeseries(s) => timeseries_csv(s),
+            SummaryExport::Json(s, provenance) => json_bytes(&SummaryFile {
+                provenance: provenance.clone(),
+                headline: headline(s),
+            }),
+        }
+    }
+}
+
 /// Writes the summary tables and `summary.json` of one configuration into `dir`.
 pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    atomic::write(&dir.join("providers.csv"), &providers_csv(s)?)?;
-    atomic::write(&dir.join("services.csv"), &services_csv(s)?)?;
-    atomic::write(&dir.join("timeseries.csv"), &timeseries_csv(s)?)?;
-    let file = SummaryFile {
-        provenance: provenance.clone(),
-        headline: headline(s),
-    };
-    let mut json = serde_json::to_vec_pretty(&file)?;
-    json.push(b'\n');
-    atomic::write(&dir.join("summary.json"), &json)?;
+    write(
+        dir,
+        &[
+            SummaryExport::Providers(s),
+            SummaryExport::Services(s),
+            SummaryExport::Timeseries(s),
+            SummaryExport::Json(s, provenance),
+        ],
+    )?;
     Ok(())
 }

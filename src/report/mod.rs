@@ -6,14 +6,13 @@ pub mod findings;
 pub mod tables;
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{Labels, Rendered};
 use crate::compare::Comparison;
 use crate::experiment::Summary;
-use crate::export::atomic;
+use crate::export::{Exporter, layout};
 use tables::Table;
 
 /// What was run, as the report states it.
@@ -71,12 +70,10 @@ pub const SECTIONS: [(&str, &str); 4] = [
 pub use crate::export::html_escape as escape;
 
 /// Prepares a chart's SVG for inlining: no XML namespace URL (HTML needs none, and the report then
-/// holds no `http` reference at all), scaled to the page width, labelled for screen readers.
-fn inline_svg(c: &Rendered) -> String {
-    let (w, _) = c.size;
-    let svg = c
-        .svg
-        .replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
+/// holds no `http` reference at all), scaled to the page width (at most `width` pixels), and
+/// labelled for screen readers when a label is given.
+pub(crate) fn inline_svg(svg: &str, width: u32, label: Option<&str>) -> String {
+    let svg = svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
     let Some(start) = svg.find("<svg") else {
         return String::new();
     };
@@ -89,9 +86,11 @@ fn inline_svg(c: &Rendered) -> String {
         .filter(|a| !a.starts_with("width=") && !a.starts_with("height="))
         .collect::<Vec<_>>()
         .join(" ");
+    let label = label.map_or_else(String::new, |l| {
+        format!(r#" role="img" aria-label="{}""#, escape(l))
+    });
     format!(
-        r#"{open} role="img" aria-label="{}" style="width:100%;max-width:{w}px;height:auto">{}"#,
-        escape(&c.title),
+        r#"{open}{label} style="width:100%;max-width:{width}px;height:auto">{}"#,
         &svg[end + 1..]
     )
 }
@@ -279,7 +278,7 @@ pub fn html(input: &ReportInput) -> String {
             escape(&c.title),
             escape(&c.name),
             escape(&c.name),
-            inline_svg(c)
+            inline_svg(&c.svg, c.size.0, Some(&c.title))
         );
     }
     s.push_str("</section>\n");
@@ -348,10 +347,36 @@ pub fn markdown(input: &ReportInput) -> String {
     s
 }
 
-/// Writes `report.html` and `report.md` into `dir`, each whole or not at all.
-pub fn write(dir: &Path, input: &ReportInput) -> std::io::Result<()> {
-    atomic::write(&dir.join("report.html"), html(input).as_bytes())?;
-    atomic::write(&dir.join("report.md"), markdown(input).as_bytes())
+/// A file of the report.
+#[derive(Clone, Copy)]
+pub enum ReportExport<'a> {
+    /// `report.html`.
+    Html(&'a ReportInput<'a>),
+    /// `report.md`.
+    Markdown(&'a ReportInput<'a>),
+}
+
+impl Exporter for ReportExport<'_> {
+    fn file_name(&self) -> String {
+        match self {
+            ReportExport::Html(_) => layout::REPORT_HTML,
+            ReportExport::Markdown(_) => layout::REPORT_MD,
+        }
+        .into()
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            ReportExport::Html(input) => html(input),
+            ReportExport::Markdown(input) => markdown(input),
+        }
+        .into_bytes())
+    }
+}
+
+/// The report's files, `report.html` and `report.md`.
+pub fn files<'a>(input: &'a ReportInput<'a>) -> [ReportExport<'a>; 2] {
+    [ReportExport::Html(input), ReportExport::Markdown(input)]
 }
 
 #[cfg(test)]
@@ -372,7 +397,7 @@ mod tests {
             svg: r#"<svg width="300" height="200" viewBox="0 0 300 200" xmlns="http://www.w3.org/2000/svg"><rect/></svg>"#.into(),
             png: Vec::new(),
         };
-        let s = inline_svg(&c);
+        let s = inline_svg(&c.svg, c.size.0, Some(&c.title));
         assert!(!s.contains("http"), "{s}");
         assert!(
             s.starts_with(r#"<svg viewBox="0 0 300 200" role="img" aria-label="X &amp; Y""#),
