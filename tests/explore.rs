@@ -461,7 +461,9 @@ fn sensitivity_runs_are_paired_so_a_parameter_without_effect_has_zero_swing() {
         },
         all: false,
         fraction: 0.2,
-        outputs: vec![Output::CostPerHead],
+        outputs: vec![Output::Market(
+            csmarket::experiment::MarketFigure::CostPerHead,
+        )],
         trajectories: 0,
         levels: 4,
     };

@@ -49,20 +49,11 @@ impl DifferencesChart {
             .collect();
         let mut sections = Vec::new();
         for m in &Measure::MARKET {
-            let (title, unit, factor) = match m {
-                Measure::CostPerHead => ("Cost per head", "£ per head per year", 1.0),
-                Measure::InHouseShare => (
-                    "In-house share of volume at the end",
-                    "percentage points",
-                    100.0,
-                ),
-                Measure::OpenProviders => ("Providers open at the end", "providers", 1.0),
-                _ => (
-                    "Unmet share of contracted volume",
-                    "percentage points",
-                    100.0,
-                ),
+            let Measure::Market(figure) = m else {
+                continue;
             };
+            let (title, factor) = (figure.title(), figure.unit().difference_factor());
+            let unit = figure.unit().difference_label();
             let rows = comparison
                 .contrasts
                 .iter()

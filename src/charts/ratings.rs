@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use super::draw::{self, Anchor, Area, Mark, Scale};
 use super::labels::{Labels, RegionGroup, provider_groups};
 use super::{Chart, ChartError, series_colour};
-use crate::experiment::Summary;
+use crate::experiment::{RatingOutcome, Summary};
 
 /// Rating colours: A blue, B yellow, C vermillion, not rated light grey (Okabe-Ito, so the three
 /// ratings differ in lightness as well as hue).
@@ -227,9 +227,10 @@ impl Chart for RatingsChart<'_> {
                         let n: u64 = counts.iter().sum();
                         // Stack A, B, C, then not rated, left to right.
                         let mut acc = 0u64;
-                        for (slot, &idx) in [1usize, 2, 3, 0].iter().enumerate() {
+                        for (slot, count) in RatingOutcome::counts(&counts).into_iter().enumerate()
+                        {
                             let from = acc as f64 / n as f64;
-                            acc += counts[idx];
+                            acc += count;
                             let to = acc as f64 / n as f64;
                             let (px0, px1) = (
                                 panel_x(c) + (from * f64::from(PANEL_W)).round() as i32,

@@ -314,7 +314,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     for (i, row) in s.confusion.iter().enumerate() {
         println!(
             "{:<16} {:>5} {:>5} {:>5} {:>8}",
-            explore::backtest::OUTCOMES[i],
+            explore::backtest::outcome_name(i),
             row[0],
             row[1],
             row[2],

@@ -19,11 +19,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, Fate, ReplicationOutcome};
-use crate::experiment::{BLOCK, RunError, Summary};
+use crate::experiment::{BLOCK, MarketFigure, RunError, Summary};
 use crate::model::Market;
 pub use paired::{PairedEstimate, PairedStat};
 
-/// A figure compared between two configurations.
+/// A figure compared between two configurations: a market-wide one (from the registry,
+/// [`MarketFigure`]) or a provider's survival.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Measure {
     /// A provider open at the end (1) or not (0); the mean is its survival probability.
@@ -31,14 +32,9 @@ pub enum Measure {
         /// Provider id.
         provider: String,
     },
-    /// £ per head paid by CCGs in the last year.
-    CostPerHead,
-    /// In-house share of volume at the end.
-    InHouseShare,
-    /// Providers open at the end.
-    OpenProviders,
-    /// Unmet share of provider-contracted volume over the run.
-    UnmetShare,
+    /// A market-wide figure.
+    #[serde(untagged)]
+    Market(MarketFigure),
 }
 
 impl Measure {
@@ -46,10 +42,7 @@ impl Measure {
     pub fn key(&self) -> &'static str {
         match self {
             Measure::Survival { .. } => "survival",
-            Measure::CostPerHead => "cost_per_head",
-            Measure::InHouseShare => "in_house_share",
-            Measure::OpenProviders => "open_providers",
-            Measure::UnmetShare => "unmet_share",
+            Measure::Market(f) => f.key(),
         }
     }
 
@@ -57,35 +50,32 @@ impl Measure {
     pub fn label(&self) -> String {
         match self {
             Measure::Survival { provider } => format!("survival of {provider}"),
-            Measure::CostPerHead => "cost per head (£/head/year)".into(),
-            Measure::InHouseShare => "in-house share of volume".into(),
-            Measure::OpenProviders => "providers open at the end".into(),
-            Measure::UnmetShare => "unmet share of contracted volume".into(),
+            Measure::Market(f) => f.label().into(),
         }
     }
 
     /// Whether the figure is a probability or share, best shown in percentage points.
     pub fn is_share(&self) -> bool {
-        matches!(
-            self,
-            Measure::Survival { .. } | Measure::InHouseShare | Measure::UnmetShare
-        )
+        match self {
+            Measure::Survival { .. } => true,
+            Measure::Market(f) => f.is_share(),
+        }
     }
 
     /// The provider a survival measure is about.
     pub fn provider(&self) -> Option<&str> {
         match self {
             Measure::Survival { provider } => Some(provider),
-            _ => None,
+            Measure::Market(_) => None,
         }
     }
 
     /// The market-wide measures, in the order they are reported.
     pub const MARKET: [Measure; 4] = [
-        Measure::CostPerHead,
-        Measure::InHouseShare,
-        Measure::OpenProviders,
-        Measure::UnmetShare,
+        Measure::Market(MarketFigure::HEADLINE[0]),
+        Measure::Market(MarketFigure::HEADLINE[1]),
+        Measure::Market(MarketFigure::HEADLINE[2]),
+        Measure::Market(MarketFigure::HEADLINE[3]),
     ];
 }
 
@@ -131,14 +121,7 @@ impl Contrast {
     /// Folds in one pair of outcomes of the same replication.
     pub fn push(&mut self, a: &ReplicationOutcome, b: &ReplicationOutcome) {
         debug_assert_eq!(a.replication, b.replication);
-        let market = |r: &ReplicationOutcome| {
-            [
-                r.cost_per_head,
-                r.in_house_share,
-                f64::from(r.open_providers),
-                r.unmet_share,
-            ]
-        };
+        let market = |r: &ReplicationOutcome| MarketFigure::HEADLINE.map(|f| f.of_replication(r));
         let (ma, mb) = (market(a), market(b));
         let (head, tail) = self.figures.split_at_mut(Measure::MARKET.len());
         for (k, (_, s)) in head.iter_mut().enumerate() {
@@ -321,7 +304,7 @@ mod tests {
             sum_alive += alive(&b, b_ix) - alive(&a, a_ix);
         }
         let cost = contrast
-            .get(&Measure::CostPerHead)
+            .get(&Measure::Market(MarketFigure::CostPerHead))
             .unwrap()
             .estimate()
             .unwrap();

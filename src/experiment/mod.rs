@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
-pub use figures::Figure;
+pub use figures::{Figure, HeadlineFigures, MarketFigure, RatingOutcome, Unit};
 pub use labels::Labels;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 

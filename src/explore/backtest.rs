@@ -5,18 +5,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ExploreError, Origin, Progress, Study};
+use crate::experiment::RatingOutcome;
 use crate::scenario::schema::Rating;
 
-/// The outcomes a provider can have at a checkpoint, in the order of every probability array here.
-pub const OUTCOMES: [&str; 4] = ["A", "B", "C", "unrated"];
-
-/// Index of an observed rating in [`OUTCOMES`].
+/// Index of an observed rating among the outcomes ([`RatingOutcome::ALL`], the order of every
+/// probability array here).
 pub fn outcome_index(r: Rating) -> usize {
-    match r {
-        Rating::A => 0,
-        Rating::B => 1,
-        Rating::C => 2,
-    }
+    RatingOutcome::of(r).index()
+}
+
+/// The name of the outcome at an index of [`RatingOutcome::ALL`].
+pub fn outcome_name(i: usize) -> &'static str {
+    RatingOutcome::ALL[i].as_str()
 }
 
 /// The modal outcome of a probability vector (ties go to the earlier outcome: A, B, C, unrated).
@@ -108,7 +108,7 @@ pub struct Prediction {
     pub counts: [u64; 4],
     /// Probabilities of A, B, C, unrated.
     pub p: [f64; 4],
-    /// Index in [`OUTCOMES`] of the modal prediction.
+    /// Index in [`RatingOutcome::ALL`] of the modal prediction.
     pub modal: usize,
 }
 
@@ -179,9 +179,7 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
                 study.scenario.file, o.provider, study.configuration
             ))
         })?;
-        // The summary counts (unrated, A, B, C); here outcomes are (A, B, C, unrated).
-        let c = p.ratings[ci];
-        let counts = [c[1], c[2], c[3], c[0]];
+        let counts = RatingOutcome::counts(&p.ratings[ci]);
         let total = counts.iter().sum::<u64>().max(1) as f64;
         let probs = counts.map(|x| x as f64 / total);
         predictions.push(Prediction {

@@ -1,58 +1,44 @@
 //! The files of a back-test: `backtest.csv`, `confusion.csv`, `scores.csv` and `backtest.json`.
 
 use super::{Exporter, json_bytes, layout, num, to_csv};
-use crate::explore::backtest::{BacktestResult, OUTCOMES, brier_one, outcome_index};
+use crate::experiment::RatingOutcome;
+use crate::explore::backtest::{BacktestResult, brier_one, outcome_index, outcome_name};
 
 /// `backtest.csv`: one row per recorded rating with the probability of each outcome, then the
 /// scores as comment-free summary rows (`provider` = `ALL`).
 pub fn backtest_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "checkpoint",
-            "provider",
-            "observed",
-            "p_A",
-            "p_B",
-            "p_C",
-            "p_unrated",
-            "modal",
-            "correct",
-            "brier",
-            "replications",
-        ]
+    let mut header: Vec<String> = ["checkpoint", "provider", "observed"]
         .map(String::from)
-        .to_vec(),
-    ];
+        .to_vec();
+    header.extend(RatingOutcome::ALL.map(|o| format!("p_{}", o.as_str())));
+    header.extend(["modal", "correct", "brier", "replications"].map(String::from));
+    let mut rows = vec![header];
     for p in &r.predictions {
         let oi = outcome_index(p.observed);
-        rows.push(vec![
+        let mut row = vec![
             p.checkpoint.clone(),
             p.provider.clone(),
             p.observed.as_str().into(),
-            num(Some(p.p[0])),
-            num(Some(p.p[1])),
-            num(Some(p.p[2])),
-            num(Some(p.p[3])),
-            OUTCOMES[p.modal].into(),
+        ];
+        row.extend(p.p.map(|x| num(Some(x))));
+        row.extend([
+            outcome_name(p.modal).into(),
             (p.modal == oi).to_string(),
             num(Some(brier_one(&p.p, oi))),
             p.counts.iter().sum::<u64>().to_string(),
         ]);
+        rows.push(row);
     }
     to_csv(rows)
 }
 
 /// `confusion.csv`: observed rating by modal prediction, then the scores.
 pub fn confusion_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![vec![
-        "observed".to_string(),
-        "predicted_A".into(),
-        "predicted_B".into(),
-        "predicted_C".into(),
-        "predicted_unrated".into(),
-    ]];
+    let mut header = vec!["observed".to_string()];
+    header.extend(RatingOutcome::ALL.map(|o| format!("predicted_{}", o.as_str())));
+    let mut rows = vec![header];
     for (i, row) in r.scores.confusion.iter().enumerate() {
-        let mut out = vec![OUTCOMES[i].to_string()];
+        let mut out = vec![outcome_name(i).to_string()];
         out.extend(row.iter().map(u64::to_string));
         rows.push(out);
     }

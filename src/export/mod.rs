@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::ReplicationOutcome;
 pub use crate::experiment::Figure;
 use crate::experiment::{CATEGORIES, Summary};
+use crate::experiment::{HeadlineFigures, MarketFigure, RatingOutcome};
 use crate::model::Market;
 use crate::stats::{Proportion, Stat};
 use atomic::AtomicFile;
@@ -119,17 +120,13 @@ pub struct SurvivalFigure {
     pub hi: Option<f64>,
 }
 
-/// The headline figures in `summary.json`.
+/// The headline figures in `summary.json`: the headline market figures under their keys, the
+/// intended host share, and each provider's survival.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeadlineFigures {
-    /// £ per head per year paid by CCGs (last year).
-    pub cost_per_head: Figure,
-    /// In-house share of volume at the end.
-    pub in_house_share: Figure,
-    /// Providers open at the end.
-    pub open_providers: Figure,
-    /// Unmet share of provider-contracted volume.
-    pub unmet_share: Figure,
+pub struct SummaryHeadline {
+    /// The headline market figures, each under its key.
+    #[serde(flatten)]
+    pub figures: HeadlineFigures,
     /// Share of intended volume going to CCGs' own host CSUs (quarter 0).
     pub intended_host_share: Figure,
     /// Each provider's survival.
@@ -142,17 +139,14 @@ pub struct SummaryFile {
     /// Where the run came from.
     pub provenance: Provenance,
     /// Headline figures.
-    pub headline: HeadlineFigures,
+    pub headline: SummaryHeadline,
 }
 
 /// Headline figures of a summary.
-pub fn headline(s: &Summary) -> HeadlineFigures {
-    HeadlineFigures {
-        cost_per_head: (&s.headline.cost_per_head).into(),
-        in_house_share: (&s.headline.in_house_share).into(),
-        open_providers: (&s.headline.open_providers).into(),
-        unmet_share: (&s.headline.unmet_share).into(),
-        intended_host_share: (&s.headline.intended_host_share).into(),
+pub fn headline(s: &Summary) -> SummaryHeadline {
+    SummaryHeadline {
+        figures: HeadlineFigures::of(s),
+        intended_host_share: MarketFigure::IntendedHostShare.of_summary(s).into(),
         survival: s
             .providers
             .iter()
@@ -234,8 +228,8 @@ pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     .to_vec();
     header.extend(["p_stopped", "p_failed", "p_merged", "p_ended"].map(String::from));
     for cp in &s.checkpoints {
-        for r in ["A", "B", "C", "unrated"] {
-            header.push(format!("p_{cp}_{r}"));
+        for r in RatingOutcome::ALL {
+            header.push(format!("p_{cp}_{}", r.as_str()));
         }
     }
     for f in [
@@ -268,8 +262,8 @@ pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
         ];
         let n = s.replications.max(1) as f64;
         for counts in &p.ratings {
-            for k in [1, 2, 3, 0] {
-                r.push(num(Some(counts[k] as f64 / n)));
+            for k in RatingOutcome::counts(counts) {
+                r.push(num(Some(k as f64 / n)));
             }
         }
         for st in [
@@ -327,34 +321,19 @@ pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
 
 /// The header of `replications.csv`.
 pub fn replication_header(market: &Market) -> Vec<String> {
-    let mut header: Vec<String> = [
-        "config",
-        "replication",
-        "cost_per_head",
-        "in_house_share",
-        "open_providers",
-        "unmet_share",
-        "intended_host_share",
-        "ccg_spend",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut header: Vec<String> = vec!["config".into(), "replication".into()];
+    header.extend(MarketFigure::ALL.map(|f| f.key().to_string()));
+    header.push("ccg_spend".into());
     header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
     header
 }
 
 /// One replication's row of `replications.csv`.
 pub fn replication_record(configuration: &str, r: &ReplicationOutcome) -> Vec<String> {
-    let mut row = vec![
-        configuration.to_string(),
-        r.replication.to_string(),
-        format!("{}", r.cost_per_head),
-        format!("{}", r.in_house_share),
-        r.open_providers.to_string(),
-        format!("{}", r.unmet_share),
-        format!("{}", r.intended_host_share),
-        format!("{}", r.ledger.ccg_spend),
-    ];
+    let mut row = vec![configuration.to_string(), r.replication.to_string()];
+    // Every figure prints as Rust prints an f64: a whole number (the open providers) has no point.
+    row.extend(MarketFigure::ALL.map(|f| format!("{}", f.of_replication(r))));
+    row.push(format!("{}", r.ledger.ccg_spend));
     row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
     row
 }

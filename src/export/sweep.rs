@@ -14,7 +14,8 @@ pub fn sweep_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
         }
     }
     if let Some(first) = r.points.first() {
-        for (name, _) in first.headline.named() {
+        for (figure, _) in first.headline.named() {
+            let name = figure.key();
             for q in ["mean", "p05", "p50", "p95"] {
                 header.push(format!("{name}_{q}"));
             }

@@ -5,7 +5,8 @@
 
 use super::{escape as html_escape, inline_svg};
 use crate::charts::Rendered;
-use crate::explore::backtest::{BacktestResult, OUTCOMES};
+use crate::experiment::RatingOutcome;
+use crate::explore::backtest::{BacktestResult, outcome_name};
 use crate::explore::sensitivity::SensitivityResult;
 use crate::explore::sweep::{SweepResult, describe};
 use crate::export::layout::{self, chart};
@@ -237,12 +238,12 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
     ));
     h.push_str(&figure(charts, "backtest", chart::BACKTEST));
     h.push_str("<table>\n<tr><th>observed \\ predicted</th>");
-    for o in OUTCOMES {
+    for o in RatingOutcome::ALL.map(RatingOutcome::as_str) {
         h.push_str(&format!("<th>{o}</th>"));
     }
     h.push_str("</tr>\n");
     for (i, row) in s.confusion.iter().enumerate() {
-        h.push_str(&format!("<tr><th>{}</th>", OUTCOMES[i]));
+        h.push_str(&format!("<tr><th>{}</th>", outcome_name(i)));
         for c in row {
             h.push_str(&format!("<td>{c}</td>"));
         }
@@ -259,7 +260,7 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
             p.p[1],
             p.p[2],
             p.p[3],
-            OUTCOMES[p.modal]
+            outcome_name(p.modal)
         ));
     }
     h.push_str("</table>\n</section>\n");

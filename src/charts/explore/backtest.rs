@@ -7,7 +7,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Gap as _, font, segments, tail};
 use crate::charts::draw::fail;
 use crate::charts::{Chart, ChartError, FONT, PngEncoding, Rendered, render};
-use crate::explore::backtest::{BacktestResult, OUTCOMES, outcome_index};
+use crate::experiment::RatingOutcome;
+use crate::explore::backtest::{BacktestResult, outcome_index};
 use crate::export::layout::chart;
 
 /// Colours of A, B, C and unrated.
@@ -122,7 +123,11 @@ impl Chart for BacktestChart<'_> {
         }
         let (_, h) = root.dim_in_pixel();
         let y = h as i32 - 30;
-        for (i, label) in OUTCOMES.iter().enumerate() {
+        for (i, label) in RatingOutcome::ALL
+            .map(RatingOutcome::as_str)
+            .iter()
+            .enumerate()
+        {
             let x = 280 + 110 * i as i32;
             let swatch = [(x, y), (x + 18, y + 14)];
             root.draw(&Rectangle::new(swatch, RATING_COLOURS[i].filled()))

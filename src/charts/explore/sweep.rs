@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{font, legend, padded, segments, tail, viridis};
 use crate::charts::draw::fail;
 use crate::charts::{Chart, ChartError, FONT, PngEncoding, Rendered, colour, render};
-use crate::experiment::Figure;
+use crate::experiment::{Figure, MarketFigure};
 use crate::explore::sweep::{Crossing, Method, SweepPoint, SweepResult, THRESHOLD};
 use crate::export::layout::chart;
 
@@ -189,12 +189,6 @@ impl Chart for HeadlineChart<'_> {
             root.split_horizontally(w)
         };
         let panels = main.split_evenly((2, 2));
-        let titles = [
-            "cost per head (£/year)",
-            "in-house share",
-            "open providers",
-            "unmet share",
-        ];
         let xs = &r.axes[0].values;
         let (x0, x1) = padded(
             xs.iter().copied().fold(f64::INFINITY, f64::min),
@@ -205,7 +199,7 @@ impl Chart for HeadlineChart<'_> {
         } else {
             vec![0]
         };
-        for (k, (panel, title)) in panels.iter().zip(titles).enumerate() {
+        for (k, (panel, figure)) in panels.iter().zip(MarketFigure::HEADLINE).enumerate() {
             let fig = |pt: &SweepPoint| -> Figure { pt.headline.named()[k].1.clone() };
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for pt in &r.points {
@@ -216,9 +210,9 @@ impl Chart for HeadlineChart<'_> {
                 }
             }
             let (y0, y1) = padded(lo, hi);
-            let percent = k == 1 || k == 3;
+            let percent = figure.is_share();
             let mut chart = ChartBuilder::on(panel)
-                .caption(title, font(17))
+                .caption(figure.short_label(), font(17))
                 .margin(10)
                 .x_label_area_size(40)
                 .y_label_area_size(60)

@@ -20,41 +20,40 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::{Origin, Study};
+use crate::experiment::MarketFigure;
 pub use analysis::elementary_effects;
 pub use design::{Trajectory, morris_design, parameter_paths};
 pub use run::run;
 
-/// A figure whose sensitivity is measured.
+/// A figure whose sensitivity is measured: a provider's survival, or the mean of a market-wide
+/// headline figure (from the registry, [`MarketFigure`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Output {
     /// Survival probability of a provider.
     Survival(String),
-    /// £ per head paid by CCGs in the last year (mean).
-    CostPerHead,
-    /// In-house share of volume at the end (mean).
-    InHouseShare,
-    /// Providers open at the end (mean).
-    OpenProviders,
-    /// Unmet share of provider-contracted volume (mean).
-    UnmetShare,
+    /// The mean of a market-wide figure (written as the figure's own name, e.g. `"CostPerHead"`).
+    #[serde(untagged)]
+    Market(MarketFigure),
 }
 
 impl FromStr for Output {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Output, String> {
-        match s.trim() {
-            "cost_per_head" => Ok(Output::CostPerHead),
-            "in_house_share" => Ok(Output::InHouseShare),
-            "open_providers" => Ok(Output::OpenProviders),
-            "unmet_share" => Ok(Output::UnmetShare),
-            t => match t.strip_prefix("survival:") {
-                Some(id) if !id.is_empty() => Ok(Output::Survival(id.to_string())),
-                _ => Err(format!(
-                    "unknown output `{t}`; choose survival:PROVIDER, cost_per_head, \
-                     in_house_share, open_providers or unmet_share"
-                )),
-            },
+        let t = s.trim();
+        if let Some(f) = MarketFigure::headline_from_key(t) {
+            return Ok(Output::Market(f));
+        }
+        match t.strip_prefix("survival:") {
+            Some(id) if !id.is_empty() => Ok(Output::Survival(id.to_string())),
+            _ => {
+                let keys: Vec<&str> = MarketFigure::HEADLINE.iter().map(|f| f.key()).collect();
+                let (last, rest) = keys.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+                Err(format!(
+                    "unknown output `{t}`; choose survival:PROVIDER, {} or {last}",
+                    rest.join(", ")
+                ))
+            }
         }
     }
 }
@@ -64,10 +63,7 @@ impl Output {
     pub fn name(&self) -> String {
         match self {
             Output::Survival(id) => format!("survival:{id}"),
-            Output::CostPerHead => "cost_per_head".into(),
-            Output::InHouseShare => "in_house_share".into(),
-            Output::OpenProviders => "open_providers".into(),
-            Output::UnmetShare => "unmet_share".into(),
+            Output::Market(f) => f.key().into(),
         }
     }
 
@@ -75,10 +71,7 @@ impl Output {
     pub fn label(&self) -> String {
         match self {
             Output::Survival(id) => format!("survival probability of {id}"),
-            Output::CostPerHead => "cost per head (£/year)".into(),
-            Output::InHouseShare => "in-house share".into(),
-            Output::OpenProviders => "open providers".into(),
-            Output::UnmetShare => "unmet share".into(),
+            Output::Market(f) => f.short_label().into(),
         }
     }
 }

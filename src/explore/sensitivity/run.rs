@@ -8,7 +8,7 @@ use super::{
     morris_design, parameter_paths,
 };
 use crate::engine::{Fate, ReplicationOutcome};
-use crate::experiment::Summary;
+use crate::experiment::{MarketFigure, Summary};
 use crate::explore::{ExploreError, Origin, Progress};
 use crate::scenario::Edit;
 use crate::scenario::load::close_matches;
@@ -24,10 +24,7 @@ impl Measure {
     fn of_summary(&self, s: &Summary) -> f64 {
         let v = match self.output {
             Output::Survival(_) => s.providers[self.provider].survived.estimate(),
-            Output::CostPerHead => s.headline.cost_per_head.mean(),
-            Output::InHouseShare => s.headline.in_house_share.mean(),
-            Output::OpenProviders => s.headline.open_providers.mean(),
-            Output::UnmetShare => s.headline.unmet_share.mean(),
+            Output::Market(f) => f.of_summary(s).mean(),
         };
         v.unwrap_or(f64::NAN)
     }
@@ -37,10 +34,7 @@ impl Measure {
             Output::Survival(_) => {
                 f64::from(u8::from(r.providers[self.provider].fate == Fate::Survived))
             }
-            Output::CostPerHead => r.cost_per_head,
-            Output::InHouseShare => r.in_house_share,
-            Output::OpenProviders => f64::from(r.open_providers),
-            Output::UnmetShare => r.unmet_share,
+            Output::Market(f) => f.of_replication(r),
         }
     }
 }
@@ -97,7 +91,10 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
     let market = study.market(&[])?;
     let ids: Vec<&str> = market.providers.iter().map(|p| p.id.as_str()).collect();
     let outputs: Vec<Output> = if plan.outputs.is_empty() {
-        let mut o = vec![Output::CostPerHead, Output::InHouseShare];
+        let mut o = vec![
+            Output::Market(MarketFigure::CostPerHead),
+            Output::Market(MarketFigure::InHouseShare),
+        ];
         o.extend(
             market
                 .providers

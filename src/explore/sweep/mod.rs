@@ -13,7 +13,7 @@ pub mod tipping;
 use serde::{Deserialize, Serialize};
 
 use super::Origin;
-use crate::experiment::{Figure, Summary};
+use crate::experiment::HeadlineFigures;
 use crate::stats::Proportion;
 pub use design::{Axis, Refine, SweepPlan, grid, parse_param, parse_spec};
 pub use run::run;
@@ -65,39 +65,7 @@ impl Survival {
 }
 
 /// Headline figures at a point: mean and 5/50/95% quantiles over replications.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PointHeadline {
-    /// £ per head paid by CCGs in the last year.
-    pub cost_per_head: Figure,
-    /// In-house share of volume at the end.
-    pub in_house_share: Figure,
-    /// Providers open at the end.
-    pub open_providers: Figure,
-    /// Unmet share of provider-contracted volume.
-    pub unmet_share: Figure,
-}
-
-impl PointHeadline {
-    /// The headline figures of a summary.
-    pub fn of(s: &Summary) -> PointHeadline {
-        PointHeadline {
-            cost_per_head: (&s.headline.cost_per_head).into(),
-            in_house_share: (&s.headline.in_house_share).into(),
-            open_providers: (&s.headline.open_providers).into(),
-            unmet_share: (&s.headline.unmet_share).into(),
-        }
-    }
-
-    /// The figures with their CSV names, in column order.
-    pub fn named(&self) -> [(&'static str, &Figure); 4] {
-        [
-            ("cost_per_head", &self.cost_per_head),
-            ("in_house_share", &self.in_house_share),
-            ("open_providers", &self.open_providers),
-            ("unmet_share", &self.unmet_share),
-        ]
-    }
-}
+pub type PointHeadline = HeadlineFigures;
 
 /// One point of the grid and what the replications there gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
