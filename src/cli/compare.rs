@@ -138,23 +138,28 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     }
 
     let labels = Labels::from_markets(&markets);
+    // The comparison's provenance names the baseline; each configuration's names itself.
+    let provenance = Provenance {
+        csmarket_version: Provenance::this_version(),
+        scenario: plan.scenario.base.scenario.name.clone(),
+        scenario_file: plan.scenario.file.clone(),
+        scenario_sha256: plan.scenario.sha256.clone(),
+        configuration: plan.configurations[baseline].clone(),
+        seed: plan.seed,
+        first_replication: Some(0),
+        replications: plan.replications,
+        threads: plan.thread_count(),
+        started,
+        finished,
+        command_line: argv.to_vec(),
+    };
     for (m, s) in markets.iter().zip(&outcome.summaries) {
         let dir = folders.configuration(&m.configuration);
-        let provenance = Provenance {
-            csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: plan.scenario.base.scenario.name.clone(),
-            scenario_file: plan.scenario.file.clone(),
-            scenario_sha256: plan.scenario.sha256.clone(),
+        let own = Provenance {
             configuration: m.configuration.clone(),
-            seed: plan.seed,
-            first_replication: 0,
-            replications: plan.replications,
-            threads: plan.thread_count(),
-            started: started.clone(),
-            finished: finished.clone(),
-            command_line: argv.to_vec(),
+            ..provenance.clone()
         };
-        export::write_summary(&dir, s, &provenance)
+        export::write_summary(&dir, s, &own)
             .with_context(|| format!("cannot write results in {}", dir.display()))?;
         output::write_configuration_charts(&dir, s, &labels)?;
     }
@@ -162,9 +167,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let drawn = charts::comparison_charts(&outcome.summaries, &outcome.comparison, &labels)?;
     output::write_charts(out, &drawn)?;
     let info = RunInfo {
-        scenario: plan.scenario.base.scenario.name.clone(),
-        scenario_file: plan.scenario.file.clone(),
-        scenario_sha256: plan.scenario.sha256.clone(),
+        provenance,
         configurations: plan
             .configurations
             .iter()
@@ -180,13 +183,6 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
                 (c.clone(), description)
             })
             .collect(),
-        baseline: plan.configurations[baseline].clone(),
-        seed: plan.seed,
-        replications: plan.replications,
-        threads: plan.thread_count(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        date: finished,
-        command_line: argv.to_vec(),
     };
     let explorations = explorations_beside(&OutputLayout::new(out.parent().unwrap_or(out)))?;
     let input = ReportInput {

@@ -89,11 +89,7 @@ impl RunPlan {
 
     /// Threads actually used.
     pub fn thread_count(&self) -> usize {
-        if self.threads == 0 {
-            rayon::current_num_threads()
-        } else {
-            self.threads
-        }
+        crate::experiment::Provenance::threads_used(self.threads)
     }
 }
 

@@ -181,7 +181,7 @@ pub fn run_configuration(
         scenario_sha256: plan.scenario.sha256.clone(),
         configuration: configuration.to_string(),
         seed: plan.seed,
-        first_replication: range.start,
+        first_replication: Some(range.start),
         replications: range.end - range.start,
         threads: plan.thread_count(),
         started: started.clone(),

@@ -2,6 +2,7 @@
 
 pub mod figures;
 pub mod labels;
+pub mod provenance;
 pub mod resume;
 pub mod shard;
 pub mod summary;
@@ -14,6 +15,7 @@ use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
 pub use figures::{Figure, HeadlineFigures, MarketFigure, RatingOutcome, Unit};
 pub use labels::Labels;
+pub use provenance::Provenance;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 
 /// Replications simulated at once before they are folded; memory is bounded by two blocks (one

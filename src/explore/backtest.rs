@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ExploreError, Origin, Progress, Study};
-use crate::experiment::RatingOutcome;
+use super::{ExploreError, Progress, Study};
+use crate::experiment::{Provenance, RatingOutcome};
 use crate::scenario::schema::Rating;
 
 /// Index of an observed rating among the outcomes ([`RatingOutcome::ALL`], the order of every
@@ -116,7 +116,7 @@ pub struct Prediction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestResult {
     /// Where it came from (the observed section's configuration).
-    pub origin: Origin,
+    pub origin: Provenance,
     /// Where the observations come from.
     pub source: String,
     /// One per recorded rating, in file order.
@@ -194,7 +194,7 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
     let ps: Vec<[f64; 4]> = predictions.iter().map(|p| p.p).collect();
     let os: Vec<Rating> = predictions.iter().map(|p| p.observed).collect();
     Ok(BacktestResult {
-        origin: Origin::of(study),
+        origin: study.provenance(),
         source: observed.source.clone(),
         scores: score(&ps, &os),
         predictions,

@@ -196,7 +196,7 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
     }
     let range = state.identity.range();
     if state.summary.replications != range.end - range.start
-        || state.provenance.first_replication != range.start
+        || state.provenance.first_replication != Some(range.start)
     {
         return Err(corrupt(format!(
             "shard {} should hold replications {}..{} but holds {} from {}",
@@ -204,7 +204,10 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
             range.start,
             range.end,
             state.summary.replications,
-            state.provenance.first_replication
+            state
+                .provenance
+                .first_replication
+                .map_or_else(|| "nowhere".into(), |f| f.to_string())
         )));
     }
     Ok(state)
@@ -345,7 +348,7 @@ fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
 /// ([`RUN_FIELDS`]) describing the merge.
 fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
     let mut p = shards.states[0].1.provenance.as_ref().clone();
-    p.first_replication = 0;
+    p.first_replication = Some(0);
     p.replications = shards.states[0].1.identity.replications;
     p.threads = shards
         .states

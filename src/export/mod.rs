@@ -21,8 +21,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::ReplicationOutcome;
-pub use crate::experiment::Figure;
 use crate::experiment::{CATEGORIES, Summary};
+pub use crate::experiment::{Figure, Provenance};
 use crate::experiment::{HeadlineFigures, MarketFigure, RatingOutcome};
 use crate::model::Market;
 use crate::stats::{Proportion, Stat};
@@ -76,35 +76,6 @@ pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Vec<u8>> {
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
     let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-/// Where a run came from, written into `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Provenance {
-    /// csmarket version.
-    pub csmarket_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file as given (or `<built-in>`).
-    pub scenario_file: String,
-    /// SHA-256 of the scenario file.
-    pub scenario_sha256: String,
-    /// Configuration.
-    pub configuration: String,
-    /// Master seed.
-    pub seed: u64,
-    /// First global replication index.
-    pub first_replication: u64,
-    /// Replications run.
-    pub replications: u64,
-    /// Worker threads.
-    pub threads: usize,
-    /// Start time (RFC 3339).
-    pub started: String,
-    /// End time (RFC 3339).
-    pub finished: String,
-    /// Command line.
-    pub command_line: Vec<String>,
 }
 
 /// A provider's headline survival.

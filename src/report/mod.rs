@@ -11,35 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::charts::{Labels, Rendered};
 use crate::compare::Comparison;
-use crate::experiment::Summary;
+use crate::experiment::{Provenance, Summary};
 use crate::export::{Exporter, layout};
 use tables::Table;
 
 /// What was run, as the report states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file as given.
-    pub scenario_file: String,
-    /// SHA-256 of the scenario file.
-    pub scenario_sha256: String,
+    /// Where the comparison came from: its configuration is the baseline, its replications are
+    /// per configuration, and its finish time is the report's date.
+    pub provenance: Provenance,
     /// Configurations compared, with their descriptions, in order.
     pub configurations: Vec<(String, String)>,
-    /// The baseline configuration.
-    pub baseline: String,
-    /// Master seed.
-    pub seed: u64,
-    /// Replications per configuration.
-    pub replications: u64,
-    /// Worker threads (results do not depend on it).
-    pub threads: usize,
-    /// csmarket version.
-    pub version: String,
-    /// When the report was made (RFC 3339).
-    pub date: String,
-    /// Command line.
-    pub command_line: Vec<String>,
 }
 
 /// Everything a report is made from.
@@ -159,27 +142,28 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
     out
 }
 
-fn run_facts(r: &RunInfo) -> Vec<(&'static str, String)> {
+fn run_facts(info: &RunInfo) -> Vec<(&'static str, String)> {
+    let r = &info.provenance;
     vec![
         ("Scenario", format!("{} ({})", r.scenario, r.scenario_file)),
         ("Scenario SHA-256", r.scenario_sha256.clone()),
         (
             "Configurations",
-            r.configurations
+            info.configurations
                 .iter()
                 .map(|(n, _)| n.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ("Baseline for paired differences", r.baseline.clone()),
+        ("Baseline for paired differences", r.configuration.clone()),
         ("Replications per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
         (
             "Threads",
             format!("{} (results do not depend on it)", r.threads),
         ),
-        ("csmarket version", r.version.clone()),
-        ("Date", r.date.clone()),
+        ("csmarket version", r.csmarket_version.clone()),
+        ("Date", r.finished.clone()),
         ("Command line", r.command_line.join(" ")),
     ]
 }
@@ -212,20 +196,20 @@ pub fn html(input: &ReportInput) -> String {
     let _ = writeln!(
         s,
         "<title>{} - comparison of configurations</title>",
-        escape(&r.scenario)
+        escape(&r.provenance.scenario)
     );
     let _ = writeln!(s, "<style>{CSS}</style>\n</head>\n<body>");
     let _ = writeln!(
         s,
         "<h1>{}: comparison of configurations</h1>",
-        escape(&r.scenario)
+        escape(&r.provenance.scenario)
     );
     let _ = writeln!(
         s,
         "<p class=\"lede\">{} configurations, {} runs each on common random numbers, compared against <strong>{}</strong>.</p>",
         r.configurations.len(),
-        r.replications,
-        escape(&r.baseline)
+        r.provenance.replications,
+        escape(&r.provenance.configuration)
     );
     s.push_str("<nav><ol>");
     for (id, title) in SECTIONS {
@@ -317,7 +301,10 @@ pub fn html(input: &ReportInput) -> String {
 /// `report.md`: what was run, the findings, the main tables and the charts as images beside it.
 pub fn markdown(input: &ReportInput) -> String {
     let r = input.run;
-    let mut s = format!("# {}: comparison of configurations\n\n", r.scenario);
+    let mut s = format!(
+        "# {}: comparison of configurations\n\n",
+        r.provenance.scenario
+    );
     let _ = writeln!(s, "## {}\n", SECTIONS[0].1);
     for (k, v) in run_facts(r) {
         let _ = writeln!(s, "- **{k}:** {}", v.replace('\n', " "));

@@ -19,8 +19,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Origin, Study};
-use crate::experiment::MarketFigure;
+use super::Study;
+use crate::experiment::{MarketFigure, Provenance};
 pub use analysis::elementary_effects;
 pub use design::{Trajectory, morris_design, parameter_paths};
 pub use run::run;
@@ -160,7 +160,7 @@ pub struct SensitivityPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SensitivityResult {
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: Provenance,
     /// The plus/minus fraction.
     pub fraction: f64,
     /// Outputs measured.

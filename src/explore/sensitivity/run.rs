@@ -9,7 +9,7 @@ use super::{
 };
 use crate::engine::{Fate, ReplicationOutcome};
 use crate::experiment::{MarketFigure, Summary};
-use crate::explore::{ExploreError, Origin, Progress};
+use crate::explore::{ExploreError, Progress};
 use crate::scenario::Edit;
 use crate::scenario::load::close_matches;
 
@@ -221,7 +221,7 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
         }
     }
     Ok(SensitivityResult {
-        origin: Origin::of(study),
+        origin: study.provenance(),
         fraction: plan.fraction,
         outputs,
         baseline,

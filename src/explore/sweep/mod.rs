@@ -12,8 +12,8 @@ pub mod tipping;
 
 use serde::{Deserialize, Serialize};
 
-use super::Origin;
 use crate::experiment::HeadlineFigures;
+use crate::experiment::Provenance;
 use crate::stats::Proportion;
 pub use design::{Axis, Refine, SweepPlan, grid, parse_param, parse_spec};
 pub use run::run;
@@ -110,7 +110,7 @@ pub struct RefinedPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepResult {
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: Provenance,
     /// Swept parameters.
     pub axes: Vec<Axis>,
     /// Providers of the configuration.

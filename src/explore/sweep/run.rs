@@ -5,7 +5,7 @@ use super::{
     Axis, CurvePoint, Method, PointHeadline, ProviderInfo, RefinedPoint, Survival, SweepPlan,
     SweepPoint, SweepResult, THRESHOLD, TippingPoint, find_crossings, grid, grid_tipping_points,
 };
-use crate::explore::{ExploreError, NumericField, Origin, Progress, Study};
+use crate::explore::{ExploreError, NumericField, Progress, Study};
 use crate::scenario::load::close_matches;
 
 /// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
@@ -68,7 +68,7 @@ pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreE
         });
     }
     let mut result = SweepResult {
-        origin: Origin::of(study),
+        origin: study.provenance(),
         axes: plan.axes.clone(),
         providers,
         points,
