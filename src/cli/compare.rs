@@ -88,7 +88,7 @@ impl ComparePlan {
             }
             seen.push(c);
         }
-        plan.out = plan.out.join("compare");
+        plan.out = OutputLayout::new(&plan.out).compare();
         Ok(ComparePlan { plan, baseline })
     }
 }

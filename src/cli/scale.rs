@@ -122,7 +122,7 @@ pub fn run_configuration(
     std::fs::create_dir_all(&progress_dir)
         .with_context(|| format!("cannot create output folder {}", progress_dir.display()))?;
     let rows_path = progress_dir.join(ROWS_FILE);
-    let final_rows = dir.join("replications.csv");
+    let final_rows = dir.join(crate::export::layout::REPLICATIONS);
     // Killed after the rows were moved into place but before the run was marked complete.
     let rows_in_place = saved.as_ref().is_some_and(|c| {
         c.next == range.end
@@ -203,8 +203,12 @@ pub fn run_configuration(
             summary: Cow::Borrowed(&summary),
             labels: Cow::Borrowed(&labels),
         };
-        shard_merge::write_state(&dir, &state)
-            .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
+        shard_merge::write_state(&dir, &state).with_context(|| {
+            format!(
+                "cannot write {}",
+                dir.join(crate::export::layout::SHARD_STATE).display()
+            )
+        })?;
     }
     complete_checkpoint(&id, &started, range.end, rows_bytes, &summary).save(&progress_dir)?;
     Ok(summary)

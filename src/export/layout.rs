@@ -14,6 +14,15 @@
 
 use std::path::{Path, PathBuf};
 
+/// The folder of `csmarket compare` under the output root.
+pub const COMPARE_DIR: &str = "compare";
+/// The folder of `csmarket sweep` under the output root.
+pub const SWEEP_DIR: &str = "sweep";
+/// The folder of `csmarket sensitivity` under the output root.
+pub const SENSITIVITY_DIR: &str = "sensitivity";
+/// The folder of `csmarket backtest` under the output root.
+pub const BACKTEST_DIR: &str = "backtest";
+
 /// `replications.csv`: one row per replication.
 pub const REPLICATIONS: &str = "replications.csv";
 /// `providers.csv`: survival, fates, ratings and figures per provider.
@@ -139,22 +148,22 @@ impl OutputLayout {
 
     /// The folder of `csmarket compare`.
     pub fn compare(&self) -> PathBuf {
-        self.root.join("compare")
+        self.root.join(COMPARE_DIR)
     }
 
     /// The folder of `csmarket sweep`.
     pub fn sweep(&self) -> PathBuf {
-        self.root.join("sweep")
+        self.root.join(SWEEP_DIR)
     }
 
     /// The folder of `csmarket sensitivity`.
     pub fn sensitivity(&self) -> PathBuf {
-        self.root.join("sensitivity")
+        self.root.join(SENSITIVITY_DIR)
     }
 
     /// The folder of `csmarket backtest`.
     pub fn backtest(&self) -> PathBuf {
-        self.root.join("backtest")
+        self.root.join(BACKTEST_DIR)
     }
 }
 

@@ -120,11 +120,11 @@ pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
         h.push_str("</table>\n");
     }
     if r.axes.len() == 1 {
-        h.push_str(&figure(charts, "sweep", chart::SWEEP_SURVIVAL));
-        h.push_str(&figure(charts, "sweep", chart::SWEEP_HEADLINE));
+        h.push_str(&figure(charts, layout::SWEEP_DIR, chart::SWEEP_SURVIVAL));
+        h.push_str(&figure(charts, layout::SWEEP_DIR, chart::SWEEP_HEADLINE));
     } else if r.axes.len() == 2 {
         for id in &r.chosen {
-            h.push_str(&figure(charts, "sweep", &chart::heatmap(id)));
+            h.push_str(&figure(charts, layout::SWEEP_DIR, &chart::heatmap(id)));
         }
     }
     h.push_str("<h3>Survival at each point</h3>\n<table>\n<tr>");
@@ -191,7 +191,11 @@ pub fn sensitivity_section(r: &SensitivityResult, charts: &[Rendered]) -> String
             html_escape(&o.label()),
             num(r.baseline.get(oi).copied())
         ));
-        h.push_str(&figure(charts, "sensitivity", &chart::tornado(&o.name())));
+        h.push_str(&figure(
+            charts,
+            layout::SENSITIVITY_DIR,
+            &chart::tornado(&o.name()),
+        ));
         h.push_str("<table>\n<tr><th>parameter</th><th>at &minus;</th><th>at +</th><th>swing (95% paired interval)</th><th>Morris &mu;*</th><th>&sigma;</th></tr>\n");
         let morris = r.morris_of(o);
         for row in r.oat_of(o).into_iter().take(15) {
@@ -236,7 +240,7 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
         s.brier_base_rate,
         s.skill
     ));
-    h.push_str(&figure(charts, "backtest", chart::BACKTEST));
+    h.push_str(&figure(charts, layout::BACKTEST_DIR, chart::BACKTEST));
     h.push_str("<table>\n<tr><th>observed \\ predicted</th>");
     for o in RatingOutcome::ALL.map(RatingOutcome::as_str) {
         h.push_str(&format!("<th>{o}</th>"));

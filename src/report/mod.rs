@@ -257,11 +257,11 @@ pub fn html(input: &ReportInput) -> String {
     for c in input.charts {
         let _ = writeln!(
             s,
-            "<figure id=\"chart-{}\">\n<figcaption>{} <small>(<code>{}.svg</code>, <code>{}.png</code>)</small></figcaption>\n{}\n</figure>",
+            "<figure id=\"chart-{}\">\n<figcaption>{} <small>(<code>{}</code>, <code>{}</code>)</small></figcaption>\n{}\n</figure>",
             escape(&c.name),
             escape(&c.title),
-            escape(&c.name),
-            escape(&c.name),
+            escape(&layout::chart_svg(&c.name)),
+            escape(&layout::chart_png(&c.name)),
             inline_svg(&c.svg, c.size.0, Some(&c.title))
         );
     }
@@ -285,10 +285,17 @@ pub fn html(input: &ReportInput) -> String {
         input.summaries,
         input.labels,
     )));
-    s.push_str(
-        "<p>Every figure is also in the files beside this report: <code>comparison.csv</code>, and per \
-         configuration <code>providers.csv</code>, <code>services.csv</code>, <code>timeseries.csv</code>, \
-         <code>replications.csv</code> and <code>summary.json</code>.</p>\n",
+    let _ = writeln!(
+        s,
+        "<p>Every figure is also in the files beside this report: <code>{}</code>, and per \
+         configuration <code>{}</code>, <code>{}</code>, <code>{}</code>, <code>{}</code> and \
+         <code>{}</code>.</p>",
+        layout::COMPARISON,
+        layout::PROVIDERS,
+        layout::SERVICES,
+        layout::TIMESERIES,
+        layout::REPLICATIONS,
+        layout::SUMMARY
     );
     s.push_str("</section>\n");
     for x in input.extra {
@@ -329,7 +336,7 @@ pub fn markdown(input: &ReportInput) -> String {
     }
     let _ = writeln!(s, "## {}\n", SECTIONS[2].1);
     for c in input.charts {
-        let _ = writeln!(s, "![{}]({}.png)\n", c.title, c.name);
+        let _ = writeln!(s, "![{}]({})\n", c.title, layout::chart_png(&c.name));
     }
     s
 }
