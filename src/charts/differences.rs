@@ -213,15 +213,12 @@ impl Chart for DifferencesChart {
                 .collect();
             let (lo, hi) = draw::padded_range(&values, Some(0.0));
             let scale = Scale { lo, hi, p0: x0, p1 };
-            draw::fill(a, (10, top), (w as i32 - 10, top + HEADER_H), &draw::BAND)?;
-            draw::text(
+            draw::group_header(
                 a,
                 &format!("{} ({})", s.title, s.unit),
-                (16, top + HEADER_H / 2),
-                draw::BODY,
-                true,
-                draw::INK,
-                Anchor::Left,
+                top,
+                w as i32 - 10,
+                HEADER_H,
             )?;
             draw::text(
                 a,

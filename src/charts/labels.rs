@@ -65,3 +65,9 @@ pub fn provider_groups(summaries: &[Summary], labels: &Labels) -> Vec<RegionGrou
     }
     groups
 }
+
+/// Height of region groups drawn as a header band and a row per provider.
+pub fn groups_height(groups: &[RegionGroup], header_h: i32, row_h: i32) -> i32 {
+    let rows: usize = groups.iter().map(|g| g.providers.len()).sum();
+    header_h * groups.len() as i32 + row_h * rows as i32
+}

@@ -87,6 +87,21 @@ fn report(e: ExploreError) -> anyhow::Error {
     }
 }
 
+/// Runs an exploration under a progress bar whose length follows what the tool reports (it
+/// grows when `--refine` adds points); the bar is cleared however the run ends.
+fn with_bar<T>(
+    label: &str,
+    run: impl FnOnce(explore::Progress) -> Result<T, ExploreError>,
+) -> anyhow::Result<T> {
+    let bar = progress::bar(0, label);
+    let result = run(&|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    result.map_err(report)
+}
+
 /// The study a command describes; `configuration` is checked against the scenario.
 fn study(args: &CommonArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
     let scenario = load_scenario(args.scenario.as_ref())?;
@@ -163,13 +178,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     };
     let dir = layout(&args.study).sweep();
     create(&dir)?;
-    let bar = progress::bar(0, "sweep");
-    let mut result = explore::sweep::run(&plan, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("sweep", |p| explore::sweep::run(&plan, p))?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sweep::files(&result))?;
     output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
@@ -237,13 +246,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     };
     let dir = layout(&args.study).sensitivity();
     create(&dir)?;
-    let bar = progress::bar(0, "sensitivity");
-    let mut result = explore::sensitivity::run(&plan, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("sensitivity", |p| explore::sensitivity::run(&plan, p))?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sensitivity::files(&result))?;
     output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
@@ -291,10 +294,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let study = study_of(scenario, configuration, &args.study)?;
     let dir = layout(&args.study).backtest();
     create(&dir)?;
-    let bar = progress::bar(study.replications, "backtest");
-    let mut result =
-        explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("backtest", |p| explore::backtest::run(&study, p))?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::backtest::files(&result))?;
     output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;

@@ -4,20 +4,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Gap as _, font, segments, tail};
+use super::{Gap as _, font, segments, tail, top_down};
 use crate::charts::draw::fail;
-use crate::charts::{Chart, ChartError, FONT, PngEncoding, Rendered, render};
+use crate::charts::{Chart, ChartError, FONT, PALETTE, PngEncoding, Rendered, render};
 use crate::experiment::RatingOutcome;
 use crate::explore::backtest::{BacktestResult, outcome_index};
 use crate::export::layout::chart;
 
 /// Colours of A, B, C and unrated.
-const RATING_COLOURS: [RGBColor; 4] = [
-    RGBColor(0, 158, 115),
-    RGBColor(240, 228, 66),
-    RGBColor(213, 94, 0),
-    RGBColor(190, 190, 190),
-];
+const RATING_COLOURS: [RGBColor; 4] = [PALETTE[2], PALETTE[3], PALETTE[5], RGBColor(190, 190, 190)];
 
 /// The simulated probability of each rating for every recorded one, as stacked bars, with the
 /// recorded rating beside each bar.
@@ -65,10 +60,7 @@ impl Chart for BacktestChart<'_> {
             .y_label_area_size(260)
             .build_cartesian_2d(0.0..1.16, segments(n))
             .map_err(fail)?;
-        let label_of = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - *i].clone(),
-            _ => String::new(),
-        };
+        let label_of = top_down(&labels);
         chart
             .configure_mesh()
             .disable_y_mesh()

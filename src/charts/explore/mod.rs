@@ -70,6 +70,16 @@ pub(crate) fn segments(
     (0..n.max(1) - 1).into_segmented()
 }
 
+/// Labels for `labels.len()` category slots read top down: slot 0 is drawn at the bottom, so
+/// the first label goes to the top slot.
+pub(crate) fn top_down(labels: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + '_ {
+    let n = labels.len();
+    move |v| match v {
+        SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - *i].clone(),
+        _ => String::new(),
+    }
+}
+
 /// Pads a numeric range that may be empty or degenerate.
 pub(crate) fn padded(min: f64, max: f64) -> (f64, f64) {
     if !min.is_finite() || !max.is_finite() {

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Gap as _, font, padded, segments, tail};
+use super::{Gap as _, font, padded, segments, tail, top_down};
 use crate::charts::draw::fail;
 use crate::charts::{Chart, ChartError, FONT, PngEncoding, Rendered, colour, render};
 use crate::explore::sensitivity::{Output, SensitivityResult};
@@ -73,10 +73,7 @@ impl Chart for TornadoChart<'_> {
             .build_cartesian_2d(x0..x1, segments(n))
             .map_err(fail)?;
         // Row 0 at the bottom: the largest effect is drawn in the top row.
-        let label_of = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - *i].clone(),
-            _ => String::new(),
-        };
+        let label_of = top_down(&labels);
         chart
             .configure_mesh()
             .disable_y_mesh()
