@@ -471,3 +471,76 @@ pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with fixed bytes, or one whose bytes cannot be made.
+    struct Fixed(&'static str, Option<&'static [u8]>);
+
+    impl Exporter for Fixed {
+        fn file_name(&self) -> String {
+            self.0.into()
+        }
+
+        fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+            self.1
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| anyhow::anyhow!("no bytes"))
+        }
+    }
+
+    #[test]
+    fn write_puts_each_file_under_its_name_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new");
+        let files = [
+            Fixed("a.csv", Some(b"x,y\n")),
+            Fixed("b.json", Some(b"{}\n")),
+        ];
+        let written = write(&out, &files).unwrap();
+        assert_eq!(written, [out.join("a.csv"), out.join("b.json")]);
+        assert_eq!(std::fs::read(out.join("a.csv")).unwrap(), b"x,y\n");
+        // No temporary file is left beside them.
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn write_writes_nothing_when_any_file_cannot_be_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [Fixed("a.csv", Some(b"x\n")), Fixed("b.csv", None)];
+        let e = write(dir.path(), &files).unwrap_err();
+        assert!(format!("{e:#}").contains("b.csv"), "{e:#}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn summary_files_are_named_by_the_layout() {
+        let s = crate::experiment::Summary::new(
+            &crate::model::Market::compile(
+                &crate::scenario::Scenario::from_text(
+                    "small.toml",
+                    include_str!("../../tests/fixtures/small.toml"),
+                )
+                .unwrap()
+                .resolve("local")
+                .unwrap(),
+                "local",
+            )
+            .unwrap(),
+        );
+        let names: Vec<String> = [
+            SummaryExport::Providers(&s),
+            SummaryExport::Services(&s),
+            SummaryExport::Timeseries(&s),
+        ]
+        .iter()
+        .map(Exporter::file_name)
+        .collect();
+        assert_eq!(
+            names,
+            [layout::PROVIDERS, layout::SERVICES, layout::TIMESERIES]
+        );
+    }
+}
