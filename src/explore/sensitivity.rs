@@ -18,7 +18,8 @@ use crate::engine::{Fate, ReplicationOutcome};
 use crate::experiment::Summary;
 use crate::export::atomic;
 use crate::scenario::Edit;
-use crate::scenario::load::close_matches;
+use crate::scenario::path;
+use crate::scenario::suggest::close_matches;
 
 /// A figure whose sensitivity is measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,19 +266,17 @@ pub fn parameter_paths(
     let mut keep = Vec::new();
     let mut skipped = Vec::new();
     for path in study.scenario.numeric_paths() {
-        let last = path.rsplit('.').next().unwrap_or("");
-        let disabled = path
-            .strip_prefix("providers.")
-            .and_then(|r| r.split('.').next())
+        let last = path::last_key(&path).unwrap_or_default();
+        let disabled = path::provider_id(&path)
             .and_then(|id| resolved.providers.iter().find(|p| p.id == id))
             .is_some_and(|p| !p.enabled);
-        let why = if DISCRETE.contains(&last) {
+        let why = if DISCRETE.contains(&last.as_str()) {
             Some("an identifier, seed, count or period")
         } else if disabled {
             Some("its provider is disabled in this configuration")
         } else if tree
             .as_ref()
-            .is_some_and(|t| super::navigate(t, &path).is_none())
+            .is_some_and(|t| path::navigate(t, &path).is_none())
         {
             Some("the configuration removes it")
         } else {

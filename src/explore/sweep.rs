@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{ExploreError, NumericField, Origin, Progress, Study, cell, html_escape, to_csv};
 use crate::experiment::Summary;
 use crate::export::{Figure, atomic};
-use crate::scenario::load::close_matches;
+use crate::scenario::path;
+use crate::scenario::suggest::close_matches;
 use crate::stats::Proportion;
 
 /// The survival probability a tipping point is defined by.
@@ -659,7 +660,7 @@ fn disabled_notes(study: &Study, axes: &[Axis]) -> Vec<String> {
     };
     axes.iter()
         .filter_map(|a| {
-            let id = a.path.strip_prefix("providers.")?.split('.').next()?;
+            let id = path::provider_id(&a.path)?;
             let p = resolved.providers.iter().find(|p| p.id == id)?;
             (!p.enabled).then(|| {
                 format!(
