@@ -40,3 +40,12 @@ pub const MAX_MONEY: f64 = 1e12;
 pub const MAX_CAPACITY: f64 = 1e15;
 /// Largest allowance (£ per head per year).
 pub const MAX_ALLOWANCE: f64 = 1e4;
+
+/// Most points of a sweep's grid (all `--param` axes multiplied), and values of one axis.
+pub const MAX_SWEEP_POINTS: usize = 10_000;
+/// Most bisection steps of `sweep --refine` (`--refine-steps`; 52 halve any interval of `f64`s).
+pub const MAX_REFINE_STEPS: u32 = 52;
+/// Most Morris grid levels (`sensitivity --levels`).
+pub const MAX_LEVELS: u32 = 100;
+/// Most Morris trajectories (`sensitivity --trajectories`).
+pub const MAX_TRAJECTORIES: u32 = 10_000;
