@@ -116,6 +116,39 @@ fn too_deep(root: &Spanned<DeValue<'_>>) -> Option<usize> {
     None
 }
 
+/// The start of the dotted key with the most `.`s, when it has more than [`MAX_NESTING`]: toml
+/// refuses keys of 80 or more parts without saying where.
+fn deepest_dotted_key(text: &str) -> Option<usize> {
+    use toml_parser::lexer::TokenKind;
+    let (mut start, mut dots, mut deepest) = (None, 0usize, (0usize, 0usize));
+    for token in toml_parser::Source::new(text).lex() {
+        match token.kind() {
+            TokenKind::Dot => dots += 1,
+            TokenKind::Whitespace => {}
+            TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString => {
+                start.get_or_insert(token.span().start());
+            }
+            _ => {
+                if dots > deepest.0 {
+                    deepest = (dots, start.unwrap_or(0));
+                }
+                (start, dots) = (None, 0);
+            }
+        }
+    }
+    if dots > deepest.0 {
+        deepest = (dots, start.unwrap_or(0));
+    }
+    (deepest.0 > MAX_NESTING).then_some(deepest.1)
+}
+
+fn nesting_message() -> String {
+    format!(
+        "tables, arrays and dotted keys nest deeper than {MAX_NESTING} levels here; \
+         a scenario needs at most 5"
+    )
+}
+
 impl Scenario {
     /// Reads and checks a scenario file: a regular file of at most [`MAX_FILE_BYTES`], in UTF-8.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -134,8 +167,16 @@ impl Scenario {
             configuration: None,
         };
         let syntax = |e: toml::de::Error| {
-            let pos = e.span().map(|s| line_col(text, s.start)).or(Some((1, 1)));
-            ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
+            let pos = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .or_else(|| deepest_dotted_key(text).map(|at| line_col(text, at)))
+                .or(Some((1, 1)));
+            let mut message = first_line(e.message());
+            if message.contains("recurs") {
+                message = format!("{message}: {}", nesting_message());
+            }
+            ScenarioError::Invalid(vec![problem(pos, String::new(), message)])
         };
         let spanned = DeTable::parse(text)
             .map(|t| {
@@ -147,10 +188,7 @@ impl Scenario {
             return Err(ScenarioError::Invalid(vec![problem(
                 Some(line_col(text, at)),
                 String::new(),
-                format!(
-                    "tables, arrays and dotted keys nest deeper than {MAX_NESTING} levels here; \
-                     a scenario needs at most 5"
-                ),
+                nesting_message(),
             )]));
         }
         let de = toml::Deserializer::parse(text).map_err(syntax)?;

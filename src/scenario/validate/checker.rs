@@ -25,14 +25,19 @@ impl Checker {
             self.fail(
                 path,
                 format!(
-                    "must be a finite number, got {v}; allowed: {}",
+                    "must be a finite number, got {}; allowed: {}",
+                    show(v),
                     describe(lo, hi)
                 ),
             );
         } else if v < lo || v > hi {
             self.fail(
                 path,
-                format!("out of range: got {v}; allowed: {}", describe(lo, hi)),
+                format!(
+                    "out of range: got {}; allowed: {}",
+                    show(v),
+                    describe(lo, hi)
+                ),
             );
         }
     }
@@ -102,9 +107,19 @@ impl Checker {
 
 fn describe(lo: f64, hi: f64) -> String {
     match (lo.is_finite(), hi.is_finite()) {
-        (true, true) => format!("a number from {lo} to {hi}"),
-        (true, false) => format!("a number of at least {lo}"),
-        (false, true) => format!("a number of at most {hi}"),
+        (true, true) => format!("a number from {} to {}", show(lo), show(hi)),
+        (true, false) => format!("a number of at least {}", show(lo)),
+        (false, true) => format!("a number of at most {}", show(hi)),
         (false, false) => "a finite number".into(),
+    }
+}
+
+/// A number as a message shows it: in full when it reads well, with an exponent when it is huge
+/// or tiny (`1e300`, not three hundred digits).
+fn show(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && (v.abs() >= 1e15 || v.abs() < 1e-6) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
