@@ -5,6 +5,7 @@ mod core;
 mod explore;
 mod golden;
 mod hostile;
+mod mutants;
 mod scale;
 mod scenario_files;
 mod util;

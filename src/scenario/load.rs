@@ -44,8 +44,8 @@ fn whole_file(file: &str, message: String) -> ScenarioError {
     }])
 }
 
-/// Reads a scenario file's text: only a regular file of at most [`MAX_FILE_BYTES`], in UTF-8.
-fn read_text(path: &Path, file: &str) -> Result<String, ScenarioError> {
+/// Reads a scenario file's bytes: only a regular file of at most [`MAX_FILE_BYTES`].
+fn read_bytes(path: &Path, file: &str) -> Result<Vec<u8>, ScenarioError> {
     let read_error = |source| ScenarioError::Read {
         file: file.to_string(),
         source,
@@ -81,6 +81,12 @@ fn read_text(path: &Path, file: &str) -> Result<String, ScenarioError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big("larger than that".into()));
     }
+    Ok(bytes)
+}
+
+/// The text of a scenario file's bytes, which must be UTF-8; a bad byte is named by its line and
+/// column.
+fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -153,8 +159,14 @@ impl Scenario {
     /// Reads and checks a scenario file: a regular file of at most [`MAX_FILE_BYTES`], in UTF-8.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = read_text(path, &file)?;
-        Scenario::from_text(&file, &text)
+        let bytes = read_bytes(path, &file)?;
+        Scenario::from_bytes(&file, bytes)
+    }
+
+    /// Checks a scenario given as bytes (UTF-8 text); `file` names it in messages.
+    pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<Scenario, ScenarioError> {
+        let text = decode(file, bytes)?;
+        Scenario::from_text(file, &text)
     }
 
     /// Checks a scenario given as text; `file` names it in messages.
