@@ -448,3 +448,22 @@ fn thousands_of_misspelt_paths_are_all_reported_quickly() {
     // The suggestion work is bounded (see scenario::suggest); a generous bound for slow machines.
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+#[test]
+fn help_states_the_caps() {
+    let help = |args: &[&str]| {
+        let out = csmarket().args(args).arg("--help").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let run = help(&["run"]);
+    assert!(run.contains("1 to 1000000000"), "{run}");
+    assert!(run.contains("at most 1024"), "{run}");
+    assert!(run.contains("at most 64 MiB"), "{run}");
+    let sweep = help(&["sweep"]);
+    assert!(sweep.contains("at most 10000 points"), "{sweep}");
+    assert!(sweep.contains("at most 52"), "{sweep}");
+    let sensitivity = help(&["sensitivity"]);
+    assert!(sensitivity.contains("2 to 100"), "{sensitivity}");
+    assert!(sensitivity.contains("at most 10000"), "{sensitivity}");
+    assert!(help(&["bench"]).contains("each 1 to 1024"));
+}

@@ -97,10 +97,12 @@ impl Checker {
     pub(super) fn reference(&mut self, path: &str, id: &str, known: &BTreeSet<&str>, what: &str) {
         if !known.contains(id) {
             let list: Vec<&str> = known.iter().copied().collect();
-            self.fail(
-                path,
-                format!("unknown {what} `{id}`; known {what}s: {}", list.join(", ")),
-            );
+            let known = if list.is_empty() {
+                format!("the scenario defines no {what}s")
+            } else {
+                format!("known {what}s: {}", list.join(", "))
+            };
+            self.fail(path, format!("unknown {what} `{id}`; {known}"));
         }
     }
 }
