@@ -467,3 +467,25 @@ fn help_states_the_caps() {
     assert!(sensitivity.contains("at most 10000"), "{sensitivity}");
     assert!(help(&["bench"]).contains("each 1 to 1024"));
 }
+
+#[test]
+fn generate_refuses_sizes_above_its_caps_before_allocating() {
+    let out = csmarket()
+        .args([
+            "generate",
+            "--ccgs",
+            "4000000000",
+            "--providers",
+            "4000000000",
+            "--regions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("at most 10000000 CCGs and 50000 local CSUs"),
+        "{err}"
+    );
+}

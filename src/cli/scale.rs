@@ -251,10 +251,10 @@ pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
 /// Arguments of `csmarket generate`.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
-    /// Number of CCGs (buyers).
+    /// Number of CCGs (buyers), at most 10000000.
     #[arg(long)]
     pub ccgs: u32,
-    /// Number of local CSUs.
+    /// Number of local CSUs, at most 50000.
     #[arg(long)]
     pub providers: u32,
     /// Number of regions (at most the number of CSUs).

@@ -49,3 +49,6 @@ pub const MAX_REFINE_STEPS: u32 = 52;
 pub const MAX_LEVELS: u32 = 100;
 /// Most Morris trajectories (`sensitivity --trajectories`).
 pub const MAX_TRAJECTORIES: u32 = 10_000;
+/// Most local CSUs `csmarket generate` writes (each is about 800 bytes of TOML, so the file stays
+/// well inside [`MAX_FILE_BYTES`]).
+pub const MAX_GENERATED_PROVIDERS: u32 = 50_000;
