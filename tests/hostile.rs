@@ -422,6 +422,15 @@ fn conflicting_observed_ratings_are_refused() {
         )),
         "{e}"
     );
+    let twice = edit(
+        "  { checkpoint = \"cp2\", provider = \"national-comms\", rating = \"C\" },",
+        "  { checkpoint = \"cp2\", provider = \"national-comms\", rating = \"C\" },\n  { checkpoint = \"cp2\", provider = \"north-a\", rating = \"A\" },",
+    );
+    let e = error_of(&twice);
+    assert!(
+        e.contains("observed.ratings[2].rating: `north-a` at checkpoint `cp2` is already recorded at observed.ratings[0]"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -98,3 +98,46 @@ impl Options {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replications_and_threads_are_held_to_their_caps() {
+        assert_eq!(check_replications("-n", 1).unwrap(), 1);
+        assert_eq!(
+            check_replications("-n", MAX_REPLICATIONS).unwrap(),
+            MAX_REPLICATIONS
+        );
+        assert!(check_replications("-n", 0).is_err());
+        let e = check_replications("-n", MAX_REPLICATIONS + 1).unwrap_err();
+        assert_eq!(
+            e.0,
+            "-n 1000000001: must be from 1 to 1000000000 replications"
+        );
+        assert_eq!(check_threads(0).unwrap(), 0);
+        assert_eq!(check_threads(MAX_THREADS).unwrap(), MAX_THREADS);
+        assert!(check_threads(MAX_THREADS + 1).is_err());
+    }
+
+    #[test]
+    fn options_check_configuration_names_against_the_scenario() {
+        let o = Options::from_args(&CommonArgs::default()).unwrap();
+        assert_eq!(
+            o.configurations(&[]).unwrap(),
+            o.scenario.configuration_names()
+        );
+        let e = o.configurations(&["nowhere".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown configuration `nowhere`"),
+            "{e}"
+        );
+        let e = o.configuration(None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("choose a configuration with --config"),
+            "{e}"
+        );
+    }
+}

@@ -505,7 +505,15 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                         first.as_str()
                     ),
                 ),
-                Some(_) => {}
+                // The same record twice would count twice in the back-test's scores.
+                Some(&(j, _)) => c.fail(
+                    format!("{at}.rating"),
+                    format!(
+                        "`{}` at checkpoint `{}` is already recorded at observed.ratings[{j}]; \
+                         record each rating once",
+                        r.provider, r.checkpoint
+                    ),
+                ),
                 None => {
                     rated.insert(key, (i, r.rating));
                 }
