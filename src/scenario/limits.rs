@@ -6,7 +6,7 @@
 //! sums over replications cannot wrap. `docs/scenario-format.md` and `--help` state them.
 
 /// Largest scenario file read, in bytes (64 MiB; a generated market of 29,000 providers is
-/// about 20 MB).
+/// about 23 MB).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Deepest nesting of tables and arrays (dotted keys count one level each).
 pub const MAX_NESTING: usize = 32;
