@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{InputError, RunArgs, load_scenario};
+use super::options::Options;
+use super::{InputError, RunArgs};
 use crate::experiment::Summary;
 use crate::experiment::shard::Shard;
 use crate::model::Market;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
 
 /// A validated run: scenario, configurations, replications, seed, threads and output folder.
 #[derive(Debug, Clone)]
@@ -36,38 +37,15 @@ pub struct RunPlan {
 impl RunPlan {
     /// Turns raw arguments into a plan, checking every name against the scenario.
     pub fn from_args(args: &RunArgs) -> anyhow::Result<RunPlan> {
-        let scenario = load_scenario(args.common.scenario.as_ref())?;
-        let available = scenario.configuration_names();
-        let configurations = if args.configs.is_empty() {
-            available.clone()
-        } else {
-            args.configs.clone()
-        };
-        for c in &configurations {
-            if !available.contains(c) {
-                return Err(ScenarioError::UnknownConfiguration {
-                    name: c.clone(),
-                    available: available.clone(),
-                }
-                .into());
-            }
-        }
-        let replications = args
-            .common
-            .replications
-            .unwrap_or(u64::from(scenario.base.scenario.replications));
-        if replications == 0 {
-            return Err(InputError("--replications must be at least 1".into()).into());
-        }
-        let seed = args.common.seed.unwrap_or(scenario.base.scenario.seed);
-        let out = super::default_out(args.common.out.as_ref(), args.common.scenario.as_ref());
+        let options = Options::from_args(&args.common)?;
+        let configurations = options.configurations(&args.configs)?;
         Ok(RunPlan {
-            scenario,
+            scenario: options.scenario,
             configurations,
-            replications,
-            seed,
-            threads: args.common.threads,
-            out,
+            replications: options.replications,
+            seed: options.seed,
+            threads: options.threads,
+            out: options.out,
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
             checkpoint_every: Duration::from_secs(args.checkpoint_secs),

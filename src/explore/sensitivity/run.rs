@@ -11,7 +11,7 @@ use crate::engine::{Fate, ReplicationOutcome};
 use crate::experiment::{MarketFigure, Summary};
 use crate::explore::{ExploreError, Progress};
 use crate::scenario::Edit;
-use crate::scenario::load::close_matches;
+use crate::scenario::suggest::close_matches;
 
 /// An output with its provider resolved to an index of the market.
 #[derive(Debug, Clone)]
@@ -48,18 +48,7 @@ struct Eval {
 /// Runs a sensitivity analysis: baseline, one-at-a-time at both ends of every factor, then Morris.
 pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResult, ExploreError> {
     let study = &plan.study;
-    if !(plan.fraction > 0.0 && plan.fraction < 1.0) {
-        return Err(ExploreError::Input(format!(
-            "--fraction must be between 0 and 1, got {}",
-            plan.fraction
-        )));
-    }
-    if plan.levels < 2 || plan.levels % 2 == 1 {
-        return Err(ExploreError::Input(format!(
-            "Morris levels must be even and at least 2, got {}",
-            plan.levels
-        )));
-    }
+    plan.check()?;
     let (paths, mut skipped) = parameter_paths(study, plan.all)?;
     let mut factors = Vec::new();
     for path in &paths {

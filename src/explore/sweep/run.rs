@@ -6,16 +6,13 @@ use super::{
     SweepPoint, SweepResult, THRESHOLD, TippingPoint, find_crossings, grid, grid_tipping_points,
 };
 use crate::explore::{ExploreError, NumericField, Progress, Study};
-use crate::scenario::load::close_matches;
+use crate::scenario::path;
+use crate::scenario::suggest::close_matches;
 
 /// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
 pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
     let study = &plan.study;
-    if plan.axes.is_empty() {
-        return Err(ExploreError::Input(
-            "a sweep needs at least one --param".into(),
-        ));
-    }
+    plan.check()?;
     let mut fields: Vec<NumericField> = Vec::new();
     for a in &plan.axes {
         if fields.iter().any(|f| f.path == a.path) {
@@ -169,7 +166,7 @@ fn disabled_notes(study: &Study, axes: &[Axis]) -> Vec<String> {
     };
     axes.iter()
         .filter_map(|a| {
-            let id = a.path.strip_prefix("providers.")?.split('.').next()?;
+            let id = path::provider_id(&a.path)?;
             let p = resolved.providers.iter().find(|p| p.id == id)?;
             (!p.enabled).then(|| {
                 format!(
