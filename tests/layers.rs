@@ -164,6 +164,95 @@ fn no_module_uses_a_module_of_its_own_or_a_higher_layer() {
     );
 }
 
+/// The sibling modules (files or folders beside it, not `mod.rs`) a file names through `super::x`
+/// or through `crate::<its own path>::x`.
+fn sibling_uses(text: &str, module: &[String], siblings: &[String]) -> Vec<String> {
+    let parent = module[..module.len() - 1].join("::");
+    let own = format!("crate::{parent}::");
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        for prefix in ["super::", own.as_str()] {
+            let mut rest = code;
+            while let Some(i) = rest.find(prefix) {
+                let after = &rest[i + prefix.len()..];
+                let name = ident(after);
+                // `super::super::` climbs further; only a direct sibling counts.
+                if !after.starts_with("super::") && siblings.iter().any(|s| s == name) {
+                    out.push(name.to_string());
+                }
+                rest = after;
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn no_two_files_of_one_folder_use_each_other_in_a_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    // Folder -> its modules (file stems and subfolders, mod.rs aside) -> the siblings each uses.
+    let mut graphs: std::collections::BTreeMap<PathBuf, Vec<(String, Vec<String>)>> =
+        Default::default();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let stem = rel.file_stem().unwrap().to_string_lossy().to_string();
+        if stem == "mod" || rel.components().count() == 1 {
+            continue;
+        }
+        let folder = file.parent().unwrap().to_path_buf();
+        let siblings: Vec<String> = fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+            .filter(|n| n != "mod" && *n != stem)
+            .collect();
+        let module = module_path(rel);
+        let used = sibling_uses(&fs::read_to_string(file).unwrap(), &module, &siblings);
+        graphs.entry(folder).or_default().push((stem, used));
+    }
+    let mut cycles = Vec::new();
+    for (folder, nodes) in &graphs {
+        let uses = |n: &str| {
+            nodes
+                .iter()
+                .find(|(m, _)| m == n)
+                .map_or(&[][..], |(_, u)| u.as_slice())
+        };
+        // A cycle through `start`: a path of uses that comes back to it.
+        for (start, _) in nodes {
+            let mut stack = vec![(start.clone(), vec![start.clone()])];
+            let mut seen = Vec::new();
+            while let Some((at, path)) = stack.pop() {
+                for next in uses(&at) {
+                    if next == start {
+                        cycles.push(format!(
+                            "{}: {} -> {start}",
+                            folder.strip_prefix(&src).unwrap().display(),
+                            path.join(" -> ")
+                        ));
+                    } else if !seen.contains(next) {
+                        seen.push(next.clone());
+                        let mut p = path.clone();
+                        p.push(next.clone());
+                        stack.push((next.clone(), p));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "files of one folder use each other in a cycle:\n{}",
+        cycles.join("\n")
+    );
+}
+
 #[test]
 fn the_layer_check_sees_every_way_of_naming_a_module() {
     let charts = vec!["charts".to_string(), "explore".to_string()];
@@ -182,6 +271,16 @@ fn the_layer_check_sees_every_way_of_naming_a_module() {
         ["report"]
     );
     assert!(used_modules("use super::draw;", &charts).is_empty());
+    let run = vec!["cli".to_string(), "run".to_string()];
+    let siblings = vec!["scale".to_string(), "plan".to_string()];
+    assert_eq!(
+        sibling_uses(
+            "use super::plan::RunPlan;\nlet x = crate::cli::scale::f(); // super::nothing",
+            &run,
+            &siblings
+        ),
+        ["plan", "scale"]
+    );
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::{RunPlan, headline_table};
+use super::output::headline_table;
+use super::plan::RunPlan;
 use super::{CommonArgs, InputError, RunArgs, output, progress};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};

@@ -4,6 +4,7 @@ pub mod compare;
 pub mod explore;
 pub mod options;
 pub mod output;
+pub mod plan;
 pub mod progress;
 pub mod run;
 pub mod scale;

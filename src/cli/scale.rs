@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::{Options, check_threads};
-use super::run::{RunPlan, headline_table};
+use super::output::headline_table;
+use super::plan::RunPlan;
 use super::{CommonArgs, InputError, progress};
 use crate::engine::ReplicationOutcome;
 use crate::experiment::resume::{self, Checkpoint, ROWS_FILE};
