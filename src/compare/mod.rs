@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, Fate, ReplicationOutcome};
-use crate::experiment::{BLOCK, MarketFigure, RunError, Summary};
+use crate::experiment::{self, BLOCK, MarketFigure, RunError, Summary};
 use crate::model::Market;
 pub use paired::{PairedEstimate, PairedStat};
 
@@ -219,10 +219,7 @@ pub fn run(
     sink: &mut dyn FnMut(usize, &ReplicationOutcome) -> anyhow::Result<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CompareOutcome, RunError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|source| RunError::Pool { threads, source })?;
+    let pool = experiment::pool(threads)?;
     let mut summaries: Vec<Summary> = markets.iter().map(Summary::new).collect();
     let mut comparison = Comparison::new(markets, baseline);
     let k = markets.len();

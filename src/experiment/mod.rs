@@ -61,6 +61,14 @@ impl Observer for EachReplication<'_> {
     }
 }
 
+/// A pool of `threads` worker threads (0 = all cores) for running replications.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| RunError::Pool { threads, source })
+}
+
 /// Runs replications `reps` of a market on `threads` threads (0 = all cores). Each replication is
 /// handed to `sink` in index order; `progress` hears how many are done.
 pub fn run(
@@ -91,10 +99,7 @@ pub fn run_from(
     observer: &mut dyn Observer,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|source| RunError::Pool { threads, source })?;
+    let pool = pool(threads)?;
     // Simulates a block and folds it into a summary, both in parallel; the fold is exact, so the
     // partial summaries merge to the bits of pushing every replication in order.
     let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {
