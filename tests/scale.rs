@@ -268,7 +268,7 @@ fn resumable_run(out: &Path) -> std::process::Command {
         "--config",
         "local",
     ])
-    .args(["--checkpoint-secs", "0", "--threads", "2", "--out"])
+    .args(["--save-secs", "0", "--threads", "2", "--out"])
     .arg(out)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
@@ -283,10 +283,10 @@ fn a_killed_run_resumes_to_the_output_of_an_uninterrupted_one() {
     let state = killed.join("local/.progress/state.json");
     let deadline = Instant::now() + Duration::from_secs(300);
     while !state.exists() {
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(Instant::now() < deadline, "no saved progress appeared");
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the run ended before its first checkpoint"
+            "the run ended before its first save"
         );
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -94,8 +94,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Seconds between saves of progress; the first block of replications is always saved.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub checkpoint_secs: u64,
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        alias = "checkpoint-secs"
+    )]
+    pub save_secs: u64,
 }
 
 /// The output folder a command uses: `--out`, or `output/<scenario file name>`
@@ -172,7 +177,7 @@ impl RunArgs {
             configs: Vec::new(),
             shard: None,
             resume: false,
-            checkpoint_secs: 30,
+            save_secs: 30,
         }
     }
 }

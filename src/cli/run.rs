@@ -30,7 +30,7 @@ pub struct RunPlan {
     /// Carry on from saved progress.
     pub resume: bool,
     /// Least time between saves of progress.
-    pub checkpoint_every: Duration,
+    pub save_every: Duration,
 }
 
 impl RunPlan {
@@ -70,7 +70,7 @@ impl RunPlan {
             out,
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
-            checkpoint_every: Duration::from_secs(args.checkpoint_secs),
+            save_every: Duration::from_secs(args.save_secs),
         })
     }
 

@@ -12,7 +12,7 @@ use clap::Args;
 use super::run::{RunPlan, headline_table};
 use super::{InputError, load_scenario, progress};
 use crate::engine::ReplicationOutcome;
-use crate::experiment::resume::{self, Checkpoint, ROWS_FILE};
+use crate::experiment::resume::{self, ROWS_FILE, SavedProgress};
 use crate::experiment::shard::RunIdentity;
 use crate::experiment::{self, Observer, Summary};
 use crate::export::merge::{self as shard_merge, ShardState};
@@ -33,7 +33,7 @@ struct Saver<'a> {
 impl Saver<'_> {
     fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<u64> {
         let rows_bytes = self.log.sync()?;
-        Checkpoint {
+        SavedProgress {
             format: resume::FORMAT,
             identity: Cow::Borrowed(self.identity),
             started: self.started.to_string(),
@@ -73,14 +73,14 @@ fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
     }
 }
 
-fn complete_checkpoint<'a>(
+fn complete_progress<'a>(
     identity: &'a RunIdentity,
     started: &str,
     next: u64,
     rows_bytes: u64,
     summary: &'a Summary,
-) -> Checkpoint<'a> {
-    Checkpoint {
+) -> SavedProgress<'a> {
+    SavedProgress {
         format: resume::FORMAT,
         identity: Cow::Borrowed(identity),
         started: started.to_string(),
@@ -105,7 +105,7 @@ pub fn run_configuration(
     let id = identity(plan, configuration);
     let range = id.range();
     let saved = if plan.resume {
-        Checkpoint::load(&progress_dir)?
+        SavedProgress::load(&progress_dir)?
     } else {
         None
     };
@@ -133,7 +133,7 @@ pub fn run_configuration(
         let c = saved
             .as_ref()
             .map(|c| (c.summary.as_ref().clone(), c.started.clone(), c.rows_bytes));
-        c.ok_or_else(|| anyhow::anyhow!("internal: no checkpoint"))?
+        c.ok_or_else(|| anyhow::anyhow!("internal: no saved progress"))?
     } else {
         let (start, next, started, log) = match &saved {
             Some(c) => (
@@ -158,7 +158,7 @@ pub fn run_configuration(
             identity: &id,
             dir: &progress_dir,
             started: &started,
-            every: plan.checkpoint_every,
+            every: plan.save_every,
             last: None,
         };
         let summary = experiment::run_from(
@@ -208,7 +208,7 @@ pub fn run_configuration(
         shard_merge::write_state(&dir, &state)
             .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
     }
-    complete_checkpoint(&id, &started, range.end, rows_bytes, &summary).save(&progress_dir)?;
+    complete_progress(&id, &started, range.end, rows_bytes, &summary).save(&progress_dir)?;
     Ok(summary)
 }
 

@@ -2,10 +2,12 @@
 //! output as an uninterrupted one.
 //!
 //! A run keeps, in `<configuration folder>/.progress/`, the replication rows written so far
-//! (`replications.csv`) and a checkpoint (`state.json`): the exactly mergeable summary of every
+//! (`replications.csv`) and the saved state (`state.json`): the exactly mergeable summary of every
 //! replication before `next`, and how many bytes of the rows file those replications fill. The
-//! rows file is synced before the checkpoint is renamed into place, so a checkpoint never counts
-//! rows that are not on disk; rows written after the last checkpoint are cut off on resume.
+//! rows file is synced before the state is renamed into place, so saved progress never counts
+//! rows that are not on disk; rows written after the last save are cut off on resume.
+//!
+//! "Checkpoint" in csmarket means only the Board's assurance checkpoints; this is saved progress.
 
 use std::borrow::Cow;
 use std::fs::{self, File};
@@ -19,11 +21,11 @@ use super::shard::RunIdentity;
 
 /// Folder, inside a configuration's output folder, that holds a run's saved progress.
 pub const PROGRESS_DIR: &str = ".progress";
-/// The checkpoint file in the progress folder.
+/// The saved state file in the progress folder.
 pub const STATE_FILE: &str = "state.json";
 /// The replication rows written so far, in the progress folder.
 pub const ROWS_FILE: &str = "replications.csv";
-/// Version of the checkpoint format; a checkpoint of another format is not resumed.
+/// Version of the saved-progress format; progress saved in another format is not resumed.
 pub const FORMAT: u32 = 1;
 
 /// The progress folder of a configuration's output folder.
@@ -42,15 +44,15 @@ pub enum ResumeError {
         /// Cause.
         source: io::Error,
     },
-    /// The checkpoint is not one this version can read.
-    #[error("{file}: not a usable checkpoint ({message}); delete the folder to start again")]
+    /// The saved progress is not one this version can read.
+    #[error("{file}: not usable saved progress ({message}); delete the folder to start again")]
     Corrupt {
         /// The file.
         file: String,
         /// What is wrong.
         message: String,
     },
-    /// The checkpoint belongs to another run.
+    /// The saved progress belongs to another run.
     #[error(
         "{file}: saved progress is from another run ({field} {saved}, this run {wanted}); \
          run without --resume to start again"
@@ -60,7 +62,7 @@ pub enum ResumeError {
         file: String,
         /// The field that differs.
         field: &'static str,
-        /// Its value in the checkpoint.
+        /// Its value in the saved progress.
         saved: String,
         /// Its value in this run.
         wanted: String,
@@ -69,8 +71,8 @@ pub enum ResumeError {
 
 /// A run's saved progress: everything needed to carry on from replication `next`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint<'a> {
-    /// Checkpoint format, [`FORMAT`].
+pub struct SavedProgress<'a> {
+    /// Saved-progress format, [`FORMAT`].
     pub format: u32,
     /// The run this is progress of.
     pub identity: Cow<'a, RunIdentity>,
@@ -93,9 +95,9 @@ fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
     }
 }
 
-impl Checkpoint<'_> {
-    /// Writes the checkpoint into a progress folder, whole or not at all (temporary file, sync,
-    /// rename), so a kill at any moment leaves the previous checkpoint or this one.
+impl SavedProgress<'_> {
+    /// Writes the saved progress into a progress folder, whole or not at all (temporary file, sync,
+    /// rename), so a kill at any moment leaves the previous save or this one.
     pub fn save(&self, dir: &Path) -> Result<(), ResumeError> {
         let target = dir.join(STATE_FILE);
         let temp = dir.join(format!(".{STATE_FILE}.partial-{}", std::process::id()));
@@ -112,8 +114,8 @@ impl Checkpoint<'_> {
         write().map_err(io_error(&target))
     }
 
-    /// The checkpoint in a progress folder, if there is one.
-    pub fn load(dir: &Path) -> Result<Option<Checkpoint<'static>>, ResumeError> {
+    /// The saved progress in a progress folder, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<SavedProgress<'static>>, ResumeError> {
         let file = dir.join(STATE_FILE);
         let bytes = match fs::read(&file) {
             Ok(b) => b,
@@ -124,7 +126,7 @@ impl Checkpoint<'_> {
             file: file.display().to_string(),
             message,
         };
-        let c: Checkpoint<'static> =
+        let c: SavedProgress<'static> =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         if c.format != FORMAT {
             return Err(corrupt(format!(
@@ -144,7 +146,7 @@ impl Checkpoint<'_> {
         Ok(Some(c))
     }
 
-    /// Checks that the checkpoint is progress of the run `identity` (shard index included).
+    /// Checks that the saved state is progress of the run `identity` (shard index included).
     pub fn belongs_to(&self, identity: &RunIdentity, dir: &Path) -> Result<(), ResumeError> {
         let mismatch = self.identity.mismatch(identity).or_else(|| {
             (self.identity.shard != identity.shard).then(|| {
@@ -196,11 +198,11 @@ mod tests {
     }
 
     #[test]
-    fn checkpoint_round_trips_exactly() {
+    fn saved_progress_round_trips_exactly() {
         let m = market();
         let summary = summarise(&m, 20..30, 1).unwrap();
         let id = identity();
-        let c = Checkpoint {
+        let c = SavedProgress {
             format: FORMAT,
             identity: Cow::Borrowed(&id),
             started: "then".into(),
@@ -211,7 +213,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         c.save(dir.path()).unwrap();
-        let back = Checkpoint::load(dir.path()).unwrap().unwrap();
+        let back = SavedProgress::load(dir.path()).unwrap().unwrap();
         assert_eq!(back, c);
         back.belongs_to(&id, dir.path()).unwrap();
         let mut other = id.clone();
@@ -226,11 +228,11 @@ mod tests {
     }
 
     #[test]
-    fn checkpoint_that_miscounts_is_refused() {
+    fn saved_progress_that_miscounts_is_refused() {
         let m = market();
         let summary = summarise(&m, 20..25, 1).unwrap();
         let id = identity();
-        let c = Checkpoint {
+        let c = SavedProgress {
             format: FORMAT,
             identity: Cow::Borrowed(&id),
             started: String::new(),
@@ -242,11 +244,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         c.save(dir.path()).unwrap();
         assert!(matches!(
-            Checkpoint::load(dir.path()),
+            SavedProgress::load(dir.path()),
             Err(ResumeError::Corrupt { .. })
         ));
         assert!(
-            Checkpoint::load(&dir.path().join("none"))
+            SavedProgress::load(&dir.path().join("none"))
                 .unwrap()
                 .is_none()
         );

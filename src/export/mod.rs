@@ -381,14 +381,14 @@ impl ReplicationLog {
         })
     }
 
-    /// Opens an existing log, keeping its first `len` bytes (the rows a checkpoint counted).
+    /// Opens an existing log, keeping its first `len` bytes (the rows the saved progress counted).
     pub fn reopen(path: &Path, market: &Market, len: u64) -> anyhow::Result<ReplicationLog> {
         let named = |e: std::io::Error| anyhow::anyhow!("cannot reopen {}: {e}", path.display());
         let mut file = OpenOptions::new().write(true).open(path).map_err(named)?;
         let have = file.metadata().map_err(named)?.len();
         if have < len {
             anyhow::bail!(
-                "{}: has {have} bytes but the checkpoint counted {len}; delete the folder to start again",
+                "{}: has {have} bytes but the saved progress counted {len}; delete the folder to start again",
                 path.display()
             );
         }
