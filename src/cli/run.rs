@@ -1,12 +1,19 @@
 //! `csmarket run`: every chosen configuration of a scenario, written under the output folder.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{InputError, RunArgs, load_scenario};
+use anyhow::Context;
+
+use super::{InputError, RunArgs, load_scenario, progress};
 use crate::experiment::Summary;
-use crate::experiment::shard::Shard;
+use crate::experiment::resumable::{Finished, ResumableRun};
+use crate::experiment::resume;
+use crate::experiment::shard::{RunIdentity, Shard};
+use crate::export::merge::{self as shard_merge, ShardState};
+use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -97,14 +104,91 @@ impl RunPlan {
     }
 }
 
-/// Runs one configuration (the plan's shard of it) and writes its folder under `out`, saving
-/// progress as it goes so that `--resume` can finish it; returns its summary.
+/// The identity of a configuration's run under a plan.
+fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
+    RunIdentity {
+        csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_sha256: plan.scenario.sha256.clone(),
+        configuration: configuration.to_string(),
+        seed: plan.seed,
+        replications: plan.replications,
+        shard: plan.shard,
+    }
+}
+
+/// Runs one configuration (the plan's shard of it) into `out/<configuration>/` through the
+/// library's [`ResumableRun`], and writes its results: summary tables and charts, or for a shard
+/// `state.json` for `csmarket merge` (a shard's charts would show part of the run).
 pub fn run_configuration(
     plan: &RunPlan,
     configuration: &str,
     argv: &[String],
 ) -> anyhow::Result<Summary> {
-    super::scale::run_configuration(plan, configuration, argv)
+    let market = plan.market(configuration)?;
+    let dir = plan.out.join(configuration);
+    let job = ResumableRun {
+        market: &market,
+        identity: identity(plan, configuration),
+        dir: dir.clone(),
+        threads: plan.threads,
+        resume: plan.resume,
+        save_every: plan.save_every,
+    };
+    let range = job.range();
+    let bar = progress::bar(range.end - range.start, configuration);
+    let open_log = |path: &Path, len: Option<u64>| match len {
+        None => ReplicationLog::create(path, &market),
+        Some(len) => ReplicationLog::reopen(path, &market, len),
+    };
+    let write_results = |done: &Finished| -> anyhow::Result<()> {
+        bar.finish_and_clear();
+        let provenance = Provenance {
+            csmarket_version: job.identity.csmarket_version.clone(),
+            scenario: plan.scenario.base.scenario.name.clone(),
+            scenario_file: plan.scenario.file.clone(),
+            scenario_sha256: plan.scenario.sha256.clone(),
+            configuration: configuration.to_string(),
+            seed: plan.seed,
+            first_replication: range.start,
+            replications: range.end - range.start,
+            threads: plan.thread_count(),
+            started: done.started.clone(),
+            finished: chrono::Utc::now().to_rfc3339(),
+            command_line: argv.to_vec(),
+        };
+        export::write_summary(&dir, &done.summary, &provenance)
+            .with_context(|| format!("cannot write results in {}", dir.display()))?;
+        let labels = crate::charts::Labels::from_markets([&market]);
+        if plan.shard == Shard::WHOLE {
+            let drawn =
+                crate::charts::configuration_charts(std::slice::from_ref(&done.summary), &labels)?;
+            crate::charts::write(&dir, &drawn)
+                .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+        } else {
+            let state = ShardState {
+                format: shard_merge::FORMAT,
+                identity: Cow::Borrowed(&job.identity),
+                provenance: Cow::Borrowed(&provenance),
+                rows_bytes: done.rows_bytes,
+                summary: Cow::Borrowed(&done.summary),
+                labels: Cow::Borrowed(&labels),
+            };
+            shard_merge::write_state(&dir, &state)
+                .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
+        }
+        Ok(())
+    };
+    let finished = job.run(open_log, &|done| bar.set_position(done), write_results)?;
+    bar.finish_and_clear();
+    Ok(finished.summary)
+}
+
+/// Removes the saved progress of every configuration of a finished run.
+pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
+    for c in &plan.configurations {
+        resume::clear(&plan.out.join(c))?;
+    }
+    Ok(())
 }
 
 /// `csmarket run`.
@@ -115,7 +199,7 @@ pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         summaries.push(run_configuration(&plan, c, argv)?);
     }
     // Every configuration is written: the saved progress has done its job.
-    super::scale::clear_progress(&plan)?;
+    clear_progress(&plan)?;
     print!("{}", headline_table(&summaries));
     println!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)

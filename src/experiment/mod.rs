@@ -1,5 +1,6 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod resumable;
 pub mod resume;
 pub mod shard;
 pub mod summary;

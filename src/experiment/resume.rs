@@ -33,6 +33,15 @@ pub fn progress_dir(config_dir: &Path) -> PathBuf {
     config_dir.join(PROGRESS_DIR)
 }
 
+/// Removes a configuration folder's saved progress, once its results are all written.
+pub fn clear(config_dir: &Path) -> Result<(), ResumeError> {
+    let dir = progress_dir(config_dir);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&dir)(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Why saved progress could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ResumeError {

@@ -432,6 +432,20 @@ impl ReplicationLog {
     }
 }
 
+impl crate::experiment::resumable::RowLog for ReplicationLog {
+    fn append(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        self.write(r)
+    }
+
+    fn sync(&mut self) -> anyhow::Result<u64> {
+        ReplicationLog::sync(self)
+    }
+
+    fn finish(self, target: &Path) -> anyhow::Result<u64> {
+        ReplicationLog::finish(self, target)
+    }
+}
+
 /// Writes the summary tables and `summary.json` of one configuration into `dir`.
 pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;

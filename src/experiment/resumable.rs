@@ -1,0 +1,210 @@
+//! One configuration's run that survives being killed and can be split across machines: rows go
+//! to a log in `.progress/`, progress is saved after the first block and then at most every
+//! `save_every`, and `resume` carries on from the last save to the output an uninterrupted run
+//! would have written. A shard is the same run over its part of the replication range.
+//!
+//! The file formats are the caller's: rows go through a [`RowLog`] and the results files are
+//! written by the `write_results` hook, so this layer knows nothing of CSV or charts.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::resume::{self, ROWS_FILE, SavedProgress};
+use super::shard::RunIdentity;
+use super::{Observer, Summary};
+use crate::engine::ReplicationOutcome;
+use crate::model::Market;
+
+/// The file name of a configuration's replication rows, once the run is complete.
+pub const REPLICATIONS_FILE: &str = "replications.csv";
+
+/// Where a resumable run appends its replication rows.
+pub trait RowLog {
+    /// Appends one replication's row.
+    fn append(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()>;
+    /// Makes every row so far durable and returns the log's length in bytes.
+    fn sync(&mut self) -> anyhow::Result<u64>;
+    /// Syncs the log and moves it to `target`; returns its length.
+    fn finish(self, target: &Path) -> anyhow::Result<u64>;
+}
+
+/// One configuration's resumable run.
+pub struct ResumableRun<'a> {
+    /// The compiled market, seed included.
+    pub market: &'a Market,
+    /// The run and the shard of it this machine runs.
+    pub identity: RunIdentity,
+    /// The configuration's output folder.
+    pub dir: PathBuf,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Carry on from saved progress (start afresh if there is none).
+    pub resume: bool,
+    /// Least time between saves of progress.
+    pub save_every: Duration,
+}
+
+/// What the results files of a finished run are written from.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Summary of the run's replications.
+    pub summary: Summary,
+    /// When the run first started (RFC 3339), before any interruption.
+    pub started: String,
+    /// Length in bytes of the complete `replications.csv`.
+    pub rows_bytes: u64,
+}
+
+impl ResumableRun<'_> {
+    /// The replication ids this machine runs.
+    pub fn range(&self) -> Range<u64> {
+        self.identity.range()
+    }
+
+    /// Runs (or finishes) the configuration: `open_log` opens a new row log (`None`) or reopens
+    /// the saved one cut back to its saved length; `progress` hears how many replications of
+    /// [`range`](Self::range) are done; `write_results` writes the results files before the run
+    /// is marked complete. A run resumed after it was complete is not run or written again.
+    pub fn run<L: RowLog>(
+        &self,
+        open_log: impl FnOnce(&Path, Option<u64>) -> anyhow::Result<L>,
+        progress: &(dyn Fn(u64) + Sync),
+        write_results: impl FnOnce(&Finished) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Finished> {
+        let progress_dir = resume::progress_dir(&self.dir);
+        let range = self.range();
+        let saved = if self.resume {
+            SavedProgress::load(&progress_dir)?
+        } else {
+            None
+        };
+        if let Some(c) = &saved {
+            c.belongs_to(&self.identity, &progress_dir)?;
+            if c.complete {
+                return Ok(Finished {
+                    summary: c.summary.as_ref().clone(),
+                    started: c.started.clone(),
+                    rows_bytes: c.rows_bytes,
+                });
+            }
+        }
+        if saved.is_none() && progress_dir.exists() {
+            std::fs::remove_dir_all(&progress_dir).with_context(|| {
+                format!("cannot clear old progress in {}", progress_dir.display())
+            })?;
+        }
+        std::fs::create_dir_all(&progress_dir)
+            .with_context(|| format!("cannot create output folder {}", progress_dir.display()))?;
+        let rows_path = progress_dir.join(ROWS_FILE);
+        let final_rows = self.dir.join(REPLICATIONS_FILE);
+        // Killed after the rows were moved into place but before the run was marked complete.
+        let rows_in_place = saved.as_ref().is_some_and(|c| {
+            c.next == range.end
+                && !rows_path.exists()
+                && std::fs::metadata(&final_rows).is_ok_and(|m| m.len() == c.rows_bytes)
+        });
+        let finished = match saved {
+            Some(c) if rows_in_place => Finished {
+                summary: c.summary.into_owned(),
+                started: c.started,
+                rows_bytes: c.rows_bytes,
+            },
+            saved => {
+                let (start, next, started, log) = match saved {
+                    Some(c) => {
+                        let log = open_log(&rows_path, Some(c.rows_bytes))?;
+                        (c.summary.into_owned(), c.next, c.started, log)
+                    }
+                    None => (
+                        Summary::new(self.market),
+                        range.start,
+                        chrono::Utc::now().to_rfc3339(),
+                        open_log(&rows_path, None)?,
+                    ),
+                };
+                let before = next - range.start;
+                progress(before);
+                let mut saver = Saver {
+                    log,
+                    identity: &self.identity,
+                    dir: &progress_dir,
+                    started: &started,
+                    every: self.save_every,
+                    last: None,
+                };
+                let summary = super::run_from(
+                    self.market,
+                    next..range.end,
+                    self.threads,
+                    start,
+                    &mut saver,
+                    &|done| progress(before + done),
+                )?;
+                saver.save(&summary, range.end, false)?;
+                let rows_bytes = saver.log.finish(&final_rows)?;
+                Finished {
+                    summary,
+                    started,
+                    rows_bytes,
+                }
+            }
+        };
+        write_results(&finished)?;
+        SavedProgress {
+            format: resume::FORMAT,
+            identity: Cow::Borrowed(&self.identity),
+            started: finished.started.clone(),
+            next: range.end,
+            rows_bytes: finished.rows_bytes,
+            complete: true,
+            summary: Cow::Borrowed(&finished.summary),
+        }
+        .save(&progress_dir)?;
+        Ok(finished)
+    }
+}
+
+/// Saves a run's progress after its first block and then at most every `every`.
+struct Saver<'a, L> {
+    log: L,
+    identity: &'a RunIdentity,
+    dir: &'a Path,
+    started: &'a str,
+    every: Duration,
+    last: Option<Instant>,
+}
+
+impl<L: RowLog> Saver<'_, L> {
+    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<u64> {
+        let rows_bytes = self.log.sync()?;
+        SavedProgress {
+            format: resume::FORMAT,
+            identity: Cow::Borrowed(self.identity),
+            started: self.started.to_string(),
+            next,
+            rows_bytes,
+            complete,
+            summary: Cow::Borrowed(summary),
+        }
+        .save(self.dir)?;
+        self.last = Some(Instant::now());
+        Ok(rows_bytes)
+    }
+}
+
+impl<L: RowLog> Observer for Saver<'_, L> {
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        self.log.append(r)
+    }
+
+    fn block_done(&mut self, summary: &Summary, next: u64) -> anyhow::Result<()> {
+        if self.last.is_none_or(|t| t.elapsed() >= self.every) {
+            self.save(summary, next, false)?;
+        }
+        Ok(())
+    }
+}
