@@ -4,6 +4,7 @@ mod compare_cmd;
 mod core;
 mod explore;
 mod golden;
+mod io_safety;
 mod scale;
 mod scenario_files;
 mod util;

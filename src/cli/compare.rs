@@ -96,6 +96,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         .map(|c| plan.market(c))
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
+    let _lock = super::lock_output(out, argv)?;
     let mut writers = Vec::new();
     for m in &markets {
         let dir = out.join(&m.configuration);

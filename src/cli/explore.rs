@@ -133,9 +133,10 @@ fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
     super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
 }
 
-fn create(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))
+/// Creates and locks the folder a tool writes into.
+fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::OutputLock> {
+    super::lock_output(dir, argv)
+        .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
 /// `csmarket sweep`.
@@ -157,7 +158,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         }),
     };
     let dir = out_dir(&args.study, "sweep");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sweep");
     let mut result = explore::sweep::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -233,7 +234,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         levels: args.levels,
     };
     let dir = out_dir(&args.study, "sensitivity");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sensitivity");
     let mut result = explore::sensitivity::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -289,7 +290,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let configuration = explore::backtest::observed_configuration(&scenario).map_err(report)?;
     let study = study_of(scenario, configuration, &args.study)?;
     let dir = out_dir(&args.study, "backtest");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(study.replications, "backtest");
     let mut result =
         explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;

@@ -6,13 +6,14 @@ pub mod progress;
 pub mod run;
 pub mod scale;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::experiment::resume::ResumeError;
 use crate::experiment::shard::Shard;
+use crate::export::lock::{LockError, OutputLock};
 use crate::export::merge::MergeError;
 use crate::generate::GenerateError;
 use crate::scenario::{Scenario, ScenarioError};
@@ -150,7 +151,23 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     }
 }
 
-/// Bad input (a scenario problem, an unknown configuration) exits with status 2.
+/// Locks a command's output folder for this process (see [`OutputLock`]), saying which
+/// temporary files of a killed run it removed.
+pub fn lock_output(dir: &Path, argv: &[String]) -> anyhow::Result<OutputLock> {
+    let lock = OutputLock::acquire(dir, argv)?;
+    if !lock.cleaned().is_empty() {
+        eprintln!(
+            "Removed {} temporary file{} a stopped run left in {}",
+            lock.cleaned().len(),
+            if lock.cleaned().len() == 1 { "" } else { "s" },
+            dir.display()
+        );
+    }
+    Ok(lock)
+}
+
+/// Bad input (a scenario problem, an unknown configuration, an output folder another process
+/// holds) exits with status 2.
 fn is_input_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<ScenarioError>().is_some()
@@ -159,6 +176,8 @@ fn is_input_error(e: &anyhow::Error) -> bool {
                 .is_some_and(MergeError::is_input_error)
             || c.downcast_ref::<GenerateError>()
                 .is_some_and(|e| matches!(e, GenerateError::Size(_)))
+            || c.downcast_ref::<LockError>()
+                .is_some_and(|e| matches!(e, LockError::Held { .. }))
             || c.downcast_ref::<ResumeError>()
                 .is_some_and(|e| !matches!(e, ResumeError::Io { .. }))
     })

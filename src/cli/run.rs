@@ -194,6 +194,7 @@ pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
 /// `csmarket run`.
 pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::from_args(args)?;
+    let _lock = super::lock_output(&plan.out, argv)?;
     let mut summaries = Vec::new();
     for c in &plan.configurations {
         summaries.push(run_configuration(&plan, c, argv)?);

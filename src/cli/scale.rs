@@ -29,7 +29,10 @@ pub struct MergeArgs {
 
 /// `csmarket merge`.
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let summaries = shard_merge::merge(&args.shards, &args.out, argv)?;
+    // Everything is checked before the output folder is created or locked.
+    let checked = shard_merge::check_shards(&args.shards, &args.out)?;
+    let _lock = super::lock_output(&args.out, argv)?;
+    let summaries = checked.write(&args.out, argv)?;
     print!("{}", headline_table(&summaries));
     println!(
         "Merged {} shard folders into {}/",

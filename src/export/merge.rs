@@ -364,14 +364,14 @@ fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
     p
 }
 
-/// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
-/// in shard order and writes each configuration's files as one machine would have. Returns the
-/// merged summaries, by configuration name.
-pub fn merge(
-    shard_dirs: &[PathBuf],
-    out: &Path,
-    command_line: &[String],
-) -> Result<Vec<Summary>, MergeError> {
+/// Shard folders checked to be every shard of one run, ready to be written as one.
+pub struct CheckedMerge {
+    configurations: Vec<(String, Shards)>,
+}
+
+/// Checks that shard folders are every shard of one run, reading everything the merge will use,
+/// so that a refusal leaves nothing written.
+pub fn check_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<CheckedMerge, MergeError> {
     let canonical_out = fs::canonicalize(out).ok();
     let mut layouts = Vec::with_capacity(shard_dirs.len());
     for d in shard_dirs {
@@ -391,36 +391,54 @@ pub fn merge(
             });
         }
     }
-    // Check every configuration before writing anything, so a refusal leaves no output.
-    let mut checked = Vec::with_capacity(first.len());
+    let mut configurations = Vec::with_capacity(first.len());
     for configuration in first.keys() {
         let dirs = layouts
             .iter()
             .map(|(_, l)| l[configuration].clone())
             .collect();
-        checked.push((configuration, check(configuration, dirs)?));
+        configurations.push((configuration.clone(), check(configuration, dirs)?));
     }
-    let mut summaries = Vec::with_capacity(checked.len());
-    for (configuration, shards) in checked {
-        let mut summary = shards.states[0].1.summary.as_ref().clone();
-        for (_, s) in &shards.states[1..] {
-            summary.merge(&s.summary);
+    Ok(CheckedMerge { configurations })
+}
+
+/// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
+/// in shard order and writes each configuration's files as one machine would have. Returns the
+/// merged summaries, by configuration name.
+pub fn merge(
+    shard_dirs: &[PathBuf],
+    out: &Path,
+    command_line: &[String],
+) -> Result<Vec<Summary>, MergeError> {
+    check_shards(shard_dirs, out)?.write(out, command_line)
+}
+
+impl CheckedMerge {
+    /// Folds the checked shards' summaries in shard order and writes each configuration's files
+    /// into `out` as one machine would have; returns the merged summaries.
+    pub fn write(self, out: &Path, command_line: &[String]) -> Result<Vec<Summary>, MergeError> {
+        let mut summaries = Vec::with_capacity(self.configurations.len());
+        for (configuration, shards) in self.configurations {
+            let mut summary = shards.states[0].1.summary.as_ref().clone();
+            for (_, s) in &shards.states[1..] {
+                summary.merge(&s.summary);
+            }
+            let dir = out.join(&configuration);
+            let write_error = |source: anyhow::Error| MergeError::Write {
+                dir: dir.display().to_string(),
+                source,
+            };
+            fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+            merge_rows(&shards, &dir.join("replications.csv"))?;
+            write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
+                .map_err(write_error)?;
+            // The charts one machine would have drawn of the whole run.
+            let labels = shards.states[0].1.labels.as_ref();
+            let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
+                .map_err(|e| write_error(e.into()))?;
+            crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
+            summaries.push(summary);
         }
-        let dir = out.join(configuration);
-        let write_error = |source: anyhow::Error| MergeError::Write {
-            dir: dir.display().to_string(),
-            source,
-        };
-        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        merge_rows(&shards, &dir.join("replications.csv"))?;
-        write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
-            .map_err(write_error)?;
-        // The charts one machine would have drawn of the whole run.
-        let labels = shards.states[0].1.labels.as_ref();
-        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
-            .map_err(|e| write_error(e.into()))?;
-        crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
-        summaries.push(summary);
+        Ok(summaries)
     }
-    Ok(summaries)
 }

@@ -1,6 +1,7 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
 
 pub mod atomic;
+pub mod lock;
 pub mod merge;
 
 use std::fs::{File, OpenOptions};
