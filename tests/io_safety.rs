@@ -4,6 +4,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use crate::util::{csmarket, fixture};
 use csmarket::export::lock::OutputLock;
@@ -73,6 +75,146 @@ fn a_merge_into_a_folder_another_process_writes_is_refused() {
     let e = stderr_of(&refused);
     assert!(e.contains("command another"), "{e}");
     assert!(!out.join("local").exists(), "nothing merged");
+}
+
+/// `csmarket merge` of `shards` into `out`, refused with exit 2; returns its stderr.
+fn merge_refused(shards: &[PathBuf], out: &Path) -> String {
+    let refused = csmarket()
+        .arg("merge")
+        .args(shards)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .code(2);
+    stderr_of(&refused)
+}
+
+#[test]
+fn a_shard_whose_state_was_edited_is_refused_and_nothing_is_written() {
+    let root = tempfile::tempdir().unwrap();
+    let shards = two_shards(root.path());
+    let state = shards[1].join("local/state.json");
+    let text = fs::read_to_string(&state).unwrap();
+    // One provider's survival count, one higher.
+    let key = "\"survived\":{\"successes\":";
+    let at = text.find(key).unwrap() + key.len();
+    let end = at + text[at..].find(',').unwrap();
+    let count: u64 = text[at..end].parse().unwrap();
+    let edited = format!("{}{}{}", &text[..at], count + 1, &text[end..]);
+    fs::write(&state, edited).unwrap();
+    let out = root.path().join("merged");
+    let e = merge_refused(&shards, &out);
+    assert!(e.contains("s1/local/state.json"), "names the file: {e}");
+    assert!(e.contains("do not match its SHA-256 seal"), "{e}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn a_shard_whose_rows_were_cut_short_or_edited_is_refused_and_nothing_is_written() {
+    let root = tempfile::tempdir().unwrap();
+    let shards = two_shards(root.path());
+    let rows = shards[0].join("local/replications.csv");
+    let whole = fs::read(&rows).unwrap();
+    let out = root.path().join("merged");
+
+    // Cut at a row boundary, as a copy that stopped early would be.
+    let last_row = whole[..whole.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap();
+    fs::write(&rows, &whole[..=last_row]).unwrap();
+    let e = merge_refused(&shards, &out);
+    assert!(
+        e.contains("s0/local/replications.csv"),
+        "names the file: {e}"
+    );
+    assert!(e.contains("but the shard wrote"), "{e}");
+
+    // Same length, one digit changed.
+    let mut edited = whole.clone();
+    let digit = edited.iter().rposition(|b| b.is_ascii_digit()).unwrap();
+    edited[digit] = if edited[digit] == b'1' { b'2' } else { b'1' };
+    fs::write(&rows, &edited).unwrap();
+    let e = merge_refused(&shards, &out);
+    assert!(e.contains("not those the shard wrote"), "{e}");
+    assert!(!out.exists(), "nothing written");
+
+    fs::write(&rows, &whole).unwrap();
+    csmarket()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+}
+
+/// Starts a long run of the fixture's `local` configuration that saves progress after every
+/// block, and waits until it has saved some; returns the running child.
+fn long_run(out: &Path) -> std::process::Child {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
+        .args(["run", fixture(), "-n", "1000000", "--config", "local"])
+        .args(["--save-secs", "0", "--threads", "2", "--out"])
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let state = out.join("local/.progress/state.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "no progress saved");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+/// A run killed after saving progress, in `root/o`.
+fn killed_run(root: &Path) -> PathBuf {
+    let out = root.join("o");
+    let mut child = long_run(&out);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    out
+}
+
+fn resume_refused(out: &Path) -> String {
+    let refused = csmarket()
+        .args(["run", fixture(), "-n", "1000000", "--config", "local"])
+        .args(["--resume", "--out"])
+        .arg(out)
+        .assert()
+        .code(2);
+    stderr_of(&refused)
+}
+
+#[test]
+fn saved_progress_edited_or_cut_short_is_not_resumed() {
+    let root = tempfile::tempdir().unwrap();
+    let out = killed_run(root.path());
+    let state = out.join("local/.progress/state.json");
+    let text = fs::read_to_string(&state).unwrap();
+    let edited = text.replacen("\"successes\":", "\"successes\":1", 1);
+    fs::write(&state, edited).unwrap();
+    let e = resume_refused(&out);
+    assert!(e.contains(".progress/state.json"), "names the file: {e}");
+    assert!(e.contains("do not match its SHA-256 seal"), "{e}");
+    fs::write(&state, &text).unwrap();
+
+    let rows = out.join("local/.progress/replications.csv");
+    let bytes = fs::read(&rows).unwrap();
+    fs::write(&rows, &bytes[..bytes.len() / 2]).unwrap();
+    let e = resume_refused(&out);
+    assert!(
+        e.contains(".progress/replications.csv"),
+        "names the file: {e}"
+    );
+    assert!(e.contains("but the saved progress counted"), "{e}");
+    assert!(
+        !out.join("local/replications.csv").exists(),
+        "nothing written"
+    );
 }
 
 /// Two shards of a small run of one configuration, in `root/s0` and `root/s1`.

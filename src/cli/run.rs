@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::{InputError, RunArgs, load_scenario, progress};
 use crate::experiment::Summary;
 use crate::experiment::resumable::{Finished, ResumableRun};
-use crate::experiment::resume;
+use crate::experiment::resume::{self, RowsMark};
 use crate::experiment::shard::{RunIdentity, Shard};
 use crate::export::merge::{self as shard_merge, ShardState};
 use crate::export::{self, Provenance, ReplicationLog};
@@ -136,9 +136,9 @@ pub fn run_configuration(
     };
     let range = job.range();
     let bar = progress::bar(range.end - range.start, configuration);
-    let open_log = |path: &Path, len: Option<u64>| match len {
+    let open_log = |path: &Path, saved: Option<&RowsMark>| match saved {
         None => ReplicationLog::create(path, &market),
-        Some(len) => ReplicationLog::reopen(path, &market, len),
+        Some(mark) => ReplicationLog::reopen(path, &market, mark),
     };
     let write_results = |done: &Finished| -> anyhow::Result<()> {
         bar.finish_and_clear();
@@ -166,10 +166,9 @@ pub fn run_configuration(
                 .with_context(|| format!("cannot write charts in {}", dir.display()))?;
         } else {
             let state = ShardState {
-                format: shard_merge::FORMAT,
                 identity: Cow::Borrowed(&job.identity),
                 provenance: Cow::Borrowed(&provenance),
-                rows_bytes: done.rows_bytes,
+                rows: done.rows.clone(),
                 summary: Cow::Borrowed(&done.summary),
                 labels: Cow::Borrowed(&labels),
             };

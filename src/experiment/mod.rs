@@ -2,6 +2,7 @@
 
 pub mod resumable;
 pub mod resume;
+pub mod sealed;
 pub mod shard;
 pub mod summary;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::resume::{self, ROWS_FILE, SavedProgress};
+use super::resume::{self, ROWS_FILE, RowsMark, SavedProgress};
 use super::shard::RunIdentity;
 use super::{Observer, Summary};
 use crate::engine::ReplicationOutcome;
@@ -26,10 +26,10 @@ pub const REPLICATIONS_FILE: &str = "replications.csv";
 pub trait RowLog {
     /// Appends one replication's row.
     fn append(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()>;
-    /// Makes every row so far durable and returns the log's length in bytes.
-    fn sync(&mut self) -> anyhow::Result<u64>;
-    /// Syncs the log and moves it to `target`; returns its length.
-    fn finish(self, target: &Path) -> anyhow::Result<u64>;
+    /// Makes every row so far durable; returns the log's length and SHA-256.
+    fn sync(&mut self) -> anyhow::Result<RowsMark>;
+    /// Syncs the log and moves it to `target`; returns its length and SHA-256.
+    fn finish(self, target: &Path) -> anyhow::Result<RowsMark>;
 }
 
 /// One configuration's resumable run.
@@ -55,8 +55,8 @@ pub struct Finished {
     pub summary: Summary,
     /// When the run first started (RFC 3339), before any interruption.
     pub started: String,
-    /// Length in bytes of the complete `replications.csv`.
-    pub rows_bytes: u64,
+    /// Length and SHA-256 of the complete `replications.csv`.
+    pub rows: RowsMark,
 }
 
 impl ResumableRun<'_> {
@@ -66,12 +66,12 @@ impl ResumableRun<'_> {
     }
 
     /// Runs (or finishes) the configuration: `open_log` opens a new row log (`None`) or reopens
-    /// the saved one cut back to its saved length; `progress` hears how many replications of
+    /// the saved one, checked against its mark and cut back to it; `progress` hears how many replications of
     /// [`range`](Self::range) are done; `write_results` writes the results files before the run
     /// is marked complete. A run resumed after it was complete is not run or written again.
     pub fn run<L: RowLog>(
         &self,
-        open_log: impl FnOnce(&Path, Option<u64>) -> anyhow::Result<L>,
+        open_log: impl FnOnce(&Path, Option<&RowsMark>) -> anyhow::Result<L>,
         progress: &(dyn Fn(u64) + Sync),
         write_results: impl FnOnce(&Finished) -> anyhow::Result<()>,
     ) -> anyhow::Result<Finished> {
@@ -88,7 +88,7 @@ impl ResumableRun<'_> {
                 return Ok(Finished {
                     summary: c.summary.as_ref().clone(),
                     started: c.started.clone(),
-                    rows_bytes: c.rows_bytes,
+                    rows: c.rows.clone(),
                 });
             }
         }
@@ -102,21 +102,22 @@ impl ResumableRun<'_> {
         let rows_path = progress_dir.join(ROWS_FILE);
         let final_rows = self.dir.join(REPLICATIONS_FILE);
         // Killed after the rows were moved into place but before the run was marked complete.
-        let rows_in_place = saved.as_ref().is_some_and(|c| {
-            c.next == range.end
-                && !rows_path.exists()
-                && std::fs::metadata(&final_rows).is_ok_and(|m| m.len() == c.rows_bytes)
-        });
+        let rows_in_place = saved
+            .as_ref()
+            .is_some_and(|c| c.next == range.end && !rows_path.exists() && final_rows.exists());
+        if let Some(c) = saved.as_ref().filter(|_| rows_in_place) {
+            c.rows.check(&final_rows, "the saved progress")?;
+        }
         let finished = match saved {
             Some(c) if rows_in_place => Finished {
                 summary: c.summary.into_owned(),
                 started: c.started,
-                rows_bytes: c.rows_bytes,
+                rows: c.rows,
             },
             saved => {
                 let (start, next, started, log) = match saved {
                     Some(c) => {
-                        let log = open_log(&rows_path, Some(c.rows_bytes))?;
+                        let log = open_log(&rows_path, Some(&c.rows))?;
                         (c.summary.into_owned(), c.next, c.started, log)
                     }
                     None => (
@@ -145,21 +146,20 @@ impl ResumableRun<'_> {
                     &|done| progress(before + done),
                 )?;
                 saver.save(&summary, range.end, false)?;
-                let rows_bytes = saver.log.finish(&final_rows)?;
+                let rows = saver.log.finish(&final_rows)?;
                 Finished {
                     summary,
                     started,
-                    rows_bytes,
+                    rows,
                 }
             }
         };
         write_results(&finished)?;
         SavedProgress {
-            format: resume::FORMAT,
             identity: Cow::Borrowed(&self.identity),
             started: finished.started.clone(),
             next: range.end,
-            rows_bytes: finished.rows_bytes,
+            rows: finished.rows.clone(),
             complete: true,
             summary: Cow::Borrowed(&finished.summary),
         }
@@ -179,20 +179,19 @@ struct Saver<'a, L> {
 }
 
 impl<L: RowLog> Saver<'_, L> {
-    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<u64> {
-        let rows_bytes = self.log.sync()?;
+    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<()> {
+        let rows = self.log.sync()?;
         SavedProgress {
-            format: resume::FORMAT,
             identity: Cow::Borrowed(self.identity),
             started: self.started.to_string(),
             next,
-            rows_bytes,
+            rows,
             complete,
             summary: Cow::Borrowed(summary),
         }
         .save(self.dir)?;
         self.last = Some(Instant::now());
-        Ok(rows_bytes)
+        Ok(())
     }
 }
 

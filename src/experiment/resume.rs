@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use sha2::Sha256;
+
 use super::Summary;
+use super::sealed::{self, file_prefix_digest, hex_digest};
 use super::shard::RunIdentity;
 
 /// Folder, inside a configuration's output folder, that holds a run's saved progress.
@@ -26,7 +29,8 @@ pub const STATE_FILE: &str = "state.json";
 /// The replication rows written so far, in the progress folder.
 pub const ROWS_FILE: &str = "replications.csv";
 /// Version of the saved-progress format; progress saved in another format is not resumed.
-pub const FORMAT: u32 = 1;
+/// Format 2 seals the state with its SHA-256 and records the SHA-256 of the rows it counts.
+pub const FORMAT: u32 = 2;
 
 /// The progress folder of a configuration's output folder.
 pub fn progress_dir(config_dir: &Path) -> PathBuf {
@@ -78,19 +82,50 @@ pub enum ResumeError {
     },
 }
 
+/// How much of a rows file a state counts: its first `bytes` bytes, whose SHA-256 is `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowsMark {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// SHA-256 of those bytes, hex.
+    pub sha256: String,
+}
+
+impl RowsMark {
+    /// Checks that a rows file begins with the rows this mark counts; returns the hasher of
+    /// those bytes, to carry on hashing rows appended after them.
+    pub fn check(&self, rows: &Path, what: &str) -> Result<Sha256, ResumeError> {
+        let corrupt = |message: String| ResumeError::Corrupt {
+            file: rows.display().to_string(),
+            message,
+        };
+        let (found, hasher) = file_prefix_digest(rows, self.bytes).map_err(io_error(rows))?;
+        if found < self.bytes {
+            return Err(corrupt(format!(
+                "{found} bytes, but {what} counted {}",
+                self.bytes
+            )));
+        }
+        if hex_digest(hasher.clone()) != self.sha256 {
+            return Err(corrupt(format!(
+                "its rows are not those {what} counted (edited or damaged after they were written)"
+            )));
+        }
+        Ok(hasher)
+    }
+}
+
 /// A run's saved progress: everything needed to carry on from replication `next`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedProgress<'a> {
-    /// Saved-progress format, [`FORMAT`].
-    pub format: u32,
     /// The run this is progress of.
     pub identity: Cow<'a, RunIdentity>,
     /// When the run first started (RFC 3339); a resumed run reports it.
     pub started: String,
     /// The first replication not yet folded in.
     pub next: u64,
-    /// Length in bytes of the rows file holding the replications before `next`.
-    pub rows_bytes: u64,
+    /// The part of the rows file holding the replications before `next`.
+    pub rows: RowsMark,
     /// Every output of the run has been written.
     pub complete: bool,
     /// Summary of the replications from the run's first to `next`.
@@ -105,12 +140,13 @@ fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
 }
 
 impl SavedProgress<'_> {
-    /// Writes the saved progress into a progress folder, whole or not at all (temporary file, sync,
-    /// rename), so a kill at any moment leaves the previous save or this one.
+    /// Writes the saved progress, sealed, into a progress folder, whole or not at all (temporary
+    /// file, sync, rename; the temporary file is removed if that fails), so a kill at any moment
+    /// leaves the previous save or this one.
     pub fn save(&self, dir: &Path) -> Result<(), ResumeError> {
         let target = dir.join(STATE_FILE);
         let temp = dir.join(format!(".{STATE_FILE}.partial-{}", std::process::id()));
-        let bytes = serde_json::to_vec(self).map_err(|e| ResumeError::Corrupt {
+        let bytes = sealed::seal(FORMAT, self).map_err(|e| ResumeError::Corrupt {
             file: target.display().to_string(),
             message: e.to_string(),
         })?;
@@ -120,7 +156,10 @@ impl SavedProgress<'_> {
             f.sync_all()?;
             fs::rename(&temp, &target)
         };
-        write().map_err(io_error(&target))
+        write().map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            io_error(&target)(e)
+        })
     }
 
     /// The saved progress in a progress folder, if there is one.
@@ -136,13 +175,7 @@ impl SavedProgress<'_> {
             message,
         };
         let c: SavedProgress<'static> =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if c.format != FORMAT {
-            return Err(corrupt(format!(
-                "format {}, this csmarket reads format {FORMAT}",
-                c.format
-            )));
-        }
+            sealed::open(FORMAT, &bytes).map_err(|e| corrupt(e.to_string()))?;
         let range = c.identity.range();
         if !(range.start..=range.end).contains(&c.next)
             || c.summary.replications != c.next - range.start
@@ -206,17 +239,65 @@ mod tests {
         }
     }
 
+    fn mark(bytes: u64) -> RowsMark {
+        RowsMark {
+            bytes,
+            sha256: "ab".into(),
+        }
+    }
+
+    #[test]
+    fn saved_progress_edited_by_hand_is_refused() {
+        let m = market();
+        let summary = summarise(&m, 20..30, 1).unwrap();
+        let id = identity();
+        let c = SavedProgress {
+            identity: Cow::Borrowed(&id),
+            started: "then".into(),
+            next: 30,
+            rows: mark(123),
+            complete: false,
+            summary: Cow::Borrowed(&summary),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        c.save(dir.path()).unwrap();
+        let file = dir.path().join(STATE_FILE);
+        let text = fs::read_to_string(&file).unwrap();
+        fs::write(&file, text.replace("\"next\":30", "\"next\":31")).unwrap();
+        let e = SavedProgress::load(dir.path()).unwrap_err();
+        assert!(matches!(e, ResumeError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("SHA-256 seal"), "{e}");
+    }
+
+    #[test]
+    fn rows_edited_or_cut_short_do_not_match_their_mark() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let rows = dir.path().join(ROWS_FILE);
+        fs::write(&rows, "h\n1,0.5\n2,0.7\n").unwrap();
+        let good = RowsMark {
+            bytes: 8,
+            sha256: hex_digest(Sha256::new_with_prefix(b"h\n1,0.5\n")),
+        };
+        good.check(&rows, "the save").unwrap();
+        fs::write(&rows, "h\n1,0.6\n2,0.7\n").unwrap();
+        let e = good.check(&rows, "the save").unwrap_err().to_string();
+        assert!(e.contains("not those the save counted"), "{e}");
+        fs::write(&rows, "h\n1,0").unwrap();
+        let e = good.check(&rows, "the save").unwrap_err().to_string();
+        assert!(e.contains("5 bytes, but the save counted 8"), "{e}");
+    }
+
     #[test]
     fn saved_progress_round_trips_exactly() {
         let m = market();
         let summary = summarise(&m, 20..30, 1).unwrap();
         let id = identity();
         let c = SavedProgress {
-            format: FORMAT,
             identity: Cow::Borrowed(&id),
             started: "then".into(),
             next: 30,
-            rows_bytes: 123,
+            rows: mark(123),
             complete: false,
             summary: Cow::Borrowed(&summary),
         };
@@ -242,11 +323,10 @@ mod tests {
         let summary = summarise(&m, 20..25, 1).unwrap();
         let id = identity();
         let c = SavedProgress {
-            format: FORMAT,
             identity: Cow::Borrowed(&id),
             started: String::new(),
             next: 30,
-            rows_bytes: 0,
+            rows: mark(0),
             complete: false,
             summary: Cow::Borrowed(&summary),
         };

@@ -169,10 +169,13 @@ mod tests {
 
     #[test]
     fn another_format_is_named() {
-        let bytes = seal(1, &State {
-            survived: 1,
-            share: 0.0,
-        })
+        let bytes = seal(
+            1,
+            &State {
+                survived: 1,
+                share: 0.0,
+            },
+        )
         .unwrap();
         let e = open::<State>(2, &bytes).unwrap_err().to_string();
         assert_eq!(e, "format 1, this csmarket reads format 2");
