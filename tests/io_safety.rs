@@ -217,6 +217,106 @@ fn saved_progress_edited_or_cut_short_is_not_resumed() {
     );
 }
 
+/// Sends a signal to a child process.
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[test]
+fn sigterm_stops_a_run_with_progress_saved_no_temporary_left_and_the_resume_command() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("o");
+    let child = long_run(&out);
+    signal(&child, "TERM");
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(143), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("Stopped by SIGTERM."), "{stderr}");
+    assert!(
+        stderr.contains("local: replications 0..") && stderr.contains(" of 0..1000000 saved in "),
+        "{stderr}"
+    );
+    let resume = format!(
+        "Resume with:\n  {} run {} -n 1000000 --config local --save-secs 0 --threads 2 --out {} --resume\n",
+        assert_cmd::cargo::cargo_bin("csmarket").display(),
+        fixture(),
+        out.display()
+    );
+    assert!(stderr.contains(&resume), "{stderr}\nwanted:\n{resume}");
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    assert!(!out.join(".csmarket.lock").exists());
+    assert!(
+        out.join("local/.progress/state.json").is_file(),
+        "progress kept"
+    );
+    assert!(!out.join("local/replications.csv").exists(), "not finished");
+}
+
+#[test]
+fn sigint_stops_compare_at_once_removing_its_unfinished_files() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("o");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
+        .args([
+            "compare",
+            fixture(),
+            "-n",
+            "1000000",
+            "--threads",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // compare streams each configuration's rows into a temporary file until it finishes.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while temporaries(&out).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary file appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "INT");
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Stopped by SIGINT"), "{stderr}");
+    assert!(stderr.contains("run it again with:"), "{stderr}");
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    assert!(!out.join("compare/.csmarket.lock").exists());
+}
+
+#[test]
+fn temporary_files_a_killed_run_left_are_removed_by_the_next_run() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("o");
+    let stale = [
+        out.join("local/.providers.csv.partial-4242"),
+        out.join("local/.progress/.state.json.partial-4242"),
+    ];
+    for f in &stale {
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, "half").unwrap();
+    }
+    let done = csmarket()
+        .args(["run", fixture(), "-n", "3", "--config", "local", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let e = stderr_of(&done);
+    assert!(
+        e.contains("Removed 2 temporary files a stopped run left"),
+        "{e}"
+    );
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+}
+
 /// Two shards of a small run of one configuration, in `root/s0` and `root/s1`.
 fn two_shards(root: &Path) -> Vec<PathBuf> {
     (0..2)

@@ -5,6 +5,7 @@ pub mod explore;
 pub mod progress;
 pub mod run;
 pub mod scale;
+pub mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -126,6 +127,7 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> 
 
 /// Runs the command line; returns the process exit code (2 for bad input, 1 for other failures).
 pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
+    stop::install(&argv);
     let result = match cli.command {
         None => compare::run(&compare::CompareArgs::default_job(), &argv),
         Some(Command::Compare(args)) => compare::run(&args, &argv),
@@ -149,6 +151,31 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
             }
         }
     }
+}
+
+/// Writes text to standard output. A closed stdout (`csmarket validate *.toml | head -1`) is not
+/// an error: the text is dropped, quietly, as the reader asked; other failures are reported once
+/// on stderr. Never panics, unlike `print!`.
+pub fn say(text: &str) {
+    use std::io::Write;
+    static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            say_err(&format!("cannot write to standard output: {e}\n"));
+        }
+    }
+}
+
+/// Writes text to standard error; a failure there has nowhere left to be reported, and is not a
+/// reason to panic.
+pub fn say_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Locks a command's output folder for this process (see [`OutputLock`]), saying which

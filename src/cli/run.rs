@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::{InputError, RunArgs, load_scenario, progress};
 use crate::experiment::Summary;
-use crate::experiment::resumable::{Finished, ResumableRun};
+use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
 use crate::experiment::resume::{self, RowsMark};
 use crate::experiment::shard::{RunIdentity, Shard};
 use crate::export::merge::{self as shard_merge, ShardState};
@@ -133,6 +133,7 @@ pub fn run_configuration(
         threads: plan.threads,
         resume: plan.resume,
         save_every: plan.save_every,
+        stop: &|| super::stop::requested().is_some(),
     };
     let range = job.range();
     let bar = progress::bar(range.end - range.start, configuration);
@@ -194,15 +195,66 @@ pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
 pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::from_args(args)?;
     let _lock = super::lock_output(&plan.out, argv)?;
+    super::stop::cooperate();
     let mut summaries = Vec::new();
     for c in &plan.configurations {
-        summaries.push(run_configuration(&plan, c, argv)?);
+        let stopped = match super::stop::requested() {
+            Some(_) => None,
+            None => match run_configuration(&plan, c, argv) {
+                Ok(s) => {
+                    summaries.push(s);
+                    continue;
+                }
+                Err(e) => Some(e.downcast::<Stopped>()?),
+            },
+        };
+        return Ok(stopped_early(&plan, &summaries, stopped, argv));
     }
     // Every configuration is written: the saved progress has done its job.
     clear_progress(&plan)?;
     print!("{}", headline_table(&summaries));
     println!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says, after a signal, what finished, what was saved and the command that resumes; returns
+/// the exit status of a process stopped by that signal.
+fn stopped_early(
+    plan: &RunPlan,
+    finished: &[Summary],
+    stopped: Option<Stopped>,
+    argv: &[String],
+) -> ExitCode {
+    let signal = super::stop::requested().unwrap_or(15);
+    let mut say = format!("Stopped by {}.\n", super::stop::name(signal));
+    let names = |cs: &[String]| cs.join(", ");
+    let done = finished.len();
+    if done > 0 {
+        say += &format!(
+            "Finished: {} (written to {}).\n",
+            names(&plan.configurations[..done]),
+            display_dir(&plan.out)
+        );
+    }
+    let mut next = done;
+    if let Some(s) = stopped {
+        let c = &plan.configurations[done];
+        say += &format!(
+            "{c}: replications {}..{} of {}..{} saved in {}.\n",
+            s.first,
+            s.next,
+            s.first,
+            s.end,
+            resume::progress_dir(&plan.out.join(c)).display()
+        );
+        next += 1;
+    }
+    if next < plan.configurations.len() {
+        say += &format!("Not started: {}.\n", names(&plan.configurations[next..]));
+    }
+    say += &format!("Resume with:\n  {}\n", super::stop::resume_command(argv));
+    super::say_err(&say);
+    ExitCode::from(super::stop::exit_status(signal))
 }
 
 fn display_dir(p: &Path) -> String {

@@ -46,6 +46,20 @@ pub struct ResumableRun<'a> {
     pub resume: bool,
     /// Least time between saves of progress.
     pub save_every: Duration,
+    /// Asked after each block: true stops the run there, with its progress saved ([`Stopped`]).
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// A run stopped on request (e.g. by a signal) with its progress saved, so `resume` finishes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stopped on request with replications {first}..{next} of {first}..{end} saved")]
+pub struct Stopped {
+    /// The shard's first replication.
+    pub first: u64,
+    /// The first replication not saved.
+    pub next: u64,
+    /// The end of the shard's range.
+    pub end: u64,
 }
 
 /// What the results files of a finished run are written from.
@@ -136,6 +150,8 @@ impl ResumableRun<'_> {
                     started: &started,
                     every: self.save_every,
                     last: None,
+                    stop: self.stop,
+                    range: range.clone(),
                 };
                 let summary = super::run_from(
                     self.market,
@@ -144,7 +160,12 @@ impl ResumableRun<'_> {
                     start,
                     &mut saver,
                     &|done| progress(before + done),
-                )?;
+                )
+                .map_err(|e| match e {
+                    // Handed back as itself, so the caller can tell a stop from a failure.
+                    super::RunError::Sink(e) if e.is::<Stopped>() => e,
+                    e => e.into(),
+                })?;
                 saver.save(&summary, range.end, false)?;
                 let rows = saver.log.finish(&final_rows)?;
                 Finished {
@@ -176,6 +197,8 @@ struct Saver<'a, L> {
     started: &'a str,
     every: Duration,
     last: Option<Instant>,
+    stop: &'a (dyn Fn() -> bool + Sync),
+    range: Range<u64>,
 }
 
 impl<L: RowLog> Saver<'_, L> {
@@ -201,8 +224,17 @@ impl<L: RowLog> Observer for Saver<'_, L> {
     }
 
     fn block_done(&mut self, summary: &Summary, next: u64) -> anyhow::Result<()> {
-        if self.last.is_none_or(|t| t.elapsed() >= self.every) {
+        let stop = next < self.range.end && (self.stop)();
+        if stop || self.last.is_none_or(|t| t.elapsed() >= self.every) {
             self.save(summary, next, false)?;
+        }
+        if stop {
+            return Err(Stopped {
+                first: self.range.start,
+                next,
+                end: self.range.end,
+            }
+            .into());
         }
         Ok(())
     }

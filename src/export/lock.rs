@@ -130,6 +130,7 @@ impl OutputLock {
             f.flush()
         };
         write(&mut file).map_err(io_at(&path))?;
+        super::atomic::remove_if_stopped(&path);
         let mut cleaned = Vec::new();
         remove_temporaries(dir, CLEAN_DEPTH, &mut cleaned);
         Ok(OutputLock {
@@ -150,6 +151,7 @@ impl Drop for OutputLock {
         // Removed while still locked, so no one can take a lock on a file about to vanish
         // without noticing (see `still_at`).
         let _ = fs::remove_file(&self.path);
+        super::atomic::keep_if_stopped(&self.path);
         let _ = FileExt::unlock(&self.file);
     }
 }
