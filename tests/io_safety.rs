@@ -317,6 +317,49 @@ fn temporary_files_a_killed_run_left_are_removed_by_the_next_run() {
     assert_eq!(temporaries(&out), Vec::<String>::new());
 }
 
+#[test]
+fn a_closed_stdout_is_not_an_error_and_never_panics() {
+    // More output than a pipe holds, so the writes meet the closed pipe whatever the timing.
+    let files = vec![fixture(); 800];
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
+        .arg("validate")
+        .args(&files)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr, "",
+        "nothing to say about a reader that stopped reading"
+    );
+}
+
+#[test]
+fn a_closed_stdout_still_exits_2_for_bad_scenarios() {
+    let root = tempfile::tempdir().unwrap();
+    let bad = root.path().join("bad.toml");
+    fs::write(&bad, "[scenario\n").unwrap();
+    let mut files = vec![fixture().to_string(); 800];
+    files.push(bad.display().to_string());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
+        .arg("validate")
+        .args(&files)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// Two shards of a small run of one configuration, in `root/s0` and `root/s1`.
 fn two_shards(root: &Path) -> Vec<PathBuf> {
     (0..2)

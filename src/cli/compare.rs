@@ -199,9 +199,9 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("cannot write the report in {}", out.display()))?;
 
-    print!("{}", headline_table(&outcome.summaries));
-    print!("{}", difference_table(&outcome.comparison));
-    println!("Report: {}", out.join("report.html").display());
+    out!("{}", headline_table(&outcome.summaries));
+    out!("{}", difference_table(&outcome.comparison));
+    outln!("Report: {}", out.join("report.html").display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,18 @@
 //! The command line: parses arguments into a validated plan and wires the library together.
 
+/// `println!` through [`say`]: a closed stdout is not an error and never panics.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::say(&format!("{}\n", format_args!($($t)*))) };
+}
+/// `print!` through [`say`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::say(&format!($($t)*)) };
+}
+/// `eprintln!` through [`say_err`]: never panics on a closed stderr.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::say_err(&format!("{}\n", format_args!($($t)*))) };
+}
+
 pub mod compare;
 pub mod explore;
 pub mod progress;
@@ -143,7 +156,7 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            errln!("Error: {e:#}");
             if is_input_error(&e) {
                 ExitCode::from(2)
             } else {
@@ -183,7 +196,7 @@ pub fn say_err(text: &str) {
 pub fn lock_output(dir: &Path, argv: &[String]) -> anyhow::Result<OutputLock> {
     let lock = OutputLock::acquire(dir, argv)?;
     if !lock.cleaned().is_empty() {
-        eprintln!(
+        errln!(
             "Removed {} temporary file{} a stopped run left in {}",
             lock.cleaned().len(),
             if lock.cleaned().len() == 1 { "" } else { "s" },
@@ -232,7 +245,7 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     for f in files {
         match Scenario::from_path(f) {
-            Ok(s) => println!(
+            Ok(s) => outln!(
                 "{}: ok ({} configuration{}: {})",
                 f.display(),
                 s.configuration_names().len(),
@@ -245,7 +258,7 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             ),
             Err(e) => {
                 bad += 1;
-                eprintln!("{e}");
+                errln!("{e}");
             }
         }
     }

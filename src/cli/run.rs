@@ -212,8 +212,8 @@ pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     }
     // Every configuration is written: the saved progress has done its job.
     clear_progress(&plan)?;
-    print!("{}", headline_table(&summaries));
-    println!("Results written to {}", display_dir(&plan.out));
+    out!("{}", headline_table(&summaries));
+    outln!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,8 +33,8 @@ pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let checked = shard_merge::check_shards(&args.shards, &args.out)?;
     let _lock = super::lock_output(&args.out, argv)?;
     let summaries = checked.write(&args.out, argv)?;
-    print!("{}", headline_table(&summaries));
-    println!(
+    out!("{}", headline_table(&summaries));
+    outln!(
         "Merged {} shard folders into {}/",
         args.shards.len(),
         args.out.display()
@@ -79,7 +79,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Some(p) if p.as_os_str() != "-" => {
             atomic::write(p, text.as_bytes())
                 .with_context(|| format!("cannot write {}", p.display()))?;
-            eprintln!(
+            errln!(
                 "Wrote {} ({} CCGs, {} local CSUs, {} regions)",
                 p.display(),
                 size.ccgs,
@@ -186,21 +186,22 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if threads.contains(&0) {
         return Err(InputError("--threads: each thread count must be at least 1".into()).into());
     }
-    println!(
+    outln!(
         "Machine: {} logical cores, {}",
         cores,
         cpu_model().unwrap_or_else(|| "unknown CPU".into())
     );
-    println!(
+    outln!(
         "Scenario: {} ({})",
-        scenario.base.scenario.name, scenario.file
+        scenario.base.scenario.name,
+        scenario.file
     );
     let before = peak_memory();
     for c in &configs {
         let resolved = scenario.resolve(c)?;
         let market = Market::compile(&resolved, c)
             .map_err(|e| InputError(format!("{}: in configuration `{c}`: {e}", scenario.file)))?;
-        println!(
+        outln!(
             "\n{c}: {} CCGs, {} providers, {} services, {} quarters",
             market.ccgs.len(),
             market.providers.len(),
@@ -209,7 +210,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         );
         // Warm caches and the allocator before timing.
         measure(&market, args.replications.min(8), cores)?;
-        println!(
+        outln!(
             "{:>8} {:>8} {:>10} {:>12} {:>16} {:>13}",
             "threads",
             "reps",
@@ -223,7 +224,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             let r = measure(&market, args.replications, t)?;
             let rate = r.replications as f64 / r.seconds;
             let base_rate = *base.get_or_insert(rate);
-            println!(
+            outln!(
                 "{:>8} {:>8} {:>10.3} {:>12.1} {:>16.0} {:>12.2}x",
                 t,
                 r.replications,
@@ -235,15 +236,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     match (peak_memory(), before) {
-        (Some(p), Some(b)) => println!(
+        (Some(p), Some(b)) => outln!(
             "\nPeak memory (VmHWM): {} ({} before the first market was compiled)",
             mib(p),
             mib(b)
         ),
-        _ => println!("\nPeak memory: not reported by this system"),
+        _ => outln!("\nPeak memory: not reported by this system"),
     }
-    println!(
-        "Decisions: supplier choices CCGs made, intentions included, as counted by the engine."
-    );
+    outln!("Decisions: supplier choices CCGs made, intentions included, as counted by the engine.");
     Ok(ExitCode::SUCCESS)
 }
