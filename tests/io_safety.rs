@@ -360,6 +360,52 @@ fn a_closed_stdout_still_exits_2_for_bad_scenarios() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+#[test]
+fn an_io_error_names_the_file_says_the_reason_once_and_exits_1() {
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("a-file");
+    fs::write(&file, "not a folder").unwrap();
+    let out = file.join("out");
+    let failed = csmarket()
+        .args(["run", fixture(), "-n", "2", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let e = stderr_of(&failed);
+    let reason = "Not a directory (os error 20)";
+    assert!(e.contains(&format!("{}: {reason}", out.display())), "{e}");
+    assert_eq!(e.matches(reason).count(), 1, "the reason once: {e}");
+    assert_eq!(e.lines().count(), 1, "one line: {e}");
+}
+
+#[test]
+fn a_missing_scenario_file_says_the_reason_once() {
+    let root = tempfile::tempdir().unwrap();
+    let missing = root.path().join("missing.toml");
+    let failed = csmarket().arg("run").arg(&missing).assert().failure();
+    let e = stderr_of(&failed);
+    assert!(e.contains(&missing.display().to_string()), "{e}");
+    assert_eq!(
+        e.matches("No such file or directory").count(),
+        1,
+        "the reason once: {e}"
+    );
+}
+
+#[test]
+fn a_missing_shard_folder_is_bad_input() {
+    let root = tempfile::tempdir().unwrap();
+    let shards = two_shards(root.path());
+    let missing = root.path().join("s2");
+    let out = root.path().join("merged");
+    let e = merge_refused(&[shards[0].clone(), missing.clone()], &out);
+    assert!(
+        e.contains(&format!("{}: no such shard folder", missing.display())),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
 /// Two shards of a small run of one configuration, in `root/s0` and `root/s1`.
 fn two_shards(root: &Path) -> Vec<PathBuf> {
     (0..2)

@@ -156,7 +156,7 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            errln!("Error: {e:#}");
+            errln!("Error: {}", error_message(&e));
             if is_input_error(&e) {
                 ExitCode::from(2)
             } else {
@@ -189,6 +189,23 @@ pub fn say(text: &str) {
 pub fn say_err(text: &str) {
     use std::io::Write;
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// An error and its causes on one line, each said once: many errors name their cause in their
+/// own message too (`{file}: {source}`), and `{:#}` would repeat it.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Locks a command's output folder for this process (see [`OutputLock`]), saying which
@@ -227,6 +244,27 @@ fn is_input_error(e: &anyhow::Error) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let reason = io.to_string();
+        let e = anyhow::Error::new(LockError::Io {
+            action: "lock",
+            file: "/tmp/x".into(),
+            source: io,
+        })
+        .context("cannot use output folder /tmp");
+        assert_eq!(
+            error_message(&e),
+            format!("cannot use output folder /tmp: cannot lock /tmp/x: {reason}")
+        );
+    }
+}
 
 impl RunArgs {
     /// The default job: every configuration of the built-in scenario.

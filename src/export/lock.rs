@@ -29,8 +29,10 @@ pub enum LockError {
         holder: String,
     },
     /// The folder or its lock file could not be created or locked.
-    #[error("{file}: {source}")]
+    #[error("cannot {action} {file}: {source}")]
     Io {
+        /// What was being done.
+        action: &'static str,
         /// The file or folder.
         file: String,
         /// Cause.
@@ -46,8 +48,9 @@ pub struct OutputLock {
     cleaned: Vec<PathBuf>,
 }
 
-fn io_at(path: &Path) -> impl FnOnce(io::Error) -> LockError + '_ {
+fn io_at<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LockError + 'a {
     move |source| LockError::Io {
+        action,
         file: path.display().to_string(),
         source,
     }
@@ -87,7 +90,7 @@ impl OutputLock {
     /// host and `command_line` for whoever is refused; then removes temporary files a killed run
     /// left in it (no other csmarket can be writing them now).
     pub fn acquire(dir: &Path, command_line: &[String]) -> Result<OutputLock, LockError> {
-        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        fs::create_dir_all(dir).map_err(io_at("create output folder", dir))?;
         let path = dir.join(LOCK_FILE);
         let mut file = loop {
             let mut file = OpenOptions::new()
@@ -96,7 +99,7 @@ impl OutputLock {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .map_err(io_at(&path))?;
+                .map_err(io_at("create lock file", &path))?;
             match FileExt::try_lock(&file) {
                 Ok(()) if still_at(&file, &path) => break file,
                 Ok(()) => continue,
@@ -114,7 +117,7 @@ impl OutputLock {
                         },
                     });
                 }
-                Err(fs4::TryLockError::Error(e)) => return Err(io_at(&path)(e)),
+                Err(fs4::TryLockError::Error(e)) => return Err(io_at("lock", &path)(e)),
             }
         };
         let about = format!(
@@ -129,7 +132,7 @@ impl OutputLock {
             f.write_all(about.as_bytes())?;
             f.flush()
         };
-        write(&mut file).map_err(io_at(&path))?;
+        write(&mut file).map_err(io_at("write lock file", &path))?;
         super::atomic::remove_if_stopped(&path);
         let mut cleaned = Vec::new();
         remove_temporaries(dir, CLEAN_DEPTH, &mut cleaned);
