@@ -245,27 +245,6 @@ fn is_input_error(e: &anyhow::Error) -> bool {
 #[error("{0}")]
 pub struct InputError(pub String);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_error_says_each_cause_once() {
-        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let reason = io.to_string();
-        let e = anyhow::Error::new(LockError::Io {
-            action: "lock",
-            file: "/tmp/x".into(),
-            source: io,
-        })
-        .context("cannot use output folder /tmp");
-        assert_eq!(
-            error_message(&e),
-            format!("cannot use output folder /tmp: cannot lock /tmp/x: {reason}")
-        );
-    }
-}
-
 impl RunArgs {
     /// The default job: every configuration of the built-in scenario.
     pub fn default_job() -> RunArgs {
@@ -305,4 +284,25 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let reason = io.to_string();
+        let e = anyhow::Error::new(LockError::Io {
+            action: "lock",
+            file: "/tmp/x".into(),
+            source: io,
+        })
+        .context("cannot use output folder /tmp");
+        assert_eq!(
+            error_message(&e),
+            format!("cannot use output folder /tmp: cannot lock /tmp/x: {reason}")
+        );
+    }
 }
