@@ -30,7 +30,7 @@ pub enum SealError {
         expected: u32,
     },
     /// The state's bytes are not the ones that were sealed.
-    #[error("its contents do not match its SHA-256 seal (edited or damaged after it was written)")]
+    #[error("its contents do not match its SHA-256 seal: edited or damaged after it was written")]
     Checksum,
 }
 
