@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::{CommonArgs, InputError, load_scenario, progress};
+use super::options::Options;
+use super::{CommonArgs, InputError, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
-use crate::scenario::{Scenario, ScenarioError};
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -23,7 +23,8 @@ pub struct SweepArgs {
     /// Configuration to sweep (may be left out when the scenario has only one).
     #[arg(long)]
     pub config: Option<String>,
-    /// PATH=VALUES: a numeric field and its values, `from:to:count` or a comma list; several make a grid.
+    /// PATH=VALUES: a numeric field and its values, `from:to:count` or a comma list; several make a
+    /// grid of at most 10000 points.
     #[arg(long = "param", required = true)]
     pub params: Vec<String>,
     /// Providers to chart and refine, comma-separated (default: those whose survival changes most).
@@ -32,10 +33,10 @@ pub struct SweepArgs {
     /// Narrow each charted provider's tipping point by bisection with more replications.
     #[arg(long)]
     pub refine: bool,
-    /// Bisection steps for --refine.
+    /// Bisection steps for --refine (at most 52).
     #[arg(long, default_value_t = Refine::default().steps)]
     pub refine_steps: u32,
-    /// Replications at refined points, as a multiple of -n.
+    /// Replications at refined points, as a multiple of -n (at most 1000000000 in all).
     #[arg(long, default_value_t = Refine::default().factor)]
     pub refine_factor: u64,
 }
@@ -60,10 +61,10 @@ pub struct SensitivityArgs {
     /// unmet_share (default: cost per head, in-house share, survival of each at-scale provider).
     #[arg(long = "output", value_delimiter = ',')]
     pub outputs: Vec<String>,
-    /// Morris trajectories (0: one-at-a-time only).
+    /// Morris trajectories, at most 10000 (0: one-at-a-time only).
     #[arg(long, default_value_t = 10)]
     pub trajectories: u32,
-    /// Morris grid levels (even).
+    /// Morris grid levels (even, 2 to 100).
     #[arg(long, default_value_t = 4)]
     pub levels: u32,
 }
@@ -87,45 +88,19 @@ fn report(e: ExploreError) -> anyhow::Error {
 
 /// The study a command describes; `configuration` is checked against the scenario.
 fn study(args: &CommonArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
-    let scenario = load_scenario(args.scenario.as_ref())?;
-    let available = scenario.configuration_names();
-    let configuration = match configuration {
-        Some(c) => c.to_string(),
-        None if available.len() == 1 => available[0].clone(),
-        None => {
-            return Err(InputError(format!(
-                "{}: choose a configuration with --config; the scenario defines: {}",
-                scenario.file,
-                available.join(", ")
-            ))
-            .into());
-        }
-    };
-    if !available.contains(&configuration) {
-        return Err(ScenarioError::UnknownConfiguration {
-            name: configuration,
-            available,
-        }
-        .into());
-    }
-    study_of(scenario, configuration, args)
+    let options = Options::from_args(args)?;
+    let configuration = options.configuration(configuration)?;
+    Ok(study_of(options, configuration))
 }
 
-fn study_of(scenario: Scenario, configuration: String, args: &CommonArgs) -> anyhow::Result<Study> {
-    let replications = args
-        .replications
-        .unwrap_or(u64::from(scenario.base.scenario.replications));
-    if replications == 0 {
-        return Err(InputError("--replications must be at least 1".into()).into());
-    }
-    let seed = args.seed.unwrap_or(scenario.base.scenario.seed);
-    Ok(Study {
-        scenario,
+fn study_of(options: Options, configuration: String) -> Study {
+    Study {
+        scenario: options.scenario,
         configuration,
-        seed,
-        replications,
-        threads: args.threads,
-    })
+        seed: options.seed,
+        replications: options.replications,
+        threads: options.threads,
+    }
 }
 
 /// The folder a tool writes into: `OUT/<tool>`.
@@ -157,6 +132,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             factor: args.refine_factor,
         }),
     };
+    plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sweep");
     let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sweep");
@@ -236,6 +212,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         trajectories: args.trajectories,
         levels: args.levels,
     };
+    plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sensitivity");
     let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sensitivity");
@@ -289,9 +266,10 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
 
 /// `csmarket backtest`.
 pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(args.study.scenario.as_ref())?;
-    let configuration = explore::backtest::observed_configuration(&scenario).map_err(report)?;
-    let study = study_of(scenario, configuration, &args.study)?;
+    let options = Options::from_args(&args.study)?;
+    let configuration =
+        explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
+    let study = study_of(options, configuration);
     let dir = out_dir(&args.study, "backtest");
     let _lock = create(&dir, argv)?;
     let bar = progress::bar(study.replications, "backtest");

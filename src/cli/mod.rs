@@ -15,6 +15,7 @@ macro_rules! errln {
 
 pub mod compare;
 pub mod explore;
+pub mod options;
 pub mod progress;
 pub mod run;
 pub mod scale;
@@ -76,15 +77,15 @@ pub enum Command {
 /// Options every command that runs replications shares.
 #[derive(Debug, Clone, Default, Args)]
 pub struct CommonArgs {
-    /// Scenario file (default: the built-in England 2012).
+    /// Scenario file, a regular file of at most 64 MiB (default: the built-in England 2012).
     pub scenario: Option<PathBuf>,
-    /// Replications per configuration or point (default: the scenario's).
+    /// Replications per configuration or point, 1 to 1000000000 (default: the scenario's).
     #[arg(long, short = 'n')]
     pub replications: Option<u64>,
     /// Master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads (default: all cores); results do not depend on it.
+    /// Worker threads, at most 1024 (default 0: all cores); results do not depend on it.
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
     /// Output folder (default: output/<scenario file name>).

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{InputError, RunArgs, load_scenario, progress};
+use super::options::Options;
+use super::{InputError, RunArgs, progress};
 use crate::experiment::Summary;
 use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
 use crate::experiment::resume::{self, RowsMark};
@@ -15,7 +16,7 @@ use crate::experiment::shard::{RunIdentity, Shard};
 use crate::export::merge::{self as shard_merge, ShardState};
 use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
 
 /// A validated run: scenario, configurations, replications, seed, threads and output folder.
 #[derive(Debug, Clone)]
@@ -43,38 +44,15 @@ pub struct RunPlan {
 impl RunPlan {
     /// Turns raw arguments into a plan, checking every name against the scenario.
     pub fn from_args(args: &RunArgs) -> anyhow::Result<RunPlan> {
-        let scenario = load_scenario(args.common.scenario.as_ref())?;
-        let available = scenario.configuration_names();
-        let configurations = if args.configs.is_empty() {
-            available.clone()
-        } else {
-            args.configs.clone()
-        };
-        for c in &configurations {
-            if !available.contains(c) {
-                return Err(ScenarioError::UnknownConfiguration {
-                    name: c.clone(),
-                    available: available.clone(),
-                }
-                .into());
-            }
-        }
-        let replications = args
-            .common
-            .replications
-            .unwrap_or(u64::from(scenario.base.scenario.replications));
-        if replications == 0 {
-            return Err(InputError("--replications must be at least 1".into()).into());
-        }
-        let seed = args.common.seed.unwrap_or(scenario.base.scenario.seed);
-        let out = super::default_out(args.common.out.as_ref(), args.common.scenario.as_ref());
+        let options = Options::from_args(&args.common)?;
+        let configurations = options.configurations(&args.configs)?;
         Ok(RunPlan {
-            scenario,
+            scenario: options.scenario,
             configurations,
-            replications,
-            seed,
-            threads: args.common.threads,
-            out,
+            replications: options.replications,
+            seed: options.seed,
+            threads: options.threads,
+            out: options.out,
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
             save_every: Duration::from_secs(args.save_secs),

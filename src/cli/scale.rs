@@ -8,8 +8,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use super::options::{Options, check_threads};
 use super::run::headline_table;
-use super::{InputError, load_scenario};
+use super::{CommonArgs, InputError};
 use crate::experiment;
 use crate::export::atomic;
 use crate::export::merge as shard_merge;
@@ -45,10 +46,10 @@ pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
 /// Arguments of `csmarket generate`.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
-    /// Number of CCGs (buyers).
+    /// Number of CCGs (buyers), at most 10000000.
     #[arg(long)]
     pub ccgs: u32,
-    /// Number of local CSUs.
+    /// Number of local CSUs, at most 50000.
     #[arg(long)]
     pub providers: u32,
     /// Number of regions (at most the number of CSUs).
@@ -107,10 +108,11 @@ pub struct BenchArgs {
     /// Configurations to measure, comma-separated (default: all).
     #[arg(long = "config", value_delimiter = ',')]
     pub configs: Vec<String>,
-    /// Replications per measurement.
+    /// Replications per measurement (1 to 1000000000).
     #[arg(long, short = 'n', default_value_t = 2048)]
     pub replications: u64,
-    /// Thread counts to measure, comma-separated (default: 1, 2, 4, ... up to all cores).
+    /// Thread counts to measure, comma-separated, each 1 to 1024 (default: 1, 2, 4, ... up to all
+    /// cores).
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
 }
@@ -163,16 +165,13 @@ fn mib(bytes: u64) -> String {
 
 /// `csmarket bench`.
 pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(args.scenario.as_ref())?;
-    let available = scenario.configuration_names();
-    let configs = if args.configs.is_empty() {
-        available.clone()
-    } else {
-        args.configs.clone()
-    };
-    if args.replications == 0 {
-        return Err(InputError("-n must be at least 1".into()).into());
-    }
+    let options = Options::from_args(&CommonArgs {
+        scenario: args.scenario.clone(),
+        replications: Some(args.replications),
+        ..CommonArgs::default()
+    })?;
+    let configs = options.configurations(&args.configs)?;
+    let scenario = options.scenario;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = if args.threads.is_empty() {
         let mut t: Vec<usize> = std::iter::successors(Some(1usize), |t| Some(t * 2))
@@ -185,6 +184,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     };
     if threads.contains(&0) {
         return Err(InputError("--threads: each thread count must be at least 1".into()).into());
+    }
+    for &t in &threads {
+        check_threads(t)?;
     }
     outln!(
         "Machine: {} logical cores, {}",
