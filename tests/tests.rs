@@ -5,6 +5,7 @@ mod core;
 mod explore;
 mod golden;
 mod hostile;
+mod io_safety;
 mod layers;
 mod mutants;
 mod scale;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::output::headline_table;
-use super::plan::RunPlan;
+use super::run::RunPlan;
 use super::{CommonArgs, InputError, RunArgs, output, progress};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
@@ -103,6 +103,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         .map(|c| plan.market(c))
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
+    let _lock = super::lock_output(out, argv)?;
     // The comparison's own folder holds one folder per configuration, laid out as `run`'s.
     let folders = OutputLayout::new(out);
     let mut writers = Vec::new();
@@ -197,9 +198,9 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     export::write(out, &report::files(&input))
         .with_context(|| format!("cannot write the report in {}", out.display()))?;
 
-    print!("{}", headline_table(&outcome.summaries));
-    print!("{}", difference_table(&outcome.comparison));
-    println!("Report: {}", out.join(layout::REPORT_HTML).display());
+    out!("{}", headline_table(&outcome.summaries));
+    out!("{}", difference_table(&outcome.comparison));
+    outln!("Report: {}", out.join(layout::REPORT_HTML).display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,7 +3,9 @@
 pub mod figures;
 pub mod labels;
 pub mod provenance;
+pub mod resumable;
 pub mod resume;
+pub mod sealed;
 pub mod shard;
 pub mod summary;
 
