@@ -23,8 +23,9 @@ pub const SENSITIVITY_DIR: &str = "sensitivity";
 /// The folder of `csmarket backtest` under the output root.
 pub const BACKTEST_DIR: &str = "backtest";
 
-/// `replications.csv`: one row per replication.
-pub const REPLICATIONS: &str = "replications.csv";
+/// `replications.csv`: one row per replication. The resumable run (in `experiment`, a layer
+/// below this one) names the file; the layout takes the name from there, so it is declared once.
+pub const REPLICATIONS: &str = crate::experiment::resumable::REPLICATIONS_FILE;
 /// `providers.csv`: survival, fates, ratings and figures per provider.
 pub const PROVIDERS: &str = "providers.csv";
 /// `services.csv`: volume shares and concentration per service line.
