@@ -1,7 +1,7 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
 //!
 //! Experiments return plain results; here they become files. Every file goes through one trait,
-//! [`Exporter`] (a file name from the [`layout`] and its bytes), and one function, [`write`],
+//! [`Exporter`] (a file name from the [`layout`] and its bytes), and one function, [`write`](fn@write),
 //! which makes every file's bytes before writing any and writes each through [`atomic`].
 
 pub mod atomic;

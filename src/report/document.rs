@@ -1,5 +1,5 @@
 //! The report as one document model: sections of blocks (facts, findings, charts, tables), built
-//! once from what was run and rendered as HTML ([`super::html`]) or Markdown ([`super::markdown`]).
+//! once from what was run and rendered as HTML ([`super::html`](mod@super::html)) or Markdown ([`super::markdown`](mod@super::markdown)).
 
 use crate::charts::Rendered;
 

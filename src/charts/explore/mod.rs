@@ -18,6 +18,7 @@ pub use backtest::backtest_charts;
 pub use sensitivity::sensitivity_charts;
 pub use sweep::sweep_charts;
 
+/// Black text of these charts at a size in pixels.
 pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
 }

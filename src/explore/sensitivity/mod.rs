@@ -7,7 +7,7 @@
 //! or non-linearly). Every run uses replication indices `0..n`, so differences are paired.
 //!
 //! The method in parts, as SALib splits its own: the [`design`] (which parameters, their ranges,
-//! the Morris trajectories) is plain data; [`run`] evaluates it; [`analysis`] reads the results
+//! the Morris trajectories) is plain data; [`run`](mod@run) evaluates it; [`analysis`] reads the results
 //! (elementary effects, paired intervals). Files, charts and report sections are made from
 //! [`SensitivityResult`] by `export`, `charts` and `report`.
 

@@ -3,7 +3,7 @@
 //! probability crosses 50%.
 //!
 //! The method in parts, as SALib splits its own: the [`design`] (axes, grid, refinement) is plain
-//! data; [`run`] evaluates it; [`tipping`] analyses the results. Files, charts and report
+//! data; [`run`](mod@run) evaluates it; [`tipping`] analyses the results. Files, charts and report
 //! sections are made from [`SweepResult`] by `export`, `charts` and `report`.
 
 pub mod design;
