@@ -4,6 +4,7 @@ mod compare_cmd;
 mod core;
 mod explore;
 mod golden;
+mod rules;
 mod scale;
 mod scenario_files;
 mod util;
