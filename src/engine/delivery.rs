@@ -4,6 +4,7 @@
 
 use crate::scenario::schema::ProviderKind;
 
+use super::observation::Ledger;
 use super::state::{Replication, Supplier};
 
 /// What one quarter's delivery produced.
@@ -17,30 +18,23 @@ pub(super) struct Delivery {
     pub(super) hhi: Vec<f64>,
     /// Per service: sum of squared in-house volumes (each CCG's team is its own supplier).
     pub(super) in_house_sq: Vec<f64>,
-    /// Per CCG: what it paid this quarter, to every supplier (its own sum, for conservation checks).
-    pub(super) paid: Vec<f64>,
-    /// What CCGs paid their own teams this quarter, fallback for unmet volume included.
-    pub(super) in_house_spend: f64,
-    /// What CCGs paid the independent sector this quarter.
-    pub(super) independent_spend: f64,
+    /// The run's money before this quarter's delivery: the quarter's in-house and independent
+    /// spend are what the ledger gained since (kept out of the loop over CCGs, which is hot).
+    pub(super) ledger_before: Ledger,
 }
 
 impl Delivery {
     /// Clears the quarter's figures, keeping the buffers.
-    fn reset(&mut self, services: usize, ccgs: usize) {
+    fn reset(&mut self, services: usize) {
         self.ccg_spend = 0.0;
         self.unmet = 0.0;
         self.provider_contracted = 0.0;
-        self.in_house_spend = 0.0;
-        self.independent_spend = 0.0;
         self.mix.clear();
         self.mix.resize(services, [0.0; 5]);
         self.hhi.clear();
         self.hhi.resize(services, 0.0);
         self.in_house_sq.clear();
         self.in_house_sq.resize(services, 0.0);
-        self.paid.clear();
-        self.paid.resize(ccgs, 0.0);
     }
 }
 
@@ -74,7 +68,8 @@ impl Replication<'_> {
             }
         }
         let mut d = std::mem::take(&mut self.delivery);
-        d.reset(ns, m.ccgs.len());
+        d.reset(ns);
+        d.ledger_before = self.ledger;
         for c in 0..m.ccgs.len() {
             for s in 0..ns {
                 let v = self.volume[c * ns + s] / 4.0;
@@ -107,8 +102,6 @@ impl Replication<'_> {
                         self.ledger.provider_revenue += pay;
                         self.ledger.in_house_spend += fallback;
                         d.ccg_spend += pay + fallback;
-                        d.paid[c] += pay + fallback;
-                        d.in_house_spend += fallback;
                         d.unmet += unmet;
                         d.provider_contracted += v;
                         d.mix[s][kind_slot(m.providers[p].kind)] += served;
@@ -120,8 +113,6 @@ impl Replication<'_> {
                         self.ledger.ccg_spend += pay;
                         self.ledger.independent_spend += pay;
                         d.ccg_spend += pay;
-                        d.paid[c] += pay;
-                        d.independent_spend += pay;
                         d.mix[s][4] += v;
                     }
                     // In-house, or a supplier that has just gone: the CCG's own team does the work.
@@ -130,8 +121,6 @@ impl Replication<'_> {
                         self.ledger.ccg_spend += pay;
                         self.ledger.in_house_spend += pay;
                         d.ccg_spend += pay;
-                        d.paid[c] += pay;
-                        d.in_house_spend += pay;
                         d.mix[s][0] += v;
                         d.in_house_sq[s] += v * v;
                     }

@@ -8,13 +8,13 @@ use super::assurance::Assessment;
 use super::observation::{Fate, Ledger};
 use super::state::{Contract, Line, ProviderState, Replication, Status, Supplier};
 
-/// One quarter's money, as it was delivered: each figure is its own sum, so that a test of
-/// conservation compares independent amounts.
+/// One quarter's money, as it was delivered: each figure is its own sum, kept apart from the
+/// others, so that a test of conservation compares independently summed amounts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MoneyFlows {
-    /// What CCGs paid, summed CCG by CCG.
+    /// What CCGs paid, summed payment by payment on the CCGs' side.
     pub ccgs_paid: f64,
-    /// What providers earned, summed over their lines' revenue.
+    /// What providers earned, summed over their lines' booked revenue.
     pub provider_revenue: f64,
     /// What CCGs paid their own teams, fallback for unmet volume included.
     pub in_house: f64,
@@ -88,24 +88,19 @@ impl<'m> Replication<'m> {
         }
     }
 
-    /// What a CCG paid in the last delivery, to every supplier.
-    pub fn paid(&self, c: usize) -> f64 {
-        self.delivery.paid.get(c).copied().unwrap_or(0.0)
-    }
-
     /// The last delivery's money flows (all zero before the first).
     pub fn money(&self) -> MoneyFlows {
         let d = &self.delivery;
         MoneyFlows {
-            ccgs_paid: d.paid.iter().sum(),
+            ccgs_paid: d.ccg_spend,
             provider_revenue: self
                 .providers
                 .iter()
                 .flat_map(|p| &p.lines)
                 .map(|l| l.revenue)
                 .sum(),
-            in_house: d.in_house_spend,
-            independent: d.independent_spend,
+            in_house: self.ledger.in_house_spend - d.ledger_before.in_house_spend,
+            independent: self.ledger.independent_spend - d.ledger_before.independent_spend,
         }
     }
 
