@@ -310,3 +310,24 @@ impl Line {
         self.history
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Replication;
+    use crate::engine::testing::market;
+
+    #[test]
+    fn money_flows_of_a_quarter_add_up_from_separate_sums() {
+        let m = market("collaborative");
+        let mut r = Replication::new(&m, 5);
+        r.plan();
+        assert_eq!(r.money().ccgs_paid, 0.0, "nothing is paid in the planning quarter");
+        for _ in 1..m.periods {
+            r.run_quarter();
+            let f = r.money();
+            let parts = f.provider_revenue + f.in_house + f.independent;
+            assert!(f.ccgs_paid > 0.0);
+            assert!((f.ccgs_paid - parts).abs() <= 1e-9 * f.ccgs_paid, "{f:?}");
+        }
+    }
+}
