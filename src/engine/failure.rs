@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn exit_moves_every_customer_of_the_failed_provider() {
         let m = market("local");
-        let mut w = world_in_quarter_one(&m);
+        let mut w = replication_in_quarter_one(&m);
         let f = index(&m, "north-a");
         assert!(
             w.contracts
@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn merge_moves_every_customer_patch_and_reserves_to_the_absorber() {
         let m = market("local");
-        let mut w = world_in_quarter_one(&m);
+        let mut w = replication_in_quarter_one(&m);
         let (f, a) = (index(&m, "north-a"), index(&m, "north-b"));
         w.providers[f].reserves = -5000.0;
         w.providers[a].reserves = 20000.0;

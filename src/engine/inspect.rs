@@ -321,7 +321,11 @@ mod tests {
         let m = market("collaborative");
         let mut r = Replication::new(&m, 5);
         r.plan();
-        assert_eq!(r.money().ccgs_paid, 0.0, "nothing is paid in the planning quarter");
+        assert_eq!(
+            r.money().ccgs_paid,
+            0.0,
+            "nothing is paid in the planning quarter"
+        );
         for _ in 1..m.periods {
             r.run_quarter();
             let f = r.money();

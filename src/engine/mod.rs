@@ -79,7 +79,7 @@ mod testing {
     }
 
     /// Replication 3 after planning and quarter 1's procurement.
-    pub fn world_in_quarter_one(m: &Market) -> Replication<'_> {
+    pub fn replication_in_quarter_one(m: &Market) -> Replication<'_> {
         let mut w = Replication::new(m, 3);
         w.plan();
         w.start_quarter();
