@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::{CommonArgs, InputError, load_scenario, progress};
+use super::options::Options;
+use super::{CommonArgs, InputError, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
-use crate::scenario::{Scenario, ScenarioError};
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -23,7 +23,8 @@ pub struct SweepArgs {
     /// Configuration to sweep (may be left out when the scenario has only one).
     #[arg(long)]
     pub config: Option<String>,
-    /// PATH=VALUES: a numeric field and its values, `from:to:count` or a comma list; several make a grid.
+    /// PATH=VALUES: a numeric field and its values, `from:to:count` or a comma list; several make a
+    /// grid of at most 10000 points.
     #[arg(long = "param", required = true)]
     pub params: Vec<String>,
     /// Providers to chart and refine, comma-separated (default: those whose survival changes most).
@@ -32,10 +33,10 @@ pub struct SweepArgs {
     /// Narrow each charted provider's tipping point by bisection with more replications.
     #[arg(long)]
     pub refine: bool,
-    /// Bisection steps for --refine.
+    /// Bisection steps for --refine (at most 52).
     #[arg(long, default_value_t = Refine::default().steps)]
     pub refine_steps: u32,
-    /// Replications at refined points, as a multiple of -n.
+    /// Replications at refined points, as a multiple of -n (at most 1000000000 in all).
     #[arg(long, default_value_t = Refine::default().factor)]
     pub refine_factor: u64,
 }
@@ -60,10 +61,10 @@ pub struct SensitivityArgs {
     /// unmet_share (default: cost per head, in-house share, survival of each at-scale provider).
     #[arg(long = "output", value_delimiter = ',')]
     pub outputs: Vec<String>,
-    /// Morris trajectories (0: one-at-a-time only).
+    /// Morris trajectories, at most 10000 (0: one-at-a-time only).
     #[arg(long, default_value_t = 10)]
     pub trajectories: u32,
-    /// Morris grid levels (even).
+    /// Morris grid levels (even, 2 to 100).
     #[arg(long, default_value_t = 4)]
     pub levels: u32,
 }
@@ -87,45 +88,19 @@ fn report(e: ExploreError) -> anyhow::Error {
 
 /// The study a command describes; `configuration` is checked against the scenario.
 fn study(args: &CommonArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
-    let scenario = load_scenario(args.scenario.as_ref())?;
-    let available = scenario.configuration_names();
-    let configuration = match configuration {
-        Some(c) => c.to_string(),
-        None if available.len() == 1 => available[0].clone(),
-        None => {
-            return Err(InputError(format!(
-                "{}: choose a configuration with --config; the scenario defines: {}",
-                scenario.file,
-                available.join(", ")
-            ))
-            .into());
-        }
-    };
-    if !available.contains(&configuration) {
-        return Err(ScenarioError::UnknownConfiguration {
-            name: configuration,
-            available,
-        }
-        .into());
-    }
-    study_of(scenario, configuration, args)
+    let options = Options::from_args(args)?;
+    let configuration = options.configuration(configuration)?;
+    Ok(study_of(options, configuration))
 }
 
-fn study_of(scenario: Scenario, configuration: String, args: &CommonArgs) -> anyhow::Result<Study> {
-    let replications = args
-        .replications
-        .unwrap_or(u64::from(scenario.base.scenario.replications));
-    if replications == 0 {
-        return Err(InputError("--replications must be at least 1".into()).into());
-    }
-    let seed = args.seed.unwrap_or(scenario.base.scenario.seed);
-    Ok(Study {
-        scenario,
+fn study_of(options: Options, configuration: String) -> Study {
+    Study {
+        scenario: options.scenario,
         configuration,
-        seed,
-        replications,
-        threads: args.threads,
-    })
+        seed: options.seed,
+        replications: options.replications,
+        threads: options.threads,
+    }
 }
 
 /// The folder a tool writes into: `OUT/<tool>`.
@@ -133,9 +108,10 @@ fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
     super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
 }
 
-fn create(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))
+/// Creates and locks the folder a tool writes into.
+fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::OutputLock> {
+    super::lock_output(dir, argv)
+        .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
 /// `csmarket sweep`.
@@ -156,8 +132,9 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             factor: args.refine_factor,
         }),
     };
+    plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sweep");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sweep");
     let mut result = explore::sweep::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -171,20 +148,23 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     charts::explore::sweep_charts(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     for n in &result.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
-    println!(
+    outln!(
         "{} points x {} replications of `{}`",
         result.points.len(),
         result.origin.replications,
         result.origin.configuration
     );
     if result.tipping.is_empty() {
-        println!("No provider's survival crosses 50% within the sweep.");
+        outln!("No provider's survival crosses 50% within the sweep.");
     } else {
-        println!(
+        outln!(
             "{:<28} {:<8} {:<9} tipping point (interval) on {}",
-            "provider", "method", "direction", result.axes[0].path
+            "provider",
+            "method",
+            "direction",
+            result.axes[0].path
         );
         for t in &result.tipping {
             let fixed = t
@@ -193,7 +173,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
                 .map(|(p, v)| format!("{p}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            println!(
+            outln!(
                 "{:<28} {:<8} {:<9} {}{}{}",
                 t.provider,
                 t.method.as_str(),
@@ -212,7 +192,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -232,8 +212,9 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         trajectories: args.trajectories,
         levels: args.levels,
     };
+    plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sensitivity");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sensitivity");
     let mut result = explore::sensitivity::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -247,12 +228,12 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     charts::explore::sensitivity_charts(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     if !result.skipped.is_empty() {
-        eprintln!(
+        errln!(
             "note: {} parameters left out (listed in sensitivity.json)",
             result.skipped.len()
         );
     }
-    println!(
+    outln!(
         "{} parameters varied by ±{}% on `{}`, {} replications per run",
         result.factors.len(),
         result.fraction * 100.0,
@@ -260,7 +241,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         result.origin.replications
     );
     for (oi, o) in result.outputs.iter().enumerate() {
-        println!(
+        outln!(
             "{} (baseline {:.4}): largest effects",
             o.name(),
             result.baseline.get(oi).copied().unwrap_or(f64::NAN)
@@ -268,7 +249,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         let morris = result.morris_of(o);
         for row in result.oat_of(o).into_iter().take(5) {
             let m = morris.iter().find(|m| m.path == row.path);
-            println!(
+            outln!(
                 "  {:<52} swing {:+.4}{}",
                 row.path,
                 row.swing,
@@ -279,17 +260,18 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
             );
         }
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `csmarket backtest`.
 pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(args.study.scenario.as_ref())?;
-    let configuration = explore::backtest::observed_configuration(&scenario).map_err(report)?;
-    let study = study_of(scenario, configuration, &args.study)?;
+    let options = Options::from_args(&args.study)?;
+    let configuration =
+        explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
+    let study = study_of(options, configuration);
     let dir = out_dir(&args.study, "backtest");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(study.replications, "backtest");
     let mut result =
         explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
@@ -300,20 +282,22 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     charts::explore::backtest_chart(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     let s = &result.scores;
-    println!(
+    outln!(
         "{} recorded ratings, configuration `{}`, {} replications",
-        s.n, result.origin.configuration, result.origin.replications
+        s.n,
+        result.origin.configuration,
+        result.origin.replications
     );
-    println!(
+    outln!(
         "accuracy {:.1}%  Brier {:.4}  (base rates {:.4}, skill {:+.3})",
         s.accuracy * 100.0,
         s.brier,
         s.brier_base_rate,
         s.skill
     );
-    println!("observed \\ modal     A     B     C  unrated");
+    outln!("observed \\ modal     A     B     C  unrated");
     for (i, row) in s.confusion.iter().enumerate() {
-        println!(
+        outln!(
             "{:<16} {:>5} {:>5} {:>5} {:>8}",
             explore::backtest::OUTCOMES[i],
             row[0],
@@ -322,6 +306,6 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
             row[3]
         );
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -18,7 +18,8 @@ use toml::Value;
 use crate::engine::ReplicationOutcome;
 use crate::experiment::{self, RunError, Summary};
 use crate::model::Market;
-use crate::scenario::load::close_matches;
+use crate::scenario::path::{self, navigate};
+use crate::scenario::suggest::close_matches;
 use crate::scenario::{Edit, Scenario, ScenarioError};
 
 /// Why an exploration could not run.
@@ -200,16 +201,11 @@ impl Study {
             .and_then(|r| toml::Value::try_from(&r).ok())
             .and_then(|v| navigate(&v, path).and_then(number));
         if let Some(v) = defaulted {
-            let mut prefix = String::new();
-            for seg in path.split('.') {
-                if !prefix.is_empty() {
-                    prefix.push('.');
-                }
-                prefix.push_str(seg);
-                if self.scenario.value_at(&prefix).is_none() {
-                    break;
-                }
-            }
+            // The shortest part of the path the file does not write.
+            let prefix = path::prefixes(path)
+                .into_iter()
+                .find(|p| self.scenario.value_at(p).is_none())
+                .unwrap_or_else(|| path.to_string());
             return Err(ExploreError::UnknownPath {
                 file: self.scenario.file.clone(),
                 path: path.to_string(),
@@ -291,36 +287,6 @@ fn number(v: &Value) -> Option<f64> {
         Value::Float(f) if f.is_finite() => Some(*f),
         _ => None,
     }
-}
-
-/// The value at a dotted path (array elements by `id` or `[index]`), as the scenario addresses them.
-pub(crate) fn navigate<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut node = root;
-    for part in path.split('.') {
-        let (name, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !name.is_empty() {
-            node = match node {
-                Value::Table(t) => t.get(name)?,
-                Value::Array(a) => a
-                    .iter()
-                    .find(|x| x.get("id").and_then(Value::as_str) == Some(name))?,
-                _ => return None,
-            };
-        }
-        while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            let i: usize = r[..end].parse().ok()?;
-            node = node.as_array()?.get(i)?;
-            rest = &r[end + 1..];
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-    }
-    Some(node)
 }
 
 pub(crate) use crate::export::{html_escape, num as cell};
@@ -452,14 +418,5 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, ExploreError::NotNumeric { .. }), "{e}");
         assert!(e.to_string().contains("a string, not a number"), "{e}");
-    }
-
-    #[test]
-    fn navigate_finds_elements_by_id_and_index() {
-        let v: Value =
-            toml::from_str("a = [{ id = \"x\", b = 2 }, { id = \"y\", b = 3 }]").unwrap();
-        assert_eq!(navigate(&v, "a.y.b"), Some(&Value::Integer(3)));
-        assert_eq!(navigate(&v, "a[0].b"), Some(&Value::Integer(2)));
-        assert_eq!(navigate(&v, "a.z.b"), None);
     }
 }

@@ -18,7 +18,9 @@ use crate::engine::{Fate, ReplicationOutcome};
 use crate::experiment::Summary;
 use crate::export::atomic;
 use crate::scenario::Edit;
-use crate::scenario::load::close_matches;
+use crate::scenario::limits::{MAX_LEVELS, MAX_TRAJECTORIES};
+use crate::scenario::path;
+use crate::scenario::suggest::close_matches;
 
 /// A figure whose sensitivity is measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,19 +267,17 @@ pub fn parameter_paths(
     let mut keep = Vec::new();
     let mut skipped = Vec::new();
     for path in study.scenario.numeric_paths() {
-        let last = path.rsplit('.').next().unwrap_or("");
-        let disabled = path
-            .strip_prefix("providers.")
-            .and_then(|r| r.split('.').next())
+        let last = path::last_key(&path).unwrap_or_default();
+        let disabled = path::provider_id(&path)
             .and_then(|id| resolved.providers.iter().find(|p| p.id == id))
             .is_some_and(|p| !p.enabled);
-        let why = if DISCRETE.contains(&last) {
+        let why = if DISCRETE.contains(&last.as_str()) {
             Some("an identifier, seed, count or period")
         } else if disabled {
             Some("its provider is disabled in this configuration")
         } else if tree
             .as_ref()
-            .is_some_and(|t| super::navigate(t, &path).is_none())
+            .is_some_and(|t| path::navigate(t, &path).is_none())
         {
             Some("the configuration removes it")
         } else {
@@ -446,21 +446,35 @@ struct Eval {
     per_rep: Vec<Vec<f64>>,
 }
 
+impl SensitivityPlan {
+    /// Checks the fraction and the Morris sizes against their bounds, before anything runs.
+    pub fn check(&self) -> Result<(), ExploreError> {
+        if !(self.fraction > 0.0 && self.fraction < 1.0) {
+            return Err(ExploreError::Input(format!(
+                "--fraction must be between 0 and 1, got {}",
+                self.fraction
+            )));
+        }
+        if self.levels < 2 || self.levels % 2 == 1 || self.levels > MAX_LEVELS {
+            return Err(ExploreError::Input(format!(
+                "Morris levels must be even, from 2 to {MAX_LEVELS}, got {}",
+                self.levels
+            )));
+        }
+        if self.trajectories > MAX_TRAJECTORIES {
+            return Err(ExploreError::Input(format!(
+                "--trajectories {} is more than {MAX_TRAJECTORIES}",
+                self.trajectories
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Runs a sensitivity analysis: baseline, one-at-a-time at both ends of every factor, then Morris.
 pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResult, ExploreError> {
     let study = &plan.study;
-    if !(plan.fraction > 0.0 && plan.fraction < 1.0) {
-        return Err(ExploreError::Input(format!(
-            "--fraction must be between 0 and 1, got {}",
-            plan.fraction
-        )));
-    }
-    if plan.levels < 2 || plan.levels % 2 == 1 {
-        return Err(ExploreError::Input(format!(
-            "Morris levels must be even and at least 2, got {}",
-            plan.levels
-        )));
-    }
+    plan.check()?;
     let (paths, mut skipped) = parameter_paths(study, plan.all)?;
     let mut factors = Vec::new();
     for path in &paths {

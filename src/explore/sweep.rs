@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{ExploreError, NumericField, Origin, Progress, Study, cell, html_escape, to_csv};
 use crate::experiment::Summary;
 use crate::export::{Figure, atomic};
-use crate::scenario::load::close_matches;
+use crate::scenario::limits::{MAX_REFINE_STEPS, MAX_REPLICATIONS, MAX_SWEEP_POINTS};
+use crate::scenario::path;
+use crate::scenario::suggest::close_matches;
 use crate::stats::Proportion;
 
 /// The survival probability a tipping point is defined by.
@@ -49,6 +51,11 @@ pub fn parse_spec(spec: &str) -> Result<Vec<f64>, String> {
             .trim()
             .parse()
             .map_err(|_| format!("the count `{}` is not a whole number", n.trim()))?;
+        if n > MAX_SWEEP_POINTS {
+            return Err(format!(
+                "the count {n} is more than {MAX_SWEEP_POINTS}, the most points a sweep may have"
+            ));
+        }
         match n {
             0 => return Err("the count of a range must be at least 1".into()),
             1 if a != b => {
@@ -68,10 +75,19 @@ pub fn parse_spec(spec: &str) -> Result<Vec<f64>, String> {
                 .collect(),
         }
     } else {
-        spec.split(',').map(num).collect::<Result<Vec<_>, _>>()?
+        let values = spec.split(',').map(num).collect::<Result<Vec<_>, _>>()?;
+        if values.len() > MAX_SWEEP_POINTS {
+            return Err(format!(
+                "{} values is more than {MAX_SWEEP_POINTS}, the most points a sweep may have",
+                values.len()
+            ));
+        }
+        values
     };
-    for (i, v) in values.iter().enumerate() {
-        if values[..i].contains(v) {
+    // One pass with a set of the values' bits (0 and -0 are one value), not a scan per value.
+    let mut seen = std::collections::HashSet::with_capacity(values.len());
+    for v in &values {
+        if !seen.insert((v + 0.0).to_bits()) {
             return Err(format!("the value {v} appears twice"));
         }
     }
@@ -498,14 +514,52 @@ impl SweepResult {
     }
 }
 
+impl SweepPlan {
+    /// Checks the sizes asked for against their caps, before anything runs or is written.
+    pub fn check(&self) -> Result<(), ExploreError> {
+        if self.axes.is_empty() {
+            return Err(ExploreError::Input(
+                "a sweep needs at least one --param".into(),
+            ));
+        }
+        let points = self
+            .axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+            .filter(|&n| n <= MAX_SWEEP_POINTS);
+        if points.is_none() {
+            return Err(ExploreError::Input(format!(
+                "the --param grid has {} points; a sweep may have at most {MAX_SWEEP_POINTS}",
+                self.axes
+                    .iter()
+                    .map(|a| a.values.len().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            )));
+        }
+        if let Some(r) = self.refine {
+            if r.steps > MAX_REFINE_STEPS {
+                return Err(ExploreError::Input(format!(
+                    "--refine-steps {} is more than {MAX_REFINE_STEPS}",
+                    r.steps
+                )));
+            }
+            let reps = self.study.replications.checked_mul(r.factor.max(1));
+            if reps.is_none_or(|n| n > MAX_REPLICATIONS) {
+                return Err(ExploreError::Input(format!(
+                    "--refine-factor {} times {} replications is more than {MAX_REPLICATIONS}",
+                    r.factor, self.study.replications
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
 pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
     let study = &plan.study;
-    if plan.axes.is_empty() {
-        return Err(ExploreError::Input(
-            "a sweep needs at least one --param".into(),
-        ));
-    }
+    plan.check()?;
     let mut fields: Vec<NumericField> = Vec::new();
     for a in &plan.axes {
         if fields.iter().any(|f| f.path == a.path) {
@@ -659,7 +713,7 @@ fn disabled_notes(study: &Study, axes: &[Axis]) -> Vec<String> {
     };
     axes.iter()
         .filter_map(|a| {
-            let id = a.path.strip_prefix("providers.")?.split('.').next()?;
+            let id = path::provider_id(&a.path)?;
             let p = resolved.providers.iter().find(|p| p.id == id)?;
             (!p.enabled).then(|| {
                 format!(

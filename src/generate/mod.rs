@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use crate::model::rng::{self, Purpose, entity_key};
+use crate::scenario::limits::{MAX_GENERATED_CCGS, MAX_GENERATED_PROVIDERS};
 use crate::scenario::{Scenario, ScenarioError};
 
 /// England's mean CCG population in April 2013: 53.49 million people over 211 CCGs.
@@ -120,6 +121,13 @@ impl MarketSize {
             return fail(format!(
                 "--ccgs, --providers and --regions must each be at least 1 (got {}, {}, {})",
                 self.ccgs, self.providers, self.regions
+            ));
+        }
+        if self.ccgs > MAX_GENERATED_CCGS || self.providers > MAX_GENERATED_PROVIDERS {
+            return fail(format!(
+                "--ccgs {} and --providers {}: at most {MAX_GENERATED_CCGS} CCGs and \
+                 {MAX_GENERATED_PROVIDERS} local CSUs",
+                self.ccgs, self.providers
             ));
         }
         if self.regions > self.providers {

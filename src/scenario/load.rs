@@ -1,14 +1,22 @@
 //! Reading a scenario file, applying a configuration's edits, and reporting problems with positions.
 
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 use toml::{Spanned, Table, Value};
 
+use super::edit::{remove_path, set_path};
 use super::error::{Problem, ScenarioError, line_col};
+use super::limits::{MAX_FILE_BYTES, MAX_NESTING};
+use super::path::{self, Segment};
 use super::schema::ScenarioFile;
+use super::suggest::Suggester;
 use super::validate::validate;
+
+pub use super::edit::Edit;
+pub use super::suggest::close_matches;
 
 /// The name of the single configuration of a scenario that defines none.
 pub const BASE: &str = "base";
@@ -25,24 +33,140 @@ pub struct Scenario {
     raw: Table,
 }
 
-/// One edit to a scenario: a path and the value it takes (used by configurations and sweeps).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Edit {
-    /// Dotted path, e.g. `services.communications.locality` or `providers.essex.services.bi.capacity`.
-    pub path: String,
-    /// New value.
-    pub value: Value,
+/// A problem with the file as a whole (no position).
+fn whole_file(file: &str, message: String) -> ScenarioError {
+    ScenarioError::Invalid(vec![Problem {
+        file: file.to_string(),
+        position: None,
+        path: String::new(),
+        message,
+        configuration: None,
+    }])
+}
+
+/// Reads a scenario file's bytes: only a regular file of at most [`MAX_FILE_BYTES`].
+fn read_bytes(path: &Path, file: &str) -> Result<Vec<u8>, ScenarioError> {
+    let read_error = |source| ScenarioError::Read {
+        file: file.to_string(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "a device, pipe or socket"
+        };
+        return Err(whole_file(
+            file,
+            format!("is {what}, not a regular file; a scenario must be a TOML file"),
+        ));
+    }
+    let too_big = |size: String| {
+        whole_file(
+            file,
+            format!(
+                "the file is {size}; a scenario file may be at most {MAX_FILE_BYTES} bytes (64 MiB)"
+            ),
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(format!("{} bytes", meta.len())));
+    }
+    // Read at most one byte past the cap, in case the file grows or misreports its size.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big("larger than that".into()));
+    }
+    Ok(bytes)
+}
+
+/// The text of a scenario file's bytes, which must be UTF-8; a bad byte is named by its line and
+/// column.
+fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // The valid prefix is text, so its end gives the line and column of the bad byte.
+        let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        ScenarioError::Invalid(vec![Problem {
+            file: file.to_string(),
+            position: Some(line_col(prefix, at)),
+            path: String::new(),
+            message: format!(
+                "invalid UTF-8 at byte {at} (0x{:02x}); scenario files must be UTF-8 text",
+                bytes[at]
+            ),
+            configuration: None,
+        }])
+    })
+}
+
+/// The first table or array nested deeper than [`MAX_NESTING`], by its start offset. Walks
+/// without recursion, so a hostile file cannot exhaust the stack here.
+fn too_deep(root: &Spanned<DeValue<'_>>) -> Option<usize> {
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_NESTING {
+            return Some(node.span().start);
+        }
+        match node.get_ref() {
+            DeValue::Table(t) => stack.extend(t.values().map(|v| (v, depth + 1))),
+            DeValue::Array(a) => stack.extend(a.iter().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The start of the dotted key with the most `.`s, when it has more than [`MAX_NESTING`]: toml
+/// refuses keys of 80 or more parts without saying where.
+fn deepest_dotted_key(text: &str) -> Option<usize> {
+    use toml_parser::lexer::TokenKind;
+    let (mut start, mut dots, mut deepest) = (None, 0usize, (0usize, 0usize));
+    for token in toml_parser::Source::new(text).lex() {
+        match token.kind() {
+            TokenKind::Dot => dots += 1,
+            TokenKind::Whitespace => {}
+            TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString => {
+                start.get_or_insert(token.span().start());
+            }
+            _ => {
+                if dots > deepest.0 {
+                    deepest = (dots, start.unwrap_or(0));
+                }
+                (start, dots) = (None, 0);
+            }
+        }
+    }
+    if dots > deepest.0 {
+        deepest = (dots, start.unwrap_or(0));
+    }
+    (deepest.0 > MAX_NESTING).then_some(deepest.1)
+}
+
+fn nesting_message() -> String {
+    format!(
+        "tables, arrays and dotted keys nest deeper than {MAX_NESTING} levels here; \
+         a scenario needs at most 5"
+    )
 }
 
 impl Scenario {
-    /// Reads and checks a scenario file.
+    /// Reads and checks a scenario file: a regular file of at most [`MAX_FILE_BYTES`], in UTF-8.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        Scenario::from_text(&file, &text)
+        let bytes = read_bytes(path, &file)?;
+        Scenario::from_bytes(&file, bytes)
+    }
+
+    /// Checks a scenario given as bytes (UTF-8 text); `file` names it in messages.
+    pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<Scenario, ScenarioError> {
+        let text = decode(file, bytes)?;
+        Scenario::from_text(file, &text)
     }
 
     /// Checks a scenario given as text; `file` names it in messages.
@@ -54,35 +178,46 @@ impl Scenario {
             message,
             configuration: None,
         };
+        let syntax = |e: toml::de::Error| {
+            let pos = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .or_else(|| deepest_dotted_key(text).map(|at| line_col(text, at)))
+                .or(Some((1, 1)));
+            let mut message = first_line(e.message());
+            if message.contains("recurs") {
+                message = format!("{message}: {}", nesting_message());
+            }
+            ScenarioError::Invalid(vec![problem(pos, String::new(), message)])
+        };
         let spanned = DeTable::parse(text)
             .map(|t| {
                 let span = t.span();
                 Spanned::new(span, DeValue::Table(t.into_inner()))
             })
-            .map_err(|e| {
-                let pos = e.span().map(|s| line_col(text, s.start));
-                ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
-            })?;
-        let de = toml::Deserializer::parse(text).map_err(|e| {
-            let pos = e.span().map(|s| line_col(text, s.start));
-            ScenarioError::Invalid(vec![problem(pos, String::new(), first_line(e.message()))])
-        })?;
+            .map_err(syntax)?;
+        if let Some(at) = too_deep(&spanned) {
+            return Err(ScenarioError::Invalid(vec![problem(
+                Some(line_col(text, at)),
+                String::new(),
+                nesting_message(),
+            )]));
+        }
+        let de = toml::Deserializer::parse(text).map_err(syntax)?;
         let base: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = clean_path(&e.path().to_string());
             let pos = e
                 .inner()
                 .span()
                 .map(|s| line_col(text, s.start))
-                .or_else(|| locate(text, &spanned, &path));
+                .or_else(|| Some(locate(text, &spanned, &path)));
             ScenarioError::Invalid(vec![problem(pos, path, first_line(e.inner().message()))])
         })?;
         let mut problems: Vec<Problem> = validate(&base)
             .into_iter()
-            .map(|f| problem(locate(text, &spanned, &f.path), f.path, f.message))
+            .map(|f| problem(Some(locate(text, &spanned, &f.path)), f.path, f.message))
             .collect();
-        let raw: Table = toml::from_str(text).map_err(|e| {
-            ScenarioError::Invalid(vec![problem(None, String::new(), first_line(e.message()))])
-        })?;
+        let raw: Table = toml::from_str(text).map_err(syntax)?;
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
@@ -90,12 +225,16 @@ impl Scenario {
             raw,
         };
         // Uncertain parameters must name numeric fields, so sensitivity analysis can vary them.
+        // One suggester for every hint, so thousands of misspelt paths stay fast.
+        let mut hints = Suggester::new();
+        let mut numeric = None;
         for (i, path) in scenario.base.uncertain.iter().enumerate() {
             let message = match scenario.value_at(path) {
                 Some(Value::Integer(_) | Value::Float(_)) => continue,
                 Some(v) => format!("`{path}` is a {}, not a number", v.type_str()),
                 None => {
-                    let near = close_matches(path, &scenario.numeric_paths());
+                    let names = numeric.get_or_insert_with(|| scenario.numeric_paths());
+                    let near = hints.close_matches(path, names);
                     let mut m = format!("no numeric field `{path}`");
                     if !near.is_empty() {
                         m.push_str(&format!("; did you mean `{}`?", near.join("` or `")));
@@ -104,18 +243,19 @@ impl Scenario {
                 }
             };
             let at = format!("uncertain[{i}]");
-            problems.push(problem(locate(text, &spanned, &at), at, message));
+            problems.push(problem(Some(locate(text, &spanned, &at)), at, message));
         }
         if problems.is_empty() {
-            // Each configuration must produce a valid scenario too.
+            // Each configuration must produce a valid scenario too; its problems point at it.
             for (i, cf) in scenario.base.configurations.iter().enumerate() {
-                if let Err(ScenarioError::Invalid(ps)) = scenario.resolve_with(&cf.name, &[]) {
-                    let pos = locate(text, &spanned, &format!("configurations[{i}]"));
-                    problems.extend(ps.into_iter().map(|mut p| {
-                        p.position = p.position.or(pos);
-                        p
-                    }));
-                }
+                let Err(e) = scenario.resolve_checked(&cf.name, &[], &mut hints) else {
+                    continue;
+                };
+                let pos = locate(text, &spanned, &format!("configurations[{i}]"));
+                problems.extend(e.problems().iter().cloned().map(|mut p| {
+                    p.position = p.position.or(Some(pos));
+                    p
+                }));
             }
         }
         if problems.is_empty() {
@@ -148,6 +288,15 @@ impl Scenario {
         &self,
         configuration: &str,
         extra: &[Edit],
+    ) -> Result<ScenarioFile, ScenarioError> {
+        self.resolve_checked(configuration, extra, &mut Suggester::new())
+    }
+
+    fn resolve_checked(
+        &self,
+        configuration: &str,
+        extra: &[Edit],
+        hints: &mut Suggester,
     ) -> Result<ScenarioFile, ScenarioError> {
         let names = self.configuration_names();
         if !names.iter().any(|n| n == configuration) {
@@ -203,18 +352,18 @@ impl Scenario {
                 }
             }
             for path in &cf.remove {
-                if let Err(m) = remove_path(&mut doc, path) {
+                if let Err(m) = remove_path(&mut doc, path, hints) {
                     problems.push(problem(path.clone(), m));
                 }
             }
             for (path, value) in &cf.set {
-                if let Err(m) = set_path(&mut doc, path, value.clone(), false) {
+                if let Err(m) = set_path(&mut doc, path, value.clone(), hints) {
                     problems.push(problem(path.clone(), m));
                 }
             }
         }
         for e in extra {
-            if let Err(m) = set_path(&mut doc, &e.path, e.value.clone(), false) {
+            if let Err(m) = set_path(&mut doc, &e.path, e.value.clone(), hints) {
                 problems.push(problem(e.path.clone(), m));
             }
         }
@@ -244,19 +393,20 @@ impl Scenario {
     /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.
     pub fn numeric_paths(&self) -> Vec<String> {
         let mut out = Vec::new();
-        collect_numeric(&Value::Table(self.raw.clone()), String::new(), &mut out);
+        for (k, x) in &self.raw {
+            if k != "configurations" && k != "observed" {
+                collect_numeric(x, k.clone(), &mut out);
+            }
+        }
         out
     }
 
     /// The value at a path of the base scenario, if any.
     pub fn value_at(&self, path: &str) -> Option<Value> {
-        let segs = parse_path(path).ok()?;
-        let root = Value::Table(self.raw.clone());
-        let mut node = &root;
-        for s in &segs {
-            node = child(node, s)?;
-        }
-        Some(node.clone())
+        let segs = path::parse(path).ok()?;
+        let (first, rest) = segs.split_first()?;
+        let Segment::Key(k) = first else { return None };
+        rest.iter().try_fold(self.raw.get(k)?, path::child).cloned()
     }
 }
 
@@ -310,298 +460,26 @@ fn clean_path(p: &str) -> String {
     }
 }
 
-/// A path segment: a table key, an array index, or an array element found by its `id`.
-#[derive(Debug, Clone, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-fn parse_path(path: &str) -> Result<Vec<Seg>, String> {
-    let mut segs = Vec::new();
-    if path.trim().is_empty() {
-        return Err("empty path".into());
-    }
-    for part in path.split('.') {
-        let (name, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !name.is_empty() {
-            segs.push(Seg::Key(name.to_string()));
-        } else if rest.is_empty() {
-            return Err(format!("empty segment in path `{path}`"));
-        }
-        while let Some(r) = rest.strip_prefix('[') {
-            let end = r
-                .find(']')
-                .ok_or_else(|| format!("unclosed `[` in path `{path}`"))?;
-            let idx = r[..end]
-                .parse()
-                .map_err(|_| format!("bad index `{}` in path `{path}`", &r[..end]))?;
-            segs.push(Seg::Index(idx));
-            rest = &r[end + 1..];
-        }
-        if !rest.is_empty() {
-            return Err(format!("unexpected `{rest}` in path `{path}`"));
-        }
-    }
-    Ok(segs)
-}
-
-fn child<'a>(v: &'a Value, s: &Seg) -> Option<&'a Value> {
-    match (v, s) {
-        (Value::Table(t), Seg::Key(k)) => t.get(k),
-        (Value::Array(a), Seg::Index(i)) => a.get(*i),
-        (Value::Array(a), Seg::Key(k)) => a
-            .iter()
-            .find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
-        _ => None,
-    }
-}
-
-fn child_mut<'a>(v: &'a mut Value, s: &Seg) -> Option<&'a mut Value> {
-    match (v, s) {
-        (Value::Table(t), Seg::Key(k)) => t.get_mut(k),
-        (Value::Array(a), Seg::Index(i)) => a.get_mut(*i),
-        (Value::Array(a), Seg::Key(k)) => a
-            .iter_mut()
-            .find(|x| x.get("id").and_then(Value::as_str) == Some(k)),
-        _ => None,
-    }
-}
-
-fn keys_of(v: &Value) -> Vec<String> {
-    match v {
-        Value::Table(t) => t.keys().cloned().collect(),
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn seg_name(s: &Seg) -> String {
-    match s {
-        Seg::Key(k) => k.clone(),
-        Seg::Index(i) => format!("[{i}]"),
-    }
-}
-
-/// Edit distance, for suggesting the path the user meant.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Up to three names closest to `wanted`, for "did you mean" hints.
-pub fn close_matches(wanted: &str, names: &[String]) -> Vec<String> {
-    let mut scored: Vec<(usize, &String)> =
-        names.iter().map(|n| (distance(wanted, n), n)).collect();
-    scored.sort();
-    let limit = (wanted.len() / 2).max(2);
-    scored
-        .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(3)
-        .map(|(_, n)| n.clone())
-        .collect()
-}
-
-fn not_found(path: &str, segs: &[Seg], i: usize, parent: &Value) -> String {
-    let here: Vec<String> = segs[..i].iter().map(seg_name).collect();
-    let wanted = seg_name(&segs[i]);
-    let names = keys_of(parent);
-    let hint = close_matches(&wanted, &names);
-    let mut m = format!(
-        "no field `{wanted}` at `{}` (path `{path}` does not exist)",
-        if here.is_empty() {
-            "the top level".into()
-        } else {
-            here.join(".")
-        }
-    );
-    if !hint.is_empty() {
-        m.push_str(&format!(
-            "; did you mean {}?",
-            hint.iter()
-                .map(|h| format!("`{h}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
-    } else if !names.is_empty() && names.len() <= 30 {
-        m.push_str(&format!("; fields there: {}", names.join(", ")));
-    }
-    m
-}
-
-/// Walks to the parent of a path's last segment and applies `edit` to it, reporting the first
-/// segment that does not exist. The shared part of setting and removing.
-fn edit_parent(
-    doc: &mut Table,
-    path: &str,
-    edit: impl FnOnce(&mut Value, &Seg, &[Seg]) -> Result<(), String>,
-) -> Result<(), String> {
-    let segs = parse_path(path)?;
-    let mut root = Value::Table(std::mem::take(doc));
-    let result = (|| {
-        let (last, parents) = segs.split_last().ok_or("empty path")?;
-        let mut node = &mut root;
-        for (i, s) in parents.iter().enumerate() {
-            if child(node, s).is_none() {
-                return Err(not_found(path, &segs, i, node));
-            }
-            node = child_mut(node, s).ok_or("unreachable")?;
-        }
-        edit(node, last, &segs)
-    })();
-    if let Value::Table(t) = root {
-        *doc = t;
-    }
-    result
-}
-
-/// Sets the value at a path. The parent must exist; the last key may be new only when
-/// `create` is true or the parent is a table (serde then rejects keys that are not fields).
-fn set_path(doc: &mut Table, path: &str, value: Value, create: bool) -> Result<(), String> {
-    edit_parent(doc, path, |node, last, segs| match (node, last) {
-        (Value::Table(t), Seg::Key(k)) => {
-            if let Some(old) = t.get(k) {
-                if !same_kind(old, &value) {
-                    return Err(format!(
-                        "expected {}, got {}",
-                        old.type_str(),
-                        value.type_str()
-                    ));
-                }
-            } else if !create && value.is_table() {
-                return Err(not_found(
-                    path,
-                    segs,
-                    segs.len() - 1,
-                    &Value::Table(t.clone()),
-                ));
-            }
-            t.insert(k.clone(), coerce(t.get(k), value));
-            Ok(())
-        }
-        (n @ Value::Array(_), s) => {
-            let slot = child_mut(n, s)
-                .ok_or_else(|| format!("no element `{}` in path `{path}`", seg_name(s)))?;
-            *slot = value;
-            Ok(())
-        }
-        _ => Err(format!("`{path}` does not lead to a table field")),
-    })
-}
-
-/// Integers may stand where floats are expected, so `capacity = 5` and `= 5.0` both work.
-fn coerce(old: Option<&Value>, v: Value) -> Value {
-    match (old, v) {
-        (Some(Value::Float(_)), Value::Integer(i)) => Value::Float(i as f64),
-        (_, v) => v,
-    }
-}
-
-fn same_kind(a: &Value, b: &Value) -> bool {
-    matches!(
-        (a, b),
-        (
-            Value::Integer(_) | Value::Float(_),
-            Value::Integer(_) | Value::Float(_)
-        ) | (Value::String(_), Value::String(_))
-            | (Value::Boolean(_), Value::Boolean(_))
-            | (Value::Table(_), Value::Table(_))
-            | (Value::Array(_), Value::Array(_))
-            | (Value::Datetime(_), Value::Datetime(_))
-    )
-}
-
-/// Removes the table key or array element at a path.
-fn remove_path(doc: &mut Table, path: &str) -> Result<(), String> {
-    edit_parent(doc, path, |node, last, segs| {
-        if child(node, last).is_none() {
-            return Err(not_found(path, segs, segs.len() - 1, node));
-        }
-        match (node, last) {
-            (Value::Table(t), Seg::Key(k)) => {
-                t.remove(k);
-            }
-            (Value::Array(a), Seg::Index(i)) => {
-                a.remove(*i);
-            }
-            (Value::Array(a), Seg::Key(k)) => {
-                a.retain(|x| x.get("id").and_then(Value::as_str) != Some(k))
-            }
-            _ => return Err(format!("cannot remove `{path}`")),
-        }
-        Ok(())
-    })
-}
-
-/// Finds the position of a field path (as printed by validation) in the original text.
-fn locate(text: &str, root: &Spanned<DeValue<'_>>, path: &str) -> Option<(usize, usize)> {
-    let segs = parse_path(path).ok()?;
-    let mut node = root;
+/// Finds the position of a field path (as printed by validation) in the original text: the
+/// deepest part of the path the file writes, or the start of the file when it writes none of it
+/// (a missing table, say), so that every problem names a line.
+fn locate(text: &str, root: &Spanned<DeValue<'_>>, path: &str) -> (usize, usize) {
     let mut best = None;
-    for s in &segs {
-        let next = match s {
-            Seg::Key(k) => node.get_ref().get(k.as_str()),
-            Seg::Index(i) => node.get_ref().get(*i),
-        };
-        match next {
-            Some(n) => {
-                node = n;
-                best = Some(n.span().start);
+    if let Ok(segs) = path::parse(path) {
+        let mut node = root;
+        for s in &segs {
+            let next = match s {
+                Segment::Key(k) => node.get_ref().get(k.as_str()),
+                Segment::Index(i) => node.get_ref().get(*i),
+            };
+            match next {
+                Some(n) => {
+                    node = n;
+                    best = Some(n.span().start);
+                }
+                None => break,
             }
-            None => break,
         }
     }
-    best.map(|o| line_col(text, o))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn path_parser_reads_keys_and_indices() {
-        assert_eq!(
-            parse_path("providers[3].services.bi").unwrap(),
-            vec![
-                Seg::Key("providers".into()),
-                Seg::Index(3),
-                Seg::Key("services".into()),
-                Seg::Key("bi".into())
-            ]
-        );
-        assert!(parse_path("a..b").is_err());
-        assert!(parse_path("a[x]").is_err());
-    }
-
-    #[test]
-    fn close_matches_suggest_the_nearest_names() {
-        let names = vec![
-            "locality".to_string(),
-            "need_per_head".to_string(),
-            "in_house".to_string(),
-        ];
-        assert_eq!(
-            close_matches("localty", &names),
-            vec!["locality".to_string()]
-        );
-    }
+    best.map_or((1, 1), |o| line_col(text, o))
 }

@@ -3,7 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::schema::{Normal, ProviderKind, ScenarioFile};
+use super::limits::{
+    MAX_ALLOWANCE, MAX_CAPACITY, MAX_CONTRACT_QUARTERS, MAX_GENERATED_CCGS, MAX_MONEY,
+    MAX_NEED_PER_HEAD, MAX_PERIODS, MAX_POPULATION, MAX_REPLICATIONS, MAX_TOTAL_POPULATION,
+    MAX_UNIT_MONEY,
+};
+use super::schema::{ProviderKind, Rating, ScenarioFile};
 
 /// A problem found by validation: field path and message, without position.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,110 +19,9 @@ pub struct Finding {
     pub message: String,
 }
 
-struct Checker {
-    findings: Vec<Finding>,
-}
+mod checker;
 
-impl Checker {
-    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.findings.push(Finding {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    /// A finite number in `[lo, hi]`.
-    fn range(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
-        if !v.is_finite() {
-            self.fail(
-                path,
-                format!(
-                    "must be a finite number, got {v}; allowed: {}",
-                    describe(lo, hi)
-                ),
-            );
-        } else if v < lo || v > hi {
-            self.fail(
-                path,
-                format!("out of range: got {v}; allowed: {}", describe(lo, hi)),
-            );
-        }
-    }
-
-    fn positive(&mut self, path: &str, v: f64) {
-        if !v.is_finite() || v <= 0.0 {
-            self.fail(
-                path,
-                format!("must be a finite number greater than 0, got {v}"),
-            );
-        }
-    }
-
-    fn unit(&mut self, path: &str, v: f64) {
-        self.range(path, v, 0.0, 1.0);
-    }
-
-    fn non_negative(&mut self, path: &str, v: f64) {
-        self.range(path, v, 0.0, f64::INFINITY);
-    }
-
-    fn normal(&mut self, path: &str, n: &Normal) {
-        self.range(&format!("{path}.mean"), n.mean, 0.0, 1e6);
-        self.range(&format!("{path}.sd"), n.sd, 0.0, 1e6);
-    }
-
-    fn id(&mut self, path: &str, id: &str) {
-        let ok = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
-            self.fail(
-                path,
-                format!("invalid id `{id}`; allowed: letters, digits, `-` and `_`"),
-            );
-        }
-    }
-
-    fn unique<'a>(
-        &mut self,
-        what: &str,
-        ids: impl Iterator<Item = (String, &'a str)>,
-    ) -> BTreeSet<&'a str> {
-        let mut seen = BTreeMap::new();
-        for (path, id) in ids {
-            self.id(&path, id);
-            if let Some(first) = seen.insert(id, path.clone()) {
-                self.fail(
-                    path,
-                    format!(
-                        "duplicate {what} id `{id}` (first defined at {first}); ids must be unique"
-                    ),
-                );
-            }
-        }
-        seen.into_keys().collect()
-    }
-
-    fn reference(&mut self, path: &str, id: &str, known: &BTreeSet<&str>, what: &str) {
-        if !known.contains(id) {
-            let list: Vec<&str> = known.iter().copied().collect();
-            self.fail(
-                path,
-                format!("unknown {what} `{id}`; known {what}s: {}", list.join(", ")),
-            );
-        }
-    }
-}
-
-fn describe(lo: f64, hi: f64) -> String {
-    match (lo.is_finite(), hi.is_finite()) {
-        (true, true) => format!("a number from {lo} to {hi}"),
-        (true, false) => format!("a number of at least {lo}"),
-        (false, true) => format!("a number of at most {hi}"),
-        (false, false) => "a finite number".into(),
-    }
-}
+use checker::Checker;
 
 /// Checks the scenario and returns every problem found (empty when valid).
 pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
@@ -125,21 +29,14 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         findings: Vec::new(),
     };
     let m = &s.scenario;
-    if m.periods < 2 {
-        c.fail(
-            "scenario.periods",
-            format!(
-                "must be at least 2 (the planning quarter and one more), got {}",
-                m.periods
-            ),
-        );
-    }
-    if m.periods > 400 {
-        c.fail(
-            "scenario.periods",
-            format!("at most 400 quarters, got {}", m.periods),
-        );
-    }
+    // At least the planning quarter and one more.
+    c.count(
+        "scenario.periods",
+        m.periods.into(),
+        2,
+        MAX_PERIODS.into(),
+        "quarters",
+    );
     if m.independence > m.periods {
         c.fail(
             "scenario.independence",
@@ -149,14 +46,30 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             ),
         );
     }
-    if m.replications == 0 {
-        c.fail("scenario.replications", "must be at least 1");
-    }
+    c.count(
+        "scenario.replications",
+        m.replications.into(),
+        1,
+        MAX_REPLICATIONS,
+        "replications",
+    );
 
     let r = &s.rules;
-    if r.contract_length == 0 {
-        c.fail("rules.contract_length", "must be at least 1 quarter");
-    }
+    let quarters = MAX_CONTRACT_QUARTERS.into();
+    c.count(
+        "rules.contract_length",
+        r.contract_length.into(),
+        1,
+        quarters,
+        "quarters",
+    );
+    c.count(
+        "rules.notice_periods",
+        r.notice_periods.into(),
+        0,
+        quarters,
+        "quarters",
+    );
     c.unit("rules.quality_threshold", r.quality_threshold);
     c.range("rules.quality_sd", r.quality_sd, 0.0, 1.0);
     c.range("rules.capability_sd", r.capability_sd, 0.0, 1.0);
@@ -187,7 +100,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         -10.0,
         10.0,
     );
-    c.positive("finance.cost_per_fte", f.cost_per_fte);
+    c.range("finance.cost_per_fte", f.cost_per_fte, 1.0, MAX_UNIT_MONEY);
 
     let l = &s.closeness;
     for (k, v) in [
@@ -273,13 +186,38 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
 
     for (i, sv) in s.services.iter().enumerate() {
         let at = format!("services[{i}]");
-        c.non_negative(&format!("{at}.need_per_head"), sv.need_per_head);
-        c.positive(&format!("{at}.reference_price"), sv.reference_price);
+        let need = sv.need_per_head;
+        c.range(&format!("{at}.need_per_head"), need, 0.0, MAX_NEED_PER_HEAD);
+        // Prices are compared as ratios to the reference price, so it may not be near 0.
+        let reference = sv.reference_price;
+        c.range(
+            &format!("{at}.reference_price"),
+            reference,
+            1e-6,
+            MAX_UNIT_MONEY,
+        );
         c.unit(&format!("{at}.locality"), sv.locality);
-        c.non_negative(&format!("{at}.in_house.fixed_cost"), sv.in_house.fixed_cost);
-        c.non_negative(&format!("{at}.in_house.unit_cost"), sv.in_house.unit_cost);
+        let ih = &sv.in_house;
+        c.range(
+            &format!("{at}.in_house.fixed_cost"),
+            ih.fixed_cost,
+            0.0,
+            MAX_MONEY,
+        );
+        c.range(
+            &format!("{at}.in_house.unit_cost"),
+            ih.unit_cost,
+            0.0,
+            MAX_UNIT_MONEY,
+        );
         c.unit(&format!("{at}.in_house.quality"), sv.in_house.quality);
-        c.non_negative(&format!("{at}.independent.price"), sv.independent.price);
+        let price = sv.independent.price;
+        c.range(
+            &format!("{at}.independent.price"),
+            price,
+            0.0,
+            MAX_UNIT_MONEY,
+        );
         c.unit(&format!("{at}.independent.quality"), sv.independent.quality);
     }
 
@@ -295,6 +233,13 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         .map(|p| p.id.as_str())
         .collect();
 
+    // Configurations switch providers off; what refers to one must then be switched off too.
+    let disabled: BTreeSet<&str> = s
+        .providers
+        .iter()
+        .filter(|p| !p.enabled)
+        .map(|p| p.id.as_str())
+        .collect();
     let region_of: BTreeMap<&str, Option<&str>> = s
         .providers
         .iter()
@@ -303,10 +248,21 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
     for (i, x) in s.ccgs.list.iter().enumerate() {
         let at = format!("ccgs.list[{i}]");
         c.reference(&format!("{at}.region"), &x.region, &regions, "region");
-        c.range(&format!("{at}.population"), x.population, 1.0, 1e9);
-        c.range(&format!("{at}.allowance"), x.allowance, 0.0, 1e4);
+        c.range(
+            &format!("{at}.population"),
+            x.population,
+            1.0,
+            MAX_POPULATION,
+        );
+        c.range(&format!("{at}.allowance"), x.allowance, 0.0, MAX_ALLOWANCE);
         if let Some(h) = &x.host {
             c.reference(&format!("{at}.host"), h, &locals, "local CSU");
+            if disabled.contains(h.as_str()) {
+                c.fail(
+                    format!("{at}.host"),
+                    format!("host `{h}` is disabled; a CCG's host CSU must be enabled"),
+                );
+            }
             if let Some(r) = region_of
                 .get(h.as_str())
                 .copied()
@@ -321,25 +277,26 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         }
     }
     if let Some(g) = &s.ccgs.generate {
-        if g.count == 0 {
-            c.fail("ccgs.generate.count", "must be at least 1");
-        }
+        let most = MAX_GENERATED_CCGS.into();
+        c.count("ccgs.generate.count", g.count.into(), 1, most, "CCGs");
+        let total = g.total_population;
         c.range(
             "ccgs.generate.total_population",
-            g.total_population,
+            total,
             1.0,
-            1e11,
+            MAX_TOTAL_POPULATION,
         );
         c.range("ccgs.generate.size_sigma", g.size_sigma, 0.0, 3.0);
-        c.positive("ccgs.generate.min_population", g.min_population);
-        c.positive("ccgs.generate.max_population", g.max_population);
+        let (lo, hi) = (g.min_population, g.max_population);
+        c.range("ccgs.generate.min_population", lo, 1.0, MAX_POPULATION);
+        c.range("ccgs.generate.max_population", hi, 1.0, MAX_POPULATION);
         if g.min_population > g.max_population {
             c.fail(
                 "ccgs.generate.min_population",
                 "must not exceed ccgs.generate.max_population",
             );
         }
-        c.range("ccgs.generate.allowance", g.allowance, 0.0, 1e4);
+        c.range("ccgs.generate.allowance", g.allowance, 0.0, MAX_ALLOWANCE);
         let patches = s
             .providers
             .iter()
@@ -372,7 +329,12 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             );
         }
         if let Some(v) = p.patch_population {
-            c.range(&format!("{at}.patch_population"), v, 0.0, 1e11);
+            c.range(
+                &format!("{at}.patch_population"),
+                v,
+                0.0,
+                MAX_TOTAL_POPULATION,
+            );
             if p.kind != ProviderKind::Local {
                 c.fail(
                     format!("{at}.patch_population"),
@@ -383,8 +345,14 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         if let Some(mk) = p.markup {
             c.range(&format!("{at}.markup"), mk, -0.5, 5.0);
         }
-        c.range(&format!("{at}.reserves"), p.reserves, -1e12, 1e12);
-        c.non_negative(&format!("{at}.coordination_cost"), p.coordination_cost);
+        c.range(&format!("{at}.reserves"), p.reserves, -MAX_MONEY, MAX_MONEY);
+        let coordination = p.coordination_cost;
+        c.range(
+            &format!("{at}.coordination_cost"),
+            coordination,
+            0.0,
+            MAX_MONEY,
+        );
         let st = &p.standards;
         for (k, v) in [
             ("leadership", st.leadership),
@@ -410,6 +378,15 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                     c.fail(
                         &mp,
                         format!("member `{m}` is not a local CSU; members must be local CSUs"),
+                    );
+                } else if p.enabled && disabled.contains(m.as_str()) {
+                    c.fail(
+                        &mp,
+                        format!(
+                            "member `{m}` is disabled, but collaborative `{}` is enabled; \
+                             an enabled collaborative's members must be enabled",
+                            p.id
+                        ),
                     );
                 } else {
                     c.reference(&mp, m, &providers, "provider");
@@ -443,11 +420,11 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                 c.reference(&sp, sid, &services, "service");
                 continue;
             }
-            c.non_negative(&format!("{sp}.fixed_cost"), o.fixed_cost);
-            c.non_negative(&format!("{sp}.unit_cost"), o.unit_cost);
+            c.range(&format!("{sp}.fixed_cost"), o.fixed_cost, 0.0, MAX_MONEY);
+            c.range(&format!("{sp}.unit_cost"), o.unit_cost, 0.0, MAX_UNIT_MONEY);
             c.unit(&format!("{sp}.quality"), o.quality);
             match o.capacity {
-                Some(v) => c.non_negative(&format!("{sp}.capacity"), v),
+                Some(v) => c.range(&format!("{sp}.capacity"), v, 0.0, MAX_CAPACITY),
                 None if p.kind != ProviderKind::Collaborative => c.fail(
                     format!("{sp}.capacity"),
                     "missing; only a collaborative may leave capacity out (it then pools its members')",
@@ -511,7 +488,36 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                 "configuration",
             );
         }
+        // One rating per provider and checkpoint: two different ones cannot both be the record.
+        let mut rated: BTreeMap<(&str, &str), (usize, Rating)> = BTreeMap::new();
         for (i, r) in o.ratings.iter().enumerate() {
+            let at = format!("observed.ratings[{i}]");
+            let key = (r.provider.as_str(), r.checkpoint.as_str());
+            match rated.get(&key) {
+                Some(&(j, first)) if first != r.rating => c.fail(
+                    format!("{at}.rating"),
+                    format!(
+                        "`{}` is rated {} at checkpoint `{}` here but {} at observed.ratings[{j}]; \
+                         a provider has one rating per checkpoint",
+                        r.provider,
+                        r.rating.as_str(),
+                        r.checkpoint,
+                        first.as_str()
+                    ),
+                ),
+                // The same record twice would count twice in the back-test's scores.
+                Some(&(j, _)) => c.fail(
+                    format!("{at}.rating"),
+                    format!(
+                        "`{}` at checkpoint `{}` is already recorded at observed.ratings[{j}]; \
+                         record each rating once",
+                        r.provider, r.checkpoint
+                    ),
+                ),
+                None => {
+                    rated.insert(key, (i, r.rating));
+                }
+            }
             c.reference(
                 &format!("observed.ratings[{i}].checkpoint"),
                 &r.checkpoint,
