@@ -8,6 +8,7 @@ mod hostile;
 mod io_safety;
 mod layers;
 mod mutants;
+mod rules;
 mod scale;
 mod scenario_files;
 mod util;
