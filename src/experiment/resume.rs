@@ -30,7 +30,7 @@ pub const STATE_FILE: &str = "state.json";
 pub const ROWS_FILE: &str = "replications.csv";
 /// Version of the saved-progress format; progress saved in another format is not resumed.
 /// Format 2 seals the state with its SHA-256 and records the SHA-256 of the rows it counts.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// The progress folder of a configuration's output folder.
 pub fn progress_dir(config_dir: &Path) -> PathBuf {

@@ -26,7 +26,7 @@ use crate::experiment::shard::{RunIdentity, Shard};
 pub const STATE_FILE: &str = super::layout::SHARD_STATE;
 /// Version of the state file format. Format 2 seals the state with its SHA-256 and records the
 /// SHA-256 of the shard's `replications.csv`.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// Provenance fields of `summary.json` that may differ between a merge and a one-machine run:
 /// they record how and when the work was done (the merge's command line and thread count, the
 /// first shard's start and the merge's end), not what was computed.

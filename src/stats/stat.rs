@@ -2,15 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ExactSum, QuantileSketch};
+use super::{ExactSum, Quantiles};
 
-/// Exact mean plus quantile sketch for one observed figure; exactly mergeable.
+/// Exact mean plus quantiles of one observed figure (exact up to
+/// [`EXACT_LIMIT`](super::EXACT_LIMIT) values, then within 0.05%); exactly mergeable.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Stat {
     /// Exact sum, for the mean.
     sum: ExactSum,
-    /// Sketch, for quantiles.
-    sketch: QuantileSketch,
+    /// The values (or their sketch), for quantiles.
+    quantiles: Quantiles,
 }
 
 /// Headline summary of a [`Stat`]; every field is `None` when no finite value was observed.
@@ -24,6 +25,8 @@ pub struct StatRow {
     pub q50: Option<f64>,
     /// 95th percentile.
     pub q95: Option<f64>,
+    /// Whether the quantiles come from a sketch (within 0.05%) rather than the values.
+    pub approximate: bool,
 }
 
 impl Stat {
@@ -35,13 +38,13 @@ impl Stat {
     /// Adds one observation (non-finite values are counted and ignored).
     pub fn push(&mut self, v: f64) {
         self.sum.push(v);
-        self.sketch.push(v);
+        self.quantiles.push(v);
     }
 
     /// Adds another statistic's observations into this one.
     pub fn merge(&mut self, other: &Stat) {
         self.sum.merge(&other.sum);
-        self.sketch.merge(&other.sketch);
+        self.quantiles.merge(&other.quantiles);
     }
 
     /// Number of finite observations.
@@ -59,9 +62,20 @@ impl Stat {
         self.sum.mean()
     }
 
-    /// The `q`-quantile (see [`QuantileSketch::quantile`]).
+    /// The `q`-quantile (see [`Quantiles::quantiles`]).
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        self.sketch.quantile(q)
+        let [v] = self.quantiles.quantiles([q]);
+        v
+    }
+
+    /// Several quantiles at once (one sort of the values).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        self.quantiles.quantiles(qs)
+    }
+
+    /// Whether the quantiles are approximate (more values than are kept).
+    pub fn is_approximate(&self) -> bool {
+        self.quantiles.is_approximate()
     }
 
     /// The underlying exact sum.
@@ -69,18 +83,15 @@ impl Stat {
         &self.sum
     }
 
-    /// The underlying quantile sketch.
-    pub fn sketch(&self) -> &QuantileSketch {
-        &self.sketch
-    }
-
     /// Mean, 5th percentile, median and 95th percentile.
     pub fn row(&self) -> StatRow {
+        let [q05, q50, q95] = self.quantiles([0.05, 0.5, 0.95]);
         StatRow {
             mean: self.mean(),
-            q05: self.quantile(0.05),
-            q50: self.quantile(0.5),
-            q95: self.quantile(0.95),
+            q05,
+            q50,
+            q95,
+            approximate: self.is_approximate(),
         }
     }
 }
@@ -104,11 +115,16 @@ mod tests {
         ) {
             let whole = stat_of(&values);
             let (head, tail) = values.split_at(cut.index(values.len() + 1));
-            let mut merged = stat_of(tail);
-            merged.merge(&stat_of(head));
+            // In replication order the state itself is that of one push each...
+            let mut merged = stat_of(head);
+            merged.merge(&stat_of(tail));
             prop_assert_eq!(&merged, &whole);
+            // ...and in any order what is read out of it is, bit for bit.
+            let mut backwards = stat_of(tail);
+            backwards.merge(&stat_of(head));
             let bits = |r: StatRow| [r.mean, r.q05, r.q50, r.q95].map(|x| x.map(f64::to_bits));
             prop_assert_eq!(bits(merged.row()), bits(whole.row()));
+            prop_assert_eq!(bits(backwards.row()), bits(whole.row()));
         }
     }
 
@@ -124,10 +140,8 @@ mod tests {
         let row = s.row();
         assert_eq!(s.count(), 101);
         assert_eq!(row.mean, Some(50.0));
-        for (got, want) in [(row.q05, 5.0), (row.q50, 50.0), (row.q95, 95.0)] {
-            let got = got.unwrap();
-            assert!((got - want).abs() <= 0.005 * want, "{got} vs {want}");
-        }
+        assert_eq!((row.q05, row.q50, row.q95), (Some(5.0), Some(50.0), Some(95.0)));
+        assert!(!row.approximate);
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! [`Quantiles`]: exact quantiles from the values themselves up to [`EXACT_LIMIT`] values, a
+//! 0.05% sketch beyond it; exactly mergeable either way.
+
+use serde::{Deserialize, Serialize};
+
+use super::QuantileSketch;
+
+/// Most values kept per figure for exact quantiles (8 MB of `f64`); beyond it the figure's
+/// quantiles come from a [`QuantileSketch`] within 0.05% relative error and are marked approximate.
+pub const EXACT_LIMIT: usize = 1_000_000;
+
+/// The finite values of one figure, or a sketch of them once there are more than [`EXACT_LIMIT`].
+///
+/// Values are kept in the order pushed; merging appends the other's values, so folding
+/// replications in replication order (as runs and shards do) keeps them in replication order.
+/// Quantiles read the sorted values, so they never depend on that order, and the switch to a sketch
+/// depends only on how many values there are: the state, and every quantile, is the same whatever
+/// the thread count or shard split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "QuantilesRepr", into = "QuantilesRepr")]
+pub enum Quantiles {
+    /// Every finite value, in the order pushed.
+    Exact(Vec<f64>),
+    /// More than [`EXACT_LIMIT`] values: a sketch of them.
+    Approximate(QuantileSketch),
+}
+
+impl Default for Quantiles {
+    fn default() -> Self {
+        Quantiles::Exact(Vec::new())
+    }
+}
+
+impl Quantiles {
+    /// Adds one value; non-finite values are the caller's to count (they are skipped here).
+    pub fn push(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        match self {
+            Quantiles::Exact(values) if values.len() < EXACT_LIMIT => values.push(v),
+            Quantiles::Exact(values) => {
+                let mut sketch = sketch_of(values);
+                sketch.push(v);
+                *self = Quantiles::Approximate(sketch);
+            }
+            Quantiles::Approximate(sketch) => sketch.push(v),
+        }
+    }
+
+    /// Appends another's values (or merges sketches once past the limit).
+    pub fn merge(&mut self, other: &Quantiles) {
+        match (&mut *self, other) {
+            (Quantiles::Exact(a), Quantiles::Exact(b)) if a.len() + b.len() <= EXACT_LIMIT => {
+                a.extend_from_slice(b)
+            }
+            (Quantiles::Exact(a), _) => {
+                let mut sketch = sketch_of(a);
+                sketch.merge(&other.to_sketch());
+                *self = Quantiles::Approximate(sketch);
+            }
+            (Quantiles::Approximate(s), Quantiles::Exact(b)) => b.iter().for_each(|&v| s.push(v)),
+            (Quantiles::Approximate(s), Quantiles::Approximate(b)) => s.merge(b),
+        }
+    }
+
+    /// Whether quantiles are approximate (more than [`EXACT_LIMIT`] values).
+    pub fn is_approximate(&self) -> bool {
+        matches!(self, Quantiles::Approximate(_))
+    }
+
+    /// The `q`-quantiles for each `q` of `qs`: with the `n` values sorted ascending, the value at
+    /// 0-based position `floor(q * (n - 1))`, no interpolation (the sketch's rule too). `None`
+    /// when there are no values or `q` is not in `[0, 1]`.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        match self {
+            Quantiles::Exact(values) => {
+                let mut sorted = values.clone();
+                sorted.sort_unstable_by(f64::total_cmp);
+                qs.map(|q| rank_value(&sorted, q))
+            }
+            Quantiles::Approximate(sketch) => qs.map(|q| sketch.quantile(q)),
+        }
+    }
+
+    /// A sketch of the values (the sketch itself once approximate).
+    fn to_sketch(&self) -> QuantileSketch {
+        match self {
+            Quantiles::Exact(values) => sketch_of(values),
+            Quantiles::Approximate(s) => s.clone(),
+        }
+    }
+}
+
+/// The value at rank `floor(q * (n - 1))` of ascending `sorted`.
+fn rank_value(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let last = sorted.len() - 1;
+    // `as usize` saturates, and the `min` guards against any float rounding past the end.
+    let rank = ((q * last as f64).floor() as usize).min(last);
+    sorted.get(rank).copied()
+}
+
+/// A sketch of some values.
+fn sketch_of(values: &[f64]) -> QuantileSketch {
+    let mut s = QuantileSketch::new();
+    values.iter().for_each(|&v| s.push(v));
+    s
+}
+
+/// Serialized form: exact values as their bit patterns (JSON integers round-trip exactly).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum QuantilesRepr {
+    Exact(Vec<u64>),
+    Approximate(QuantileSketch),
+}
+
+impl From<Quantiles> for QuantilesRepr {
+    fn from(q: Quantiles) -> Self {
+        match q {
+            Quantiles::Exact(v) => QuantilesRepr::Exact(v.into_iter().map(f64::to_bits).collect()),
+            Quantiles::Approximate(s) => QuantilesRepr::Approximate(s),
+        }
+    }
+}
+
+impl TryFrom<QuantilesRepr> for Quantiles {
+    type Error = String;
+
+    fn try_from(r: QuantilesRepr) -> Result<Self, Self::Error> {
+        match r {
+            QuantilesRepr::Exact(bits) => {
+                if bits.len() > EXACT_LIMIT {
+                    return Err(format!(
+                        "{} exact values, more than the {EXACT_LIMIT} kept",
+                        bits.len()
+                    ));
+                }
+                let values: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err("an exact value is not a finite number".to_string());
+                }
+                Ok(Quantiles::Exact(values))
+            }
+            QuantilesRepr::Approximate(s) if s.count() as usize <= EXACT_LIMIT => Err(format!(
+                "a sketch of {} values, which would have been kept exactly",
+                s.count()
+            )),
+            QuantilesRepr::Approximate(s) => Ok(Quantiles::Approximate(s)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn of(values: &[f64]) -> Quantiles {
+        let mut q = Quantiles::default();
+        values.iter().for_each(|&v| q.push(v));
+        q
+    }
+
+    proptest! {
+        #[test]
+        fn exact_quantiles_are_the_sorted_values_at_their_rank(
+            values in prop::collection::vec(-1e9..1e9_f64, 1..300),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len() - 1;
+            let want = [0.05, 0.5, 0.95].map(|q| Some(sorted[(q * n as f64).floor() as usize]));
+            // Merging the two halves (in replication order) gives the state of one push each.
+            let (head, tail) = values.split_at(cut.index(values.len() + 1));
+            let mut merged = of(head);
+            merged.merge(&of(tail));
+            prop_assert_eq!(&merged, &of(&values));
+            prop_assert!(!merged.is_approximate());
+            prop_assert_eq!(merged.quantiles([0.05, 0.5, 0.95]), want);
+        }
+    }
+
+    #[test]
+    fn beyond_the_limit_quantiles_come_from_a_sketch_within_a_twentieth_of_a_percent() {
+        let values: Vec<f64> = (0..=EXACT_LIMIT).map(|i| 1.0 + i as f64).collect();
+        let whole = of(&values);
+        assert!(whole.is_approximate());
+        // Two shards, each under the limit, merge to the same sketch as one run.
+        let (head, tail) = values.split_at(EXACT_LIMIT / 2);
+        let mut merged = of(head);
+        merged.merge(&of(tail));
+        assert_eq!(merged, whole);
+        let [median] = whole.quantiles([0.5]);
+        let exact = values[EXACT_LIMIT / 2];
+        let median = median.unwrap();
+        assert!((median - exact).abs() <= 0.0005 * exact, "{median} vs {exact}");
+        assert!(!of(&values[..EXACT_LIMIT]).is_approximate());
+    }
+
+    #[test]
+    fn non_finite_values_are_skipped_and_empty_has_no_quantile() {
+        assert_eq!(of(&[f64::NAN, 2.0, f64::INFINITY]), of(&[2.0]));
+        assert_eq!(Quantiles::default().quantiles([0.5, 1.1]), [None, None]);
+        assert_eq!(of(&[1.0]).quantiles([-0.1]), [None]);
+    }
+
+    #[test]
+    fn serde_round_trip_is_exact_and_refuses_impossible_states() {
+        let q = of(&[0.1, -2.5, 1e15, 5e-324]);
+        let json = serde_json::to_string(&q).unwrap();
+        assert_eq!(serde_json::from_str::<Quantiles>(&json).unwrap(), q);
+        let nan = format!(r#"{{"exact":[{}]}}"#, f64::NAN.to_bits());
+        assert!(serde_json::from_str::<Quantiles>(&nan).is_err());
+        let small_sketch = r#"{"approximate":{"positive":{"3":2},"negative":{},"zero":0,"non_finite":0,"min":"1.0","max":"1.003"}}"#;
+        assert!(serde_json::from_str::<Quantiles>(small_sketch).is_err());
+    }
+}
