@@ -108,6 +108,19 @@ impl Replication<'_> {
     /// Closes a provider: a network hands its services back to its members; a CSU leaves its networks.
     pub(super) fn close(&mut self, pi: usize, t: u32, fate: Fate) {
         let m = self.m;
+        if matches!(fate, Fate::Stopped | Fate::Failed) {
+            // Counted before the contracts move: CCGs with any service from this provider.
+            let ns = self.ns();
+            let stranded = self
+                .contracts
+                .chunks(ns.max(1))
+                .filter(|c| c.iter().any(|k| k.supplier == Supplier::Provider(pi)))
+                .count();
+            self.observer.reprocuring_ccgs = self
+                .observer
+                .reprocuring_ccgs
+                .saturating_add(u32::try_from(stranded).unwrap_or(u32::MAX));
+        }
         self.providers[pi].status = Status::Closed(fate);
         self.providers[pi].exit_period = Some(t);
         if m.providers[pi].kind == ProviderKind::Collaborative {

@@ -120,6 +120,10 @@ pub struct ReplicationOutcome {
     pub ledger: Ledger,
     /// Supplier choices CCGs made (intentions included).
     pub decisions: u64,
+    /// CCGs that had to find a new supplier because a provider they bought from was stopped or
+    /// failed (a CCG counts once per such provider; mergers move customers and are not counted).
+    #[serde(default)]
+    pub reprocuring_ccgs: u32,
 }
 
 /// Figures a replication records as its quarters pass, for its outcome.
@@ -133,6 +137,8 @@ pub(super) struct Observer {
     spend_hist: [f64; 4],
     unmet_total: f64,
     contracted_total: f64,
+    /// CCGs whose provider was stopped or failed so far (see [`ReplicationOutcome`]).
+    pub(super) reprocuring_ccgs: u32,
     /// The last quarter's figures (the planning quarter's before any).
     last: PeriodFigures,
 }
@@ -145,6 +151,7 @@ impl Observer {
             spend_hist: [0.0; 4],
             unmet_total: 0.0,
             contracted_total: 0.0,
+            reprocuring_ccgs: 0,
             last: PeriodFigures {
                 open_providers: 0,
                 in_house_share: 0.0,
@@ -225,6 +232,7 @@ impl Replication<'_> {
             in_house_share: o.last.in_house_share,
             intended_host_share: o.intended_host_share,
             decisions: self.decisions,
+            reprocuring_ccgs: o.reprocuring_ccgs,
             open_providers: o.last.open_providers,
             unmet_share: if o.contracted_total > 0.0 {
                 o.unmet_total / o.contracted_total

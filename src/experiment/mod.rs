@@ -18,7 +18,9 @@ use crate::model::Market;
 pub use figures::{Figure, HeadlineFigures, MarketFigure, RatingOutcome, Unit};
 pub use labels::Labels;
 pub use provenance::Provenance;
-pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
+pub use summary::{
+    CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary, ViabilitySummary,
+};
 
 /// Replications simulated at once before they are folded; memory is bounded by two blocks (one
 /// being handed to the observer while the next is simulated).

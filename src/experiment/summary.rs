@@ -83,6 +83,22 @@ pub struct Headline {
     pub intended_host_share: Stat,
 }
 
+/// What the verdict reads beyond the per-provider figures: the joint survival of the providers
+/// that make a configuration viable, and CCGs forced to find a new supplier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViabilitySummary {
+    /// Ids of the providers watched (the scenario's `viability.providers`, or every at-scale one).
+    pub watched: Vec<String>,
+    /// Market indices of those providers.
+    watched_index: Vec<usize>,
+    /// Probability of every watched provider surviving that counts as viable.
+    pub threshold: f64,
+    /// Every watched provider survived the run (true when none is watched).
+    pub all_survive: Proportion,
+    /// CCGs forced to re-procure because a provider they bought from stopped or failed.
+    pub reprocuring_ccgs: Stat,
+}
+
 /// Everything a run of one configuration reports, built by folding replications.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -105,6 +121,10 @@ pub struct Summary {
     pub series: Vec<PeriodSummary>,
     /// Headline figures.
     pub headline: Headline,
+    /// Label of quarter 1 (`YYYYQn`), when the scenario gives one.
+    pub first_quarter: Option<String>,
+    /// What the verdict reads.
+    pub viability: ViabilitySummary,
 }
 
 /// The names of the volume-share categories, in the order of the `shares` arrays.
@@ -168,6 +188,18 @@ impl Summary {
                 })
                 .collect(),
             headline: Headline::default(),
+            first_quarter: m.first_quarter.clone(),
+            viability: ViabilitySummary {
+                watched: m
+                    .viability_watched
+                    .iter()
+                    .map(|&i| m.providers[i].id.clone())
+                    .collect(),
+                watched_index: m.viability_watched.clone(),
+                threshold: m.viable_survival,
+                all_survive: Proportion::new(),
+                reprocuring_ccgs: Stat::new(),
+            },
         }
     }
 
@@ -205,6 +237,13 @@ impl Summary {
             s.cost_per_head.push(o.cost_per_head);
         }
         self.headline.push(r);
+        let v = &mut self.viability;
+        v.all_survive.push(v.watched_index.iter().all(|&i| {
+            r.providers
+                .get(i)
+                .is_some_and(|o| o.fate == Fate::Survived)
+        }));
+        v.reprocuring_ccgs.push(f64::from(r.reprocuring_ccgs));
     }
 
     /// Folds another summary of the same configuration in (shards, blocks).
@@ -241,6 +280,10 @@ impl Summary {
             s.cost_per_head.merge(&x.cost_per_head);
         }
         self.headline.merge(&o.headline);
+        self.viability.all_survive.merge(&o.viability.all_survive);
+        self.viability
+            .reprocuring_ccgs
+            .merge(&o.viability.reprocuring_ccgs);
     }
 
     /// The provider summary with an id.

@@ -169,6 +169,12 @@ pub struct Market {
     pub region_locals: Vec<Vec<usize>>,
     /// Total population.
     pub population: f64,
+    /// Label of quarter 1 (`YYYYQn`, validated), for calendar dates in charts and files.
+    pub first_quarter: Option<String>,
+    /// Providers (market indices) whose joint survival makes the configuration viable.
+    pub viability_watched: Vec<usize>,
+    /// Probability of that joint survival that counts as viable.
+    pub viable_survival: f64,
 }
 
 /// Why a market could not be compiled (beyond what validation catches).
@@ -184,6 +190,22 @@ pub enum CompileError {
         /// Why it matters.
         why: String,
     },
+}
+
+/// The providers (market indices) the verdict watches: those the scenario's `viability.providers`
+/// names that this configuration offers, or by default every at-scale one (collaboratives and
+/// national providers).
+fn watched_providers(s: &ScenarioFile, providers: &[Provider]) -> Vec<usize> {
+    (0..providers.len())
+        .filter(|&i| {
+            let p = &providers[i];
+            if s.viability.providers.is_empty() {
+                p.kind != ProviderKind::Local
+            } else {
+                s.viability.providers.contains(&p.id)
+            }
+        })
+        .collect()
 }
 
 impl Market {
@@ -348,6 +370,7 @@ impl Market {
                 region_locals[r].push(i);
             }
         }
+        let viability_watched = watched_providers(s, &providers);
         Ok(Market {
             scenario: s.scenario.name.clone(),
             configuration: configuration.to_string(),
@@ -377,7 +400,10 @@ impl Market {
                     b_must_reach_a: c.b_must_reach_a,
                 })
                 .collect(),
-            candidates,
+first_quarter: s.scenario.first_quarter.clone(),
+            viability_watched,
+            viable_survival: s.viability.survival,
+                        candidates,
             networks_of,
             region_ccgs,
             region_locals,

@@ -47,6 +47,9 @@ pub struct ScenarioFile {
     /// Recorded outcomes to score the model against.
     #[serde(default)]
     pub observed: Option<Observed>,
+    /// What counts as a viable configuration in the verdict.
+    #[serde(default)]
+    pub viability: Viability,
     /// Paths of numeric fields whose values are uncertain, for `csmarket sensitivity`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
@@ -76,6 +79,48 @@ pub struct Meta {
     /// Label of period 1 (for charts), e.g. "2013Q2".
     #[serde(default)]
     pub first_quarter: Option<String>,
+}
+
+/// What counts as viable: a configuration is viable when every provider named here (by default
+/// every at-scale provider: collaboratives and national providers) survives the run in at least
+/// `survival` of the replications.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Viability {
+    /// Probability, in (0, 1], that all the providers survive together.
+    pub survival: f64,
+    /// Provider ids that must survive; empty means every at-scale provider offered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
+}
+
+impl Default for Viability {
+    fn default() -> Self {
+        Viability {
+            survival: 0.9,
+            providers: Vec::new(),
+        }
+    }
+}
+
+/// A calendar quarter, `YYYYQn`, as `scenario.first_quarter` is written.
+pub fn parse_quarter(text: &str) -> Option<(i32, u32)> {
+    let (year, q) = text.split_once(['Q', 'q'])?;
+    let year: i32 = year.parse().ok().filter(|y| (1000..=9999).contains(y))?;
+    let q: u32 = q.parse().ok().filter(|q| (1..=4).contains(q))?;
+    Some((year, q))
+}
+
+/// The calendar label of quarter `period` when period 1 is `first` (`YYYYQn`): period 0 is the
+/// quarter before. Without a (valid) first quarter, "quarter N".
+pub fn quarter_label(first: Option<&str>, period: u32) -> String {
+    match first.and_then(parse_quarter) {
+        Some((year, q)) => {
+            let index = i64::from(year) * 4 + i64::from(q) - 1 + i64::from(period) - 1;
+            format!("{}Q{}", index.div_euclid(4), index.rem_euclid(4) + 1)
+        }
+        None => format!("quarter {period}"),
+    }
 }
 
 /// What happens to a provider that fails after independence.

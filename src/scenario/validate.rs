@@ -46,6 +46,29 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             ),
         );
     }
+    if let Some(q) = &m.first_quarter {
+        if super::schema::parse_quarter(q).is_none() {
+            c.fail(
+                "scenario.first_quarter",
+                format!("must be a calendar quarter written YYYYQn, e.g. \"2013Q2\", got {q:?}"),
+            );
+        }
+    }
+    let v = &s.viability;
+    if !(v.survival > 0.0 && v.survival <= 1.0) {
+        c.fail(
+            "viability.survival",
+            format!("must be a probability in (0, 1], got {}", v.survival),
+        );
+    }
+    for (i, id) in v.providers.iter().enumerate() {
+        if !s.providers.iter().any(|p| &p.id == id) {
+            c.fail(
+                &format!("viability.providers[{i}]"),
+                format!("names no provider of the scenario: {id:?}"),
+            );
+        }
+    }
     c.count(
         "scenario.replications",
         m.replications.into(),
