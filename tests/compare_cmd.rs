@@ -261,18 +261,18 @@ fn report_contains_every_section_and_no_external_reference() {
     let tmp = tempfile::tempdir().unwrap();
     let out = compare_into(tmp.path(), &[]);
     let html = fs::read_to_string(out.join("report.html")).unwrap();
-    for id in ["run", "findings", "charts", "tables"] {
+    for (id, heading) in csmarket::report::SECTIONS {
         assert!(
-            html.contains(&format!("<section id=\"{id}\">")),
+            html.contains(&format!("<section id=\"{id}\">\n<h2>{heading}</h2>")),
             "section {id} missing"
         );
     }
-    for heading in ["What was run", "Headline findings", "Charts", "Tables"] {
-        assert!(
-            html.contains(&format!("<h2>{heading}</h2>")),
-            "heading {heading} missing"
-        );
-    }
+    // The verdict comes first after what was run, the method last.
+    let at = |id: &str| html.find(&format!("<section id=\"{id}\">")).unwrap();
+    assert!(at("run") < at("verdict") && at("verdict") < at("findings"));
+    assert!(at("tables") < at("method"));
+    assert!(html.contains("Verdict: is each configuration viable?"));
+    assert!(html.contains("<details>"), "per-provider tables are folded");
     for c in CHARTS {
         assert!(
             html.contains(&format!("<figure id=\"chart-{c}\">")),
@@ -283,7 +283,7 @@ fn report_contains_every_section_and_no_external_reference() {
     for fact in [
         "Small test market",
         "Seed",
-        "Replications per configuration",
+        "Runs per configuration",
         "0.1.0",
         "--seed 3",
     ] {
@@ -301,13 +301,8 @@ fn report_contains_every_section_and_no_external_reference() {
         );
     }
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    for heading in [
-        "## What was run",
-        "## Headline findings",
-        "## Tables",
-        "## Charts",
-    ] {
-        assert!(md.contains(heading), "report.md lacks {heading}");
+    for (_, heading) in csmarket::report::SECTIONS {
+        assert!(md.contains(&format!("## {heading}")), "report.md lacks {heading}");
     }
     assert!(md.contains("![Provider survival](survival.png)"));
 }

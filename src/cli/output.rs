@@ -34,52 +34,42 @@ pub fn write_configuration_charts(
     write_charts(dir, &drawn)
 }
 
-fn pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
-}
-
-/// The short table of headline figures per configuration printed at the end of a run.
+/// The verdict printed at the end of a run: the viability table (a row per configuration, the
+/// best value per column marked) and one plain sentence per configuration.
 pub fn headline_table(summaries: &[Summary]) -> String {
-    let mut s = format!(
-        "{:<24} {:>7} {:>22} {:>9} {:>6} {:>7}  {}\n",
-        "configuration",
-        "reps",
-        "cost £/head (5-95%)",
-        "in-house",
-        "open",
-        "unmet",
-        "least likely to survive"
-    );
-    for x in summaries {
-        let h = &x.headline;
-        let cost = match (
-            h.cost_per_head.mean(),
-            h.cost_per_head.quantile(0.05),
-            h.cost_per_head.quantile(0.95),
-        ) {
-            (Some(m), Some(lo), Some(hi)) => format!("{m:.2} ({lo:.2}-{hi:.2})"),
-            _ => "-".into(),
-        };
-        let weakest = x
-            .providers
-            .iter()
-            .filter_map(|p| p.survived.estimate().map(|e| (e, p)))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or_else(|| "-".into(), |(e, p)| format!("{} {}", p.id, pct(Some(e))));
-        s.push_str(&format!(
-            "{:<24} {:>7} {:>22} {:>9} {:>6} {:>7}  {}\n",
-            x.configuration,
-            x.replications,
-            cost,
-            pct(h.in_house_share.mean()),
-            h.open_providers
-                .mean()
-                .map_or_else(|| "-".into(), |v| format!("{v:.1}")),
-            h.unmet_share
-                .mean()
-                .map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0)),
-            weakest
-        ));
+    let t = crate::report::verdict::table(summaries, None);
+    let widths: Vec<usize> = (0..t.header.len())
+        .map(|k| {
+            t.rows
+                .iter()
+                .map(|r| r.get(k).map_or(0, |c| c.chars().count()))
+                .chain([t.header[k].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (k, c) in cells.iter().enumerate() {
+            let pad = widths[k].saturating_sub(c.chars().count());
+            if k == 0 {
+                l.push_str(c);
+                l.push_str(&" ".repeat(pad));
+            } else {
+                l.push_str("  ");
+                l.push_str(&" ".repeat(pad));
+                l.push_str(c);
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut s = format!("{}\n", t.caption);
+    s.push_str(&line(&t.header));
+    for r in &t.rows {
+        s.push_str(&line(r));
+    }
+    for sentence in crate::report::verdict::sentences(summaries) {
+        s.push_str(&format!("- {sentence}\n"));
     }
     s
 }

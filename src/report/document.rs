@@ -48,4 +48,8 @@ pub enum Block {
     Table(Table),
     /// A note naming the files beside the report.
     FilesNote(Vec<&'static str>),
+    /// Paragraphs of plain text.
+    Paragraphs(Vec<String>),
+    /// Blocks folded under a summary line (`<details>` in HTML, a bold line in Markdown).
+    Details(String, Vec<Block>),
 }

@@ -135,16 +135,11 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
         out.push(format!("In {c}, {} of runs.", list(&parts)));
     }
     let h = &s.headline;
-    if let (Some(med), Some(lo), Some(hi), Some(ih), Some(open)) = (
-        h.cost_per_head.quantile(0.5),
-        h.cost_per_head.quantile(0.05),
-        h.cost_per_head.quantile(0.95),
-        h.in_house_share.mean(),
-        h.open_providers.mean(),
-    ) {
+    if let (Some(ih), Some(open)) = (h.in_house_share.mean(), h.open_providers.mean()) {
         out.push(format!(
-            "In {c}, CCGs pay £{med:.2} per head per year for support (median; £{lo:.2}-£{hi:.2} in 90% of runs), \
+            "In {c}, CCGs pay {} per head per year for support (mean, with the 5-95% band of runs), \
              {} of volume is done in-house at the end, and {open:.1} providers are open at the end on average.",
+            super::verdict::mean_band(&h.cost_per_head, &|v| format!("£{v:.2}")),
             pct(ih)
         ));
     }

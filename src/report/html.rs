@@ -23,7 +23,13 @@ caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{border:1px solid #d6d6d6;padding:.25rem .55rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2}tbody tr:nth-child(even){background:#fafafa}
 td{font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font-size:.9em;background:#f4f4f4;padding:0 .2em}
+code{font-size:.9em;background:#f4f4f4;padding:0 .2em;overflow-wrap:anywhere}
+svg{max-width:100%;height:auto}figure{max-width:100%}
+details{margin:.8rem 0}summary{cursor:pointer;font-weight:600}
+#verdict ul.findings li{font-size:1.05rem}
+@media (max-width:700px){body{padding:12px 12px 48px}h1{font-size:1.45rem}h2{font-size:1.2rem}
+dl.facts{grid-template-columns:1fr;gap:0}dl.facts dd{margin-bottom:.4rem}nav ol{columns:1}
+table{font-size:.8rem}}
 ";
 
 /// `report.html` of a document.
@@ -99,6 +105,18 @@ fn block(s: &mut String, b: &Block) {
             );
         }
         Block::Table(t) => s.push_str(&table(t)),
+        Block::Paragraphs(ps) => {
+            for p in ps {
+                let _ = writeln!(s, "<p>{}</p>", escape(p));
+            }
+        }
+        Block::Details(summary, blocks) => {
+            let _ = writeln!(s, "<details>\n<summary>{}</summary>", escape(summary));
+            for b in blocks {
+                block(s, b);
+            }
+            s.push_str("</details>\n");
+        }
         Block::FilesNote(files) => {
             let code = |f: &&str| format!("<code>{f}</code>");
             let (first, rest) = files

@@ -38,6 +38,7 @@ fn block(s: &mut String, b: &Block) {
             for f in findings {
                 let _ = writeln!(s, "- {f}");
             }
+            s.push('\n');
         }
         Block::Chart(c) => {
             let _ = writeln!(
@@ -48,6 +49,20 @@ fn block(s: &mut String, b: &Block) {
             );
         }
         Block::Table(t) => s.push_str(&table(t)),
+        Block::Paragraphs(ps) => {
+            for p in ps {
+                let _ = writeln!(s, "{p}\n");
+            }
+        }
+        Block::Details(summary, blocks) => {
+            if !s.ends_with("\n\n") {
+                s.push('\n');
+            }
+            let _ = writeln!(s, "**{summary}**\n");
+            for b in blocks {
+                block(s, b);
+            }
+        }
         // The files are named where the HTML report is read; Markdown is for pasting.
         Block::FilesNote(_) => {}
     }

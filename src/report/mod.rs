@@ -7,6 +7,7 @@ pub mod findings;
 pub mod html;
 pub mod markdown;
 pub mod tables;
+pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,12 +44,17 @@ pub struct ReportInput<'a> {
 }
 
 /// The report's sections, in order: id and heading. Tests check every one is present.
-pub const SECTIONS: [(&str, &str); 4] = [
+pub const SECTIONS: [(&str, &str); 6] = [
     ("run", "What was run"),
-    ("findings", "Headline findings"),
+    ("verdict", "Verdict"),
+    ("findings", "Findings that matter"),
     ("charts", "Charts"),
     ("tables", "Tables"),
+    ("method", "Method and glossary"),
 ];
+
+/// How many findings the first screen shows; the rest are folded.
+const FIRST_FINDINGS: usize = 3;
 
 /// Escapes text for HTML.
 pub use crate::export::html_escape as escape;
@@ -68,11 +74,11 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
     out
 }
 
+/// What was run, in brief (the first screen).
 fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
     let r = &info.provenance;
     vec![
         ("Scenario", format!("{} ({})", r.scenario, r.scenario_file)),
-        ("Scenario SHA-256", r.scenario_sha256.clone()),
         (
             "Configurations",
             info.configurations
@@ -82,8 +88,19 @@ fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
                 .join(", "),
         ),
         ("Baseline for paired differences", r.configuration.clone()),
-        ("Replications per configuration", r.replications.to_string()),
+        ("Runs per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Where the results came from, in full (the method section).
+fn provenance_facts(info: &RunInfo) -> Vec<(String, String)> {
+    let r = &info.provenance;
+    vec![
+        ("Scenario SHA-256", r.scenario_sha256.clone()),
         (
             "Threads",
             format!("{} (results do not depend on it)", r.threads),
@@ -95,6 +112,52 @@ fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// The model in five lines, common random numbers, and where the full description is.
+fn method_paragraphs() -> Vec<String> {
+    [
+        "The model in five lines: (1) each quarter, CCGs whose contracts end choose a supplier for each service line (in-house, their local CSU, a collaborative of CSUs, a national at-scale service, or the independent sector) by a nested logit on price, quality, closeness and inertia;",
+        "(2) providers price at cost plus margin from their fixed and variable costs and deliver up to their capacity, leaving the rest unmet;",
+        "(3) at each checkpoint the NHS Commissioning Board rates every open provider A, B or C on three domains (customer share of its target population, projected margin, capability); a C stops it;",
+        "(4) after independence a provider whose reserves fall below the insolvency threshold fails and exits, or merges into a neighbouring CSU;",
+        "(5) every run draws CCGs' preferences, demand and quality from its own random streams, so the runs spread the uncertainty of the outcome.",
+        "Common random numbers: run k of every configuration uses the same random streams, so a paired difference (configuration minus baseline, run by run) removes the noise the configurations share; its interval is far narrower than the difference of two independent means.",
+        "Headline statistic: the mean over runs, with the band from the 5th to the 95th percentile of the runs (90% of runs fall inside it). Percentiles are exact, read from the values themselves, up to 1,000,000 runs per figure; beyond that they come from a sketch within 0.05% and are marked ≈.",
+        "The full description of the model (ODD protocol) is docs/ODD.md; MODEL.md states every rule.",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Each market-wide figure's name in files, unit and meaning, from the one registry.
+fn glossary() -> tables::Table {
+    use crate::experiment::{MarketFigure, Unit};
+    let mut rows: Vec<Vec<String>> = MarketFigure::ALL
+        .iter()
+        .map(|f| {
+            let unit = match f.unit() {
+                Unit::PoundsPerHead => "£ per head per year",
+                Unit::Share => "share (shown as %)",
+                Unit::Providers => "providers",
+            };
+            vec![f.key().to_string(), unit.to_string(), f.meaning().to_string()]
+        })
+        .collect();
+    rows.extend(
+        [
+            ("viable", "yes/no", "every at-scale provider (or those the scenario's [viability] names) survives together in at least the stated share of runs"),
+            ("stopped / failed / merged", "providers", "expected number of providers per run stopped at a checkpoint (rated C), failed and left, or failed and merged into a neighbour"),
+            ("CCGs re-procuring", "CCGs", "expected number of CCGs per run that had to find a new supplier because a provider they bought from was stopped or failed"),
+            ("rating A/B/C", "-", "the Board's assurance rating at a checkpoint: A passes every domain, B is marginal in some, C fails one and stops the provider"),
+        ]
+        .map(|(a, b, c)| vec![a.to_string(), b.to_string(), c.to_string()]),
+    );
+    tables::Table {
+        caption: "Glossary: each figure, its unit and meaning".into(),
+        header: ["figure", "unit", "meaning"].map(String::from).to_vec(),
+        rows,
+    }
 }
 
 /// What a document is rendered as; the page holds everything, the Markdown summary the main
@@ -122,44 +185,76 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
             Block::Descriptions(input.run.configurations.clone()),
         ],
     );
-    let findings = section(1, vec![Block::Findings(all_findings(input))]);
-    let charts = section(2, input.charts.iter().cloned().map(Block::Chart).collect());
+    let verdict = section(
+        1,
+        vec![
+            Block::Table(verdict::table(input.summaries, Some(input.comparison))),
+            Block::Findings(verdict::sentences(input.summaries)),
+        ],
+    );
+    let mut all = findings::comparison_findings(input.comparison, input.summaries);
+    all.extend(
+        input
+            .summaries
+            .iter()
+            .flat_map(|s| findings::configuration_findings(s, input.labels)),
+    );
+    let rest = all.split_off(FIRST_FINDINGS.min(all.len()));
+    let mut finding_blocks = vec![Block::Findings(all)];
+    if !rest.is_empty() {
+        finding_blocks.push(Block::Details(
+            format!("{} more findings", rest.len()),
+            vec![Block::Findings(rest)],
+        ));
+    }
+    let findings = section(2, finding_blocks);
+    let charts = section(3, input.charts.iter().cloned().map(Block::Chart).collect());
     let contrasts = !input.comparison.contrasts.is_empty();
     let mut table_blocks = vec![Block::Table(tables::headline(input.summaries))];
-    let sections = match target {
+    let survival_limit = match target {
+        Target::Html => None,
+        Target::Markdown => Some(5),
+    };
+    if contrasts {
+        table_blocks.push(Block::Table(tables::differences(
+            input.comparison,
+            input.summaries,
+            survival_limit,
+        )));
+    }
+    let per_provider = vec![
+        Block::Table(tables::survival(input.summaries, input.labels)),
+        Block::Table(tables::ratings(input.summaries, input.labels)),
+        Block::Table(tables::structure(input.summaries, input.labels)),
+    ];
+    match target {
         Target::Html => {
-            if contrasts {
-                table_blocks.push(Block::Table(tables::differences(
-                    input.comparison,
-                    input.summaries,
-                    None,
-                )));
-            }
-            table_blocks.extend([
-                Block::Table(tables::survival(input.summaries, input.labels)),
-                Block::Table(tables::ratings(input.summaries, input.labels)),
-                Block::Table(tables::structure(input.summaries, input.labels)),
-                Block::FilesNote(vec![
-                    layout::COMPARISON,
-                    layout::PROVIDERS,
-                    layout::SERVICES,
-                    layout::TIMESERIES,
-                    layout::REPLICATIONS,
-                    layout::SUMMARY,
-                ]),
-            ]);
-            vec![run, findings, charts, section(3, table_blocks)]
+            table_blocks.push(Block::Details(
+                "Per provider: survival, ratings and market structure".into(),
+                per_provider,
+            ));
+            table_blocks.push(Block::FilesNote(vec![
+                layout::COMPARISON,
+                layout::PROVIDERS,
+                layout::SERVICES,
+                layout::TIMESERIES,
+                layout::REPLICATIONS,
+                layout::SUMMARY,
+            ]));
         }
-        Target::Markdown => {
-            if contrasts {
-                table_blocks.push(Block::Table(tables::differences(
-                    input.comparison,
-                    input.summaries,
-                    Some(5),
-                )));
-            }
-            vec![run, findings, section(3, table_blocks), charts]
-        }
+        Target::Markdown => {}
+    }
+    let method = section(
+        5,
+        vec![
+            Block::Paragraphs(method_paragraphs()),
+            Block::Table(glossary()),
+            Block::Facts(provenance_facts(input.run)),
+        ],
+    );
+    let sections = match target {
+        Target::Html => vec![run, verdict, findings, charts, section(4, table_blocks), method],
+        Target::Markdown => vec![run, verdict, findings, section(4, table_blocks), charts, method],
     };
     Document {
         title: format!("{}: comparison of configurations", r.scenario),

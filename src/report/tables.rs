@@ -23,10 +23,7 @@ fn pct(x: Option<f64>) -> String {
 }
 
 fn band(s: &Stat, fmt: &dyn Fn(f64) -> String) -> String {
-    match (s.mean(), s.quantile(0.05), s.quantile(0.95)) {
-        (Some(m), Some(lo), Some(hi)) => format!("{} ({}-{})", fmt(m), fmt(lo), fmt(hi)),
-        _ => "-".into(),
-    }
+    super::verdict::mean_band(s, fmt)
 }
 
 /// Headline figures per configuration.
