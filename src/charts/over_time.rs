@@ -1,5 +1,6 @@
-//! Over time: open providers, in-house share and cost per head per quarter, the median of the runs
-//! with a 5-95% band, one line per configuration, checkpoints marked.
+//! Over time: open providers, in-house share and cost per head per quarter, the mean of the runs
+//! with their 5-95% band, one line per configuration, checkpoints marked, quarters as calendar
+//! quarters when the scenario gives `first_quarter` (quarter 0 is the planning quarter).
 
 use plotters::prelude::*;
 
@@ -79,16 +80,31 @@ impl<'a> OverTimeChart<'a> {
         }
     }
 
-    /// Quarter, 5%, median and 95% of a panel's figure for one configuration.
+    /// Quarter, 5%, mean and 95% of a panel's figure for one configuration.
     fn points(s: &Summary, panel: &Panel) -> Vec<(f64, f64, f64, f64)> {
         s.series
             .iter()
             .filter_map(|p| {
                 let st = (panel.pick)(p);
-                let q = |x| st.quantile(x).map(|v| v * panel.factor);
-                Some((f64::from(p.period), q(0.05)?, q(0.5)?, q(0.95)?))
+                let [lo, hi] = st.quantiles([0.05, 0.95]);
+                let f = |v: Option<f64>| v.map(|v| v * panel.factor);
+                Some((f64::from(p.period), f(lo)?, f(st.mean())?, f(hi)?))
             })
             .collect()
+    }
+
+    /// The label of a tick at quarter `x`: the calendar quarter, "planning" for quarter 0.
+    fn tick(&self, x: f64) -> String {
+        if x < 0.0 || x.fract() != 0.0 {
+            return String::new();
+        }
+        let first = self.summaries.first().and_then(|s| s.first_quarter.as_deref());
+        let period = x as u32;
+        match (first, period) {
+            (_, 0) => "planning".into(),
+            (Some(_), _) => crate::scenario::schema::quarter_label(first, period),
+            (None, _) => period.to_string(),
+        }
     }
 
     fn draw_panel<DB: DrawingBackend>(
@@ -104,7 +120,8 @@ impl<'a> OverTimeChart<'a> {
         let xs: Vec<f64> = all.iter().flatten().map(|p| p.0).collect();
         let ys: Vec<f64> = all.iter().flatten().flat_map(|p| [p.1, p.3]).collect();
         let (x_lo, x_hi) = (
-            xs.iter().copied().fold(f64::INFINITY, f64::min).min(1.0),
+            // From the planning quarter, where the first checkpoints are.
+            xs.iter().copied().fold(f64::INFINITY, f64::min).min(0.0),
             xs.iter()
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max)
@@ -122,6 +139,10 @@ impl<'a> OverTimeChart<'a> {
             (y_lo, y_hi, 10)
         };
         let decimals = panel.decimals;
+        let calendar = self
+            .summaries
+            .first()
+            .is_some_and(|s| s.first_quarter.is_some());
         let mut chart = ChartBuilder::on(a)
             .caption(panel.title, draw::font(19.0, true))
             .margin(12)
@@ -132,14 +153,18 @@ impl<'a> OverTimeChart<'a> {
             .map_err(draw::fail)?;
         chart
             .configure_mesh()
-            .x_desc("Quarter of the run")
+            .x_desc(if calendar {
+                "Quarter (0 = the planning quarter)"
+            } else {
+                "Quarter of the run (0 = the planning quarter)"
+            })
             .y_desc(panel.unit)
             .label_style(draw::font(draw::SMALL, false))
             .axis_desc_style(draw::font(draw::BODY, false))
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(draw::GRID)
-            .x_labels(((x_hi - x_lo) as usize + 1).min(24))
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels(((x_hi - x_lo) as usize + 1).min(if calendar { 12 } else { 24 }))
+            .x_label_formatter(&|x| self.tick(*x))
             .y_labels(y_labels)
             .y_label_formatter(&|y| format!("{y:.decimals$}"))
             .draw()
@@ -222,7 +247,7 @@ impl Chart for OverTimeChart<'_> {
             a,
             &self.title(),
             &format!(
-                "Median of {runs} runs per quarter (line) with the 5-95% band of runs (shaded); vertical lines mark checkpoints"
+                "Mean of {runs} runs per quarter (line) with the 5-95% band of runs (shaded); vertical lines mark checkpoints"
             ),
         )?;
         let items: Vec<(Mark, String)> = self

@@ -8,13 +8,18 @@ use plotters::prelude::*;
 
 use super::draw::{self, Anchor, Area, Mark, Scale};
 use super::labels::{Labels, RegionGroup, groups_height, provider_groups};
-use super::{Chart, ChartError, PALETTE, series_colour};
+use super::{Chart, ChartError, series_colour};
 use crate::experiment::{RatingOutcome, Summary};
 
-/// Rating colours: A blue, B yellow, C vermillion, not rated light grey (Okabe-Ito, so the three
-/// ratings differ in lightness as well as hue).
-pub const RATING_COLOURS: [RGBColor; 4] =
-    [PALETTE[4], PALETTE[3], PALETTE[5], RGBColor(205, 205, 205)];
+/// Rating colours: an ordinal scale of its own, one purple from pale (A) to dark (C), so a rating
+/// is never mistaken for a configuration (those take the Okabe-Ito hues) and reads in grey print;
+/// not rated is light grey.
+pub const RATING_COLOURS: [RGBColor; 4] = [
+    RGBColor(188, 189, 220),
+    RGBColor(117, 107, 177),
+    RGBColor(63, 0, 125),
+    RGBColor(225, 225, 225),
+];
 
 /// Rating names, in the order of [`RATING_COLOURS`].
 pub const RATING_NAMES: [&str; 4] = [
@@ -226,14 +231,14 @@ impl Chart for RatingsChart<'_> {
                                 &RATING_COLOURS[slot],
                             )?;
                             if px1 - px0 >= 34 && slot < 3 {
-                                let ink = if slot == 1 { draw::INK } else { WHITE };
+                                let ink = if slot == 0 { draw::INK } else { WHITE };
                                 let share = format!("{:.0}%", (to - from) * 100.0);
                                 draw::text(
                                     a,
                                     &share,
                                     ((px0 + px1) / 2, cy),
                                     12.0,
-                                    slot != 1,
+                                    slot != 0,
                                     ink,
                                     Anchor::Centre,
                                 )?;

@@ -54,7 +54,7 @@ impl<'a> SurvivalChart<'a> {
 
     fn top(&self) -> i32 {
         let labels: Vec<String> = self.legend_items().into_iter().map(|(_, l)| l).collect();
-        72 + draw::legend_height(&labels, 20, WIDTH as i32 - 20) + 24
+        72 + draw::legend_height(&labels, 20, WIDTH as i32 - 20) + 44
     }
 
     fn weak(&self, id: &str) -> bool {
@@ -96,7 +96,7 @@ impl Chart for SurvivalChart<'_> {
             a,
             &self.title(),
             &format!(
-                "Probability of being open at the end of the run, with 95% interval; {runs} runs per configuration"
+                "Probability of being open at the end of the run, with 95% interval; {runs} runs per configuration; the grey line marks 50%"
             ),
         )?;
         draw::legend(a, &self.legend_items(), (20, y + 4), w as i32 - 20)?;
@@ -119,6 +119,21 @@ impl Chart for SurvivalChart<'_> {
             &draw::pct_tick,
             Some("Probability of surviving to the end of the run (%)"),
         )?;
+        // The axis again at the top, so a long chart reads without scrolling back down.
+        for &t in &draw::nice_ticks(0.0, 1.0, 10) {
+            let x = scale.px(t);
+            draw::line(a, (x, top - 5), (x, top), &draw::MUTED, 1)?;
+            draw::text(
+                a,
+                &draw::pct_tick(t),
+                (x, top - 20),
+                draw::SMALL,
+                false,
+                draw::INK,
+                Anchor::Top,
+            )?;
+        }
+        draw::line(a, (scale.p0, top), (scale.p1, top), &draw::MUTED, 1)?;
         let mut row_y = top;
         for g in &self.groups {
             draw::group_header(a, &g.title, row_y, scale.p1, HEADER_H)?;
@@ -156,6 +171,9 @@ impl Chart for SurvivalChart<'_> {
                 row_y += rh;
             }
         }
+        // Even odds: left of this line a provider is more likely closed than open.
+        let half = scale.px(0.5);
+        draw::line(a, (half, top), (half, bottom), &draw::MUTED, 2)?;
         Ok(())
     }
 }

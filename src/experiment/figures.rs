@@ -330,15 +330,20 @@ pub struct Figure {
     pub p50: Option<f64>,
     /// 95% quantile.
     pub p95: Option<f64>,
+    /// The quantiles come from a sketch (within 0.05%), not the values: written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
 }
 
 impl From<&Stat> for Figure {
     fn from(s: &Stat) -> Figure {
+        let [p05, p50, p95] = s.quantiles([0.05, 0.5, 0.95]);
         Figure {
             mean: s.mean(),
-            p05: s.quantile(0.05),
-            p50: s.quantile(0.5),
-            p95: s.quantile(0.95),
+            p05,
+            p50,
+            p95,
+            approximate: s.is_approximate(),
         }
     }
 }
@@ -376,6 +381,7 @@ mod tests {
             p05: None,
             p50: None,
             p95: None,
+            approximate: false,
         };
         let h = HeadlineFigures {
             cost_per_head: s.clone(),

@@ -171,17 +171,26 @@ pub fn services_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     to_csv(rows)
 }
 
-/// `timeseries.csv`: per quarter, mean and 5-95% band of open providers, in-house share and cost per head.
+/// `timeseries.csv`: per quarter (its index and calendar quarter), mean, median and 5-95% band of
+/// open providers, in-house share and cost per head.
 pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
-    let q = [0.05, 0.95];
-    let qn = ["p05", "p95"];
-    let mut header = vec!["config".to_string(), "period".to_string()];
+    let q = Q3;
+    let qn = ["p05", "p50", "p95"];
+    let mut header = vec![
+        "config".to_string(),
+        "period".to_string(),
+        "quarter".to_string(),
+    ];
     for f in ["open_providers", "in_house_share", "cost_per_head"] {
         header.extend(stat_headers(f, &qn));
     }
     let mut rows = vec![header];
     for p in &s.series {
-        let mut r = vec![s.configuration.clone(), p.period.to_string()];
+        let mut r = vec![
+            s.configuration.clone(),
+            p.period.to_string(),
+            crate::scenario::schema::quarter_label(s.first_quarter.as_deref(), p.period),
+        ];
         for st in [&p.open_providers, &p.in_house_share, &p.cost_per_head] {
             r.extend(stat_cells(st, &q));
         }

@@ -6,13 +6,13 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Gap as _, font, segments, tail, top_down};
 use crate::charts::draw::fail;
-use crate::charts::{Chart, ChartError, FONT, PALETTE, PngEncoding, Rendered, render};
+use crate::charts::{Chart, ChartError, FONT, PngEncoding, Rendered, render};
 use crate::experiment::RatingOutcome;
 use crate::explore::backtest::{BacktestResult, outcome_index};
 use crate::export::layout::chart;
 
 /// Colours of A, B, C and unrated.
-const RATING_COLOURS: [RGBColor; 4] = [PALETTE[2], PALETTE[3], PALETTE[5], RGBColor(190, 190, 190)];
+use crate::charts::ratings::RATING_COLOURS;
 
 /// The simulated probability of each rating for every recorded one, as stacked bars, with the
 /// recorded rating beside each bar.
