@@ -427,3 +427,69 @@ fn report_gains_sweep_and_backtest_sections_when_present_and_stays_self_containe
         "the inlined survival chart differs from sweep/survival.svg"
     );
 }
+
+/// The value at 0-based rank `floor(q * (n - 1))` of the sorted values: the rule every quantile
+/// of the results follows.
+fn rank_quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(q * (sorted.len() - 1) as f64).floor() as usize]
+}
+
+#[test]
+fn quantiles_in_summary_json_are_exact_values_of_replications_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = compare_into(tmp.path(), &[]);
+    for config in ["local", "national"] {
+        let dir = out.join(config);
+        let rows = csv_rows(&dir.join("replications.csv"));
+        let text = fs::read_to_string(dir.join("summary.json")).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let headline = &text[text.find("\"headline\"").unwrap()..];
+        for figure in ["cost_per_head", "in_house_share", "unmet_share"] {
+            let values: Vec<f64> = rows.iter().map(|r| r[figure].parse().unwrap()).collect();
+            let at = &headline[headline.find(&format!("\"{figure}\"")).unwrap()..];
+            for (key, q) in [("p05", 0.05), ("p50", 0.5), ("p95", 0.95)] {
+                // The number as written, parsed by Rust (serde_json's default float parsing may
+                // miss the last bit).
+                let from = at.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+                let end = at[from..].find([',', '}']).unwrap() + from;
+                let written: f64 = at[from..end].trim().parse().unwrap();
+                // Bit for bit: the quantile is one of the values, not a bucket's representative.
+                assert_eq!(
+                    written.to_bits(),
+                    rank_quantile(&values, q).to_bits(),
+                    "{config} {figure} {key}"
+                );
+            }
+            assert!(summary["headline"][figure].get("approximate").is_none());
+        }
+    }
+}
+
+#[test]
+fn report_and_terminal_open_with_the_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let assert = csmarket()
+        .args(["compare", fixture(), "-n", "20", "--seed", "3", "--out"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("Verdict: is each configuration viable?"),
+        "{stdout}"
+    );
+    for config in ["local", "national"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(config)),
+            "no verdict row for {config}: {stdout}"
+        );
+    }
+    // One plain sentence per configuration, viable or not, with the headline statistic.
+    assert!(stdout.contains("- national is "), "{stdout}");
+    let md = fs::read_to_string(tmp.path().join("compare/report.md")).unwrap();
+    let verdict = md.find("## Verdict").unwrap();
+    assert!(verdict < md.find("## Findings that matter").unwrap());
+    assert!(md[verdict..].contains("| configuration | viable |"), "{md}");
+}

@@ -119,7 +119,7 @@ fn method_paragraphs() -> Vec<String> {
     [
         "The model in five lines: (1) each quarter, CCGs whose contracts end choose a supplier for each service line (in-house, their local CSU, a collaborative of CSUs, a national at-scale service, or the independent sector) by a nested logit on price, quality, closeness and inertia;",
         "(2) providers price at cost plus margin from their fixed and variable costs and deliver up to their capacity, leaving the rest unmet;",
-        "(3) at each checkpoint the NHS Commissioning Board rates every open provider A, B or C on three domains (customer share of its target population, projected margin, capability); a C stops it;",
+        "(3) at each checkpoint the NHS Commissioning Board rates every open provider A, B or C on three domains (customer share of its target population, projected margin, capability); a C stops it (or, where the scenario says so, merges a local CSU into a neighbour);",
         "(4) after independence a provider whose reserves fall below the insolvency threshold fails and exits, or merges into a neighbouring CSU;",
         "(5) every run draws CCGs' preferences, demand and quality from its own random streams, so the runs spread the uncertainty of the outcome.",
         "Common random numbers: run k of every configuration uses the same random streams, so a paired difference (configuration minus baseline, run by run) removes the noise the configurations share; its interval is far narrower than the difference of two independent means.",

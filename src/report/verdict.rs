@@ -71,22 +71,24 @@ impl Verdict {
             self.merged,
             self.reprocuring.unwrap_or(0.0)
         );
+        let who = if self.watched == 1 {
+            "its at-scale provider survives".to_string()
+        } else {
+            format!("all {} at-scale providers survive together", self.watched)
+        };
+        let pay = format!("CCGs pay {cost} per head per year (mean, 5-95% of runs)");
         match (self.viable, self.all_survive) {
             (Some(true), Some(p)) => format!(
-                "{c} is viable: all {} at-scale providers survive together in {:.0}% of runs (at least {:.0}% needed); {losses}; CCGs pay {cost} per head per year.",
-                self.watched,
+                "{c} is viable: {who} in {:.0}% of runs (at least {:.0}% needed); {losses}; {pay}.",
                 p * 100.0,
                 self.threshold * 100.0
             ),
             (Some(false), Some(p)) => format!(
-                "{c} is not viable: all {} at-scale providers survive together in only {:.0}% of runs ({:.0}% needed); {losses}; CCGs pay {cost} per head per year.",
-                self.watched,
+                "{c} is not viable: {who} in only {:.0}% of runs ({:.0}% needed); {losses}; {pay}.",
                 p * 100.0,
                 self.threshold * 100.0
             ),
-            _ => format!(
-                "{c} has no at-scale provider to judge; {losses}; CCGs pay {cost} per head per year."
-            ),
+            _ => format!("{c} has no at-scale provider to judge; {losses}; {pay}."),
         }
     }
 }
@@ -195,14 +197,14 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
     let mut header: Vec<String> = [
         "configuration",
         "viable",
-        "P(all at-scale survive)",
+        "P(all survive)",
         "stopped",
         "failed",
         "merged",
         "CCGs re-procuring",
-        "cost £/head/year: mean (5-95%)",
-        "in-house share: mean (5-95%)",
-        "unmet share",
+        "cost £/head: mean (5-95%)",
+        "in-house: mean (5-95%)",
+        "unmet",
     ]
     .map(String::from)
     .to_vec();
@@ -211,7 +213,7 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
     }
     Table {
         caption: format!(
-            "Verdict: is each configuration viable? Viable = every at-scale provider survives together in at least {} of runs; stopped, failed, merged and CCGs re-procuring are expected numbers per run; {BEST} best in column",
+            "Verdict: is each configuration viable? Viable = every at-scale provider survives together (P(all survive)) in at least {} of runs; stopped, failed, merged and CCGs re-procuring are expected numbers per run; cost is £ per head per year; {BEST} best in column",
             verdicts
                 .first()
                 .map_or_else(|| "-".into(), |v| format!("{:.0}%", v.threshold * 100.0))

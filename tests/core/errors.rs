@@ -209,3 +209,35 @@ fn a_ccgs_host_must_serve_its_region() {
         "{e}"
     );
 }
+
+#[test]
+fn first_quarter_must_be_a_calendar_quarter() {
+    for bad in ["2013Q5", "April 2013", "13Q2", "2013Q"] {
+        let e = error_of(&edit(
+            "independence = 9",
+            &format!("independence = 9\nfirst_quarter = \"{bad}\""),
+        ));
+        assert!(
+            e.contains("scenario.first_quarter: must be a calendar quarter written YYYYQn"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn viability_survival_and_providers_are_checked() {
+    let e = error_of(&format!("{SMALL}\n[viability]\nsurvival = 1.5\n"));
+    assert!(
+        e.contains("viability.survival: must be a probability in (0, 1], got 1.5"),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{SMALL}\n[viability]\nproviders = [\"north-a\", \"nowhere\"]\n"
+    ));
+    assert!(
+        e.contains("viability.providers[1]: names no provider of the scenario: \"nowhere\""),
+        "{e}"
+    );
+    let e = error_of(&format!("{SMALL}\n[viability]\nsurvivl = 0.5\n"));
+    assert!(e.contains("survivl"), "{e}");
+}
