@@ -68,6 +68,8 @@ pub fn headline_table(summaries: &[Summary]) -> String {
     for r in &t.rows {
         s.push_str(&line(r));
     }
+    s.push_str(&crate::report::verdict::definition(summaries));
+    s.push('\n');
     for sentence in crate::report::verdict::sentences(summaries) {
         s.push_str(&format!("- {sentence}\n"));
     }

@@ -16,19 +16,24 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.2rem;ma
 dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 ul.findings li{margin:.35rem 0}
 figure{margin:1.6rem 0;padding:0}figcaption{font-weight:600;margin-bottom:.4rem}
-nav ol{columns:2;margin:.4rem 0}
-.scroll{overflow-x:auto;margin:1rem 0 1.6rem}
+nav ol{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;list-style:none;padding:0;margin:.4rem 0}
 table{border-collapse:collapse;font-size:.9rem;min-width:50%}
-caption{text-align:left;font-weight:600;padding:.3rem 0}
+p.caption{font-weight:600;margin:1.2rem 0 .3rem}
+.scroll{overflow-x:auto;margin:0 0 1.6rem;max-width:100%}
 th,td{border:1px solid #d6d6d6;padding:.25rem .55rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2}tbody tr:nth-child(even){background:#fafafa}
-td{font-variant-numeric:tabular-nums;white-space:nowrap}
+td{font-variant-numeric:tabular-nums;white-space:nowrap}th[scope=row]{white-space:nowrap}
+th,td{padding:.25rem .45rem}
 code{font-size:.9em;background:#f4f4f4;padding:0 .2em;overflow-wrap:anywhere}
 svg{max-width:100%;height:auto}figure{max-width:100%}
 details{margin:.8rem 0}summary{cursor:pointer;font-weight:600}
 #verdict ul.findings li{font-size:1.05rem}
+th[scope=row]{position:sticky;left:0;background:#fff;z-index:1}
+.chart{overflow-x:auto;max-width:100%}
 @media (max-width:700px){body{padding:12px 12px 48px}h1{font-size:1.45rem}h2{font-size:1.2rem}
-dl.facts{grid-template-columns:1fr;gap:0}dl.facts dd{margin-bottom:.4rem}nav ol{columns:1}
+dl.facts{display:block}dl.facts dt{display:inline}dl.facts dt::after{content:': '}
+dl.facts dd{display:inline;margin:0}dl.facts dd::after{content:'';display:block;margin-bottom:.3rem}
+.chart svg{min-width:760px}
 table{font-size:.8rem}}
 ";
 
@@ -96,12 +101,12 @@ fn block(s: &mut String, b: &Block) {
         Block::Chart(c) => {
             let _ = writeln!(
                 s,
-                "<figure id=\"chart-{}\">\n<figcaption>{} <small>(<code>{}</code>, <code>{}</code>)</small></figcaption>\n{}\n</figure>",
+                "<figure id=\"chart-{}\">\n<figcaption>{} <small>(<a href=\"{svg}\">{svg}</a> full size, <code>{}</code>)</small></figcaption>\n<div class=\"chart\">{}</div>\n</figure>",
                 escape(&c.name),
                 escape(&c.title),
-                escape(&crate::export::layout::chart_svg(&c.name)),
                 escape(&crate::export::layout::chart_png(&c.name)),
-                inline_svg(&c.svg, c.size.0, Some(&c.title))
+                inline_svg(&c.svg, c.size.0, Some(&c.title)),
+                svg = escape(&crate::export::layout::chart_svg(&c.name)),
             );
         }
         Block::Table(t) => s.push_str(&table(t)),
@@ -162,8 +167,9 @@ pub(crate) fn inline_svg(svg: &str, width: u32, label: Option<&str>) -> String {
 }
 
 fn table(t: &Table) -> String {
-    let mut s = String::from("<div class=\"scroll\"><table>\n");
-    let _ = writeln!(s, "<caption>{}</caption>", escape(&t.caption));
+    // The caption sits outside the scrolling box, so it wraps to the page, not to the table.
+    let mut s = format!("<p class=\"caption\">{}</p>\n", escape(&t.caption));
+    s.push_str("<div class=\"scroll\"><table>\n");
     s.push_str("<thead><tr>");
     for h in &t.header {
         let _ = write!(s, "<th>{}</th>", escape(h));

@@ -74,6 +74,41 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
     out
 }
 
+/// The findings that matter, first: why providers of the baseline are stopped, and what the
+/// configuration that saves CCGs most changes (its paired cost and survival differences).
+fn key_findings(input: &ReportInput) -> Vec<String> {
+    let mut key = Vec::new();
+    let c = input.comparison;
+    if let Some(base) = input.summaries.iter().find(|s| s.configuration == c.baseline) {
+        key.extend(
+            findings::configuration_findings(base, input.labels)
+                .into_iter()
+                .filter(|f| f.contains(" is stopped at "))
+                .take(1),
+        );
+    }
+    let cost = |k: &crate::compare::Contrast| {
+        k.get(&crate::compare::Measure::Market(
+            crate::experiment::MarketFigure::CostPerHead,
+        ))
+        .and_then(|p| p.estimate())
+        .map_or(f64::INFINITY, |e| e.diff)
+    };
+    if let Some(cheapest) = c
+        .contrasts
+        .iter()
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+    {
+        let one = Comparison {
+            contrasts: vec![cheapest.clone()],
+            ..c.clone()
+        };
+        key.extend(findings::comparison_findings(&one, input.summaries));
+    }
+    key.truncate(FIRST_FINDINGS);
+    key
+}
+
 /// What was run, in brief (the first screen).
 fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
     let r = &info.provenance;
@@ -87,7 +122,7 @@ fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ("Baseline for paired differences", r.configuration.clone()),
+        ("Baseline", r.configuration.clone()),
         ("Runs per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
     ]
@@ -182,13 +217,17 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         0,
         vec![
             Block::Facts(run_facts(input.run)),
-            Block::Descriptions(input.run.configurations.clone()),
+            Block::Details(
+                "What each configuration is".into(),
+                vec![Block::Descriptions(input.run.configurations.clone())],
+            ),
         ],
     );
     let verdict = section(
         1,
         vec![
             Block::Table(verdict::table(input.summaries, Some(input.comparison))),
+            Block::Paragraphs(vec![verdict::definition(input.summaries)]),
             Block::Findings(verdict::sentences(input.summaries)),
         ],
     );
@@ -199,6 +238,9 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
             .iter()
             .flat_map(|s| findings::configuration_findings(s, input.labels)),
     );
+    let key = key_findings(input);
+    all.retain(|f| !key.contains(f));
+    let mut all: Vec<String> = key.into_iter().chain(all).collect();
     let rest = all.split_off(FIRST_FINDINGS.min(all.len()));
     let mut finding_blocks = vec![Block::Findings(all)];
     if !rest.is_empty() {

@@ -35,6 +35,8 @@ pub struct Verdict {
     pub merged: f64,
     /// Expected CCGs forced to re-procure because their provider was stopped or failed.
     pub reprocuring: Option<f64>,
+    /// The watched provider least likely to survive, with that probability.
+    pub weakest: Option<(String, f64)>,
 }
 
 impl Verdict {
@@ -57,6 +59,12 @@ impl Verdict {
             failed: expected(|p| p.failed.estimate()),
             merged: expected(|p| p.merged.estimate()),
             reprocuring: v.reprocuring_ccgs.mean(),
+            weakest: v
+                .watched
+                .iter()
+                .filter_map(|id| s.provider(id))
+                .filter_map(|p| p.survived.estimate().map(|e| (p.name.clone(), e)))
+                .min_by(|a, b| a.1.total_cmp(&b.1)),
         }
     }
 
@@ -84,9 +92,15 @@ impl Verdict {
                 self.threshold * 100.0
             ),
             (Some(false), Some(p)) => format!(
-                "{c} is not viable: {who} in only {:.0}% of runs ({:.0}% needed); {losses}; {pay}.",
+                "{c} is not viable: {who} in only {:.0}% of runs ({:.0}% needed){}; {losses}; {pay}.",
                 p * 100.0,
-                self.threshold * 100.0
+                self.threshold * 100.0,
+                match &self.weakest {
+                    Some((name, e)) if self.watched > 1 => {
+                        format!(", the least likely being {name} ({:.0}%)", e * 100.0)
+                    }
+                    _ => String::new(),
+                }
             ),
             _ => format!("{c} has no at-scale provider to judge; {losses}; {pay}."),
         }
@@ -179,7 +193,9 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
                     i,
                 ),
                 mark(mean_band(&h.cost_per_head, &|x| format!("£{x:.2}")), 5, i),
-                mean_band(&h.in_house_share, &|x| format!("{:.0}%", x * 100.0)),
+                h.in_house_share
+                    .mean()
+                    .map_or_else(|| "-".into(), |x| format!("{:.0}%", x * 100.0)),
                 mark(
                     h.unmet_share
                         .mean()
@@ -203,7 +219,7 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
         "merged",
         "CCGs re-procuring",
         "cost £/head: mean (5-95%)",
-        "in-house: mean (5-95%)",
+        "in-house",
         "unmet",
     ]
     .map(String::from)
@@ -212,15 +228,20 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
         header.push(format!("cost vs {b} (95% interval)"));
     }
     Table {
-        caption: format!(
-            "Verdict: is each configuration viable? Viable = every at-scale provider survives together (P(all survive)) in at least {} of runs; stopped, failed, merged and CCGs re-procuring are expected numbers per run; cost is £ per head per year; {BEST} best in column",
-            verdicts
-                .first()
-                .map_or_else(|| "-".into(), |v| format!("{:.0}%", v.threshold * 100.0))
-        ),
+        caption: format!("Verdict: is each configuration viable? ({BEST} best in column)"),
         header,
         rows,
     }
+}
+
+/// What the verdict's columns mean, in a sentence for under the table.
+pub fn definition(summaries: &[Summary]) -> String {
+    let threshold = summaries
+        .first()
+        .map_or_else(|| "-".into(), |s| format!("{:.0}%", s.viability.threshold * 100.0));
+    format!(
+        "Viable: every at-scale provider (collaboratives and national services, or those the scenario's [viability] names) survives to the end, all together, in at least {threshold} of runs; P(all survive) is that share. Stopped, failed, merged and CCGs re-procuring are expected numbers per run; cost is £ per head per year, the mean with the 5-95% band of runs; in-house and unmet are mean shares of volume."
+    )
 }
 
 /// The paired difference in cost per head against the baseline, with its 95% interval.
