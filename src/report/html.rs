@@ -22,7 +22,7 @@ p.caption{font-weight:600;margin:1.2rem 0 .3rem}
 .scroll{overflow-x:auto;margin:0 0 1.6rem;max-width:100%}
 th,td{border:1px solid #d6d6d6;padding:.25rem .55rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2}tbody tr:nth-child(even){background:#fafafa}
-td{font-variant-numeric:tabular-nums;white-space:nowrap}th[scope=row]{white-space:nowrap}
+td{font-variant-numeric:tabular-nums;white-space:nowrap}th[scope=row]{white-space:nowrap}td.text{white-space:normal;min-width:16rem}
 th,td{padding:.25rem .45rem}
 code{font-size:.9em;background:#f4f4f4;padding:0 .2em;overflow-wrap:anywhere}
 svg{max-width:100%;height:auto}figure{max-width:100%}
@@ -181,7 +181,13 @@ fn table(t: &Table) -> String {
             if i == 0 {
                 let _ = write!(s, "<th scope=\"row\">{}</th>", escape(c));
             } else {
-                let _ = write!(s, "<td>{}</td>", escape(c));
+                // Sentences wrap; figures stay on one line.
+                let class = if c.chars().count() > 40 {
+                    " class=\"text\""
+                } else {
+                    ""
+                };
+                let _ = write!(s, "<td{class}>{}</td>", escape(c));
             }
         }
         s.push_str("</tr>\n");

@@ -149,17 +149,26 @@ fn provenance_facts(info: &RunInfo) -> Vec<(String, String)> {
     .collect()
 }
 
-/// The model in five lines, common random numbers, and where the full description is.
+/// The model in five lines.
+fn model_lines() -> Vec<String> {
+    [
+        "Each quarter, CCGs whose contracts end choose a supplier for each service line (in-house, their local CSU, a collaborative of CSUs, a national at-scale service, or the independent sector) by a nested logit on price, quality, closeness and inertia.",
+        "Providers price at cost plus margin from their fixed and variable costs and deliver up to their capacity, leaving the rest unmet.",
+        "At each checkpoint the NHS Commissioning Board rates every open provider A, B or C on three domains (customer share of its target population, projected margin, capability); a C stops it (or, where the scenario says so, merges a local CSU into a neighbour).",
+        "After independence a provider whose reserves fall below the insolvency threshold fails and exits, or merges into a neighbouring CSU.",
+        "Every run draws CCGs' preferences, demand and quality from its own random streams, so the runs spread the uncertainty of the outcome.",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Common random numbers, the headline statistic, and where the full description is.
 fn method_paragraphs() -> Vec<String> {
     [
-        "The model in five lines: (1) each quarter, CCGs whose contracts end choose a supplier for each service line (in-house, their local CSU, a collaborative of CSUs, a national at-scale service, or the independent sector) by a nested logit on price, quality, closeness and inertia;",
-        "(2) providers price at cost plus margin from their fixed and variable costs and deliver up to their capacity, leaving the rest unmet;",
-        "(3) at each checkpoint the NHS Commissioning Board rates every open provider A, B or C on three domains (customer share of its target population, projected margin, capability); a C stops it (or, where the scenario says so, merges a local CSU into a neighbour);",
-        "(4) after independence a provider whose reserves fall below the insolvency threshold fails and exits, or merges into a neighbouring CSU;",
-        "(5) every run draws CCGs' preferences, demand and quality from its own random streams, so the runs spread the uncertainty of the outcome.",
         "Common random numbers: run k of every configuration uses the same random streams, so a paired difference (configuration minus baseline, run by run) removes the noise the configurations share; its interval is far narrower than the difference of two independent means.",
         "Headline statistic: the mean over runs, with the band from the 5th to the 95th percentile of the runs (90% of runs fall inside it). Percentiles are exact, read from the values themselves, up to 1,000,000 runs per figure; beyond that they come from a sketch within 0.05% and are marked ≈.",
-        "The full description of the model (ODD protocol) is docs/ODD.md; MODEL.md states every rule.",
+        "Time: quarters are calendar quarters counted from the scenario's first_quarter (quarter 1); quarter 0 is the planning quarter, when CCGs state intentions and the first checkpoints rate providers.",
+        "The full description of the model (ODD protocol) is docs/ODD.md; MODEL.md states every rule. Where these results come from:",
     ]
     .map(String::from)
     .to_vec()
@@ -289,8 +298,10 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
     let method = section(
         5,
         vec![
-            Block::Paragraphs(method_paragraphs()),
+            Block::Paragraphs(vec!["The model in five lines:".into()]),
+            Block::Findings(model_lines()),
             Block::Table(glossary()),
+            Block::Paragraphs(method_paragraphs()),
             Block::Facts(provenance_facts(input.run)),
         ],
     );

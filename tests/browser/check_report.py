@@ -45,8 +45,11 @@ CHECK = """
   for (const el of document.body.querySelectorAll('*')) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;
-    if ((r.right > vw + 1 || r.left < -1) && !scrolls(el)) {
-      wide.push(`${name(el)} spans ${Math.round(r.left)}..${Math.round(r.right)} px: "${(el.textContent || '').trim().slice(0, 60)}"`);
+    // A box may fit while its content spills out of it (a long unbroken line): count the content.
+    const own = getComputedStyle(el).overflowX;
+    const right = (own === 'visible') ? Math.max(r.right, r.left + el.scrollWidth) : r.right;
+    if ((right > vw + 1 || r.left < -1) && !scrolls(el)) {
+      wide.push(`${name(el)} spans ${Math.round(r.left)}..${Math.round(right)} px: "${(el.textContent || '').trim().slice(0, 60)}"`);
     }
   }
   const charts = [...document.querySelectorAll('figure svg, svg')].map(s => {
