@@ -169,7 +169,18 @@ impl<'a> OverTimeChart<'a> {
             .y_label_formatter(&|y| format!("{y:.decimals$}"))
             .draw()
             .map_err(draw::fail)?;
+        // Checkpoints of one quarter share one line and one label (the planning quarter has several).
+        let mut marks: Vec<(u32, String)> = Vec::new();
         for (name, t) in &self.checkpoints {
+            match marks.iter_mut().find(|(q, _)| q == t) {
+                Some((_, label)) => {
+                    label.push_str(", ");
+                    label.push_str(name);
+                }
+                None => marks.push((*t, name.clone())),
+            }
+        }
+        for (t, name) in &marks {
             let t = f64::from(*t);
             if t < x_lo || t > x_hi {
                 continue;

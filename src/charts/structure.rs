@@ -6,12 +6,19 @@ use plotters::prelude::*;
 
 use super::draw::{self, Anchor, Area, Mark, Scale};
 use super::labels::Labels;
-use super::{Chart, ChartError, PALETTE, series_colour};
+use super::{Chart, ChartError, series_colour};
 use crate::experiment::Summary;
 
-/// Colours of the supply categories, in the order of `experiment::CATEGORIES` (Okabe-Ito).
-pub const CATEGORY_COLOURS: [RGBColor; 5] =
-    [PALETTE[1], PALETTE[4], PALETTE[2], PALETTE[0], PALETTE[6]];
+/// Colours of the supply categories, in the order of `experiment::CATEGORIES`: greys for the NHS's
+/// own (in-house, local CSU), browns for supply at scale, sand for the independent sector. None is
+/// a configuration's colour (those tag each bar), so a category is never read as a configuration.
+pub const CATEGORY_COLOURS: [RGBColor; 5] = [
+    RGBColor(217, 217, 217),
+    RGBColor(115, 115, 115),
+    RGBColor(166, 118, 29),
+    RGBColor(102, 57, 26),
+    RGBColor(231, 212, 168),
+];
 
 /// Category names for people, in the order of `experiment::CATEGORIES`.
 pub const CATEGORY_NAMES: [&str; 5] = [
@@ -150,7 +157,7 @@ impl Chart for StructureChart<'_> {
                         draw::fill(a, (px0, cy - 11), (px1, cy + 11), &CATEGORY_COLOURS[k])?;
                         if px1 - px0 >= 40 {
                             // White on the dark blue and green, ink on the pale colours.
-                            let ink = if k == 1 || k == 2 { WHITE } else { draw::INK };
+                            let ink = if (1..=3).contains(&k) { WHITE } else { draw::INK };
                             let label = format!("{:.0}%", v * 100.0);
                             draw::text(
                                 a,
