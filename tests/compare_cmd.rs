@@ -302,7 +302,10 @@ fn report_contains_every_section_and_no_external_reference() {
     }
     let md = fs::read_to_string(out.join("report.md")).unwrap();
     for (_, heading) in csmarket::report::SECTIONS {
-        assert!(md.contains(&format!("## {heading}")), "report.md lacks {heading}");
+        assert!(
+            md.contains(&format!("## {heading}")),
+            "report.md lacks {heading}"
+        );
     }
     assert!(md.contains("![Provider survival](survival.png)"));
 }

@@ -98,7 +98,10 @@ impl<'a> OverTimeChart<'a> {
         if x < 0.0 || x.fract() != 0.0 {
             return String::new();
         }
-        let first = self.summaries.first().and_then(|s| s.first_quarter.as_deref());
+        let first = self
+            .summaries
+            .first()
+            .and_then(|s| s.first_quarter.as_deref());
         let period = x as u32;
         match (first, period) {
             (_, 0) => "planning".into(),

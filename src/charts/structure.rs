@@ -157,7 +157,11 @@ impl Chart for StructureChart<'_> {
                         draw::fill(a, (px0, cy - 11), (px1, cy + 11), &CATEGORY_COLOURS[k])?;
                         if px1 - px0 >= 40 {
                             // White on the dark blue and green, ink on the pale colours.
-                            let ink = if (1..=3).contains(&k) { WHITE } else { draw::INK };
+                            let ink = if (1..=3).contains(&k) {
+                                WHITE
+                            } else {
+                                draw::INK
+                            };
                             let label = format!("{:.0}%", v * 100.0);
                             draw::text(
                                 a,

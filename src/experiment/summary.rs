@@ -238,11 +238,11 @@ impl Summary {
         }
         self.headline.push(r);
         let v = &mut self.viability;
-        v.all_survive.push(v.watched_index.iter().all(|&i| {
-            r.providers
-                .get(i)
-                .is_some_and(|o| o.fate == Fate::Survived)
-        }));
+        v.all_survive.push(
+            v.watched_index
+                .iter()
+                .all(|&i| r.providers.get(i).is_some_and(|o| o.fate == Fate::Survived)),
+        );
         v.reprocuring_ccgs.push(f64::from(r.reprocuring_ccgs));
     }
 

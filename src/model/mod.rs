@@ -400,10 +400,10 @@ impl Market {
                     b_must_reach_a: c.b_must_reach_a,
                 })
                 .collect(),
-first_quarter: s.scenario.first_quarter.clone(),
+            first_quarter: s.scenario.first_quarter.clone(),
             viability_watched,
             viable_survival: s.viability.survival,
-                        candidates,
+            candidates,
             networks_of,
             region_ccgs,
             region_locals,

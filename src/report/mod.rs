@@ -79,7 +79,11 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
 fn key_findings(input: &ReportInput) -> Vec<String> {
     let mut key = Vec::new();
     let c = input.comparison;
-    if let Some(base) = input.summaries.iter().find(|s| s.configuration == c.baseline) {
+    if let Some(base) = input
+        .summaries
+        .iter()
+        .find(|s| s.configuration == c.baseline)
+    {
         key.extend(
             findings::configuration_findings(base, input.labels)
                 .into_iter()
@@ -185,7 +189,11 @@ fn glossary() -> tables::Table {
                 Unit::Share => "share (shown as %)",
                 Unit::Providers => "providers",
             };
-            vec![f.key().to_string(), unit.to_string(), f.meaning().to_string()]
+            vec![
+                f.key().to_string(),
+                unit.to_string(),
+                f.meaning().to_string(),
+            ]
         })
         .collect();
     rows.extend(
@@ -306,8 +314,22 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         ],
     );
     let sections = match target {
-        Target::Html => vec![run, verdict, findings, charts, section(4, table_blocks), method],
-        Target::Markdown => vec![run, verdict, findings, section(4, table_blocks), charts, method],
+        Target::Html => vec![
+            run,
+            verdict,
+            findings,
+            charts,
+            section(4, table_blocks),
+            method,
+        ],
+        Target::Markdown => vec![
+            run,
+            verdict,
+            findings,
+            section(4, table_blocks),
+            charts,
+            method,
+        ],
     };
     Document {
         title: format!("{}: comparison of configurations", r.scenario),

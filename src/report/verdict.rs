@@ -138,7 +138,11 @@ fn best(values: &[Option<f64>], high_is_best: bool, eps: f64) -> Vec<bool> {
 pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
     let verdicts: Vec<Verdict> = summaries.iter().map(Verdict::of).collect();
     let col = |f: &dyn Fn(&Verdict, &Summary) -> Option<f64>| -> Vec<Option<f64>> {
-        verdicts.iter().zip(summaries).map(|(v, s)| f(v, s)).collect()
+        verdicts
+            .iter()
+            .zip(summaries)
+            .map(|(v, s)| f(v, s))
+            .collect()
     };
     let survive = col(&|v, _| v.all_survive);
     let stopped = col(&|v, _| Some(v.stopped));
@@ -188,7 +192,8 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
                 mark(format!("{:.1}", v.failed), 2, i),
                 mark(format!("{:.1}", v.merged), 3, i),
                 mark(
-                    v.reprocuring.map_or_else(|| "-".into(), |x| format!("{x:.1}")),
+                    v.reprocuring
+                        .map_or_else(|| "-".into(), |x| format!("{x:.1}")),
                     4,
                     i,
                 ),
@@ -236,9 +241,10 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
 
 /// What the verdict's columns mean, in a sentence for under the table.
 pub fn definition(summaries: &[Summary]) -> String {
-    let threshold = summaries
-        .first()
-        .map_or_else(|| "-".into(), |s| format!("{:.0}%", s.viability.threshold * 100.0));
+    let threshold = summaries.first().map_or_else(
+        || "-".into(),
+        |s| format!("{:.0}%", s.viability.threshold * 100.0),
+    );
     format!(
         "Viable: every at-scale provider (collaboratives and national services, or those the scenario's [viability] names) survives to the end, all together, in at least {threshold} of runs; P(all survive) is that share. Stopped, failed, merged and CCGs re-procuring are expected numbers per run; cost is £ per head per year, the mean with the 5-95% band of runs; in-house and unmet are mean shares of volume."
     )

@@ -64,7 +64,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
     for (i, id) in v.providers.iter().enumerate() {
         if !s.providers.iter().any(|p| &p.id == id) {
             c.fail(
-                &format!("viability.providers[{i}]"),
+                format!("viability.providers[{i}]"),
                 format!("names no provider of the scenario: {id:?}"),
             );
         }

@@ -198,7 +198,10 @@ mod tests {
         let [median] = whole.quantiles([0.5]);
         let exact = values[EXACT_LIMIT / 2];
         let median = median.unwrap();
-        assert!((median - exact).abs() <= 0.0005 * exact, "{median} vs {exact}");
+        assert!(
+            (median - exact).abs() <= 0.0005 * exact,
+            "{median} vs {exact}"
+        );
         assert!(!of(&values[..EXACT_LIMIT]).is_approximate());
     }
 

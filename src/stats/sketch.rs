@@ -386,7 +386,10 @@ mod tests {
     fn sketch_median_of_1_to_10001_within_a_twentieth_of_a_percent() {
         let values: Vec<f64> = (1..=10_001).map(f64::from).collect();
         let median = sketch_of(&values).quantile(0.5).unwrap();
-        assert!((median - 5001.0).abs() <= 0.0005 * 5001.0, "median {median}");
+        assert!(
+            (median - 5001.0).abs() <= 0.0005 * 5001.0,
+            "median {median}"
+        );
     }
 
     #[test]

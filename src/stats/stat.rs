@@ -140,7 +140,10 @@ mod tests {
         let row = s.row();
         assert_eq!(s.count(), 101);
         assert_eq!(row.mean, Some(50.0));
-        assert_eq!((row.q05, row.q50, row.q95), (Some(5.0), Some(50.0), Some(95.0)));
+        assert_eq!(
+            (row.q05, row.q50, row.q95),
+            (Some(5.0), Some(50.0), Some(95.0))
+        );
         assert!(!row.approximate);
     }
 
