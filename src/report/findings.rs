@@ -139,7 +139,7 @@ pub fn configuration_findings(s: &Summary, labels: &Labels) -> Vec<String> {
         out.push(format!(
             "In {c}, CCGs pay {} per head per year for support (mean, with the 5-95% band of runs), \
              {} of volume is done in-house at the end, and {open:.1} providers are open at the end on average.",
-            super::verdict::mean_band(&h.cost_per_head, &|v| format!("£{v:.2}")),
+            super::tables::mean_band(&h.cost_per_head, &|v| format!("£{v:.2}")),
             pct(ih)
         ));
     }

@@ -270,8 +270,10 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
     let charts = section(3, input.charts.iter().cloned().map(Block::Chart).collect());
     let contrasts = !input.comparison.contrasts.is_empty();
     let mut table_blocks = vec![Block::Table(tables::headline(input.summaries))];
+    // The page shows the market-wide differences and folds every provider's; the Markdown
+    // summary keeps the five largest survival differences per configuration.
     let survival_limit = match target {
-        Target::Html => None,
+        Target::Html => Some(0),
         Target::Markdown => Some(5),
     };
     if contrasts {
@@ -281,11 +283,19 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
             survival_limit,
         )));
     }
-    let per_provider = vec![
+    let mut per_provider = Vec::new();
+    if contrasts {
+        per_provider.push(Block::Table(tables::differences(
+            input.comparison,
+            input.summaries,
+            None,
+        )));
+    }
+    per_provider.extend([
         Block::Table(tables::survival(input.summaries, input.labels)),
         Block::Table(tables::ratings(input.summaries, input.labels)),
         Block::Table(tables::structure(input.summaries, input.labels)),
-    ];
+    ]);
     match target {
         Target::Html => {
             table_blocks.push(Block::Details(

@@ -22,8 +22,18 @@ fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
+/// "mean (lo-hi)" with the 5-95% band, the one headline statistic; "≈" marks quantiles from a sketch.
+pub fn mean_band(s: &Stat, fmt: &dyn Fn(f64) -> String) -> String {
+    let [lo, hi] = s.quantiles([0.05, 0.95]);
+    let approx = if s.is_approximate() { "≈" } else { "" };
+    match (s.mean(), lo, hi) {
+        (Some(m), Some(lo), Some(hi)) => format!("{} ({approx}{}-{})", fmt(m), fmt(lo), fmt(hi)),
+        _ => "-".into(),
+    }
+}
+
 fn band(s: &Stat, fmt: &dyn Fn(f64) -> String) -> String {
-    super::verdict::mean_band(s, fmt)
+    mean_band(s, fmt)
 }
 
 /// Headline figures per configuration.
@@ -141,8 +151,15 @@ pub fn differences(c: &Comparison, summaries: &[Summary], survival_limit: Option
     }
     Table {
         caption: format!(
-            "Paired differences against {} over {} runs: configuration minus baseline, 95% interval (survival and shares in percentage points)",
-            c.baseline, c.replications
+            "Paired differences against {} over {} runs: configuration minus baseline, 95% interval ({}shares in percentage points)",
+            c.baseline,
+            c.replications,
+            match survival_limit {
+                Some(0) =>
+                    "market-wide figures; each provider's survival in the per-provider tables; ",
+                Some(_) => "the largest survival differences; survival and ",
+                None => "survival and ",
+            }
         ),
         header: [
             "configuration",

@@ -7,9 +7,8 @@
 
 use crate::compare::{Comparison, Measure};
 use crate::experiment::{MarketFigure, Summary};
-use crate::stats::Stat;
 
-use super::tables::Table;
+use super::tables::{Table, mean_band};
 
 /// Marks the best value in a column.
 pub const BEST: &str = "★";
@@ -104,16 +103,6 @@ impl Verdict {
             ),
             _ => format!("{c} has no at-scale provider to judge; {losses}; {pay}."),
         }
-    }
-}
-
-/// "mean (5-95%: lo-hi)", the one headline statistic; "≈" marks quantiles from a sketch.
-pub fn mean_band(s: &Stat, fmt: &dyn Fn(f64) -> String) -> String {
-    let [lo, hi] = s.quantiles([0.05, 0.95]);
-    let approx = if s.is_approximate() { "≈" } else { "" };
-    match (s.mean(), lo, hi) {
-        (Some(m), Some(lo), Some(hi)) => format!("{} ({approx}{}-{})", fmt(m), fmt(lo), fmt(hi)),
-        _ => "-".into(),
     }
 }
 
