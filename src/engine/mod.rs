@@ -27,7 +27,7 @@ use crate::model::Market;
 pub use assurance::{Assessment, rate};
 pub use inspect::MoneyFlows;
 pub use observation::{
-    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome,
+    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome, kind_index,
 };
 pub use pricing::is_review_quarter;
 pub use state::{Contract, Line, ProviderState, Replication, Status, Supplier};
