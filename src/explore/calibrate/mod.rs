@@ -1,0 +1,472 @@
+//! Calibration by approximate Bayesian computation with sequential Monte Carlo (ABC-SMC, MODEL.md
+//! section 11): the scenario's `uncertain` parameters with a prior range are fitted to the
+//! `[[observed.targets]]` of one configuration.
+//!
+//! The parts are those of pyabc, each in its own place: the distance, the tolerance schedule, the
+//! transition kernel and the weights ([`abc`]); the sampler ([`sampler`]), which turns a generation
+//! into a list of particle tasks, each drawing only from streams keyed by (seed, generation,
+//! particle, attempt, purpose), so a generation is the same for any thread count and any split
+//! into shards; the files that save each generation and the results ([`store`]); and the
+//! posterior that other commands draw their parameters from ([`posterior`]).
+
+pub mod abc;
+pub mod measure;
+pub mod posterior;
+pub mod sampler;
+pub mod store;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ExploreError, NumericField, Origin, Study};
+use crate::experiment::RunError;
+use crate::experiment::shard::Shard;
+use crate::scenario::schema::Target;
+use measure::Measure;
+use sampler::{Generation, Round};
+
+/// An uncertain parameter with its uniform prior.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// Dotted path.
+    pub path: String,
+    /// Least value.
+    pub min: f64,
+    /// Greatest value.
+    pub max: f64,
+    /// The field, for edits.
+    pub field: NumericField,
+}
+
+/// A target of the configuration calibrated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    /// Name in outputs.
+    pub label: String,
+    /// Observed value.
+    pub observed: f64,
+    /// One unit of distance.
+    pub tolerance: f64,
+    /// Where the figure comes from.
+    pub source: String,
+    /// How to read it from a replication.
+    pub measure: Measure,
+}
+
+/// What a calibration asks for.
+#[derive(Debug, Clone)]
+pub struct CalibrationPlan {
+    /// Scenario, configuration, seed, replications per particle and threads.
+    pub study: Study,
+    /// Particles per generation.
+    pub particles: usize,
+    /// Most generations (generation 0 samples the prior).
+    pub generations: u32,
+    /// Stop once a generation's tolerance is at most this.
+    pub final_tolerance: Option<f64>,
+    /// Quantile of the last generation's distances that becomes the next tolerance.
+    pub quantile: f64,
+    /// Most proposals one particle may try in a generation.
+    pub max_attempts: u32,
+}
+
+/// Most particles per generation.
+pub const MAX_PARTICLES: usize = 100_000;
+/// Most generations.
+pub const MAX_GENERATIONS: u32 = 1_000;
+/// The tolerance counts as falling only if it shrinks by more than this share per generation.
+pub const STALL: f64 = 0.02;
+
+/// What a calibration works with: its parameters and targets, resolved against the scenario.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Parameters, in the scenario's order.
+    pub parameters: Vec<Parameter>,
+    /// Targets of the configuration, in the scenario's order.
+    pub targets: Vec<TargetSpec>,
+    /// What was left out and why.
+    pub notes: Vec<String>,
+}
+
+/// Who a calibration's saved files belong to: resuming or merging refuses any other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// csmarket version.
+    pub csmarket_version: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// Configuration calibrated.
+    pub configuration: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Particles per generation.
+    pub particles: usize,
+    /// Replications per particle.
+    pub replications: u64,
+    /// Tolerance quantile.
+    pub quantile: f64,
+    /// Most proposals per particle.
+    pub max_attempts: u32,
+    /// Parameter paths and prior ranges.
+    pub parameters: Vec<(String, f64, f64)>,
+    /// Target labels, observed values and tolerances.
+    pub targets: Vec<(String, f64, f64)>,
+}
+
+impl CalibrationPlan {
+    /// Checks the options; the scenario's checks come with [`CalibrationPlan::setup`].
+    pub fn check(&self) -> Result<(), ExploreError> {
+        let bad = |m: String| Err(ExploreError::Input(m));
+        if !(2..=MAX_PARTICLES).contains(&self.particles) {
+            return bad(format!(
+                "--particles {}: must be from 2 to {MAX_PARTICLES}",
+                self.particles
+            ));
+        }
+        if !(1..=MAX_GENERATIONS).contains(&self.generations) {
+            return bad(format!(
+                "--generations {}: must be from 1 to {MAX_GENERATIONS}",
+                self.generations
+            ));
+        }
+        if !(self.quantile > 0.0 && self.quantile < 1.0) {
+            return bad(format!(
+                "--quantile {}: must be between 0 and 1 (exclusive)",
+                self.quantile
+            ));
+        }
+        if let Some(e) = self
+            .final_tolerance
+            .filter(|e| !(e.is_finite() && *e >= 0.0))
+        {
+            return bad(format!(
+                "--tolerance {e}: must be a finite number of at least 0"
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_attempts) {
+            return bad(format!(
+                "--max-attempts {}: must be from 1 to 1000000",
+                self.max_attempts
+            ));
+        }
+        Ok(())
+    }
+
+    /// The parameters with a prior and the targets observed under the configuration, each
+    /// checked against the scenario: a prior's ends must give a valid market.
+    pub fn setup(&self) -> Result<Setup, ExploreError> {
+        let s = &self.study.scenario;
+        let file = &s.file;
+        let mut notes = Vec::new();
+        let mut parameters = Vec::new();
+        for (i, u) in s.base.uncertain.iter().enumerate() {
+            let Some((min, max)) = u.prior() else {
+                notes.push(format!(
+                    "uncertain[{i}] `{}` has no prior range (min, max) and is not calibrated",
+                    u.path
+                ));
+                continue;
+            };
+            let field = self.study.field(&u.path)?;
+            for end in [min, max] {
+                self.study.market(&[field.edit(end)]).map_err(|e| {
+                    ExploreError::Input(format!(
+                        "{file}: uncertain[{i}] `{}`: the prior's end {end} does not give a valid \
+                         market: {e}",
+                        u.path
+                    ))
+                })?;
+            }
+            parameters.push(Parameter {
+                path: u.path.clone(),
+                min,
+                max,
+                field,
+            });
+        }
+        if parameters.is_empty() {
+            return Err(ExploreError::Input(format!(
+                "{file}: no uncertain parameter has a prior range; write \
+                 `uncertain = [{{ path = \"...\", min = ..., max = ... }}]`"
+            )));
+        }
+        let Some(observed) = &s.base.observed else {
+            return Err(ExploreError::Input(format!(
+                "{file}: the scenario has no [observed] section with targets to calibrate to"
+            )));
+        };
+        let market = self.study.market(&[])?;
+        let mut targets = Vec::new();
+        for (i, t) in observed.targets.iter().enumerate() {
+            let under = t.configuration.as_ref().unwrap_or(&observed.configuration);
+            if *under != self.study.configuration {
+                notes.push(format!(
+                    "observed.targets[{i}] `{}` was observed under `{under}`, not `{}`; left out",
+                    t.label(),
+                    self.study.configuration
+                ));
+                continue;
+            }
+            targets.push(
+                spec(t, &market).map_err(|m| {
+                    ExploreError::Input(format!("{file}: observed.targets[{i}]: {m}"))
+                })?,
+            );
+        }
+        if targets.is_empty() {
+            return Err(ExploreError::Input(format!(
+                "{file}: no target of [observed] was observed under configuration `{}`",
+                self.study.configuration
+            )));
+        }
+        Ok(Setup {
+            parameters,
+            targets,
+            notes,
+        })
+    }
+
+    /// The identity of this calibration's files.
+    pub fn identity(&self, setup: &Setup) -> Identity {
+        Identity {
+            csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario_sha256: self.study.scenario.sha256.clone(),
+            configuration: self.study.configuration.clone(),
+            seed: self.study.seed,
+            particles: self.particles,
+            replications: self.study.replications,
+            quantile: self.quantile,
+            max_attempts: self.max_attempts,
+            parameters: setup
+                .parameters
+                .iter()
+                .map(|p| (p.path.clone(), p.min, p.max))
+                .collect(),
+            targets: setup
+                .targets
+                .iter()
+                .map(|t| (t.label.clone(), t.observed, t.tolerance))
+                .collect(),
+        }
+    }
+}
+
+fn spec(t: &Target, market: &crate::model::Market) -> Result<TargetSpec, String> {
+    Ok(TargetSpec {
+        label: t.label(),
+        observed: t.value,
+        tolerance: t.tolerance,
+        source: t.source.clone(),
+        measure: Measure::of(t, market)?,
+    })
+}
+
+/// Why a calibration stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Stop {
+    /// It ran the generations asked for.
+    Generations,
+    /// The tolerance reached `--tolerance`.
+    Tolerance,
+    /// The tolerance stopped falling: some targets cannot be reached together.
+    Stalled,
+    /// A merge finished a generation; more remain (run the next round of shards).
+    Merged,
+    /// A particle found no acceptable proposal in `--max-attempts` tries.
+    Exhausted {
+        /// The generation that could not be completed.
+        generation: u32,
+        /// Its tolerance.
+        epsilon: f64,
+    },
+}
+
+impl Stop {
+    /// In words, for the terminal and the results.
+    pub fn describe(&self) -> String {
+        match self {
+            Stop::Generations => "ran every generation asked for".into(),
+            Stop::Tolerance => "reached the final tolerance".into(),
+            Stop::Merged => "merged a generation; more remain to be run by shards".into(),
+            Stop::Stalled => format!(
+                "the tolerance stopped falling (by less than {:.0}% a generation)",
+                STALL * 100.0
+            ),
+            Stop::Exhausted {
+                generation,
+                epsilon,
+            } => format!(
+                "generation {generation} (tolerance {epsilon:.4}) was abandoned: a particle found \
+                 no acceptable proposal within --max-attempts"
+            ),
+        }
+    }
+}
+
+/// Whether the calibration should stop before generation `next`, given the generations so far.
+pub fn stop_before(plan: &CalibrationPlan, done: &[sampler::Generation]) -> Option<Stop> {
+    let last = done.last()?;
+    if done.len() as u32 >= plan.generations {
+        return Some(Stop::Generations);
+    }
+    if let (Some(e), Some(eps)) = (plan.final_tolerance, last.epsilon) {
+        if eps <= e {
+            return Some(Stop::Tolerance);
+        }
+    }
+    if let Some(eps) = last.epsilon {
+        let next = last.next_epsilon(plan.quantile);
+        if next > eps * (1.0 - STALL) {
+            return Some(Stop::Stalled);
+        }
+    }
+    None
+}
+
+/// What this invocation of `calibrate` does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Every generation on this machine (`resume`: carry on from the saved ones).
+    Whole {
+        /// Carry on from the saved generations.
+        resume: bool,
+    },
+    /// One shard of the next generation's tasks, saved for `--merge`.
+    Shard(Shard),
+    /// Folds the next generation's shards (split this many ways) into the generation.
+    Merge(u64),
+}
+
+/// What a calibration tells its caller as it goes.
+pub struct Listener<'a> {
+    /// A generation starts: its index and tolerance, and how many tasks this machine runs.
+    pub generation: &'a dyn Fn(u32, Option<f64>, u64),
+    /// Tasks of the current generation done on this machine.
+    pub task_done: &'a (dyn Fn(u64) + Sync),
+}
+
+/// What a calibration did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Results were written (the calibration stopped, or a merge finished a generation).
+    Results {
+        /// Parameters and targets.
+        setup: Setup,
+        /// Every generation so far.
+        generations: Vec<Generation>,
+        /// What `calibration.json` holds.
+        summary: store::Summary,
+    },
+    /// A shard's tasks were saved.
+    Shard {
+        /// Generation.
+        generation: u32,
+        /// Tasks run.
+        tasks: std::ops::Range<usize>,
+    },
+    /// Nothing was left to do: the saved generations already meet a stopping rule.
+    AlreadyDone(Stop),
+}
+
+fn machine(e: impl Into<anyhow::Error>) -> ExploreError {
+    ExploreError::Run(RunError::Sink(e.into()))
+}
+
+/// Runs a calibration (or a shard of it, or a merge) with its files in `dir`.
+pub fn run(
+    plan: &CalibrationPlan,
+    dir: &Path,
+    mode: Mode,
+    command_line: &[String],
+    listen: &Listener,
+) -> Result<Outcome, ExploreError> {
+    plan.check()?;
+    let setup = plan.setup()?;
+    let id = plan.identity(&setup);
+    let mut done = match mode {
+        Mode::Whole { resume: false } => {
+            store::clear(dir).map_err(machine)?;
+            Vec::new()
+        }
+        _ => store::load_generations(dir, &id)?,
+    };
+    let stop = loop {
+        if let Some(s) = stop_before(plan, &done) {
+            if matches!(mode, Mode::Shard(_) | Mode::Merge(_)) {
+                return Ok(Outcome::AlreadyDone(s));
+            }
+            break s;
+        }
+        let finished = {
+            let round = Round::after(plan, &setup, &done);
+            let results = match mode {
+                Mode::Merge(count) => store::load_shards(dir, &id, round.index, count)?,
+                Mode::Shard(s) => {
+                    let tasks = store::task_range(plan.particles, s);
+                    (listen.generation)(round.index, round.epsilon, tasks.len() as u64);
+                    let results =
+                        sampler::run_tasks(plan, &setup, &round, tasks.clone(), listen.task_done)?;
+                    let saved = store::SavedShard {
+                        identity: id.clone(),
+                        generation: round.index,
+                        shard: s,
+                        tasks: tasks.clone(),
+                        results,
+                    };
+                    store::save_shard(dir, &saved).map_err(machine)?;
+                    return Ok(Outcome::Shard {
+                        generation: round.index,
+                        tasks,
+                    });
+                }
+                Mode::Whole { .. } => {
+                    let n = plan.particles;
+                    (listen.generation)(round.index, round.epsilon, n as u64);
+                    sampler::run_tasks(plan, &setup, &round, 0..n, listen.task_done)?
+                }
+            };
+            sampler::finish(&round, results)
+        };
+        match finished {
+            Ok(g) => {
+                store::save_generation(dir, &id, &g).map_err(machine)?;
+                done.push(g);
+            }
+            Err((generation, epsilon)) => {
+                break Stop::Exhausted {
+                    generation,
+                    epsilon,
+                };
+            }
+        }
+        if let Mode::Merge(_) = mode {
+            break stop_before(plan, &done).unwrap_or(Stop::Merged);
+        }
+    };
+    let last = done
+        .last()
+        .ok_or_else(|| ExploreError::Input("no generation finished; nothing to report".into()))?;
+    let fit = store::fit(&setup, last);
+    let mut origin = Origin::of(&plan.study);
+    origin.command_line = command_line.to_vec();
+    let summary = store::Summary {
+        origin,
+        stop,
+        generations: done.len() as u32,
+        marginals: store::marginals(&setup, last),
+        unreachable: fit
+            .iter()
+            .filter(|f| !f.reachable())
+            .map(|f| f.target.clone())
+            .collect(),
+        fit,
+        notes: setup.notes.clone(),
+    };
+    store::write_results(dir, &setup, &done, &summary).map_err(machine)?;
+    Ok(Outcome::Results {
+        setup,
+        generations: done,
+        summary,
+    })
+}
