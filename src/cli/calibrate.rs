@@ -208,7 +208,15 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
                     summary.unreachable.join(", ")
                 );
             }
-            let _ = setup;
+            if let Some(last) = generations.last() {
+                let drawn = crate::charts::calibration::calibration_charts(
+                    &setup,
+                    last,
+                    &summary.marginals,
+                )?;
+                crate::charts::write(&dir, &drawn)
+                    .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+            }
             outln!("Results written to {}/", dir.display());
         }
     }

@@ -10,6 +10,7 @@
 //! posterior that other commands draw their parameters from ([`posterior`]).
 
 pub mod abc;
+mod exact;
 pub mod measure;
 pub mod posterior;
 pub mod sampler;
@@ -105,13 +106,14 @@ pub struct Identity {
     /// Replications per particle.
     pub replications: u64,
     /// Tolerance quantile.
+    #[serde(with = "exact::one")]
     pub quantile: f64,
     /// Most proposals per particle.
     pub max_attempts: u32,
-    /// Parameter paths and prior ranges.
-    pub parameters: Vec<(String, f64, f64)>,
-    /// Target labels, observed values and tolerances.
-    pub targets: Vec<(String, f64, f64)>,
+    /// Parameter paths and prior ranges (numbers as exact text).
+    pub parameters: Vec<(String, String, String)>,
+    /// Target labels, observed values and tolerances (numbers as exact text).
+    pub targets: Vec<(String, String, String)>,
 }
 
 impl CalibrationPlan {
@@ -241,12 +243,24 @@ impl CalibrationPlan {
             parameters: setup
                 .parameters
                 .iter()
-                .map(|p| (p.path.clone(), p.min, p.max))
+                .map(|p| {
+                    (
+                        p.path.clone(),
+                        format!("{:?}", p.min),
+                        format!("{:?}", p.max),
+                    )
+                })
                 .collect(),
             targets: setup
                 .targets
                 .iter()
-                .map(|t| (t.label.clone(), t.observed, t.tolerance))
+                .map(|t| {
+                    (
+                        t.label.clone(),
+                        format!("{:?}", t.observed),
+                        format!("{:?}", t.tolerance),
+                    )
+                })
                 .collect(),
         }
     }

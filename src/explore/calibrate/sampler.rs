@@ -44,10 +44,13 @@ fn stream(seed: u64, generation: u32, particle: usize, attempt: u32, d: Draw) ->
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskResult {
     /// Parameter values, in the setup's order.
+    #[serde(with = "super::exact::many")]
     pub theta: Vec<f64>,
     /// Distance of its simulations to the targets.
+    #[serde(with = "super::exact::one")]
     pub distance: f64,
     /// Simulated value of each target in each replication (replication-major).
+    #[serde(with = "super::exact::rows")]
     pub values: Vec<Vec<f64>>,
     /// Whether a proposal was accepted (otherwise the last one tried).
     pub accepted: bool,
@@ -61,12 +64,16 @@ pub struct TaskResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Particle {
     /// Parameter values.
+    #[serde(with = "super::exact::many")]
     pub theta: Vec<f64>,
     /// Normalised importance weight.
+    #[serde(with = "super::exact::one")]
     pub weight: f64,
     /// Distance to the targets.
+    #[serde(with = "super::exact::one")]
     pub distance: f64,
     /// Simulated value of each target in each replication.
+    #[serde(with = "super::exact::rows")]
     pub values: Vec<Vec<f64>>,
 }
 
@@ -76,14 +83,17 @@ pub struct Generation {
     /// Index from 0 (the prior sample).
     pub index: u32,
     /// Its tolerance (none for generation 0, which accepts every prior draw).
+    #[serde(with = "super::exact::maybe")]
     pub epsilon: Option<f64>,
     /// Particles, in task order.
     pub particles: Vec<Particle>,
     /// Proposals simulated.
     pub simulations: u64,
     /// Accepted particles per simulation.
+    #[serde(with = "super::exact::one")]
     pub acceptance: f64,
     /// Effective sample size of the weights.
+    #[serde(with = "super::exact::one")]
     pub ess: f64,
 }
 
