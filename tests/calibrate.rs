@@ -321,3 +321,127 @@ fn posterior_runs_are_the_same_for_one_and_two_threads_and_carry_the_draws() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 1, column 1"), "{err}");
 }
+
+#[test]
+fn every_configuration_draws_the_same_posterior_row_for_a_replication() {
+    let scenario = Scenario::from_text("tutorial.toml", TUTORIAL).unwrap();
+    let text = "particle,services.communications.locality,weight,distance\n\
+                0,0.05,1,0\n1,0.5,2,0\n2,0.95,1,0\n";
+    let posterior =
+        csmarket::explore::calibrate::posterior::Posterior::from_text("p.csv", text, &scenario)
+            .unwrap();
+    let posterior = std::sync::Arc::new(posterior);
+    let market = |configuration: &str| {
+        Study {
+            scenario: scenario.clone(),
+            configuration: configuration.into(),
+            seed: 5,
+            replications: 10,
+            threads: 1,
+            posterior: Some(posterior.clone()),
+        }
+        .market(&[])
+        .unwrap()
+    };
+    let (local, national) = (market("local"), market("national"));
+    let comms = local
+        .services
+        .iter()
+        .position(|s| s.id == "communications")
+        .unwrap();
+    let locality =
+        |m: &Market, r| m.variants.as_ref().unwrap().market_for(r).services[comms].locality;
+    let mut seen = std::collections::BTreeSet::new();
+    for r in 0..60 {
+        let a = locality(&local, r);
+        assert_eq!(
+            a.to_bits(),
+            locality(&national, r).to_bits(),
+            "replication {r}"
+        );
+        seen.insert(a.to_bits());
+    }
+    assert_eq!(seen.len(), 3, "every row is drawn");
+}
+
+#[test]
+fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("recovery.toml");
+    fs::write(&scenario, recovery_scenario()).unwrap();
+    let out = csmarket()
+        .arg("calibrate")
+        .arg(&scenario)
+        .args([
+            "--particles",
+            "6",
+            "--generations",
+            "2",
+            "--reps",
+            "1",
+            "-j",
+            "2",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("Stopped: ran every generation asked for"),
+        "{said}"
+    );
+    for name in [
+        "posterior.csv",
+        "generations.csv",
+        "fit.csv",
+        "calibration.json",
+        "posterior.svg",
+        "posterior.png",
+        "pairs.svg",
+        "pairs.png",
+        "state/generation-001.json",
+    ] {
+        assert!(
+            dir.path().join("out/calibrate").join(name).is_file(),
+            "{name}"
+        );
+    }
+    // The posterior it wrote drives a run.
+    csmarket()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--config", "collaborative", "-n", "4", "--posterior"])
+        .arg(dir.path().join("out/calibrate/posterior.csv"))
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .assert()
+        .success();
+    // A comparison written into the same folder reports the calibration.
+    csmarket()
+        .arg("compare")
+        .arg(&scenario)
+        .args(["-n", "4", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success();
+    let report = fs::read_to_string(dir.path().join("out/compare/report.html")).unwrap();
+    assert!(report.contains("<h2>Calibration</h2>"), "no calibration section");
+    // England 2012 has targets but no priors yet: bad input, exit 2, saying what to write.
+    let out = csmarket()
+        .args(["calibrate", "--particles", "4", "--out"])
+        .arg(dir.path().join("england"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no uncertain parameter has a prior range"),
+        "{err}"
+    );
+}

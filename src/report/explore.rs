@@ -1,4 +1,4 @@
-//! Sections for sweeps, sensitivity analyses and back-tests found beside the comparison (written by
+//! Sections for sweeps, sensitivity analyses, back-tests and calibrations found beside the comparison (written by
 //! `csmarket sweep|sensitivity|backtest --out` into the same output folder), with their charts
 //! inlined so the report stays one self-contained file.
 
@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::explore::{backtest, sensitivity, sweep};
+use crate::explore::{backtest, calibrate, sensitivity, sweep};
 
 /// A section of the report beyond the comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,13 @@ pub fn exploration_sections(dir: &Path) -> Vec<ExtraSection> {
             id: "backtest".into(),
             title: "Back-test".into(),
             html: inline_images(&backtest::html_section(&r), dir),
+        });
+    }
+    if let Some(r) = load::<calibrate::store::Summary>(&dir.join("calibrate/calibration.json")) {
+        out.push(ExtraSection {
+            id: "calibration".into(),
+            title: "Calibration".into(),
+            html: inline_images(&calibrate::report::html_section(&r), dir),
         });
     }
     out

@@ -13,6 +13,7 @@ pub mod abc;
 mod exact;
 pub mod measure;
 pub mod posterior;
+pub mod report;
 pub mod sampler;
 pub mod store;
 
