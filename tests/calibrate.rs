@@ -98,7 +98,7 @@ fn results(
             setup,
             generations,
             summary,
-        } => (setup, generations, summary),
+        } => (*setup, generations, *summary),
         other => panic!("expected results, got {other:?}"),
     }
 }

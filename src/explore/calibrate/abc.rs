@@ -2,6 +2,9 @@
 //! tolerance (epsilon) schedule, the transition (perturbation kernel), the importance weights and
 //! the effective sample size. Every sum runs in index order, so results never depend on threads.
 
+// Small dense matrices (one row and column per parameter) read clearest with index loops.
+#![allow(clippy::needless_range_loop)]
+
 /// Root mean square over targets of (simulated - observed) / tolerance.
 pub fn distance(simulated: &[f64], observed: &[f64], tolerance: &[f64]) -> f64 {
     let n = simulated.len().min(observed.len()).min(tolerance.len());

@@ -367,11 +367,11 @@ pub enum Outcome {
     /// Results were written (the calibration stopped, or a merge finished a generation).
     Results {
         /// Parameters and targets.
-        setup: Setup,
+        setup: Box<Setup>,
         /// Every generation so far.
         generations: Vec<Generation>,
         /// What `calibration.json` holds.
-        summary: store::Summary,
+        summary: Box<store::Summary>,
     },
     /// A shard's tasks were saved.
     Shard {
@@ -480,8 +480,8 @@ pub fn run(
     };
     store::write_results(dir, &setup, &done, &summary).map_err(machine)?;
     Ok(Outcome::Results {
-        setup,
+        setup: Box::new(setup),
         generations: done,
-        summary,
+        summary: Box::new(summary),
     })
 }
