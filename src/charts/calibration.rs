@@ -9,6 +9,7 @@ use super::{Chart, ChartError, colour};
 use crate::explore::calibrate::Setup;
 use crate::explore::calibrate::sampler::Generation;
 use crate::explore::calibrate::store::Marginal;
+use crate::export::layout;
 
 /// Bins of a marginal histogram.
 const BINS: usize = 20;
@@ -52,8 +53,8 @@ const PANEL: i32 = 150;
 const WIDTH: u32 = 900;
 
 impl Chart for PosteriorChart<'_> {
-    fn name(&self) -> &'static str {
-        "posterior"
+    fn name(&self) -> String {
+        layout::chart::POSTERIOR.into()
     }
 
     fn title(&self) -> String {
@@ -143,8 +144,8 @@ impl<'a> PairsChart<'a> {
 const CELL: i32 = 200;
 
 impl Chart for PairsChart<'_> {
-    fn name(&self) -> &'static str {
-        "pairs"
+    fn name(&self) -> String {
+        layout::chart::PAIRS.into()
     }
 
     fn title(&self) -> String {

@@ -7,10 +7,11 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
-use super::{CommonArgs, InputError};
+use super::{CommonArgs, InputError, output};
 use crate::experiment::shard::Shard;
 use crate::explore::calibrate::{self, CalibrationPlan, Listener, Mode, Outcome};
 use crate::explore::{ExploreError, Study};
+use crate::export::calibration::{FileStore, files};
 
 /// `csmarket calibrate`.
 #[derive(Debug, Clone, Args)]
@@ -106,7 +107,7 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
         max_attempts: args.max_attempts,
     };
     plan.check().map_err(report)?;
-    let dir = options.out.join("calibrate");
+    let dir = crate::export::layout::OutputLayout::new(&options.out).calibrate();
     let _lock = super::lock_output(&dir, argv)
         .with_context(|| format!("cannot use output folder {}", dir.display()))?;
     let bar = super::progress::bar_of(0, "calibrate", "particles");
@@ -121,7 +122,8 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
         },
         task_done: &|done| bar.set_position(done),
     };
-    let outcome = calibrate::run(&plan, &dir, mode, argv, &listen).map_err(report)?;
+    let mut store = FileStore::new(&dir);
+    let outcome = calibrate::run(&plan, &mut store, mode, argv, &listen).map_err(report)?;
     bar.finish_and_clear();
     match outcome {
         Outcome::AlreadyDone(stop) => {
@@ -209,13 +211,13 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
                 );
             }
             if let Some(last) = generations.last() {
+                output::write_files(&dir, &files(&setup, &generations, last, &summary))?;
                 let drawn = crate::charts::calibration::calibration_charts(
                     &setup,
                     last,
                     &summary.marginals,
                 )?;
-                crate::charts::write(&dir, &drawn)
-                    .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+                output::write_charts(&dir, &drawn)?;
             }
             outln!("Results written to {}/", dir.display());
         }

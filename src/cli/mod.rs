@@ -17,6 +17,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod options;
+pub mod output;
 pub mod progress;
 pub mod run;
 pub mod scale;

@@ -13,15 +13,12 @@ pub mod abc;
 mod exact;
 pub mod measure;
 pub mod posterior;
-pub mod report;
 pub mod sampler;
 pub mod store;
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
-use super::{ExploreError, NumericField, Origin, Study};
+use super::{ExploreError, NumericField, Study};
 use crate::experiment::RunError;
 use crate::experiment::shard::Shard;
 use crate::scenario::schema::Target;
@@ -388,10 +385,11 @@ fn machine(e: impl Into<anyhow::Error>) -> ExploreError {
     ExploreError::Run(RunError::Sink(e.into()))
 }
 
-/// Runs a calibration (or a shard of it, or a merge) with its files in `dir`.
+/// Runs a calibration (or a shard of it, or a merge), keeping its generations in `store`; the
+/// caller writes the results.
 pub fn run(
     plan: &CalibrationPlan,
-    dir: &Path,
+    store: &mut dyn store::Store,
     mode: Mode,
     command_line: &[String],
     listen: &Listener,
@@ -401,10 +399,10 @@ pub fn run(
     let id = plan.identity(&setup);
     let mut done = match mode {
         Mode::Whole { resume: false } => {
-            store::clear(dir).map_err(machine)?;
+            store.clear().map_err(machine)?;
             Vec::new()
         }
-        _ => store::load_generations(dir, &id)?,
+        _ => store::load_generations(store, &id)?,
     };
     let stop = loop {
         if let Some(s) = stop_before(plan, &done) {
@@ -416,7 +414,7 @@ pub fn run(
         let finished = {
             let round = Round::after(plan, &setup, &done);
             let results = match mode {
-                Mode::Merge(count) => store::load_shards(dir, &id, round.index, count)?,
+                Mode::Merge(count) => store::load_shards(store, &id, round.index, count)?,
                 Mode::Shard(s) => {
                     let tasks = store::task_range(plan.particles, s);
                     (listen.generation)(round.index, round.epsilon, tasks.len() as u64);
@@ -429,7 +427,7 @@ pub fn run(
                         tasks: tasks.clone(),
                         results,
                     };
-                    store::save_shard(dir, &saved).map_err(machine)?;
+                    store.save_shard(&saved).map_err(machine)?;
                     return Ok(Outcome::Shard {
                         generation: round.index,
                         tasks,
@@ -445,7 +443,12 @@ pub fn run(
         };
         match finished {
             Ok(g) => {
-                store::save_generation(dir, &id, &g).map_err(machine)?;
+                let saved = store::SavedGeneration {
+                    identity: id.clone(),
+                    generation: g,
+                };
+                store.save_generation(&saved).map_err(machine)?;
+                let g = saved.generation;
                 done.push(g);
             }
             Err((generation, epsilon)) => {
@@ -463,7 +466,7 @@ pub fn run(
         .last()
         .ok_or_else(|| ExploreError::Input("no generation finished; nothing to report".into()))?;
     let fit = store::fit(&setup, last);
-    let mut origin = Origin::of(&plan.study);
+    let mut origin = plan.study.provenance();
     origin.command_line = command_line.to_vec();
     let summary = store::Summary {
         origin,
@@ -478,7 +481,6 @@ pub fn run(
         fit,
         notes: setup.notes.clone(),
     };
-    store::write_results(dir, &setup, &done, &summary).map_err(machine)?;
     Ok(Outcome::Results {
         setup: Box::new(setup),
         generations: done,

@@ -1,18 +1,18 @@
-//! A calibration's files: each finished generation saved under `state/` (so `--resume` carries
-//! on from the last one), each shard's tasks saved for `--merge`, and the results: `posterior.csv`,
-//! `generations.csv`, `fit.csv` and `calibration.json`. Every file is written whole or not at all.
+//! What a calibration keeps and reports: each finished generation (so `--resume` carries on from
+//! the last one), each shard's tasks (for `--merge`), behind the [`Store`] trait (the files are in
+//! `export::calibration`); and the analysis of the last generation: marginal posteriors and the
+//! posterior predictive fit to each target.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::abc::weighted_quantile;
 use super::sampler::{Generation, TaskResult};
 use super::{Identity, Setup, Stop};
+use crate::experiment::Provenance;
 use crate::experiment::shard::Shard;
-use crate::explore::{ExploreError, Origin, cell, to_csv};
-use crate::export::atomic;
+use crate::explore::ExploreError;
 
 /// A saved generation with the identity of its calibration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,91 +38,55 @@ pub struct SavedShard {
     pub results: Vec<TaskResult>,
 }
 
-/// Where generation `t` is saved.
-pub fn generation_file(dir: &Path, t: u32) -> PathBuf {
-    dir.join("state").join(format!("generation-{t:03}.json"))
-}
-
-/// Where shard `s` of generation `t` is saved.
-pub fn shard_file(dir: &Path, t: u32, s: Shard) -> PathBuf {
-    dir.join("state")
-        .join(format!("generation-{t:03}"))
-        .join(format!("shard-{}-of-{}.json", s.index, s.count))
+/// Where a calibration's generations and shards are kept (files in `export::calibration`; memory
+/// in tests). Reads return `Ok(None)` for what was never saved, and a message for what cannot be
+/// read.
+pub trait Store {
+    /// Forgets every saved generation and shard (a fresh calibration).
+    fn clear(&mut self) -> anyhow::Result<()>;
+    /// Generation `t`, if saved.
+    fn generation(&self, t: u32) -> Result<Option<SavedGeneration>, String>;
+    /// Saves a finished generation.
+    fn save_generation(&mut self, saved: &SavedGeneration) -> anyhow::Result<()>;
+    /// Shard `s` of generation `t`, if saved.
+    fn shard(&self, t: u32, s: Shard) -> Result<Option<SavedShard>, String>;
+    /// Saves a shard's results.
+    fn save_shard(&mut self, saved: &SavedShard) -> anyhow::Result<()>;
+    /// Where generation `t` (`shard` none) or one of its shards is kept, for messages.
+    fn place(&self, t: u32, shard: Option<Shard>) -> String;
 }
 
 fn input(m: String) -> ExploreError {
     ExploreError::Input(m)
 }
 
-fn save<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let bytes = serde_json::to_vec(value)?;
-    atomic::write(path, &bytes)?;
-    Ok(())
-}
-
-fn load<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ExploreError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        input(format!(
-            "{}: not a saved calibration file of this version: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// Saves a finished generation.
-pub fn save_generation(dir: &Path, identity: &Identity, g: &Generation) -> anyhow::Result<()> {
-    let saved = SavedGeneration {
-        identity: identity.clone(),
-        generation: g.clone(),
-    };
-    save(&generation_file(dir, g.index), &saved)
-}
-
-/// Saves a shard's results.
-pub fn save_shard(dir: &Path, saved: &SavedShard) -> anyhow::Result<()> {
-    save(&shard_file(dir, saved.generation, saved.shard), saved)
-}
-
 /// The saved generations 0, 1, ... of this calibration, in order; a file of another calibration
 /// is refused, naming what differs.
-pub fn load_generations(dir: &Path, identity: &Identity) -> Result<Vec<Generation>, ExploreError> {
+pub fn load_generations(
+    store: &dyn Store,
+    identity: &Identity,
+) -> Result<Vec<Generation>, ExploreError> {
     let mut out = Vec::new();
     loop {
-        let path = generation_file(dir, out.len() as u32);
-        if !path.exists() {
+        let t = out.len() as u32;
+        let Some(saved) = store.generation(t).map_err(input)? else {
             return Ok(out);
-        }
-        let saved: SavedGeneration = load(&path)?;
-        check_identity(&path, &saved.identity, identity)?;
-        if saved.generation.index != out.len() as u32 {
+        };
+        let place = store.place(t, None);
+        check_identity(&place, &saved.identity, identity)?;
+        if saved.generation.index != t {
             return Err(input(format!(
-                "{}: holds generation {}, expected {}",
-                path.display(),
-                saved.generation.index,
-                out.len()
+                "{place}: holds generation {}, expected {t}",
+                saved.generation.index
             )));
         }
         out.push(saved.generation);
     }
 }
 
-/// Removes saved generations (a fresh calibration starts from generation 0).
-pub fn clear(dir: &Path) -> std::io::Result<()> {
-    let state = dir.join("state");
-    match std::fs::remove_dir_all(&state) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
 /// Reads every shard of generation `t` split `count` ways; they must cover its tasks exactly.
 pub fn load_shards(
-    dir: &Path,
+    store: &dyn Store,
     identity: &Identity,
     t: u32,
     count: u64,
@@ -130,21 +94,18 @@ pub fn load_shards(
     let mut results = Vec::new();
     for index in 0..count {
         let shard = Shard { index, count };
-        let path = shard_file(dir, t, shard);
-        if !path.exists() {
+        let place = store.place(t, Some(shard));
+        let Some(saved) = store.shard(t, shard).map_err(input)? else {
             return Err(input(format!(
-                "{}: missing; run `csmarket calibrate --shard {shard}` first",
-                path.display()
+                "{place}: missing; run `csmarket calibrate --shard {shard}` first"
             )));
-        }
-        let saved: SavedShard = load(&path)?;
-        check_identity(&path, &saved.identity, identity)?;
+        };
+        check_identity(&place, &saved.identity, identity)?;
         let expected = task_range(identity.particles, shard);
         if saved.generation != t || saved.tasks != expected || saved.results.len() != expected.len()
         {
             return Err(input(format!(
-                "{}: holds generation {} tasks {:?} ({} results), expected generation {t} tasks {expected:?}",
-                path.display(),
+                "{place}: holds generation {} tasks {:?} ({} results), expected generation {t} tasks {expected:?}",
                 saved.generation,
                 saved.tasks,
                 saved.results.len()
@@ -161,7 +122,7 @@ pub fn task_range(particles: usize, s: Shard) -> Range<usize> {
     r.start as usize..r.end as usize
 }
 
-fn check_identity(path: &Path, found: &Identity, ours: &Identity) -> Result<(), ExploreError> {
+fn check_identity(place: &str, found: &Identity, ours: &Identity) -> Result<(), ExploreError> {
     if found == ours {
         return Ok(());
     }
@@ -177,9 +138,8 @@ fn check_identity(path: &Path, found: &Identity, ours: &Identity) -> Result<(), 
         "other options, priors or targets"
     };
     Err(input(format!(
-        "{}: belongs to a calibration with {what}; run without --resume to start afresh, or \
-         give the same options",
-        path.display()
+        "{place}: belongs to a calibration with {what}; run without --resume to start afresh, or \
+         give the same options"
     )))
 }
 
@@ -284,7 +244,7 @@ pub fn fit(setup: &Setup, g: &Generation) -> Vec<Fit> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: Provenance,
     /// Why it stopped.
     pub stop: Stop,
     /// Generations run.
@@ -297,101 +257,4 @@ pub struct Summary {
     pub unreachable: Vec<String>,
     /// What was left out and why.
     pub notes: Vec<String>,
-}
-
-/// `posterior.csv`: one row per particle of the last generation.
-pub fn posterior_csv(setup: &Setup, g: &Generation) -> anyhow::Result<Vec<u8>> {
-    let mut header = vec!["particle".to_string()];
-    header.extend(setup.parameters.iter().map(|p| p.path.clone()));
-    header.extend(["weight".into(), "distance".into()]);
-    let mut rows = vec![header];
-    for (i, p) in g.particles.iter().enumerate() {
-        let mut row = vec![i.to_string()];
-        row.extend(p.theta.iter().map(|x| format!("{x}")));
-        row.push(format!("{}", p.weight));
-        row.push(format!("{}", p.distance));
-        rows.push(row);
-    }
-    to_csv(rows)
-}
-
-/// `generations.csv`: tolerance, acceptance rate, effective sample size and simulations.
-pub fn generations_csv(gs: &[Generation]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "generation",
-            "tolerance",
-            "acceptance_rate",
-            "ess",
-            "simulations",
-            "median_distance",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for g in gs {
-        let d: Vec<f64> = g.particles.iter().map(|p| p.distance).collect();
-        let w: Vec<f64> = g.particles.iter().map(|p| p.weight).collect();
-        rows.push(vec![
-            g.index.to_string(),
-            cell(g.epsilon),
-            format!("{}", g.acceptance),
-            format!("{}", g.ess),
-            g.simulations.to_string(),
-            format!("{}", weighted_quantile(&d, &w, 0.5)),
-        ]);
-    }
-    to_csv(rows)
-}
-
-/// `fit.csv`: each target against the posterior predictive distribution.
-pub fn fit_csv(fits: &[Fit]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "target",
-            "observed",
-            "tolerance",
-            "predictive_mean",
-            "p5",
-            "p95",
-            "inside_90",
-            "closest_in_tolerances",
-            "source",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for f in fits {
-        rows.push(vec![
-            f.target.clone(),
-            format!("{}", f.observed),
-            format!("{}", f.tolerance),
-            format!("{}", f.mean),
-            format!("{}", f.band.0),
-            format!("{}", f.band.1),
-            f.inside.to_string(),
-            format!("{}", f.closest),
-            f.source.clone(),
-        ]);
-    }
-    to_csv(rows)
-}
-
-/// Writes the results of the last generation into `dir`.
-pub fn write_results(
-    dir: &Path,
-    setup: &Setup,
-    generations: &[Generation],
-    summary: &Summary,
-) -> anyhow::Result<()> {
-    let Some(last) = generations.last() else {
-        return Ok(());
-    };
-    std::fs::create_dir_all(dir)?;
-    atomic::write(&dir.join("posterior.csv"), &posterior_csv(setup, last)?)?;
-    atomic::write(&dir.join("generations.csv"), &generations_csv(generations)?)?;
-    atomic::write(&dir.join("fit.csv"), &fit_csv(&summary.fit)?)?;
-    let json = serde_json::to_vec_pretty(summary)?;
-    atomic::write(&dir.join("calibration.json"), &json)?;
-    Ok(())
 }
