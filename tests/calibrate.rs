@@ -419,6 +419,19 @@ fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
         .arg(dir.path().join("run"))
         .assert()
         .success();
+    // A comparison written into the same folder reports the calibration.
+    csmarket()
+        .arg("compare")
+        .arg(&scenario)
+        .args(["-n", "4", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success();
+    let report = fs::read_to_string(dir.path().join("out/compare/report.html")).unwrap();
+    assert!(
+        report.contains("<h2>Calibration</h2>"),
+        "no calibration section"
+    );
     // England 2012 has targets but no priors yet: bad input, exit 2, saying what to write.
     let out = csmarket()
         .args(["calibrate", "--particles", "4", "--out"])
