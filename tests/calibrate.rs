@@ -191,6 +191,38 @@ fn calibration_is_the_same_for_one_and_two_threads_and_for_shards() {
     );
     let (_, c, _) = results(run(resumed.path(), 2, Mode::Whole { resume: true }));
     assert_eq!(a, c);
+
+    // Saved generations of another calibration are refused, saying what differs.
+    let mut other = plan(&text, 1, 12, 3);
+    other.study.seed = 4;
+    let mut store = FileStore::new(resumed.path());
+    let e = calibrate::run(
+        &other,
+        &mut store,
+        Mode::Whole { resume: true },
+        &[],
+        &quiet(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("generation-000.json") && e.contains("another seed"),
+        "{e}"
+    );
+    // A merge with a shard missing says which and how to make it.
+    let e = calibrate::run(
+        &plan(&text, 1, 12, 3),
+        &mut store,
+        Mode::Merge(2),
+        &[],
+        &quiet(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("shard-0-of-2.json: missing") && e.contains("--shard 0/2"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -487,3 +487,97 @@ pub fn run(
         summary: Box::new(summary),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sampler::{Generation, Particle};
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn plan(generations: u32, final_tolerance: Option<f64>) -> CalibrationPlan {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        CalibrationPlan {
+            study: Study {
+                scenario: s,
+                configuration: "local".into(),
+                seed: 1,
+                replications: 1,
+                threads: 1,
+                posterior: None,
+            },
+            particles: 4,
+            generations,
+            final_tolerance,
+            quantile: 0.5,
+            max_attempts: 10,
+        }
+    }
+
+    fn generation(index: u32, epsilon: Option<f64>, distances: &[f64]) -> Generation {
+        Generation {
+            index,
+            epsilon,
+            particles: distances
+                .iter()
+                .map(|&d| Particle {
+                    theta: vec![0.5],
+                    weight: 1.0 / distances.len() as f64,
+                    distance: d,
+                    values: Vec::new(),
+                })
+                .collect(),
+            simulations: distances.len() as u64,
+            acceptance: 1.0,
+            ess: distances.len() as f64,
+        }
+    }
+
+    #[test]
+    fn stops_after_the_generations_asked_for() {
+        let done = [generation(0, None, &[1.0, 2.0, 3.0, 4.0])];
+        assert_eq!(stop_before(&plan(1, None), &done), Some(Stop::Generations));
+        assert_eq!(stop_before(&plan(5, None), &done), None);
+        assert_eq!(stop_before(&plan(5, None), &[]), None);
+    }
+
+    #[test]
+    fn stops_at_the_final_tolerance_and_when_the_tolerance_stops_falling() {
+        let falling = [
+            generation(0, None, &[4.0, 5.0, 6.0, 7.0]),
+            generation(1, Some(5.0), &[1.0, 2.0, 3.0, 4.0]),
+        ];
+        assert_eq!(stop_before(&plan(9, None), &falling), None);
+        assert_eq!(
+            stop_before(&plan(9, Some(5.0)), &falling),
+            Some(Stop::Tolerance)
+        );
+        // Every distance at the tolerance: the next one would be no smaller.
+        let stuck = [
+            generation(0, None, &[4.0, 5.0, 6.0, 7.0]),
+            generation(1, Some(3.0), &[2.99, 3.0, 3.0, 3.0]),
+        ];
+        assert_eq!(stop_before(&plan(9, None), &stuck), Some(Stop::Stalled));
+    }
+
+    #[test]
+    fn options_out_of_range_are_refused() {
+        let mut p = plan(3, None);
+        assert!(p.check().is_ok());
+        p.particles = 1;
+        assert!(p.check().unwrap_err().to_string().contains("--particles 1"));
+        let mut p = plan(3, Some(-1.0));
+        assert!(
+            p.check()
+                .unwrap_err()
+                .to_string()
+                .contains("--tolerance -1")
+        );
+        p.final_tolerance = None;
+        p.quantile = 1.0;
+        assert!(p.check().unwrap_err().to_string().contains("--quantile 1"));
+    }
+}
