@@ -337,6 +337,21 @@ fn posterior_runs_are_the_same_for_one_and_two_threads_and_carry_the_draws() {
     assert_eq!(a, b);
     let plain = run("2", "plain", false);
     assert_ne!(a, plain, "the posterior's localities change the results");
+    // A sweep over the posterior: the same for one and two threads.
+    let sweep = |threads: &str, out: &str| {
+        csmarket()
+            .arg("sweep")
+            .arg(&scenario)
+            .args(["--config", "national", "-n", "10", "-j", threads])
+            .args(["--param", "services.bi.locality=0.2,0.8", "--posterior"])
+            .arg(&posterior)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        fs::read_to_string(dir.path().join(out).join("sweep/sweep.csv")).unwrap()
+    };
+    assert_eq!(sweep("1", "sweep1"), sweep("2", "sweep2"));
     // A posterior column that names no numeric field is refused before anything runs.
     fs::write(&posterior, "nothing,weight\n1,1\n").unwrap();
     let out = csmarket()
