@@ -66,6 +66,9 @@ pub struct PeriodSummary {
     pub in_house_share: Stat,
     /// £ per head per year paid by CCGs.
     pub cost_per_head: Stat,
+    /// Open providers by kind: local CSUs, collaboratives, national providers.
+    #[serde(default)]
+    pub open_by_kind: [Stat; 3],
 }
 
 /// Headline figures of a configuration.
@@ -185,6 +188,7 @@ impl Summary {
                     open_providers: Stat::new(),
                     in_house_share: Stat::new(),
                     cost_per_head: Stat::new(),
+                    open_by_kind: Default::default(),
                 })
                 .collect(),
             headline: Headline::default(),
@@ -235,6 +239,9 @@ impl Summary {
             s.open_providers.push(f64::from(o.open_providers));
             s.in_house_share.push(o.in_house_share);
             s.cost_per_head.push(o.cost_per_head);
+            for (st, &n) in s.open_by_kind.iter_mut().zip(&o.open_by_kind) {
+                st.push(f64::from(n));
+            }
         }
         self.headline.push(r);
         let v = &mut self.viability;
@@ -278,6 +285,9 @@ impl Summary {
             s.open_providers.merge(&x.open_providers);
             s.in_house_share.merge(&x.in_house_share);
             s.cost_per_head.merge(&x.cost_per_head);
+            for (a, b) in s.open_by_kind.iter_mut().zip(&x.open_by_kind) {
+                a.merge(b);
+            }
         }
         self.headline.merge(&o.headline);
         self.viability.all_survive.merge(&o.viability.all_survive);

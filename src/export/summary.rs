@@ -172,7 +172,8 @@ pub fn services_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
 }
 
 /// `timeseries.csv`: per quarter (its index and calendar quarter), mean, median and 5-95% band of
-/// open providers, in-house share and cost per head.
+/// open providers, in-house share and cost per head; mean and median of open local CSUs,
+/// collaboratives and national providers.
 pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     let q = Q3;
     let qn = ["p05", "p50", "p95"];
@@ -184,6 +185,9 @@ pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     for f in ["open_providers", "in_house_share", "cost_per_head"] {
         header.extend(stat_headers(f, &qn));
     }
+    for f in ["open_local", "open_collaborative", "open_national"] {
+        header.extend(stat_headers(f, &["p50"]));
+    }
     let mut rows = vec![header];
     for p in &s.series {
         let mut r = vec![
@@ -193,6 +197,9 @@ pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
         ];
         for st in [&p.open_providers, &p.in_house_share, &p.cost_per_head] {
             r.extend(stat_cells(st, &q));
+        }
+        for st in &p.open_by_kind {
+            r.extend(stat_cells(st, &[0.5]));
         }
         rows.push(r);
     }
