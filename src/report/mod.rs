@@ -270,17 +270,12 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
     let charts = section(3, input.charts.iter().cloned().map(Block::Chart).collect());
     let contrasts = !input.comparison.contrasts.is_empty();
     let mut table_blocks = vec![Block::Table(tables::headline(input.summaries))];
-    // The page shows the market-wide differences and folds every provider's; the Markdown
-    // summary keeps the five largest survival differences per configuration.
-    let survival_limit = match target {
-        Target::Html => Some(0),
-        Target::Markdown => Some(5),
-    };
+    // The market-wide differences in view, every provider's folded (Markdown: under a bold line).
     if contrasts {
         table_blocks.push(Block::Table(tables::differences(
             input.comparison,
             input.summaries,
-            survival_limit,
+            Some(0),
         )));
     }
     let mut per_provider = Vec::new();
@@ -296,22 +291,19 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         Block::Table(tables::ratings(input.summaries, input.labels)),
         Block::Table(tables::structure(input.summaries, input.labels)),
     ]);
-    match target {
-        Target::Html => {
-            table_blocks.push(Block::Details(
-                "Per provider: survival, ratings and market structure".into(),
-                per_provider,
-            ));
-            table_blocks.push(Block::FilesNote(vec![
-                layout::COMPARISON,
-                layout::PROVIDERS,
-                layout::SERVICES,
-                layout::TIMESERIES,
-                layout::REPLICATIONS,
-                layout::SUMMARY,
-            ]));
-        }
-        Target::Markdown => {}
+    table_blocks.push(Block::Details(
+        "Per provider: survival, ratings and market structure".into(),
+        per_provider,
+    ));
+    if target == Target::Html {
+        table_blocks.push(Block::FilesNote(vec![
+            layout::COMPARISON,
+            layout::PROVIDERS,
+            layout::SERVICES,
+            layout::TIMESERIES,
+            layout::REPLICATIONS,
+            layout::SUMMARY,
+        ]));
     }
     let method = section(
         5,
