@@ -96,7 +96,8 @@ impl Replication<'_> {
         self.books = b;
     }
 
-    /// Fixed cost of a line per year; a network adds coordination per member.
+    /// Fixed cost of a line per year; a network adds coordination per member, and a hosted local
+    /// CSU its line's part of the hosting charge.
     pub(super) fn fixed_cost(&self, pi: usize, s: usize) -> f64 {
         let p = &self.m.providers[pi];
         let st = &self.providers[pi];
@@ -104,6 +105,31 @@ impl Replication<'_> {
         if p.kind == ProviderKind::Collaborative {
             f += p.coordination_cost * st.members.len() as f64;
         }
+        let charge = self.m.finance.hosting_charge;
+        // Tested first so that without a charge nothing else is computed (and f stays as it was).
+        if charge > 0.0 && p.kind == ProviderKind::Local && self.quarter < self.m.independence {
+            f += self.hosting_charge_share(pi, s);
+        }
         f
+    }
+
+    /// A hosted local CSU's hosting charge (`finance.hosting_charge` per head of its patch per
+    /// year, MODEL.md section 10) spread over its active lines in proportion to their services'
+    /// need per head, so every line's price rises by the same amount per unit of planned volume.
+    fn hosting_charge_share(&self, pi: usize, s: usize) -> f64 {
+        let st = &self.providers[pi];
+        if !st.lines[s].active {
+            return 0.0;
+        }
+        let need: f64 = (0..self.ns())
+            .filter(|&k| st.lines[k].active)
+            .map(|k| self.m.services[k].need_per_head)
+            .sum();
+        let charge = self.m.finance.hosting_charge * self.patch_pop[pi];
+        if need > 0.0 {
+            charge * self.m.services[s].need_per_head / need
+        } else {
+            0.0
+        }
     }
 }

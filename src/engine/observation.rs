@@ -1,9 +1,10 @@
-//! Observation (MODEL.md section 7): what one replication records as the quarters pass, and the
-//! small, fixed-size summary that experiments fold into statistics.
+//! Observation (MODEL.md sections 7 and 10): what one replication records as the quarters pass,
+//! and the small summary that experiments fold into statistics; for explanation, every rating with
+//! its domains, and the providers open by kind each quarter.
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::schema::ProviderKind;
+use crate::scenario::schema::{ProviderKind, Rating};
 
 use super::state::{Replication, Status, Supplier};
 
@@ -16,7 +17,7 @@ pub enum Fate {
     Stopped,
     /// Failed after independence and left the market.
     Failed,
-    /// Failed after independence and merged into another CSU.
+    /// Merged into another CSU: after failing, at a C under `on_c = "merge"`, or voluntarily.
     Merged,
     /// A collaborative left without members.
     Ended,
@@ -70,11 +71,45 @@ pub struct ServiceOutcome {
     pub hhi: f64,
 }
 
+/// One assurance domain at a checkpoint: its value, its threshold and how it was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DomainCheck {
+    /// The provider's value.
+    pub value: f64,
+    /// The checkpoint's threshold.
+    pub threshold: f64,
+    /// Below the threshold (or not a number).
+    pub failed: bool,
+    /// Passed, but within the marginal band of the threshold.
+    pub marginal: bool,
+}
+
+/// Names of the domains of a [`RatingRecord`], in its order.
+pub const DOMAINS: [&str; 3] = ["customer", "finance", "capability"];
+
+/// One provider rated at one checkpoint, with what decided its rating (MODEL.md section 10).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatingRecord {
+    /// Checkpoint index, in the market's order.
+    pub checkpoint: usize,
+    /// Provider, by market index.
+    pub provider: usize,
+    /// Customer share, projected margin and capability, in the order of [`DOMAINS`].
+    pub domains: [DomainCheck; 3],
+    /// The rating from the table (before any "B must reach A" stop).
+    pub rating: Rating,
+}
+
+/// Open providers of each kind: local CSUs, collaboratives, national providers.
+pub type OpenByKind = [u32; 3];
+
 /// Market-wide figures for one quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PeriodFigures {
     /// Providers open at the end of the quarter.
     pub open_providers: u32,
+    /// Of those, local CSUs, collaboratives and national providers.
+    pub open_by_kind: OpenByKind,
     /// In-house share of volume (fallback for unmet volume included).
     pub in_house_share: f64,
     /// What CCGs paid, £ per head per year (the quarter annualised).
@@ -120,6 +155,10 @@ pub struct ReplicationOutcome {
     pub ledger: Ledger,
     /// Supplier choices CCGs made (intentions included).
     pub decisions: u64,
+    /// Every rating given, checkpoint by checkpoint, with its domains.
+    pub ratings: Vec<RatingRecord>,
+    /// Providers open by kind at the end of the planning quarter (after its checkpoints).
+    pub planning_open_by_kind: OpenByKind,
 }
 
 /// Figures a replication records as its quarters pass, for its outcome.
@@ -135,6 +174,10 @@ pub(super) struct Observer {
     contracted_total: f64,
     /// The last quarter's figures (the planning quarter's before any).
     last: PeriodFigures,
+    /// Providers open by kind after the planning quarter.
+    planning_open_by_kind: OpenByKind,
+    /// Every rating given so far.
+    pub(super) ratings: Vec<RatingRecord>,
 }
 
 impl Observer {
@@ -147,9 +190,12 @@ impl Observer {
             contracted_total: 0.0,
             last: PeriodFigures {
                 open_providers: 0,
+                open_by_kind: [0; 3],
                 in_house_share: 0.0,
                 cost_per_head: 0.0,
             },
+            planning_open_by_kind: [0; 3],
+            ratings: Vec::new(),
         }
     }
 }
@@ -158,11 +204,29 @@ impl Replication<'_> {
     /// Records what the planning quarter leaves: providers open and intended host share.
     pub(super) fn observe_plan(&mut self) {
         self.observer.intended_host_share = self.host_share();
+        let open_by_kind = self.open_by_kind();
+        self.observer.planning_open_by_kind = open_by_kind;
         self.observer.last = PeriodFigures {
             open_providers: self.open_count(),
+            open_by_kind,
             in_house_share: 0.0,
             cost_per_head: 0.0,
         };
+    }
+
+    /// Open providers of each kind now.
+    fn open_by_kind(&self) -> OpenByKind {
+        let mut n = [0; 3];
+        for (st, p) in self.providers.iter().zip(&self.m.providers) {
+            if st.is_open() {
+                n[match p.kind {
+                    ProviderKind::Local => 0,
+                    ProviderKind::Collaborative => 1,
+                    ProviderKind::National => 2,
+                }] += 1;
+            }
+        }
+        n
     }
 
     /// Records the quarter's figures (after its last step): spend, unmet volume, in-house share
@@ -170,6 +234,7 @@ impl Replication<'_> {
     pub fn observe(&mut self) {
         let m = self.m;
         let t = self.quarter;
+        let open_by_kind = self.open_by_kind();
         let d = &self.delivery;
         let o = &mut self.observer;
         o.unmet_total += d.unmet;
@@ -178,7 +243,8 @@ impl Replication<'_> {
         let total: f64 = d.mix.iter().flatten().sum();
         let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
         o.last = PeriodFigures {
-            open_providers: self.providers.iter().filter(|p| p.is_open()).count() as u32,
+            open_providers: open_by_kind.iter().sum(),
+            open_by_kind,
             in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
             cost_per_head: if m.population > 0.0 {
                 d.ccg_spend * 4.0 / m.population
@@ -232,6 +298,8 @@ impl Replication<'_> {
                 0.0
             },
             ledger: self.ledger,
+            ratings: o.ratings,
+            planning_open_by_kind: o.planning_open_by_kind,
         }
     }
 
