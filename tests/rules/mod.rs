@@ -4,6 +4,7 @@
 //! compiled `Market` the parameters the rule needs, and steps one replication.
 
 mod procurement;
+mod section10;
 
 use csmarket::engine::{Replication, Supplier};
 use csmarket::model::Market;
