@@ -195,13 +195,14 @@ impl Replication<'_> {
         let f = &m.finance;
         let st = &self.providers[pi];
         let (mut rev, mut cost) = (0.0, 0.0);
+        let charged = self.pays_hosting_charge(pi);
         for s in 0..self.ns() {
             let l = &st.lines[s];
             if !l.active {
                 continue;
             }
             rev += l.price * l.contracted;
-            cost += self.fixed_cost(pi, s)
+            cost += self.fixed_cost(pi, s, charged)
                 + l.unit * l.contracted
                 + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
         }

@@ -109,6 +109,8 @@ pub fn nested_probabilities(options: &[(usize, f64)], lambdas: [f64; NESTS]) -> 
 /// Picks an option with nested-logit probabilities by inverting the cumulative distribution, in
 /// option order, at `u` in [0, 1); `nest` gives each option's nest. The options' utilities are
 /// overwritten with their unnormalised weights. One uniform per choice, as for the plain logit.
+/// Kept out of line so the engine's plain-logit path compiles as it did before nests.
+#[inline(never)]
 pub fn pick_nested(
     options: &mut [(Supplier, f64)],
     nest: impl Fn(Supplier) -> usize,
@@ -169,7 +171,8 @@ impl Replication<'_> {
         }
     }
 
-    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`.
+    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
+    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
     pub(super) fn choose(
         &self,
         c: usize,
@@ -177,6 +180,7 @@ impl Replication<'_> {
         current: Supplier,
         u: f64,
         options: &mut Vec<(Supplier, f64)>,
+        nests: Option<[f64; NESTS]>,
     ) -> Supplier {
         let m = self.m;
         let sv = &m.services[s];
@@ -225,13 +229,17 @@ impl Replication<'_> {
                 ));
             }
         }
-        let lambdas = m.choice.nests.lambdas();
-        // All ones is the plain logit: kept on its own path so results stay bit for bit.
-        if lambdas == [1.0; NESTS] {
-            pick(options, u)
-        } else {
-            pick_nested(options, |o| self.nest(o, c), lambdas, u)
+        match nests {
+            None => pick(options, u),
+            Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
         }
+    }
+
+    /// The nests' dissimilarities, or none when every one is 1: that is the plain logit, kept on
+    /// its own path so results stay bit for bit. Asked once per round of choices.
+    pub(super) fn nesting(&self) -> Option<[f64; NESTS]> {
+        let lambdas = self.m.choice.nests.lambdas();
+        (lambdas != [1.0; NESTS]).then_some(lambdas)
     }
 
     /// The nest of an option for a CCG (MODEL.md section 10).

@@ -45,8 +45,9 @@ impl Replication<'_> {
             if !self.providers[pi].is_open() {
                 continue;
             }
+            let charged = self.pays_hosting_charge(pi);
             for s in 0..ns {
-                let fixed = self.fixed_cost(pi, s);
+                let fixed = self.fixed_cost(pi, s, charged);
                 let l = &self.providers[pi].lines[s];
                 if !l.active {
                     continue;
@@ -96,21 +97,27 @@ impl Replication<'_> {
         self.books = b;
     }
 
-    /// Fixed cost of a line per year; a network adds coordination per member, and a hosted local
-    /// CSU its line's part of the hosting charge.
-    pub(super) fn fixed_cost(&self, pi: usize, s: usize) -> f64 {
+    /// Fixed cost of a line per year; a network adds coordination per member, and a provider that
+    /// `charged` (asked once per provider with [`Self::pays_hosting_charge`], so the lines' loops
+    /// stay as fast as without a charge) its line's part of the hosting charge.
+    pub(super) fn fixed_cost(&self, pi: usize, s: usize, charged: bool) -> f64 {
         let p = &self.m.providers[pi];
         let st = &self.providers[pi];
         let mut f = st.lines[s].fixed;
         if p.kind == ProviderKind::Collaborative {
             f += p.coordination_cost * st.members.len() as f64;
         }
-        let charge = self.m.finance.hosting_charge;
-        // Tested first so that without a charge nothing else is computed (and f stays as it was).
-        if charge > 0.0 && p.kind == ProviderKind::Local && self.quarter < self.m.independence {
+        if charged {
             f += self.hosting_charge_share(pi, s);
         }
         f
+    }
+
+    /// Whether a provider pays the hosting charge now: a local CSU while hosted, if there is one.
+    pub(super) fn pays_hosting_charge(&self, pi: usize) -> bool {
+        self.m.finance.hosting_charge > 0.0
+            && self.m.providers[pi].kind == ProviderKind::Local
+            && self.quarter < self.m.independence
     }
 
     /// A hosted local CSU's hosting charge (`finance.hosting_charge` per head of its patch per
