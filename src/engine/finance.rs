@@ -100,6 +100,7 @@ impl Replication<'_> {
     /// Fixed cost of a line per year; a network adds coordination per member, and a provider that
     /// `charged` (asked once per provider with [`Self::pays_hosting_charge`], so the lines' loops
     /// stay as fast as without a charge) its line's part of the hosting charge.
+    #[inline]
     pub(super) fn fixed_cost(&self, pi: usize, s: usize, charged: bool) -> f64 {
         let p = &self.m.providers[pi];
         let st = &self.providers[pi];
@@ -123,6 +124,7 @@ impl Replication<'_> {
     /// A hosted local CSU's hosting charge (`finance.hosting_charge` per head of its patch per
     /// year, MODEL.md section 10) spread over its active lines in proportion to their services'
     /// need per head, so every line's price rises by the same amount per unit of planned volume.
+    #[inline(never)]
     fn hosting_charge_share(&self, pi: usize, s: usize) -> f64 {
         let st = &self.providers[pi];
         if !st.lines[s].active {
