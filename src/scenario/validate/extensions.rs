@@ -38,7 +38,6 @@ pub(super) fn check(c: &mut Checker, s: &ScenarioFile) {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::Market;
     use crate::scenario::Scenario;
     use crate::scenario::schema::OnC;
 
@@ -125,11 +124,11 @@ mod tests {
     }
 
     #[test]
-    fn section_10_fields_reach_the_compiled_market() {
+    fn section_10_fields_reach_the_resolved_scenario() {
         let tables = "[choice.nests]\nother_nhs = 0.3\n\n[consolidation]\nenabled = true\n\
                       synergy = 0.2\n\n[finance]\nhosting_charge = 0.5";
         let s = Scenario::from_text("small.toml", &text(tables, "on_c = \"merge\"\n")).unwrap();
-        let m = Market::compile(&s.resolve("local").unwrap(), "local").unwrap();
+        let m = s.resolve("local").unwrap();
         assert_eq!(m.choice.nests.lambdas(), [1.0, 1.0, 0.3, 1.0]);
         assert!(m.consolidation.enabled);
         assert_eq!(m.consolidation.synergy, 0.2);
@@ -146,7 +145,7 @@ mod tests {
             1,
         );
         let s = Scenario::from_text("small.toml", &text).unwrap();
-        let m = Market::compile(&s.resolve("local").unwrap(), "local").unwrap();
+        let m = s.resolve("local").unwrap();
         assert_eq!(m.choice.nests.other_nhs, 0.6);
         assert_eq!(m.consolidation.synergy, 0.1);
         assert_eq!(m.finance.hosting_charge, 1.0);
