@@ -163,9 +163,6 @@ impl Diagnostics {
 
     /// The diagnostics of a provider (by id) at checkpoint `k`.
     pub fn get(&self, provider: &str, k: usize) -> Option<&CheckpointDiagnostics> {
-        self.cells
-            .iter()
-            .filter(|c| c.provider == provider)
-            .nth(k)
+        self.cells.iter().filter(|c| c.provider == provider).nth(k)
     }
 }

@@ -1,5 +1,6 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod checkpoints;
 pub mod figures;
 pub mod labels;
 pub mod provenance;

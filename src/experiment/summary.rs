@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::checkpoints::Diagnostics;
 use crate::engine::{Fate, ReplicationOutcome};
 use crate::model::Market;
 use crate::stats::{Proportion, Stat};
@@ -128,6 +129,8 @@ pub struct Summary {
     pub first_quarter: Option<String>,
     /// What the verdict reads.
     pub viability: ViabilitySummary,
+    /// Per provider and checkpoint, what decided the ratings (`checkpoints.csv`).
+    pub diagnostics: Diagnostics,
 }
 
 /// The names of the volume-share categories, in the order of the `shares` arrays.
@@ -204,6 +207,7 @@ impl Summary {
                 all_survive: Proportion::new(),
                 reprocuring_ccgs: Stat::new(),
             },
+            diagnostics: Diagnostics::new(m),
         }
     }
 
@@ -251,6 +255,7 @@ impl Summary {
                 .all(|&i| r.providers.get(i).is_some_and(|o| o.fate == Fate::Survived)),
         );
         v.reprocuring_ccgs.push(f64::from(r.reprocuring_ccgs));
+        self.diagnostics.push(r);
     }
 
     /// Folds another summary of the same configuration in (shards, blocks).
@@ -294,6 +299,7 @@ impl Summary {
         self.viability
             .reprocuring_ccgs
             .merge(&o.viability.reprocuring_ccgs);
+        self.diagnostics.merge(&o.diagnostics);
     }
 
     /// The provider summary with an id.

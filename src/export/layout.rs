@@ -32,6 +32,8 @@ pub const PROVIDERS: &str = "providers.csv";
 pub const SERVICES: &str = "services.csv";
 /// `timeseries.csv`: figures per quarter.
 pub const TIMESERIES: &str = "timeseries.csv";
+/// `checkpoints.csv`: checkpoint diagnostics in long form (provider, checkpoint, domain).
+pub const CHECKPOINTS: &str = "checkpoints.csv";
 /// `summary.json`: provenance and headline figures.
 pub const SUMMARY: &str = "summary.json";
 /// `state.json`: what a shard leaves for `csmarket merge`.

@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod backtest;
 pub mod calibration;
+pub mod checkpoints;
 pub mod compare;
 pub mod layout;
 pub mod lock;
@@ -356,13 +357,19 @@ mod tests {
             SummaryExport::Providers(&s),
             SummaryExport::Services(&s),
             SummaryExport::Timeseries(&s),
+            SummaryExport::Checkpoints(&s),
         ]
         .iter()
         .map(Exporter::file_name)
         .collect();
         assert_eq!(
             names,
-            [layout::PROVIDERS, layout::SERVICES, layout::TIMESERIES]
+            [
+                layout::PROVIDERS,
+                layout::SERVICES,
+                layout::TIMESERIES,
+                layout::CHECKPOINTS
+            ]
         );
     }
 }

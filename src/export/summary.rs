@@ -215,6 +215,8 @@ pub enum SummaryExport<'a> {
     Services(&'a Summary),
     /// `timeseries.csv`.
     Timeseries(&'a Summary),
+    /// `checkpoints.csv`.
+    Checkpoints(&'a Summary),
     /// `summary.json`.
     Json(&'a Summary, &'a Provenance),
 }
@@ -225,6 +227,7 @@ impl Exporter for SummaryExport<'_> {
             SummaryExport::Providers(_) => layout::PROVIDERS,
             SummaryExport::Services(_) => layout::SERVICES,
             SummaryExport::Timeseries(_) => layout::TIMESERIES,
+            SummaryExport::Checkpoints(_) => layout::CHECKPOINTS,
             SummaryExport::Json(..) => layout::SUMMARY,
         }
         .into()
@@ -235,6 +238,7 @@ impl Exporter for SummaryExport<'_> {
             SummaryExport::Providers(s) => providers_csv(s),
             SummaryExport::Services(s) => services_csv(s),
             SummaryExport::Timeseries(s) => timeseries_csv(s),
+            SummaryExport::Checkpoints(s) => super::checkpoints::checkpoints_csv(s),
             SummaryExport::Json(s, provenance) => json_bytes(&SummaryFile {
                 provenance: provenance.clone(),
                 headline: headline(s),
@@ -251,6 +255,7 @@ pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow
             SummaryExport::Providers(s),
             SummaryExport::Services(s),
             SummaryExport::Timeseries(s),
+            SummaryExport::Checkpoints(s),
             SummaryExport::Json(s, provenance),
         ],
     )?;

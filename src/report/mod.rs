@@ -8,6 +8,7 @@ pub mod html;
 pub mod markdown;
 pub mod tables;
 pub mod verdict;
+pub mod why;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,14 +45,18 @@ pub struct ReportInput<'a> {
 }
 
 /// The report's sections, in order: id and heading. Tests check every one is present.
-pub const SECTIONS: [(&str, &str); 6] = [
+pub const SECTIONS: [(&str, &str); 7] = [
     ("run", "What was run"),
     ("verdict", "Verdict"),
     ("findings", "Findings that matter"),
+    ("why", "Why providers are stopped"),
     ("charts", "Charts"),
     ("tables", "Tables"),
     ("method", "Method and glossary"),
 ];
+
+/// Why-sentences shown per configuration before the rest are folded.
+const FIRST_REASONS: usize = 3;
 
 /// How many findings the first screen shows; the rest are folded.
 const FIRST_FINDINGS: usize = 3;
@@ -84,12 +89,16 @@ fn key_findings(input: &ReportInput) -> Vec<String> {
         .iter()
         .find(|s| s.configuration == c.baseline)
     {
-        key.extend(
-            findings::configuration_findings(base, input.labels)
-                .into_iter()
-                .filter(|f| f.contains(" is stopped at "))
-                .take(1),
-        );
+        // Why the provider the baseline stops most often is stopped; else who is stopped.
+        match why::why_findings(base, input.labels).into_iter().next() {
+            Some((_, reason)) => key.push(reason),
+            None => key.extend(
+                findings::configuration_findings(base, input.labels)
+                    .into_iter()
+                    .filter(|f| f.contains(" is stopped at "))
+                    .take(1),
+            ),
+        }
     }
     let cost = |k: &crate::compare::Contrast| {
         k.get(&crate::compare::Measure::Market(
@@ -267,7 +276,32 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         ));
     }
     let findings = section(2, finding_blocks);
-    let charts = section(3, input.charts.iter().cloned().map(Block::Chart).collect());
+    let mut why_blocks = vec![Block::Paragraphs(vec![format!(
+        "From the checkpoint diagnostics (per configuration, {} in long form): for each provider a checkpoint stops in at least 10% of runs, which assurance domains failed (customer share, projected margin, capability), the domain's value as the mean with the 5-95% band of the runs in which it was rated, against the threshold, and how often.",
+        layout::CHECKPOINTS
+    )])];
+    for s in input.summaries {
+        let mut reasons: Vec<String> = why::why_findings(s, input.labels)
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+        if reasons.is_empty() {
+            reasons.push(format!(
+                "In {}, no provider is stopped at a checkpoint in 10% of runs or more.",
+                s.configuration
+            ));
+        }
+        let rest = reasons.split_off(FIRST_REASONS.min(reasons.len()));
+        why_blocks.push(Block::Findings(reasons));
+        if !rest.is_empty() {
+            why_blocks.push(Block::Details(
+                format!("{} more in {}", rest.len(), s.configuration),
+                vec![Block::Findings(rest)],
+            ));
+        }
+    }
+    let why = section(3, why_blocks);
+    let charts = section(4, input.charts.iter().cloned().map(Block::Chart).collect());
     let contrasts = !input.comparison.contrasts.is_empty();
     let mut table_blocks = vec![Block::Table(tables::headline(input.summaries))];
     // The market-wide differences in view, every provider's folded (Markdown: under a bold line).
@@ -299,6 +333,7 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         table_blocks.push(Block::FilesNote(vec![
             layout::COMPARISON,
             layout::PROVIDERS,
+            layout::CHECKPOINTS,
             layout::SERVICES,
             layout::TIMESERIES,
             layout::REPLICATIONS,
@@ -306,7 +341,7 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
         ]));
     }
     let method = section(
-        5,
+        6,
         vec![
             Block::Paragraphs(vec!["The model in five lines:".into()]),
             Block::Findings(model_lines()),
@@ -320,15 +355,17 @@ pub fn document(input: &ReportInput, target: Target) -> Document {
             run,
             verdict,
             findings,
+            why,
             charts,
-            section(4, table_blocks),
+            section(5, table_blocks),
             method,
         ],
         Target::Markdown => vec![
             run,
             verdict,
             findings,
-            section(4, table_blocks),
+            why,
+            section(5, table_blocks),
             charts,
             method,
         ],

@@ -6,7 +6,7 @@ use csmarket::experiment;
 use csmarket::model::Market;
 use csmarket::scenario::{Edit, Scenario};
 
-fn national_service(locality: Option<f64>) -> csmarket::experiment::ProviderSummary {
+fn national_comms_summary(locality: Option<f64>) -> csmarket::experiment::Summary {
     let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO).unwrap();
     let edits: Vec<Edit> = locality
         .map(|v| Edit {
@@ -17,8 +17,14 @@ fn national_service(locality: Option<f64>) -> csmarket::experiment::ProviderSumm
         .collect();
     let resolved = s.resolve_with("national-comms", &edits).unwrap();
     let m = Market::compile(&resolved, "national-comms").unwrap();
-    let summary = experiment::summarise(&m, 0..200, 0).unwrap();
-    summary.provider("national-comms").unwrap().clone()
+    experiment::summarise(&m, 0..200, 0).unwrap()
+}
+
+fn national_service(locality: Option<f64>) -> csmarket::experiment::ProviderSummary {
+    national_comms_summary(locality)
+        .provider("national-comms")
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -39,4 +45,39 @@ fn national_comms_survives_when_communications_locality_is_near_zero() {
     let p = national_service(Some(0.02));
     let survived = p.survived.estimate().unwrap();
     assert!(survived > 0.5, "survived in {survived:.2} of runs");
+}
+
+#[test]
+fn national_comms_is_stopped_because_its_customer_domain_fails() {
+    let s = national_comms_summary(None);
+    // The checkpoint that stops it most often.
+    let (k, c) = (0..s.checkpoints.len())
+        .filter_map(|k| s.diagnostics.get("national-comms", k).map(|c| (k, c)))
+        .max_by_key(|(_, c)| c.ratings[2])
+        .unwrap();
+    let stopped = c.ratings[2] as f64 / s.replications as f64;
+    assert!(stopped > 0.5, "stopped at checkpoint {k} in {stopped:.2}");
+    // The reason is the customer domain: it fails in (nearly) every run rated there, with a
+    // customer share far below the threshold, and it is part of the most common failure.
+    let (customer_failed, _) = c.domain_shares(0).unwrap();
+    assert!(
+        customer_failed > 0.9,
+        "customer domain failed in {customer_failed:.2}"
+    );
+    let customer = &c.domains[0];
+    assert!(customer.value.quantile(0.95).unwrap() < customer.threshold);
+    let (names, share) = c.most_common_failure().unwrap();
+    assert!(
+        names.contains(&"customer") && share > 0.5,
+        "{names:?} {share}"
+    );
+    // And the report says so in words.
+    let labels = csmarket::charts::Labels::from_markets(&[]);
+    let why = csmarket::report::why::why_findings(&s, &labels);
+    let first = &why.first().unwrap().1;
+    assert!(
+        first.contains("NHS Communications and Engagement Service is stopped at")
+            && first.contains("too few customers"),
+        "{first}"
+    );
 }
