@@ -21,7 +21,7 @@ fn spread(v: &Stat, fmt: &dyn Fn(f64) -> String) -> String {
     let approx = if v.is_approximate() { "≈" } else { "" };
     match (v.mean(), lo, hi) {
         (Some(m), Some(lo), Some(hi)) => {
-            format!("{}, 5-95% {approx}{}-{}", fmt(m), fmt(lo), fmt(hi))
+            format!("{}, 5-95% {approx}{} to {}", fmt(m), fmt(lo), fmt(hi))
         }
         _ => "-".into(),
     }
@@ -65,10 +65,10 @@ fn sentence(
     c: &CheckpointDiagnostics,
     intended: bool,
 ) -> String {
-    let mut clauses: Vec<(f64, String)> = (0..c.domains.len())
+    // In the domains' order (customer, finance, capability): the same reading in every sentence.
+    let clauses: Vec<(f64, String)> = (0..c.domains.len())
         .filter_map(|d| domain_clause(c, d, intended))
         .collect();
-    clauses.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut s = format!(
         "{name} is stopped at {checkpoint} in {} of runs",
         pct(stopped)
