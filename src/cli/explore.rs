@@ -59,9 +59,10 @@ pub struct SensitivityArgs {
     /// Each parameter is varied by plus and minus this fraction of its value.
     #[arg(long, default_value_t = 0.2)]
     pub fraction: f64,
-    /// Outputs, comma-separated: survival:PROVIDER, cost_per_head, in_house_share, open_providers,
-    /// unmet_share (default: cost per head, in-house share, survival of each at-scale provider).
-    #[arg(long = "output", value_delimiter = ',')]
+    /// Figures to explain, repeatable or comma-separated: survival:PROVIDER, cost_per_head,
+    /// in_house_share, open_providers, unmet_share (default: cost per head, in-house share,
+    /// survival of each at-scale provider).
+    #[arg(long = "metrics", alias = "output", value_delimiter = ',')]
     pub outputs: Vec<String>,
     /// Morris trajectories, at most 10000 (0: one-at-a-time only).
     #[arg(long, default_value_t = 10)]
@@ -94,12 +95,13 @@ fn with_bar<T>(
     label: &str,
     run: impl FnOnce(explore::Progress) -> Result<T, ExploreError>,
 ) -> anyhow::Result<T> {
-    let bar = progress::bar(0, label);
+    let bar = progress::Progress::new(0);
+    bar.labelled(label);
     let result = run(&|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
+        bar.set_total(total);
+        bar.done(done);
     });
-    bar.finish_and_clear();
+    bar.finish();
     result.map_err(report)
 }
 

@@ -22,6 +22,9 @@ pub struct Options {
     pub threads: usize,
     /// Output folder: `--out`, or `output/<scenario file name>`.
     pub out: PathBuf,
+    /// What the command says about which scenario ran (see [`super::scenario_notes`]); said on
+    /// stderr once and kept in provenance.
+    pub notes: Vec<String>,
 }
 
 /// Checks a replication count (`flag` names it in the message).
@@ -57,7 +60,12 @@ impl Options {
             args.replications
                 .unwrap_or(u64::from(scenario.base.scenario.replications)),
         )?;
+        let notes = super::scenario_notes(args.scenario.as_ref());
+        for n in &notes {
+            errln!("Note: {n}.");
+        }
         Ok(Options {
+            notes,
             seed: args.seed.unwrap_or(scenario.base.scenario.seed),
             out: super::default_out(args.out.as_ref(), args.scenario.as_ref()),
             scenario,

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod sensitivity;
 pub mod summary;
 pub mod sweep;
+pub mod tidy;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -127,6 +128,12 @@ pub fn replication_header(market: &Market) -> Vec<String> {
     header.extend(MarketFigure::ALL.map(|f| f.key().to_string()));
     header.push("ccg_spend".into());
     header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
+    header.extend(
+        market
+            .providers
+            .iter()
+            .map(|p| format!("exit_quarter_{}", p.id)),
+    );
     header
 }
 
@@ -137,6 +144,11 @@ pub fn replication_record(configuration: &str, r: &ReplicationOutcome) -> Vec<St
     row.extend(MarketFigure::ALL.map(|f| format!("{}", f.of_replication(r))));
     row.push(format!("{}", r.ledger.ccg_spend));
     row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
+    row.extend(
+        r.providers
+            .iter()
+            .map(|p| p.exit_period.map_or_else(String::new, |q| q.to_string())),
+    );
     row
 }
 
