@@ -14,7 +14,8 @@ use csmarket::model::Market;
 use csmarket::scenario::Scenario;
 
 const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
-const RESULTS: [&str; 14] = [
+const RESULTS: [&str; 15] = [
+    "fates.csv",
     "providers.csv",
     "services.csv",
     "timeseries.csv",
@@ -73,6 +74,12 @@ fn assert_same_output(a: &Path, b: &Path, configs: &[&str]) {
             v
         };
         assert_eq!(names(&a.join(c)), names(&b.join(c)), "{c}: the same files");
+    }
+    // The tables across configurations and the scenario text, byte for byte.
+    for f in ["runs.csv", "columns.csv", "scenario.toml"] {
+        let x = fs::read(a.join(f)).unwrap();
+        let y = fs::read(b.join(f)).unwrap();
+        assert!(x == y, "{f} differs between {a:?} and {b:?}");
     }
 }
 
@@ -451,4 +458,72 @@ fn bench_reports_rates_speed_up_and_peak_memory() {
     if cfg!(target_os = "linux") {
         assert!(stdout.contains("Peak memory (VmHWM):"), "{stdout}");
     }
+}
+
+fn resumable_compare(out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
+    c.args(["compare", fixture(), "-n", "2500", "--seed", "5"])
+        .args(["--threads", "2", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
+    let root = tempfile::tempdir().unwrap();
+    let stopped = root.path().join("stopped");
+    let mut child = resumable_compare(&stopped).spawn().unwrap();
+    // Stopped while the second configuration runs: the first is complete, the second saved.
+    let second = stopped.join("compare/collaborative/.progress/state.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !second.exists() {
+        assert!(Instant::now() < deadline, "no saved progress appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the comparison ended before the second configuration saved"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Finished: local"), "{stderr}");
+    assert!(stderr.contains("collaborative: replications 0.."), "{stderr}");
+    assert!(stderr.contains("Not started: national"), "{stderr}");
+    assert!(stderr.contains("compare") && stderr.contains("--resume"), "{stderr}");
+    // Nothing half-written is left behind, and no report of a comparison not done.
+    let mut partial = Vec::new();
+    let mut stack = vec![stopped.clone()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(".partial-") {
+                partial.push(p);
+            }
+        }
+    }
+    assert!(partial.is_empty(), "{partial:?}");
+    assert!(!stopped.join("compare/comparison.csv").exists());
+
+    let mut resume = resumable_compare(&stopped);
+    resume.arg("--resume");
+    assert!(resume.status().unwrap().success());
+    let whole = root.path().join("whole");
+    assert!(resumable_compare(&whole).status().unwrap().success());
+    assert_same_output(&stopped.join("compare"), &whole.join("compare"), &CONFIGS);
+    for f in ["comparison.csv", "differences.svg", "cost.svg"] {
+        let x = fs::read(stopped.join("compare").join(f)).unwrap();
+        let y = fs::read(whole.join("compare").join(f)).unwrap();
+        assert!(x == y, "compare/{f} differs");
+    }
+    assert!(!stopped.join("compare/local/.progress").exists());
 }

@@ -7,6 +7,7 @@ mod golden;
 mod hostile;
 mod io_safety;
 mod layers;
+mod outputs;
 mod mutants;
 mod rules;
 mod scale;
