@@ -14,8 +14,9 @@ use csmarket::model::Market;
 use csmarket::scenario::Scenario;
 
 const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
-const RESULTS: [&str; 15] = [
+const RESULTS: [&str; 16] = [
     "fates.csv",
+    "series.csv",
     "providers.csv",
     "services.csv",
     "timeseries.csv",
@@ -87,7 +88,7 @@ fn three_shards(root: &Path) -> Vec<PathBuf> {
     (0..3)
         .map(|k| {
             let d = root.join(format!("shard{k}"));
-            run(&d, &["--shard", &format!("{k}/3"), "--threads", "2"]);
+            run(&d, &["--shard", &format!("{k}/3"), "--threads", "2", "--series"]);
             d
         })
         .collect()
@@ -97,7 +98,7 @@ fn three_shards(root: &Path) -> Vec<PathBuf> {
 fn three_shards_merged_equal_a_one_machine_run() {
     let root = tempfile::tempdir().unwrap();
     let one = root.path().join("one");
-    run(&one, &["--threads", "1"]);
+    run(&one, &["--threads", "1", "--series"]);
     let shards = three_shards(root.path());
     // Shard order on the command line does not matter.
     let merged = root.path().join("merged");
@@ -272,7 +273,7 @@ fn resumable_run(out: &Path) -> std::process::Command {
         "--config",
         "local",
     ])
-    .args(["--save-secs", "0", "--threads", "2", "--out"])
+    .args(["--save-secs", "0", "--threads", "2", "--series", "--out"])
     .arg(out)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
@@ -463,7 +464,7 @@ fn bench_reports_rates_speed_up_and_peak_memory() {
 fn resumable_compare(out: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
     c.args(["compare", fixture(), "-n", "2500", "--seed", "5"])
-        .args(["--threads", "2", "--out"])
+        .args(["--threads", "2", "--series", "--out"])
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

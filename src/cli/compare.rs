@@ -34,6 +34,10 @@ pub struct CompareArgs {
     /// Configuration the others are compared against (default: the first).
     #[arg(long)]
     pub baseline: Option<String>,
+    /// Also write series.csv in each configuration's folder: every replication's figures per
+    /// quarter, in long form.
+    #[arg(long)]
+    pub series: bool,
     /// Carry on from the progress a stopped comparison saved (starts afresh if none).
     #[arg(long)]
     pub resume: bool,
@@ -46,6 +50,7 @@ impl CompareArgs {
             common: CommonArgs::default(),
             configs: Vec::new(),
             baseline: None,
+            series: false,
             resume: false,
         }
     }
@@ -105,6 +110,7 @@ impl ComparePlan {
 pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let ComparePlan { mut plan, baseline } = ComparePlan::from_args(args)?;
     plan.resume = args.resume;
+    plan.series = args.series;
     let markets: Vec<Market> = plan
         .configurations
         .iter()

@@ -149,6 +149,10 @@ pub struct RunArgs {
     /// Configurations to run, repeatable or comma-separated (default: all).
     #[arg(long = "config", value_delimiter = ',')]
     pub configs: Vec<String>,
+    /// Also write series.csv in each configuration's folder: every replication's figures per
+    /// quarter, in long form (about 60 rows a replication).
+    #[arg(long)]
+    pub series: bool,
     /// Run only shard K of N (numbered from 0: replications [K R/N, (K+1) R/N)); merge the shards'
     /// folders with `csmarket merge`.
     #[arg(long, value_name = "K/N")]
@@ -345,6 +349,7 @@ impl RunArgs {
         RunArgs {
             common: CommonArgs::default(),
             configs: Vec::new(),
+            series: false,
             shard: None,
             resume: false,
             save_secs: 30,

@@ -43,6 +43,8 @@ pub struct RunPlan {
     pub save_every: Duration,
     /// What the command says about which scenario ran, kept in provenance.
     pub notes: Vec<String>,
+    /// Write `series.csv` too.
+    pub series: bool,
 }
 
 impl RunPlan {
@@ -61,6 +63,7 @@ impl RunPlan {
             resume: args.resume,
             save_every: Duration::from_secs(args.save_secs),
             notes: options.notes,
+            series: args.series,
         })
     }
 
@@ -164,9 +167,16 @@ pub fn run_configuration(
     let range = job.range();
     let len = range.end - range.start;
     bar.configuration(k, plan.configurations.len(), configuration, k as u64 * len);
-    let open_log = |path: &Path, saved: Option<&RowsMark>| match saved {
-        None => ReplicationLog::create(path, &market),
-        Some(mark) => ReplicationLog::reopen(path, &market, mark),
+    let open_log = |path: &Path, saved: Option<&RowsMark>| {
+        let log = match saved {
+            None => ReplicationLog::create(path, &market),
+            Some(mark) => ReplicationLog::reopen(path, &market, mark),
+        }?;
+        if plan.series {
+            log.with_series(saved.is_some())
+        } else {
+            Ok(log)
+        }
     };
     let own_labels;
     let labels = match labels {

@@ -36,6 +36,8 @@ pub const SERVICES: &str = "services.csv";
 pub const TIMESERIES: &str = "timeseries.csv";
 /// `fates.csv`: each provider's fate and exit quarter, one row per provider per replication.
 pub const FATES: &str = "fates.csv";
+/// `series.csv` (`--series`): every replication's figures per quarter, in long form.
+pub const SERIES: &str = "series.csv";
 /// `runs.csv`: one row per configuration and replication, with every registry figure.
 pub const RUNS: &str = "runs.csv";
 /// `columns.csv`: the data dictionary (file, column, unit, meaning).

@@ -405,6 +405,30 @@ fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
     out.commit().map_err(io_at(target))
 }
 
+/// Concatenates the shards' `series.csv` under one header into `target`, when every shard wrote
+/// one (`--series`); rows are in replication order within each shard, and shards in order.
+fn merge_series(shards: &Shards, target: &Path) -> Result<(), MergeError> {
+    let files: Vec<PathBuf> = shards
+        .states
+        .iter()
+        .map(|(dir, _)| dir.join(super::layout::SERIES))
+        .collect();
+    if !files.iter().all(|f| f.is_file()) {
+        return Ok(());
+    }
+    let mut out = AtomicFile::create(target).map_err(io_at(target))?;
+    for (k, file) in files.iter().enumerate() {
+        let f = File::open(file).map_err(io_at(file))?;
+        let mut reader = BufReader::with_capacity(1 << 20, f);
+        let h = header(&mut reader, file)?;
+        if k == 0 {
+            out.write_all(&h).map_err(io_at(target))?;
+        }
+        io::copy(&mut reader, &mut out).map_err(io_at(file))?;
+    }
+    out.commit().map_err(io_at(target))
+}
+
 /// The provenance of the merged run: the shards' own, for the whole range, with the run fields
 /// ([`RUN_FIELDS`]) describing the merge.
 fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
@@ -517,6 +541,7 @@ impl CheckedMerge {
             };
             fs::create_dir_all(&dir).map_err(io_at(&dir))?;
             merge_rows(&shards, &dir.join(super::layout::REPLICATIONS))?;
+            merge_series(&shards, &dir.join(super::layout::SERIES))?;
             write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
                 .map_err(write_error)?;
             summaries.push(Merged {

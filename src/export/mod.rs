@@ -11,6 +11,7 @@ pub mod layout;
 pub mod lock;
 pub mod merge;
 pub mod sensitivity;
+pub mod series;
 pub mod summary;
 pub mod sweep;
 pub mod tidy;
@@ -218,6 +219,8 @@ pub struct ReplicationLog {
     writer: csv::Writer<HashingFile>,
     path: PathBuf,
     configuration: String,
+    /// `series.csv` kept in step (`--series`).
+    series: Option<series::SeriesLog>,
 }
 
 impl ReplicationLog {
@@ -235,7 +238,22 @@ impl ReplicationLog {
             writer,
             path: path.to_path_buf(),
             configuration: market.configuration.clone(),
+            series: None,
         })
+    }
+
+    /// Keeps `series.csv` in step with the rows: a new series log beside this one, or, when
+    /// `resumed`, the saved one cut back to this log's last row.
+    pub fn with_series(mut self, resumed: bool) -> anyhow::Result<ReplicationLog> {
+        let path = self.path.with_file_name(layout::SERIES);
+        self.series = Some(if resumed {
+            self.writer.flush()?;
+            let last = series::last_replication(&self.path)?;
+            series::SeriesLog::reopen(&path, &self.configuration, last)?
+        } else {
+            series::SeriesLog::create(&path, &self.configuration)?
+        });
+        Ok(self)
     }
 
     /// Opens an existing log, checking that it begins with the rows `mark` counts (refused with
@@ -254,6 +272,7 @@ impl ReplicationLog {
             }),
             path: path.to_path_buf(),
             configuration: market.configuration.clone(),
+            series: None,
         })
     }
 
@@ -261,11 +280,18 @@ impl ReplicationLog {
     pub fn write(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
         self.writer
             .write_record(replication_record(&self.configuration, r))?;
+        if let Some(s) = &mut self.series {
+            s.append(r)?;
+        }
         Ok(())
     }
 
-    /// Writes every row so far to disk and returns the file's length and SHA-256.
+    /// Writes every row so far to disk and returns the file's length and SHA-256. The series
+    /// goes first, so it always reaches at least the rows the mark counts.
     pub fn sync(&mut self) -> anyhow::Result<RowsMark> {
+        if let Some(s) = &mut self.series {
+            s.sync()?;
+        }
         let named =
             |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", self.path.display());
         self.writer.flush().map_err(named)?;
@@ -280,6 +306,10 @@ impl ReplicationLog {
     /// Syncs the log and renames it to `target`; returns its length and SHA-256.
     pub fn finish(mut self, target: &Path) -> anyhow::Result<RowsMark> {
         let mark = self.sync()?;
+        // Moved before the rows: rows in place mean the series is too.
+        if let Some(s) = self.series.take() {
+            s.finish(target)?;
+        }
         std::fs::rename(&self.path, target).map_err(|e| {
             anyhow::anyhow!(
                 "cannot move {} to {}: {e}",

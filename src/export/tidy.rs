@@ -132,6 +132,7 @@ pub fn replications_columns() -> Vec<Column> {
 pub fn dictionary(parameters: &[(String, String)]) -> Vec<Column> {
     let mut all = runs_columns(parameters);
     all.extend(fates_columns());
+    all.extend(super::series::series_columns());
     all.extend(replications_columns());
     all
 }
