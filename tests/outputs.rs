@@ -207,3 +207,48 @@ fn an_edited_local_copy_of_the_default_scenario_is_named_beside_the_built_in_one
         builtin
     );
 }
+
+#[test]
+fn a_sweep_writes_runs_with_the_points_parameter_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    csmarket()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "sweep",
+            "scenarios/tutorial.toml",
+            "--config",
+            "national",
+            "--param",
+            "services.communications.locality=0:1:3",
+            "-n",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let runs = csv_rows(&out.join("sweep/runs.csv"));
+    assert_eq!(
+        runs[0][..3],
+        ["configuration", "replication", "services_communications_locality"]
+    );
+    assert_eq!(runs.len(), 1 + 3 * 5);
+    let values: Vec<&str> = runs[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(values[0], "0");
+    assert_eq!(values[5], "0.5");
+    assert_eq!(values[14], "1");
+    assert!(runs[1..].iter().all(|r| r[0] == "national" && r.len() == 8));
+    let columns = csv_rows(&out.join("sweep/columns.csv"));
+    assert!(
+        columns
+            .iter()
+            .any(|c| c[1] == "services_communications_locality"
+                && c[3].contains("services.communications.locality")),
+        "{columns:?}"
+    );
+    assert_eq!(
+        fs::read(out.join("sweep/scenario.toml")).unwrap(),
+        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial.toml")).unwrap()
+    );
+}

@@ -14,7 +14,7 @@ use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
 use crate::export;
-use crate::export::layout::OutputLayout;
+use crate::export::layout::{self, OutputLayout};
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -136,6 +136,13 @@ fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::Ou
         .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
+/// Writes the exact scenario text a study ran, `scenario.toml`, into its folder.
+fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyhow::Result<()> {
+    let file = dir.join(layout::SCENARIO);
+    export::atomic::write(&file, scenario.text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
 /// `csmarket sweep`.
 pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let study = study(&args.study, args.config.as_deref())?;
@@ -157,7 +164,38 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     plan.check().map_err(report)?;
     let dir = layout(&args.study).sweep();
     let _lock = create(&dir, argv)?;
-    let mut result = with_bar("sweep", |p| explore::sweep::run(&plan, p))?;
+    // runs.csv: a row per grid point and replication, the point's values as columns.
+    let parameters: Vec<(String, String)> = plan
+        .axes
+        .iter()
+        .map(|a| {
+            (
+                export::tidy::parameter_column(&a.path),
+                format!("the value of `{}` at this point of the sweep", a.path),
+            )
+        })
+        .collect();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    let mut runs = export::tidy::RunsWriter::create(&dir, &plan.study.configuration, &parameters)?;
+    let mut row_error = None;
+    let mut result = with_bar("sweep", |p| {
+        explore::sweep::run_with_rows(&plan, p, &mut |values, r| {
+            if row_error.is_none() {
+                row_error = runs.write(values, r).err();
+            }
+        })
+    })?;
+    if let Some(e) = row_error {
+        return Err(e.context(format!("cannot write {}", dir.join(layout::RUNS).display())));
+    }
+    runs.finish()?;
+    export::atomic::write(
+        &dir.join(layout::COLUMNS),
+        &export::tidy::columns_csv(&export::tidy::runs_columns(&parameters))?,
+    )
+    .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
+    write_scenario(&dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sweep::files(&result))?;
     output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
@@ -230,6 +268,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     let dir = layout(&args.study).sensitivity();
     let _lock = create(&dir, argv)?;
     let mut result = with_bar("sensitivity", |p| explore::sensitivity::run(&plan, p))?;
+    write_scenario(&dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sensitivity::files(&result))?;
     output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
@@ -279,6 +318,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let dir = layout(&args.study).backtest();
     let _lock = create(&dir, argv)?;
     let mut result = with_bar("backtest", |p| explore::backtest::run(&study, p))?;
+    write_scenario(&dir, &study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::backtest::files(&result))?;
     output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;

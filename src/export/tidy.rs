@@ -284,6 +284,70 @@ pub fn write_runs(
     Ok(())
 }
 
+/// `runs.csv` written row by row as replications arrive (a sweep's grid points), whole or not at
+/// all.
+pub struct RunsWriter {
+    writer: csv::Writer<AtomicFile>,
+    configuration: String,
+}
+
+impl RunsWriter {
+    /// Starts `runs.csv` in `dir` with its header; `parameters` as in [`runs_columns`].
+    pub fn create(
+        dir: &Path,
+        configuration: &str,
+        parameters: &[(String, String)],
+    ) -> anyhow::Result<RunsWriter> {
+        let target = dir.join(layout::RUNS);
+        let file = AtomicFile::create(&target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        let mut writer = csv::Writer::from_writer(file);
+        writer.write_record(runs_columns(parameters).iter().map(|c| c.name.as_str()))?;
+        Ok(RunsWriter {
+            writer,
+            configuration: configuration.to_string(),
+        })
+    }
+
+    /// One replication at a point with parameter values `values`.
+    pub fn write(
+        &mut self,
+        values: &[f64],
+        r: &crate::engine::ReplicationOutcome,
+    ) -> anyhow::Result<()> {
+        let mut row = vec![self.configuration.clone(), r.replication.to_string()];
+        row.extend(values.iter().map(|v| format!("{v}")));
+        row.extend(MarketFigure::ALL.map(|f| format!("{}", f.of_replication(r))));
+        self.writer.write_record(row)?;
+        Ok(())
+    }
+
+    /// Completes `runs.csv`.
+    pub fn finish(self) -> anyhow::Result<()> {
+        let mut file = self
+            .writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        file.flush()?;
+        file.commit()?;
+        Ok(())
+    }
+}
+
+/// A parameter path as a snake_case column name: `services.communications.locality` becomes
+/// `services_communications_locality`.
+pub fn parameter_column(path: &str) -> String {
+    path.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Writes the tidy tables of a command that ran `configurations` in folders under `root`:
 /// `fates.csv` in each folder, `runs.csv` and `columns.csv` in `root`.
 pub fn write_tidy(root: &Path, configurations: &[String]) -> anyhow::Result<()> {

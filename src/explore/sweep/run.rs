@@ -11,6 +11,16 @@ use crate::scenario::suggest::close_matches;
 
 /// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
 pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
+    run_with_rows(plan, progress, &mut |_, _| {})
+}
+
+/// [`run`], handing every replication of every grid point to `rows` with the point's values, in
+/// point order and replication order (the rows of `runs.csv`; refined points are not among them).
+pub fn run_with_rows(
+    plan: &SweepPlan,
+    progress: Progress,
+    rows: &mut dyn FnMut(&[f64], &crate::engine::ReplicationOutcome),
+) -> Result<SweepResult, ExploreError> {
     let study = &plan.study;
     plan.check()?;
     let mut fields: Vec<NumericField> = Vec::new();
@@ -42,7 +52,9 @@ pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreE
     let mut providers = Vec::new();
     for (i, (values, edits)) in grid.iter().zip(&markets_ok).enumerate() {
         let base = i as u64 * n;
-        let s = study.run(edits, 0..n, &mut |_| {}, &|d| progress(base + d, total))?;
+        let s = study.run(edits, 0..n, &mut |r| rows(values, r), &|d| {
+            progress(base + d, total)
+        })?;
         if providers.is_empty() {
             providers = s
                 .providers
