@@ -59,7 +59,13 @@ fn a_run_writes_tidy_tables_and_a_data_dictionary_for_them() {
     let fates = csv_rows(&out.join("local/fates.csv"));
     assert_eq!(
         fates[0],
-        ["configuration", "replication", "provider", "fate", "exit_quarter"]
+        [
+            "configuration",
+            "replication",
+            "provider",
+            "fate",
+            "exit_quarter"
+        ]
     );
     let providers = wide[0].iter().filter(|h| h.starts_with("fate_")).count();
     assert_eq!(fates.len(), 1 + providers * 30);
@@ -104,7 +110,10 @@ fn every_command_takes_one_name_per_concept_and_shows_examples() {
         "generate",
         "merge",
     ] {
-        assert!(help(&[c]).contains("Examples:"), "{c} --help has no examples");
+        assert!(
+            help(&[c]).contains("Examples:"),
+            "{c} --help has no examples"
+        );
     }
     let compare = help(&["compare"]);
     assert!(compare.contains("--config <"), "{compare}");
@@ -160,7 +169,8 @@ fn results_keep_the_scenario_text_the_commit_and_the_build() {
     );
     let commit = p["commit"].as_str().unwrap();
     assert!(
-        commit == "unknown" || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
         "{commit}"
     );
     assert_eq!(p["build_profile"], "debug");
@@ -199,8 +209,17 @@ fn an_edited_local_copy_of_the_default_scenario_is_named_beside_the_built_in_one
     )
     .unwrap();
     let p = &summary["provenance"];
-    assert!(p["scenario_file"].as_str().unwrap().contains("built-in"), "{p}");
-    assert!(p["notes"][0].as_str().unwrap().contains("built-in copy ran"), "{p}");
+    assert!(
+        p["scenario_file"].as_str().unwrap().contains("built-in"),
+        "{p}"
+    );
+    assert!(
+        p["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("built-in copy ran"),
+        "{p}"
+    );
     // What ran is the built-in text, kept beside the results.
     assert_eq!(
         fs::read_to_string(dir.path().join("o/scenario.toml")).unwrap(),
@@ -231,7 +250,11 @@ fn a_sweep_writes_runs_with_the_points_parameter_values() {
     let runs = csv_rows(&out.join("sweep/runs.csv"));
     assert_eq!(
         runs[0][..3],
-        ["configuration", "replication", "services_communications_locality"]
+        [
+            "configuration",
+            "replication",
+            "services_communications_locality"
+        ]
     );
     assert_eq!(runs.len(), 1 + 3 * 5);
     let values: Vec<&str> = runs[1..].iter().map(|r| r[2].as_str()).collect();

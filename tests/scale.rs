@@ -88,7 +88,10 @@ fn three_shards(root: &Path) -> Vec<PathBuf> {
     (0..3)
         .map(|k| {
             let d = root.join(format!("shard{k}"));
-            run(&d, &["--shard", &format!("{k}/3"), "--threads", "2", "--series"]);
+            run(
+                &d,
+                &["--shard", &format!("{k}/3"), "--threads", "2", "--series"],
+            );
             d
         })
         .collect()
@@ -496,9 +499,15 @@ fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("Finished: local"), "{stderr}");
-    assert!(stderr.contains("collaborative: replications 0.."), "{stderr}");
+    assert!(
+        stderr.contains("collaborative: replications 0.."),
+        "{stderr}"
+    );
     assert!(stderr.contains("Not started: national"), "{stderr}");
-    assert!(stderr.contains("compare") && stderr.contains("--resume"), "{stderr}");
+    assert!(
+        stderr.contains("compare") && stderr.contains("--resume"),
+        "{stderr}"
+    );
     // Nothing half-written is left behind, and no report of a comparison not done.
     let mut partial = Vec::new();
     let mut stack = vec![stopped.clone()];

@@ -59,11 +59,9 @@ pub fn label(k: usize, n: usize, name: &str) -> String {
 
 /// One status line as the bar draws it (used to hold the layout to 80 columns in tests).
 pub fn line(label: &str, done: u64, total: u64, per_sec: f64, left: Duration) -> String {
-    let filled = if total == 0 {
-        0
-    } else {
-        (done.min(total) * 16 / total) as usize
-    };
+    let filled = (done.min(total).saturating_mul(16))
+        .checked_div(total)
+        .unwrap_or(0) as usize;
     format!(
         "{label:<LABEL$} [{}{}] {}/{} {} {} left",
         "=".repeat(filled),
@@ -93,25 +91,24 @@ impl Progress {
         } else {
             ProgressBar::new(total)
         };
-        let style = ProgressStyle::with_template(
-            "{prefix:<26} [{bar:16}] {done}/{all} {rate} {left} left",
-        )
-        .map(|s| {
-            s.progress_chars("=> ")
-                .with_key("done", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&count(st.pos()));
+        let style =
+            ProgressStyle::with_template("{prefix:<26} [{bar:16}] {done}/{all} {rate} {left} left")
+                .map(|s| {
+                    s.progress_chars("=> ")
+                        .with_key("done", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&count(st.pos()));
+                        })
+                        .with_key("all", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&count(st.len().unwrap_or(0)));
+                        })
+                        .with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&rate(st.per_sec()));
+                        })
+                        .with_key("left", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&time_left(st.eta()));
+                        })
                 })
-                .with_key("all", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&count(st.len().unwrap_or(0)));
-                })
-                .with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&rate(st.per_sec()));
-                })
-                .with_key("left", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = w.write_str(&time_left(st.eta()));
-                })
-        })
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         Progress {
             bar,

@@ -11,10 +11,10 @@ use super::options::Options;
 use super::output::headline_table;
 use super::progress::Progress;
 use super::{InputError, RunArgs};
-use crate::experiment::{Labels, Summary};
 use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
 use crate::experiment::resume::{self, RowsMark};
 use crate::experiment::shard::{RunIdentity, Shard};
+use crate::experiment::{Labels, Summary};
 use crate::export::merge::{self as shard_merge, ShardState};
 use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
@@ -215,10 +215,10 @@ pub fn run_configuration(
     let finished = job.run(
         open_log,
         &|done| {
-            if started.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                bar.done(done);
-            } else {
+            if !started.swap(true, std::sync::atomic::Ordering::Relaxed) && done > 0 {
                 bar.resumed(done);
+            } else {
+                bar.done(done);
             }
         },
         write_results,

@@ -130,6 +130,9 @@ mod tests {
         // build.rs falls back to `unknown` without git, so the field is always written.
         assert!(!COMMIT.is_empty());
         assert!(COMMIT == "unknown" || COMMIT.chars().all(|c| c.is_ascii_hexdigit()));
-        assert!(["debug", "release"].contains(&BUILD_PROFILE), "{BUILD_PROFILE}");
+        assert!(
+            ["debug", "release"].contains(&BUILD_PROFILE),
+            "{BUILD_PROFILE}"
+        );
     }
 }

@@ -51,7 +51,12 @@ pub fn series_columns() -> Vec<Column> {
             "1 = the first quarter after the planning quarter 0",
         ),
         column(f, "figure", "name", &names.join("; ")),
-        column(f, "value", "the figure's unit", "the figure's value in that quarter"),
+        column(
+            f,
+            "value",
+            "the figure's unit",
+            "the figure's value in that quarter",
+        ),
     ]
 }
 
@@ -115,7 +120,11 @@ impl SeriesLog {
 
     /// Reopens a log, keeping the rows of replications up to `last` (the row log's last; none:
     /// only the header) and cutting off the rest. Refused when it does not reach `last`.
-    pub fn reopen(path: &Path, configuration: &str, last: Option<u64>) -> anyhow::Result<SeriesLog> {
+    pub fn reopen(
+        path: &Path,
+        configuration: &str,
+        last: Option<u64>,
+    ) -> anyhow::Result<SeriesLog> {
         let missing = || ResumeError::Corrupt {
             file: path.display().to_string(),
             message: "the per-quarter series saved does not reach the saved rows (was the run \
@@ -187,8 +196,13 @@ impl SeriesLog {
     pub fn finish(mut self, rows_target: &Path) -> anyhow::Result<()> {
         self.sync()?;
         let target = rows_target.with_file_name(layout::SERIES);
-        std::fs::rename(&self.path, &target)
-            .with_context(|| format!("cannot move {} to {}", self.path.display(), target.display()))
+        std::fs::rename(&self.path, &target).with_context(|| {
+            format!(
+                "cannot move {} to {}",
+                self.path.display(),
+                target.display()
+            )
+        })
     }
 }
 

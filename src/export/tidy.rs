@@ -139,7 +139,11 @@ pub fn dictionary(parameters: &[(String, String)]) -> Vec<Column> {
 
 /// `columns.csv`: the data dictionary.
 pub fn columns_csv(columns: &[Column]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![["file", "column", "unit", "meaning"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["file", "column", "unit", "meaning"]
+            .map(String::from)
+            .to_vec(),
+    ];
     rows.extend(columns.iter().map(|c| {
         vec![
             c.file.to_string(),
@@ -200,7 +204,9 @@ fn stream(
         AtomicFile::create(target).with_context(|| format!("cannot write {}", target.display()))?;
     let mut w = csv::Writer::from_writer(file);
     fill(&mut w)?;
-    let mut file = w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+    let mut file = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
     file.flush()?;
     file.commit()
         .with_context(|| format!("cannot write {}", target.display()))?;
@@ -265,10 +271,7 @@ pub fn write_runs(
                 .read_record(&mut row)
                 .with_context(|| format!("cannot read {}", source.display()))?
             {
-                let mut out = vec![
-                    part.configuration.as_str(),
-                    row.get(1).unwrap_or_default(),
-                ];
+                let mut out = vec![part.configuration.as_str(), row.get(1).unwrap_or_default()];
                 out.extend(part.parameters.iter().map(String::as_str));
                 out.extend(cols.figures.iter().map(|&i| row.get(i).unwrap_or_default()));
                 w.write_record(out)?;
@@ -395,9 +398,8 @@ pub fn comparison_from_rows(
             }
             let figure = |i: usize| -> anyhow::Result<f64> {
                 let cell = row.get(i).unwrap_or_default();
-                cell.parse().with_context(|| {
-                    format!("{}: `{cell}` is not a number", file.display())
-                })
+                cell.parse()
+                    .with_context(|| format!("{}: `{cell}` is not a number", file.display()))
             };
             let mut values = [0.0; 4];
             for (v, &i) in values.iter_mut().zip(headline.iter()) {
@@ -408,13 +410,19 @@ pub fn comparison_from_rows(
                 .iter()
                 .map(|(_, fate, _)| row.get(*fate) == Some("survived"))
                 .collect();
-            rows.push(Some((row.get(1).unwrap_or_default().to_string(), values, alive)));
+            rows.push(Some((
+                row.get(1).unwrap_or_default().to_string(),
+                values,
+                alive,
+            )));
         }
         if rows.iter().all(Option::is_none) {
             break;
         }
         let Some(Some((replication, a, a_alive))) = rows.get(baseline) else {
-            anyhow::bail!("the configurations' replications.csv files hold different numbers of rows");
+            anyhow::bail!(
+                "the configurations' replications.csv files hold different numbers of rows"
+            );
         };
         let others = (0..rows.len()).filter(|&c| c != baseline);
         for (contrast, c) in comparison.contrasts.iter_mut().zip(others) {
@@ -479,10 +487,7 @@ mod tests {
              b-config,0,north,survived,\nb-config,0,south,stopped,3\n"
         );
         let runs = std::fs::read_to_string(dir.path().join(layout::RUNS)).unwrap();
-        assert_eq!(
-            runs.lines().nth(1).unwrap(),
-            "b-config,0,1.5,0.25,2,0,0.5"
-        );
+        assert_eq!(runs.lines().nth(1).unwrap(), "b-config,0,1.5,0.25,2,0,0.5");
         let columns = std::fs::read_to_string(dir.path().join(layout::COLUMNS)).unwrap();
         assert!(columns.starts_with("file,column,unit,meaning\n"));
         assert!(columns.contains("fates.csv,exit_quarter,"), "{columns}");
