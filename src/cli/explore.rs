@@ -192,7 +192,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     runs.finish()?;
     export::atomic::write(
         &dir.join(layout::COLUMNS),
-        &export::tidy::columns_csv(&export::tidy::runs_columns(&parameters))?,
+        &export::column::columns_csv(&export::tidy::runs_columns(&parameters))?,
     )
     .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
     write_scenario(&dir, &plan.study.scenario)?;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::column::{Column, column};
 use super::layout;
-use super::tidy::Column;
 use crate::engine::ReplicationOutcome;
 use crate::experiment::resume::ResumeError;
 
@@ -58,15 +58,6 @@ pub fn series_columns() -> Vec<Column> {
             "the figure's value in that quarter",
         ),
     ]
-}
-
-fn column(file: &'static str, name: &str, unit: &str, meaning: &str) -> Column {
-    Column {
-        file,
-        name: name.into(),
-        unit: unit.into(),
-        meaning: meaning.into(),
-    }
 }
 
 /// One replication's rows of `series.csv`.

@@ -20,31 +20,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::atomic::AtomicFile;
+use super::column::{Column, column, columns_csv};
 use super::layout;
 use crate::compare::Comparison;
 use crate::experiment::MarketFigure;
-
-/// A column of a file csmarket writes, for the data dictionary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    /// The file.
-    pub file: &'static str,
-    /// The column's name.
-    pub name: String,
-    /// What it counts in.
-    pub unit: String,
-    /// What it means.
-    pub meaning: String,
-}
-
-fn column(file: &'static str, name: &str, unit: &str, meaning: &str) -> Column {
-    Column {
-        file,
-        name: name.into(),
-        unit: unit.into(),
-        meaning: meaning.into(),
-    }
-}
 
 /// The figure columns of a file: one per registry figure.
 fn figure_columns(file: &'static str) -> impl Iterator<Item = Column> {
@@ -135,24 +114,6 @@ pub fn dictionary(parameters: &[(String, String)]) -> Vec<Column> {
     all.extend(super::series::series_columns());
     all.extend(replications_columns());
     all
-}
-
-/// `columns.csv`: the data dictionary.
-pub fn columns_csv(columns: &[Column]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        ["file", "column", "unit", "meaning"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    rows.extend(columns.iter().map(|c| {
-        vec![
-            c.file.to_string(),
-            c.name.clone(),
-            c.unit.clone(),
-            c.meaning.clone(),
-        ]
-    }));
-    super::to_csv(rows)
 }
 
 /// Where each field of a `replications.csv` row is, found from its header.
