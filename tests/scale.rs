@@ -537,3 +537,74 @@ fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
     }
     assert!(!stopped.join("compare/local/.progress").exists());
 }
+
+fn resumable_sweep(out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["sweep", "scenarios/tutorial.toml", "--config", "national"])
+        .args(["--param", "services.communications.locality=0:1:11"])
+        .args(["-n", "300", "--seed", "3", "--threads", "2", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn a_sweep_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
+    let root = tempfile::tempdir().unwrap();
+    let stopped = root.path().join("stopped");
+    let mut child = resumable_sweep(&stopped).spawn().unwrap();
+    let saved = stopped.join("sweep/.progress/point-1.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "no saved point appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before its second point"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("of 11 finished and saved"), "{stderr}");
+    assert!(
+        stderr.contains("sweep") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert!(!stopped.join("sweep/sweep.csv").exists(), "not finished");
+
+    let mut resume = resumable_sweep(&stopped);
+    resume.arg("--resume");
+    assert!(resume.status().unwrap().success());
+    assert!(
+        !stopped.join("sweep/.progress").exists(),
+        "progress is cleared when done"
+    );
+    let whole = root.path().join("whole");
+    assert!(resumable_sweep(&whole).status().unwrap().success());
+    for f in [
+        "sweep.csv",
+        "tipping.csv",
+        "runs.csv",
+        "columns.csv",
+        "survival.svg",
+    ] {
+        let x = fs::read(stopped.join("sweep").join(f)).unwrap();
+        let y = fs::read(whole.join("sweep").join(f)).unwrap();
+        assert!(x == y, "sweep/{f} differs");
+    }
+    let json = |d: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(d.join("sweep/sweep.json")).unwrap()).unwrap();
+        v["origin"].as_object_mut().unwrap().remove("command_line");
+        v
+    };
+    assert_eq!(json(&stopped), json(&whole));
+}

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
+use super::sweep_saves::SweepSaves;
 use super::{CommonArgs, InputError, output, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
@@ -41,6 +42,9 @@ pub struct SweepArgs {
     /// Replications at refined points, as a multiple of -n (at most 1000000000 in all).
     #[arg(long, default_value_t = Refine::default().factor)]
     pub refine_factor: u64,
+    /// Carry on from the grid points a stopped sweep saved (starts afresh if none).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `csmarket sensitivity`.
@@ -143,6 +147,26 @@ fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyhow::R
         .with_context(|| format!("cannot write {}", file.display()))
 }
 
+/// Grid points of a sweep.
+fn plan_points(plan: &SweepPlan) -> usize {
+    plan.axes.iter().map(|a| a.values.len()).product()
+}
+
+/// Says, after a signal, which grid points of a sweep finished and the command that resumes;
+/// returns the exit status of a process stopped by that signal.
+fn sweep_stopped(saves: &SweepSaves, points: usize, argv: &[String]) -> ExitCode {
+    let signal = super::stop::requested().unwrap_or(15);
+    super::say_err(&format!(
+        "Stopped by {}.\nSweep: grid points 1..{} of {points} finished and saved in {}.\n\
+         Resume with:\n  {}\n",
+        super::stop::name(signal),
+        saves.finished,
+        saves.progress_dir().display(),
+        super::stop::resume_command(argv)
+    ));
+    ExitCode::from(super::stop::exit_status(signal))
+}
+
 /// `csmarket sweep`.
 pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let study = study(&args.study, args.config.as_deref())?;
@@ -175,21 +199,20 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    let mut runs = export::tidy::RunsWriter::create(&dir, &plan.study.configuration, &parameters)?;
-    let mut row_error = None;
-    let mut result = with_bar("sweep", |p| {
-        explore::sweep::run_with_rows(&plan, p, &mut |values, r| {
-            if row_error.is_none() {
-                row_error = runs.write(values, r).err();
-            }
-        })
-    })?;
-    if let Some(e) = row_error {
-        return Err(e.context(format!("cannot write {}", dir.join(layout::RUNS).display())));
+    super::stop::cooperate();
+    let mut saves = SweepSaves::open(&dir, &plan, &parameters, args.resume)?;
+    let outcome = with_bar("sweep", |p| {
+        explore::sweep::run_with_rows(&plan, p, &mut saves)
+    });
+    if saves.stopped {
+        return Ok(sweep_stopped(&saves, plan_points(&plan), argv));
     }
-    runs.finish()?;
+    if outcome.is_err() && saves.finished == 0 {
+        // Nothing to resume (bad input found before the first point): leave nothing behind.
+        let _ = std::fs::remove_dir_all(saves.progress_dir());
+    }
+    let mut result = outcome?;
+    saves.finish(&dir)?;
     export::atomic::write(
         &dir.join(layout::COLUMNS),
         &export::column::columns_csv(&export::tidy::runs_columns(&parameters))?,

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod run;
 pub mod scale;
 pub mod stop;
+pub mod sweep_saves;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -248,25 +248,25 @@ pub fn write_runs(
     Ok(())
 }
 
-/// `runs.csv` written row by row as replications arrive (a sweep's grid points), whole or not at
-/// all.
-pub struct RunsWriter {
-    writer: csv::Writer<AtomicFile>,
+/// `runs.csv` written row by row as replications arrive (a sweep's grid points), into any file.
+pub struct RunsWriter<W: Write> {
+    writer: csv::Writer<W>,
     configuration: String,
 }
 
-impl RunsWriter {
-    /// Starts `runs.csv` in `dir` with its header; `parameters` as in [`runs_columns`].
-    pub fn create(
-        dir: &Path,
+impl<W: Write> RunsWriter<W> {
+    /// Starts writing rows into `file`, with the header first when `header`; `parameters` as in
+    /// [`runs_columns`].
+    pub fn new(
+        file: W,
         configuration: &str,
         parameters: &[(String, String)],
-    ) -> anyhow::Result<RunsWriter> {
-        let target = dir.join(layout::RUNS);
-        let file = AtomicFile::create(&target)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        header: bool,
+    ) -> anyhow::Result<RunsWriter<W>> {
         let mut writer = csv::Writer::from_writer(file);
-        writer.write_record(runs_columns(parameters).iter().map(|c| c.name.as_str()))?;
+        if header {
+            writer.write_record(runs_columns(parameters).iter().map(|c| c.name.as_str()))?;
+        }
         Ok(RunsWriter {
             writer,
             configuration: configuration.to_string(),
@@ -286,15 +286,22 @@ impl RunsWriter {
         Ok(())
     }
 
-    /// Completes `runs.csv`.
-    pub fn finish(self) -> anyhow::Result<()> {
-        let mut file = self
-            .writer
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-        file.flush()?;
-        file.commit()?;
+    /// Writes every row so far into the file.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        self.writer.flush()?;
         Ok(())
+    }
+
+    /// The file, every row written into it.
+    pub fn get_ref(&self) -> &W {
+        self.writer.get_ref()
+    }
+
+    /// Hands back the file, every row written into it.
+    pub fn into_inner(self) -> anyhow::Result<W> {
+        self.writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))
     }
 }
 
