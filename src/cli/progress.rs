@@ -73,6 +73,41 @@ pub fn line(label: &str, done: u64, total: u64, per_sec: f64, left: Duration) ->
     )
 }
 
+/// A plain bar over `total` things of a kind (`particles` of a calibration), in the same layout
+/// as [`Progress`]'s; hidden under `--quiet`.
+pub fn bar_of(total: u64, label: &str, unit: &str) -> ProgressBar {
+    let bar = if super::quiet() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    let style = ProgressStyle::with_template(&format!(
+        "{{prefix:<20}} [{{bar:16}}] {{done}}/{{all}} {unit} {{rate}} {{left}} left"
+    ))
+    .map(with_keys)
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+/// The style's own keys: counts and rate rounded, the time left in a few characters.
+fn with_keys(s: ProgressStyle) -> ProgressStyle {
+    s.progress_chars("=> ")
+        .with_key("done", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&count(st.pos()));
+        })
+        .with_key("all", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&count(st.len().unwrap_or(0)));
+        })
+        .with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&rate(st.per_sec()));
+        })
+        .with_key("left", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&time_left(st.eta()));
+        })
+}
+
 /// A bar over `total` replications of a whole command (every configuration); positions only move
 /// forward, though worker threads report out of order.
 pub struct Progress {
@@ -93,21 +128,7 @@ impl Progress {
         };
         let style =
             ProgressStyle::with_template("{prefix:<26} [{bar:16}] {done}/{all} {rate} {left} left")
-                .map(|s| {
-                    s.progress_chars("=> ")
-                        .with_key("done", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = w.write_str(&count(st.pos()));
-                        })
-                        .with_key("all", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = w.write_str(&count(st.len().unwrap_or(0)));
-                        })
-                        .with_key("rate", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = w.write_str(&rate(st.per_sec()));
-                        })
-                        .with_key("left", |st: &ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = w.write_str(&time_left(st.eta()));
-                        })
-                })
+                .map(with_keys)
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         Progress {

@@ -45,6 +45,8 @@ pub struct RunPlan {
     pub notes: Vec<String>,
     /// Write `series.csv` too.
     pub series: bool,
+    /// The posterior sample replications draw their parameters from (`--posterior`).
+    pub posterior: Option<std::sync::Arc<crate::explore::calibrate::posterior::Posterior>>,
 }
 
 impl RunPlan {
@@ -64,6 +66,7 @@ impl RunPlan {
             save_every: Duration::from_secs(args.save_secs),
             notes: options.notes,
             series: args.series,
+            posterior: options.posterior,
         })
     }
 
@@ -121,6 +124,16 @@ impl RunPlan {
             ))
         })?;
         market.seed = self.seed;
+        if let Some(p) = &self.posterior {
+            let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+                let resolved = self
+                    .scenario
+                    .resolve_with(configuration, row)
+                    .map_err(|e| e.to_string())?;
+                Market::compile(&resolved, configuration).map_err(|e| e.to_string())
+            };
+            p.attach(&mut market, &build).map_err(InputError)?;
+        }
         Ok(market)
     }
 

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod backtest;
+pub mod calibration;
 pub mod column;
 pub mod compare;
 pub mod layout;
