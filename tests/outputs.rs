@@ -106,6 +106,7 @@ fn every_command_takes_one_name_per_concept_and_shows_examples() {
         "sweep",
         "sensitivity",
         "backtest",
+        "calibrate",
         "bench",
         "generate",
         "merge",

@@ -107,6 +107,10 @@ pub enum Command {
   csmarket backtest -n 500 --seed 7")]
     Backtest(explore::BacktestArgs),
     /// Fit the scenario's uncertain parameters to its observed targets (ABC-SMC).
+    #[command(after_help = "Examples:
+  csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
+  csmarket calibrate --config national-comms --resume
+  csmarket run --config national-comms --posterior output/england-2012/calibrate/posterior.csv")]
     Calibrate(calibrate::CalibrateArgs),
     /// Measure replications and CCG decisions per second, peak memory and speed-up per thread count.
     #[command(after_help = "Examples:
