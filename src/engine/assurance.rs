@@ -1,12 +1,14 @@
 //! Step 5, assurance (MODEL.md section 5): at a checkpoint every open provider is rated on three
 //! domains (customer share of its targets, projected margin, capability) with the rating table
 //! and its marginal band; all are rated on the same state, then those rated C are stopped, and,
-//! where the checkpoint says so, those rated B before that do not reach A now.
+//! where the checkpoint says so, those rated B before that do not reach A now. Under `on_c =
+//! "merge"` a local CSU rated C merges into a neighbour instead (MODEL.md section 10); voluntary
+//! mergers follow the ratings (`consolidation.rs`). Every rating is recorded with its domains.
 
 use crate::model::Checkpoint;
-use crate::scenario::schema::{ProviderKind, Rating};
+use crate::scenario::schema::{OnC, ProviderKind, Rating};
 
-use super::observation::Fate;
+use super::observation::{DomainCheck, Fate, RatingRecord};
 use super::state::{Replication, Supplier};
 
 /// A provider's domains at the last checkpoint that rated it, and its rating there.
@@ -28,9 +30,10 @@ pub fn rate(domains: &[(f64, f64)], marginal_band: f64) -> Rating {
     let mut failed = 0;
     let mut marginal = false;
     for &(value, threshold) in domains {
-        if value < threshold || value.is_nan() {
+        let d = judge(value, threshold, marginal_band);
+        if d.failed {
             failed += 1;
-        } else if value < threshold + marginal_band * threshold.abs() {
+        } else if d.marginal {
             marginal = true;
         }
     }
@@ -38,6 +41,18 @@ pub fn rate(domains: &[(f64, f64)], marginal_band: f64) -> Rating {
         0 if !marginal => Rating::A,
         0 | 1 => Rating::B,
         _ => Rating::C,
+    }
+}
+
+/// One domain judged against its threshold: failed below it (or NaN), marginal when it passes
+/// within `marginal_band` of it. The rating table's reading of a domain, kept for explanation.
+pub fn judge(value: f64, threshold: f64, marginal_band: f64) -> DomainCheck {
+    let failed = value < threshold || value.is_nan();
+    DomainCheck {
+        value,
+        threshold,
+        failed,
+        marginal: !failed && value < threshold + marginal_band * threshold.abs(),
     }
 }
 
@@ -54,10 +69,12 @@ impl Replication<'_> {
     }
 
     /// Checkpoint `ci` in quarter `t`: rate every open provider on the same state, then stop
-    /// those rated C (or B where the checkpoint requires A after a B).
+    /// those rated C (or B where the checkpoint requires A after a B); under `on_c = "merge"` a
+    /// local CSU rated C merges into a neighbour instead. Voluntary mergers come last.
     pub(super) fn assure_checkpoint(&mut self, t: u32, ci: usize, cp: &Checkpoint) {
         let m = self.m;
         let mut stops = Vec::new();
+        let mut rated_c = Vec::new();
         let customers = self.customer_shares();
         let shares = self.projected_shares();
         for pi in 0..m.providers.len() {
@@ -66,10 +83,16 @@ impl Replication<'_> {
             }
             let domains = [
                 (customers[pi], cp.min_customer_share),
-                (self.projected_margin(pi, &shares), cp.min_margin),
+                (self.projected_margin_with(pi, &shares), cp.min_margin),
                 (self.providers[pi].capability, cp.min_capability),
             ];
             let rating = rate(&domains, cp.marginal_band);
+            self.observer.ratings.push(RatingRecord {
+                checkpoint: ci,
+                provider: pi,
+                domains: domains.map(|(v, th)| judge(v, th, cp.marginal_band)),
+                rating,
+            });
             let st = &mut self.providers[pi];
             st.ratings[ci] = 1 + rating as u8;
             st.assessment = Some(Assessment {
@@ -83,10 +106,23 @@ impl Replication<'_> {
             st.last_rating = Some(rating);
             if rating == Rating::C || must_reach_a {
                 stops.push(pi);
+                rated_c.push(rating == Rating::C);
             }
         }
-        for pi in stops {
-            self.close(pi, t, Fate::Stopped);
+        for (&pi, &c) in stops.iter().zip(&rated_c) {
+            // Those stopped at the same checkpoint cannot absorb anyone.
+            let absorber = if c && cp.on_c == OnC::Merge {
+                self.absorber(pi, &stops)
+            } else {
+                None
+            };
+            match absorber {
+                Some(a) => self.merge(pi, a, t, None),
+                None => self.close(pi, t, Fate::Stopped),
+            }
+        }
+        if m.consolidation.enabled {
+            self.consolidate(t, cp);
         }
     }
 
@@ -159,13 +195,14 @@ impl Replication<'_> {
         let f = &m.finance;
         let st = &self.providers[pi];
         let (mut rev, mut cost) = (0.0, 0.0);
+        let charged = self.pays_hosting_charge(pi);
         for s in 0..self.ns() {
             let l = &st.lines[s];
             if !l.active {
                 continue;
             }
             rev += l.price * l.contracted;
-            cost += self.fixed_cost(pi, s)
+            cost += self.fixed_cost(pi, s, charged)
                 + l.unit * l.contracted
                 + f.idle_cost_share * l.unit * (l.capacity - l.contracted).max(0.0);
         }
@@ -174,7 +211,7 @@ impl Replication<'_> {
 
     /// Per network, each member's share of the volume it would deliver at current contracts
     /// (by what it delivered this quarter when the network has none, then by patch population). One pass over the contracts.
-    fn projected_shares(&self) -> Vec<Vec<f64>> {
+    pub(super) fn projected_shares(&self) -> Vec<Vec<f64>> {
         let ns = self.ns();
         let mut v: Vec<Vec<f64>> = self
             .providers
@@ -215,7 +252,13 @@ impl Replication<'_> {
     }
 
     /// Projected margin; a member counts its share of its networks' projected results.
-    fn projected_margin(&self, pi: usize, shares: &[Vec<f64>]) -> f64 {
+    pub(super) fn projected_margin_with(&self, pi: usize, shares: &[Vec<f64>]) -> f64 {
+        let (rev, cost) = self.projected_result(pi, shares);
+        margin(rev, cost)
+    }
+
+    /// Projected revenue and cost for the next year; a member counts its share of its networks'.
+    pub(super) fn projected_result(&self, pi: usize, shares: &[Vec<f64>]) -> (f64, f64) {
         let (mut rev, mut cost) = self.projection(pi);
         if self.m.providers[pi].kind == ProviderKind::Local {
             for &net in &self.m.networks_of[pi] {
@@ -230,8 +273,13 @@ impl Replication<'_> {
                 }
             }
         }
-        if rev > 0.0 { (rev - cost) / rev } else { -1.0 }
+        (rev, cost)
     }
+}
+
+/// Margin of a projected result: surplus over revenue, -1 without revenue.
+pub(super) fn margin(rev: f64, cost: f64) -> f64 {
+    if rev > 0.0 { (rev - cost) / rev } else { -1.0 }
 }
 
 #[cfg(test)]

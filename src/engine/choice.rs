@@ -1,6 +1,7 @@
-//! Choice (MODEL.md section 4): how a CCG picks a supplier for a service. The logit itself
-//! (`utility`, `pick`) is kept free of state so it can be tested on its own; a CCG's options, the
-//! in-house price and closeness `L(o, c)` are read from the replication.
+//! Choice (MODEL.md sections 4 and 10): how a CCG picks a supplier for a service. The logit
+//! itself (`utility`, `pick`, and the nested logit `pick_nested`) is kept free of state so it can
+//! be tested on its own; a CCG's options, the in-house price, closeness `L(o, c)` and each option's
+//! nest are read from the replication.
 
 use crate::scenario::schema::ProviderKind;
 
@@ -53,6 +54,95 @@ pub fn pick(options: &mut [(Supplier, f64)], u: f64) -> Supplier {
     options.last().map_or(Supplier::InHouse, |o| o.0)
 }
 
+/// The four nests of section 10, in the order of [`crate::scenario::schema::Nests::lambdas`].
+pub const NESTS: usize = 4;
+/// Nest of the CCG's own team.
+pub const NEST_IN_HOUSE: usize = 0;
+/// Nest of the host CSU and the collaboratives it belongs to.
+pub const NEST_HOST_NETWORK: usize = 1;
+/// Nest of the other NHS providers.
+pub const NEST_OTHER_NHS: usize = 2;
+/// Nest of the independent sector.
+pub const NEST_INDEPENDENT: usize = 3;
+
+/// Per nest `n` with options: `(lambda_n I_n, max_n, S_n)` where `I_n = max_n + ln S_n` is the
+/// nest's inclusive value and `S_n = sum exp(U / lambda_n - max_n)`; overflow-safe.
+fn inclusive_values(
+    utilities: impl Iterator<Item = (usize, f64)> + Clone,
+    lambdas: [f64; NESTS],
+) -> [Option<(f64, f64, f64)>; NESTS] {
+    let mut max = [f64::NEG_INFINITY; NESTS];
+    for (n, u) in utilities.clone() {
+        max[n] = max[n].max(u / lambdas[n]);
+    }
+    let mut sum = [0.0; NESTS];
+    for (n, u) in utilities {
+        sum[n] += libm::exp(u / lambdas[n] - max[n]);
+    }
+    std::array::from_fn(|n| {
+        (sum[n] > 0.0).then(|| (lambdas[n] * (max[n] + libm::log(sum[n])), max[n], sum[n]))
+    })
+}
+
+/// Nested-logit probabilities (MODEL.md section 10) of options given as `(nest, utility)`:
+/// `P(o) = exp(lambda_n I_n) / sum_m exp(lambda_m I_m) x exp(U(o) / lambda_n) / exp(I_n)`, with
+/// `I_n = ln sum_{o in n} exp(U(o) / lambda_n)`; empty nests are left out.
+pub fn nested_probabilities(options: &[(usize, f64)], lambdas: [f64; NESTS]) -> Vec<f64> {
+    let iv = inclusive_values(options.iter().copied(), lambdas);
+    let top = iv
+        .iter()
+        .flatten()
+        .map(|x| x.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = iv.iter().flatten().map(|x| libm::exp(x.0 - top)).sum();
+    options
+        .iter()
+        .map(|&(n, u)| match iv[n] {
+            Some((li, max, sum)) => {
+                libm::exp(li - top) / total * libm::exp(u / lambdas[n] - max) / sum
+            }
+            None => 0.0,
+        })
+        .collect()
+}
+
+/// Picks an option with nested-logit probabilities by inverting the cumulative distribution, in
+/// option order, at `u` in [0, 1); `nest` gives each option's nest. The options' utilities are
+/// overwritten with their unnormalised weights. One uniform per choice, as for the plain logit.
+/// Kept out of line so the engine's plain-logit path compiles as it did before nests.
+#[inline(never)]
+pub fn pick_nested(
+    options: &mut [(Supplier, f64)],
+    nest: impl Fn(Supplier) -> usize,
+    lambdas: [f64; NESTS],
+    u: f64,
+) -> Supplier {
+    let iv = inclusive_values(options.iter().map(|o| (nest(o.0), o.1)), lambdas);
+    let top = iv
+        .iter()
+        .flatten()
+        .map(|x| x.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // A nest's weight over its own sum, so each option's weight is its unnormalised probability.
+    let factor: [f64; NESTS] =
+        std::array::from_fn(|n| iv[n].map_or(0.0, |(li, _, sum)| libm::exp(li - top) / sum));
+    let mut total = 0.0;
+    for o in options.iter_mut() {
+        let n = nest(o.0);
+        let max = iv[n].map_or(0.0, |x| x.1);
+        o.1 = factor[n] * libm::exp(o.1 / lambdas[n] - max);
+        total += o.1;
+    }
+    let mut target = u * total;
+    for o in options.iter() {
+        if target < o.1 {
+            return o.0;
+        }
+        target -= o.1;
+    }
+    options.last().map_or(Supplier::InHouse, |o| o.0)
+}
+
 impl Replication<'_> {
     /// The in-house price per unit for a CCG: small CCGs find in-house dear.
     pub fn in_house_price(&self, c: usize, s: usize) -> f64 {
@@ -81,7 +171,8 @@ impl Replication<'_> {
         }
     }
 
-    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`.
+    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
+    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
     pub(super) fn choose(
         &self,
         c: usize,
@@ -89,6 +180,7 @@ impl Replication<'_> {
         current: Supplier,
         u: f64,
         options: &mut Vec<(Supplier, f64)>,
+        nests: Option<[f64; NESTS]>,
     ) -> Supplier {
         let m = self.m;
         let sv = &m.services[s];
@@ -137,7 +229,40 @@ impl Replication<'_> {
                 ));
             }
         }
-        pick(options, u)
+        match nests {
+            None => pick(options, u),
+            Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
+        }
+    }
+
+    /// The nests' dissimilarities, or none when every one is 1: that is the plain logit, kept on
+    /// its own path so results stay bit for bit. Asked once per round of choices.
+    pub(super) fn nesting(&self) -> Option<[f64; NESTS]> {
+        let lambdas = self.m.choice.nests.lambdas();
+        (lambdas != [1.0; NESTS]).then_some(lambdas)
+    }
+
+    /// The nest of an option for a CCG (MODEL.md section 10).
+    pub(super) fn nest(&self, o: Supplier, c: usize) -> usize {
+        match o {
+            Supplier::None | Supplier::InHouse => NEST_IN_HOUSE,
+            Supplier::Independent => NEST_INDEPENDENT,
+            Supplier::Provider(pi) => {
+                let host = self.hosts[c];
+                let in_network = match self.m.providers[pi].kind {
+                    ProviderKind::Local => host == Some(pi),
+                    ProviderKind::Collaborative => {
+                        host.is_some_and(|h| self.providers[pi].members.contains(&h))
+                    }
+                    ProviderKind::National => false,
+                };
+                if in_network {
+                    NEST_HOST_NETWORK
+                } else {
+                    NEST_OTHER_NHS
+                }
+            }
+        }
     }
 }
 
@@ -179,6 +304,106 @@ mod tests {
             (share - expected).abs() < 4.0 * se,
             "share {share}, expected {expected}"
         );
+    }
+
+    /// Nested-logit probabilities written out as MODEL.md section 10 states them, with no
+    /// rescaling: the reference the engine's overflow-safe version is checked against.
+    fn analytic_nested(options: &[(usize, f64)], lambdas: [f64; NESTS]) -> Vec<f64> {
+        let inclusive: Vec<Option<f64>> = (0..NESTS)
+            .map(|n| {
+                let s: f64 = options
+                    .iter()
+                    .filter(|o| o.0 == n)
+                    .map(|o| (o.1 / lambdas[n]).exp())
+                    .sum();
+                (s > 0.0).then(|| s.ln())
+            })
+            .collect();
+        let denominator: f64 = (0..NESTS)
+            .filter_map(|n| inclusive[n].map(|i| (lambdas[n] * i).exp()))
+            .sum();
+        options
+            .iter()
+            .map(|&(n, u)| {
+                let i = inclusive[n].unwrap();
+                (lambdas[n] * i).exp() / denominator * (u / lambdas[n]).exp() / i.exp()
+            })
+            .collect()
+    }
+
+    /// In-house, the host, three other NHS providers and the independent sector.
+    const NESTED_OPTIONS: [(usize, f64); 6] = [
+        (NEST_IN_HOUSE, 0.2),
+        (NEST_HOST_NETWORK, 0.5),
+        (NEST_OTHER_NHS, 0.4),
+        (NEST_OTHER_NHS, 0.3),
+        (NEST_OTHER_NHS, 0.1),
+        (NEST_INDEPENDENT, -0.2),
+    ];
+
+    #[test]
+    fn nested_probabilities_match_the_analytic_formula() {
+        for lambdas in [[1.0, 0.7, 0.3, 1.0], [0.5, 0.5, 0.05, 0.9], [1.0; NESTS]] {
+            let p = nested_probabilities(&NESTED_OPTIONS, lambdas);
+            let q = analytic_nested(&NESTED_OPTIONS, lambdas);
+            for (a, b) in p.iter().zip(&q) {
+                assert!((a - b).abs() < 1e-12, "{p:?} against {q:?}");
+            }
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        }
+        // Empty nests are left out: without the independent sector the rest share everything.
+        let p = nested_probabilities(&NESTED_OPTIONS[..5], [1.0, 0.7, 0.3, 0.2]);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nested_choice_with_every_lambda_one_is_the_plain_logit() {
+        let utilities: Vec<f64> = NESTED_OPTIONS.iter().map(|o| o.1).collect();
+        let plain = probabilities(&utilities);
+        let nested = nested_probabilities(&NESTED_OPTIONS, [1.0; NESTS]);
+        for (a, b) in plain.iter().zip(&nested) {
+            assert!((a - b).abs() < 1e-15, "{plain:?} against {nested:?}");
+        }
+    }
+
+    #[test]
+    fn nested_choice_matches_analytic_nested_logit_over_many_draws() {
+        let lambdas = [1.0, 0.7, 0.3, 1.0];
+        let expected = analytic_nested(&NESTED_OPTIONS, lambdas);
+        // Each option stands for a supplier; the nest is read back from the option's position.
+        let suppliers: Vec<Supplier> = (0..NESTED_OPTIONS.len()).map(Supplier::Provider).collect();
+        let nest_of = |o: Supplier| match o {
+            Supplier::Provider(i) => NESTED_OPTIONS[i].0,
+            _ => unreachable!(),
+        };
+        let n = 200_000;
+        let mut rng = stream(13, 0, 0, 0, Purpose::Choice, 0);
+        let mut hits = vec![0u32; NESTED_OPTIONS.len()];
+        let mut options = Vec::new();
+        for _ in 0..n {
+            options.clear();
+            options.extend(
+                suppliers
+                    .iter()
+                    .zip(&NESTED_OPTIONS)
+                    .map(|(s, o)| (*s, o.1)),
+            );
+            match pick_nested(&mut options, nest_of, lambdas, uniform(&mut rng)) {
+                Supplier::Provider(i) => hits[i] += 1,
+                other => panic!("picked {other:?}"),
+            }
+        }
+        for (i, &p) in expected.iter().enumerate() {
+            let share = f64::from(hits[i]) / f64::from(n);
+            let se = (p * (1.0 - p) / f64::from(n)).sqrt();
+            assert!(
+                (share - p).abs() < 4.0 * se,
+                "option {i}: share {share}, expected {p}"
+            );
+        }
+        // A small lambda for the other NHS nest takes share from it: the dilution is gone.
+        let plain = analytic_nested(&NESTED_OPTIONS, [1.0; NESTS]);
+        assert!(expected[2] + expected[3] + expected[4] < plain[2] + plain[3] + plain[4]);
     }
 
     #[test]

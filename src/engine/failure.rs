@@ -1,7 +1,8 @@
 //! Step 6, failure (MODEL.md sections 3 and 9): after independence a provider whose reserves fall
 //! below the insolvency threshold fails; it exits (its CCGs choose again), or a local CSU merges
 //! into the open local CSU of its region with the largest reserves, which takes its patch,
-//! customers, capacity and reserves. Also how any provider leaves the market (`close`).
+//! customers, capacity and reserves. Also how any provider leaves the market (`close`), and the
+//! one `merge` that a C under `on_c = "merge"` and voluntary mergers (`consolidation.rs`) reuse.
 
 use crate::scenario::schema::ProviderKind;
 
@@ -32,33 +33,46 @@ impl Replication<'_> {
             if !self.providers[f].is_open() {
                 continue;
             }
-            let absorber = if m.merges_on_failure() && m.providers[f].kind == ProviderKind::Local {
-                let region = m.providers[f]
-                    .region
-                    .map_or(&[][..], |r| &m.region_locals[r][..]);
-                region
-                    .iter()
-                    .copied()
-                    .filter(|&a| a != f && !failing.contains(&a) && self.providers[a].is_open())
-                    // The largest reserves; on a tie, the earlier in the file.
-                    .max_by(|&a, &b| {
-                        self.providers[a]
-                            .reserves
-                            .total_cmp(&self.providers[b].reserves)
-                            .then(b.cmp(&a))
-                    })
+            let absorber = if m.merges_on_failure() {
+                self.absorber(f, &failing)
             } else {
                 None
             };
             match absorber {
-                Some(a) => self.merge(f, a, t),
+                Some(a) => self.merge(f, a, t, None),
                 None => self.close(f, t, Fate::Failed),
             }
         }
     }
 
-    /// A failed CSU merges into another: customers, capacity, reserves and patch move to it.
-    fn merge(&mut self, f: usize, a: usize, t: u32) {
+    /// The CSU a local CSU `f` merges into (MODEL.md section 3 step 6): the open local CSU of its
+    /// region with the largest reserves, on a tie the earlier in the file, leaving out `excluded`
+    /// (those failing or stopped at the same moment). None for other kinds.
+    pub(super) fn absorber(&self, f: usize, excluded: &[usize]) -> Option<usize> {
+        let m = self.m;
+        if m.providers[f].kind != ProviderKind::Local {
+            return None;
+        }
+        let region = m.providers[f]
+            .region
+            .map_or(&[][..], |r| &m.region_locals[r][..]);
+        region
+            .iter()
+            .copied()
+            .filter(|&a| a != f && !excluded.contains(&a) && self.providers[a].is_open())
+            .max_by(|&a, &b| {
+                self.providers[a]
+                    .reserves
+                    .total_cmp(&self.providers[b].reserves)
+                    .then(b.cmp(&a))
+            })
+    }
+
+    /// A CSU `f` merges into another, `a`: customers, capacity, reserves and patch move to it. The
+    /// one merge of the model: on failure, at a C under `on_c = "merge"` (no `synergy`), and in a
+    /// voluntary merger, where the pair's active lines carry `1 - synergy` of their summed fixed
+    /// costs.
+    pub(super) fn merge(&mut self, f: usize, a: usize, t: u32, synergy: Option<f64>) {
         let ns = self.ns();
         let m = self.m;
         let region_ccgs = m.providers[f]
@@ -72,6 +86,9 @@ impl Replication<'_> {
             let al = &mut self.providers[a].lines[s];
             let takes = if al.active {
                 al.capacity += fl.capacity;
+                if synergy.is_some() {
+                    al.fixed += fl.fixed;
+                }
                 true
             } else if !al.exists {
                 *al = fl;
@@ -90,6 +107,11 @@ impl Replication<'_> {
                         Supplier::None
                     };
                 }
+            }
+        }
+        if let Some(synergy) = synergy {
+            for l in self.providers[a].lines.iter_mut().filter(|l| l.active) {
+                l.fixed *= 1.0 - synergy;
             }
         }
         let reserves = self.providers[f].reserves;
@@ -164,7 +186,7 @@ mod tests {
             .filter(|k| k.supplier == Supplier::Provider(a))
             .count();
         assert!(before > 0);
-        w.merge(f, a, 1);
+        w.merge(f, a, 1, None);
         assert!(
             w.contracts
                 .iter()

@@ -114,6 +114,29 @@ impl<'m> Replication<'m> {
         self.decisions
     }
 
+    /// A provider's projected margin for the next year at current contracts and prices, as a
+    /// checkpoint would judge it now (a member counts its share of its networks' results).
+    pub fn projected_margin(&self, p: usize) -> f64 {
+        self.projected_margin_with(p, &self.projected_shares())
+    }
+
+    /// The fixed cost per year a provider books for a line now: the offer's, a network's
+    /// coordination, and while hosted a local CSU's part of the hosting charge.
+    pub fn booked_fixed_cost(&self, p: usize, s: usize) -> f64 {
+        self.fixed_cost(p, s, self.pays_hosting_charge(p))
+    }
+
+    /// Population of a local CSU's patch now (it grows when the CSU absorbs another).
+    pub fn patch_population(&self, p: usize) -> f64 {
+        self.patch_pop[p]
+    }
+
+    /// Test-facing: sets a provider's capability (the mean of its standards as drawn).
+    #[doc(hidden)]
+    pub fn set_capability(&mut self, p: usize, capability: f64) {
+        self.providers[p].capability = capability;
+    }
+
     /// Test-facing: sets a provider's reserves.
     #[doc(hidden)]
     pub fn set_reserves(&mut self, p: usize, reserves: f64) {

@@ -1,7 +1,7 @@
 //! One replication of the market, quarter by quarter (MODEL.md section 3). Each step of the model
 //! has its own file: `state` (what a replication holds), `plan` (the planning quarter),
 //! `procurement` and `choice` (step 1), `delivery` (2), `finance` and `pricing` (3), `capacity`
-//! (4), `assurance` (5), `failure` (6), `networks` (collaboratives, in every step) and
+//! (4), `assurance` (5) with `consolidation` (voluntary mergers), `failure` (6), `networks` (collaboratives, in every step) and
 //! `observation` (what is recorded). `inspect` reads a replication between steps, for tests.
 //! This file holds the quarter loop.
 
@@ -11,6 +11,7 @@
 mod assurance;
 mod capacity;
 pub mod choice;
+mod consolidation;
 mod delivery;
 mod failure;
 mod finance;
@@ -24,10 +25,11 @@ mod state;
 
 use crate::model::Market;
 
-pub use assurance::{Assessment, rate};
+pub use assurance::{Assessment, judge, rate};
 pub use inspect::MoneyFlows;
 pub use observation::{
-    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome, kind_index,
+    DOMAINS, DomainCheck, Fate, Ledger, OpenByKind, PeriodFigures, ProviderOutcome, RatingRecord,
+    ReplicationOutcome, ServiceOutcome, kind_index,
 };
 pub use pricing::is_review_quarter;
 pub use state::{Contract, Line, ProviderState, Replication, Status, Supplier};

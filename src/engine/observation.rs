@@ -1,9 +1,10 @@
-//! Observation (MODEL.md section 7): what one replication records as the quarters pass, and the
-//! small, fixed-size summary that experiments fold into statistics.
+//! Observation (MODEL.md sections 7 and 10): what one replication records as the quarters pass,
+//! and the small summary that experiments fold into statistics; for explanation, every rating with
+//! its domains, and the providers open by kind each quarter.
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::schema::ProviderKind;
+use crate::scenario::schema::{ProviderKind, Rating};
 
 use super::state::{Replication, Status, Supplier};
 
@@ -16,7 +17,7 @@ pub enum Fate {
     Stopped,
     /// Failed after independence and left the market.
     Failed,
-    /// Failed after independence and merged into another CSU.
+    /// Merged into another CSU: after failing, at a C under `on_c = "merge"`, or voluntarily.
     Merged,
     /// A collaborative left without members.
     Ended,
@@ -70,6 +71,38 @@ pub struct ServiceOutcome {
     pub hhi: f64,
 }
 
+/// One assurance domain at a checkpoint: its value, its threshold and how it was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DomainCheck {
+    /// The provider's value.
+    pub value: f64,
+    /// The checkpoint's threshold.
+    pub threshold: f64,
+    /// Below the threshold (or not a number).
+    pub failed: bool,
+    /// Passed, but within the marginal band of the threshold.
+    pub marginal: bool,
+}
+
+/// Names of the domains of a [`RatingRecord`], in its order.
+pub const DOMAINS: [&str; 3] = ["customer", "finance", "capability"];
+
+/// One provider rated at one checkpoint, with what decided its rating (MODEL.md section 10).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatingRecord {
+    /// Checkpoint index, in the market's order.
+    pub checkpoint: usize,
+    /// Provider, by market index.
+    pub provider: usize,
+    /// Customer share, projected margin and capability, in the order of [`DOMAINS`].
+    pub domains: [DomainCheck; 3],
+    /// The rating from the table (before any "B must reach A" stop).
+    pub rating: Rating,
+}
+
+/// Open providers of each kind: local CSUs, collaboratives, national providers.
+pub type OpenByKind = [u32; 3];
+
 /// Market-wide figures for one quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PeriodFigures {
@@ -83,7 +116,7 @@ pub struct PeriodFigures {
     /// year (the quarter annualised): comparable with CCGs' planned spend on their CSU.
     pub nhs_spend_per_head: f64,
     /// Providers open at the end of the quarter by kind: local, collaborative, national.
-    pub open_by_kind: [u32; 3],
+    pub open_by_kind: OpenByKind,
 }
 
 /// Money paid and received over the run, for the conservation check.
@@ -129,6 +162,10 @@ pub struct ReplicationOutcome {
     pub ledger: Ledger,
     /// Supplier choices CCGs made (intentions included).
     pub decisions: u64,
+    /// Every rating given, checkpoint by checkpoint, with its domains.
+    pub ratings: Vec<RatingRecord>,
+    /// Providers open by kind at the end of the planning quarter (after its checkpoints).
+    pub planning_open_by_kind: OpenByKind,
 }
 
 /// Figures a replication records as its quarters pass, for its outcome.
@@ -145,6 +182,10 @@ pub(super) struct Observer {
     contracted_total: f64,
     /// The last quarter's figures (the planning quarter's before any).
     last: PeriodFigures,
+    /// Providers open by kind after the planning quarter.
+    planning_open_by_kind: OpenByKind,
+    /// Every rating given so far.
+    pub(super) ratings: Vec<RatingRecord>,
 }
 
 impl Observer {
@@ -156,6 +197,8 @@ impl Observer {
             unmet_total: 0.0,
             contracted_total: 0.0,
             last: PeriodFigures::before_any(0),
+            planning_open_by_kind: [0; 3],
+            ratings: Vec::new(),
         }
     }
 }
@@ -194,7 +237,19 @@ impl Replication<'_> {
     /// Records what the planning quarter leaves: providers open and intended host share.
     pub(super) fn observe_plan(&mut self) {
         self.observer.intended = self.intended_shares();
+        self.observer.planning_open_by_kind = self.open_by_kind();
         self.observer.last = PeriodFigures::before_any(self.open_count());
+    }
+
+    /// Open providers of each kind now.
+    fn open_by_kind(&self) -> OpenByKind {
+        let mut n = [0; 3];
+        for (st, p) in self.providers.iter().zip(&self.m.providers) {
+            if st.is_open() {
+                n[kind_index(p.kind)] += 1;
+            }
+        }
+        n
     }
 
     /// Records the quarter's figures (after its last step): spend, unmet volume, in-house share
@@ -279,6 +334,8 @@ impl Replication<'_> {
                 0.0
             },
             ledger: self.ledger,
+            ratings: o.ratings,
+            planning_open_by_kind: o.planning_open_by_kind,
         }
     }
 

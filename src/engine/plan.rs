@@ -18,12 +18,13 @@ impl Replication<'_> {
         let targets_need = self.targets_need();
         let share = m.rules.plan_share;
         for (pi, p) in m.providers.iter().enumerate() {
+            let charged = self.pays_hosting_charge(pi);
             for s in 0..m.services.len() {
                 if !self.providers[pi].lines[s].exists {
                     continue;
                 }
                 let need = targets_need[pi] * m.services[s].need_per_head * share;
-                let fixed = self.fixed_cost(pi, s);
+                let fixed = self.fixed_cost(pi, s, charged);
                 let line = &mut self.providers[pi].lines[s];
                 let volume = if need > 0.0 {
                     need

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::model::rng::{self, Purpose};
 
+use super::choice::NESTS;
 use super::state::{Contract, Replication, Scratch, Supplier};
 
 /// Which round of choices is run.
@@ -38,11 +39,12 @@ impl Replication<'_> {
         let mut scratch = std::mem::take(&mut self.scratch);
         {
             let this = &*self;
+            let nests = this.nesting();
             let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| -> u64 {
                 chunk
                     .chunks_mut(ns)
                     .enumerate()
-                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc))
+                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc, nests))
                     .sum()
             };
             // Counts are integers, so their sum is the same in any order.
@@ -74,6 +76,7 @@ impl Replication<'_> {
         round: Round,
         row: &mut [Contract],
         sc: &mut Scratch,
+        nests: Option<[f64; NESTS]>,
     ) -> u64 {
         let m = self.m;
         let mut drawn = false;
@@ -105,7 +108,7 @@ impl Replication<'_> {
                 self.draw_uniforms(c, t, purpose, sub, &mut sc.uniforms);
                 drawn = true;
             }
-            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options);
+            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options, nests);
             // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
             row[s] = Contract {
                 supplier: pick,

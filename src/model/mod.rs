@@ -6,7 +6,8 @@ pub mod rng;
 use std::collections::BTreeMap;
 
 use crate::scenario::schema::{
-    self, Closeness, Demand, Finance, OnFailure, Preferences, ProviderKind, Rules, ScenarioFile,
+    self, Choice, Closeness, Consolidation, Demand, Finance, OnC, OnFailure, Preferences,
+    ProviderKind, Rules, ScenarioFile,
 };
 use rng::{Purpose, entity_key};
 
@@ -124,6 +125,8 @@ pub struct Checkpoint {
     pub marginal_band: f64,
     /// B at the previous checkpoint must become A here.
     pub b_must_reach_a: bool,
+    /// What a C rating means here: stop, or merge a local CSU into a neighbour.
+    pub on_c: OnC,
 }
 
 /// The market the engine simulates: one configuration of one scenario.
@@ -149,6 +152,10 @@ pub struct Market {
     pub preferences: Preferences,
     /// Demand spread.
     pub demand: Demand,
+    /// Nest dissimilarities of the choice.
+    pub choice: Choice,
+    /// Voluntary mergers after checkpoints.
+    pub consolidation: Consolidation,
     /// Regions.
     pub regions: Vec<Region>,
     /// Service lines.
@@ -369,6 +376,8 @@ impl Market {
             closeness: s.closeness.clone(),
             preferences: s.preferences.clone(),
             demand: s.demand.clone(),
+            choice: s.choice.clone(),
+            consolidation: s.consolidation.clone(),
             regions,
             services,
             ccgs,
@@ -385,6 +394,7 @@ impl Market {
                     min_capability: c.min_capability,
                     marginal_band: c.marginal_band,
                     b_must_reach_a: c.b_must_reach_a,
+                    on_c: c.on_c,
                 })
                 .collect(),
             candidates,

@@ -52,3 +52,6 @@ pub const MAX_TRAJECTORIES: u32 = 10_000;
 /// Most local CSUs `csmarket generate` writes (each is about 800 bytes of TOML, so the file stays
 /// well inside [`MAX_FILE_BYTES`]).
 pub const MAX_GENERATED_PROVIDERS: u32 = 50_000;
+/// Smallest nest dissimilarity `lambda` (MODEL.md section 10): below it a nest already picks its
+/// best option, and utilities divided by it could overflow.
+pub const MIN_NEST_LAMBDA: f64 = 1e-3;

@@ -26,6 +26,12 @@ pub struct ScenarioFile {
     /// Spread of demand between replications.
     #[serde(default)]
     pub demand: Demand,
+    /// Nested choice (MODEL.md section 10).
+    #[serde(default)]
+    pub choice: Choice,
+    /// Voluntary mergers of local CSUs (MODEL.md section 10).
+    #[serde(default)]
+    pub consolidation: Consolidation,
     /// Regions of the market.
     #[serde(default)]
     pub regions: Vec<Region>,
@@ -131,6 +137,8 @@ pub struct Finance {
     pub insolvency_threshold: f64,
     /// Cost of one full-time member of staff (£/year), to turn capacity into staff.
     pub cost_per_fte: f64,
+    /// £ per head of its patch per year a local CSU pays the Board while hosted (a fixed cost).
+    pub hosting_charge: f64,
 }
 
 /// Closeness of each kind of option to a CCG, `L(o, c)` in [0, 1].
@@ -429,6 +437,9 @@ pub struct Checkpoint {
     /// A provider rated B at the previous checkpoint must be rated A here or stop.
     #[serde(default)]
     pub b_must_reach_a: bool,
+    /// What a C rating means here: `stop`, or `merge` (a local CSU merges into a neighbour).
+    #[serde(default)]
+    pub on_c: OnC,
 }
 
 /// A named variant of the market: edits applied to the file before it is compiled.
@@ -515,3 +526,6 @@ pub mod targets;
 
 /// Default values of optional fields, named so the format reference can cite them.
 pub mod defaults;
+mod extensions;
+
+pub use extensions::{Choice, Consolidation, Nests, OnC};

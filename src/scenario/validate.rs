@@ -20,6 +20,7 @@ pub struct Finding {
 }
 
 mod checker;
+mod extensions;
 mod targets;
 
 use checker::Checker;
@@ -102,6 +103,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         10.0,
     );
     c.range("finance.cost_per_fte", f.cost_per_fte, 1.0, MAX_UNIT_MONEY);
+    extensions::check(&mut c, s);
 
     let l = &s.closeness;
     for (k, v) in [

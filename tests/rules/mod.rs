@@ -17,6 +17,7 @@ mod money;
 mod networks;
 mod pricing;
 mod procurement;
+mod section10;
 
 use csmarket::engine::{Replication, Supplier};
 use csmarket::model::Market;

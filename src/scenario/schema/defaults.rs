@@ -29,6 +29,7 @@ impl Default for Finance {
             redundancy_cost: 0.5,
             insolvency_threshold: -0.1,
             cost_per_fte: 50_000.0,
+            hosting_charge: 0.0,
         }
     }
 }
