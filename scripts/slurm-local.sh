@@ -8,11 +8,11 @@
 # Needs root and a Debian-like system (apt). No systemd and no cgroups: the daemons are started
 # directly, processes are tracked with proctrack/linuxproc, and there is no accounting database
 # (squeue and `scontrol show job` work; sacct does not). The node's CPUs and memory are read from
-# the machine (`slurmd -C`, `free -m`). `up` starts slurmctld with a cleared job state: this is a
+# the machine (`slurmd -C`, /proc/meminfo). `up` starts slurmctld with a cleared job state: this is a
 # scratch cluster, not one to keep jobs in.
 #
 # Environment: SLURM_LOCAL_STATE (default /run/csmarket-slurm) keeps the pids of the daemons this
-# script started; SLURM_LOCAL_MEM_PERCENT (default 80) is the share of `free -m` offered to jobs.
+# script started; SLURM_LOCAL_MEM_PERCENT (default 80) is the share of the machine's memory offered to jobs.
 set -euo pipefail
 
 CONF=/etc/slurm/slurm.conf
@@ -31,9 +31,9 @@ die() {
 start_time() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    echo "${20}"
+    local fields
+    read -ra fields <<<"${stat##*) }"
+    echo "${fields[19]}"
 }
 
 # Records a daemon this script started: its pid and the process's start time.
@@ -73,7 +73,8 @@ write_conf() {
     node=$(slurmd -C | head -n 1)
     [[ "$node" == NodeName=* ]] || die "slurmd -C printed '$node', not a node line"
     node=$(sed -E 's/ RealMemory=[0-9]+//' <<<"$node")
-    total=$(free -m | awk '/^Mem:/ {print $2}')
+    # MemTotal in MB, as `free -m` prints it (procps is not in every minimal image).
+    total=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
     mem=$((total * MEM_PERCENT / 100))
     mkdir -p /etc/slurm
     cat >"$CONF" <<EOF

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Submits a csmarket command to Slurm as an array of shards and a finish job that merges them,
 # and that submits again, by itself, any shard that was killed, timed out or was cancelled.
 #
