@@ -135,6 +135,18 @@ for k in 0 1 2; do
     grep -q "saved progress found" "$work/logs/shard-$k.log" || fail "shard $k did not resume from saved progress"
 done
 
+# A rerun of a finished submission: every shard's marker makes its task return at once, and the
+# finish job merges again.
+rm "$work/done/merged"
+"$root/examples/slurm/submit.sh" --resubmit "$work" >/dev/null
+for ((i = 0; i < 120; i++)); do
+    [[ -f "$work/done/merged" ]] && break
+    sleep 1
+done
+[[ -f "$work/done/merged" ]] || fail "a resubmission of complete shards did not merge within 120 s"
+grep -q "already complete" "$work/logs/shard-0.log" || fail "a complete shard did not return at once"
+say "resubmitted after completion: shard 0 $(grep "already complete" "$work/logs/shard-0.log" | sed 's/.*shard 0: //'); merged again in ${i}s"
+
 say "one-machine run of the same"
 "$CSMARKET" run "$SCENARIO" -n "$REPS" --out "$tmp/one" >/dev/null
 

@@ -160,8 +160,8 @@ limit=$(limit_seconds "$TIME") || die "--time '$TIME' is not a Slurm time limit 
     die "--signal-secs $SIGNAL_SECS is not below --time $TIME ($limit s): a task would be warned before it starts"
 
 command -v sbatch >/dev/null || die "sbatch is not on PATH: run this on a Slurm login node"
-CSMARKET=$(command -v "$CSMARKET") || die "csmarket binary '${CSMARKET}' not found (set --csmarket or CSMARKET)"
-CSMARKET=$(realpath "$CSMARKET")
+found=$(command -v "$CSMARKET") || die "csmarket binary '$CSMARKET' not found (set --csmarket or CSMARKET)"
+CSMARKET=$(realpath "$found")
 
 # A task asking for more than any node has would stay pending for ever without a word (or be
 # refused by sbatch): say so now.
