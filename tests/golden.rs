@@ -107,8 +107,9 @@ const RUNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Provenance keys that describe the moment and the machine, not the results.
-const VOLATILE_KEYS: [&str; 4] = ["started", "finished", "threads", "command_line"];
+/// Provenance keys that describe the moment and the machine, not the results; and the SHA-256
+/// seal of a state file, which covers that provenance.
+const VOLATILE_KEYS: [&str; 5] = ["started", "finished", "threads", "command_line", "sha256"];
 /// Report lines that carry the same provenance.
 const VOLATILE_LINES: [&str; 6] = [
     "**Threads:**",

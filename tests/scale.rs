@@ -7,8 +7,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::{csmarket, fixture};
+use csmarket::experiment::sealed;
 use csmarket::experiment::{self, Summary};
-use csmarket::export::merge::RUN_FIELDS;
+use csmarket::export::merge::{self, RUN_FIELDS, ShardState};
 use csmarket::model::Market;
 use csmarket::scenario::Scenario;
 
@@ -197,16 +198,12 @@ fn merging_shards_of_different_runs_is_refused_with_the_reason() {
     let e = merge_fails(&[&s[0], &s[1], &s[1]], &out);
     assert!(e.contains("are both shard 1/3"), "{e}");
 
-    // Another version of csmarket wrote one shard.
+    // Another version of csmarket wrote one shard (sealed as that version would seal it).
     let state = s[2].join("local/state.json");
-    let text = fs::read_to_string(&state).unwrap();
-    let version = format!("\"csmarket_version\":\"{}\"", env!("CARGO_PKG_VERSION"));
-    assert!(text.contains(&version));
-    fs::write(
-        &state,
-        text.replace(&version, "\"csmarket_version\":\"0.0.1\""),
-    )
-    .unwrap();
+    let text = fs::read(&state).unwrap();
+    let mut other: ShardState<'static> = sealed::open(merge::FORMAT, &text).unwrap();
+    other.identity.to_mut().csmarket_version = "0.0.1".into();
+    fs::write(&state, sealed::seal(merge::FORMAT, &other).unwrap()).unwrap();
     let e = merge_fails(&[&s[0], &s[1], &s[2]], &out);
     assert!(e.contains("csmarket version"), "{e}");
     fs::write(&state, text).unwrap();
@@ -268,7 +265,7 @@ fn resumable_run(out: &Path) -> std::process::Command {
         "--config",
         "local",
     ])
-    .args(["--checkpoint-secs", "0", "--threads", "2", "--out"])
+    .args(["--save-secs", "0", "--threads", "2", "--out"])
     .arg(out)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
@@ -283,10 +280,10 @@ fn a_killed_run_resumes_to_the_output_of_an_uninterrupted_one() {
     let state = killed.join("local/.progress/state.json");
     let deadline = Instant::now() + Duration::from_secs(300);
     while !state.exists() {
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(Instant::now() < deadline, "no saved progress appeared");
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the run ended before its first checkpoint"
+            "the run ended before its first save"
         );
         std::thread::sleep(Duration::from_millis(10));
     }

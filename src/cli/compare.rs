@@ -96,6 +96,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         .map(|c| plan.market(c))
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
+    let _lock = super::lock_output(out, argv)?;
     let mut writers = Vec::new();
     for m in &markets {
         let dir = out.join(&m.configuration);
@@ -198,9 +199,9 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("cannot write the report in {}", out.display()))?;
 
-    print!("{}", headline_table(&outcome.summaries));
-    print!("{}", difference_table(&outcome.comparison));
-    println!("Report: {}", out.join("report.html").display());
+    out!("{}", headline_table(&outcome.summaries));
+    out!("{}", difference_table(&outcome.comparison));
+    outln!("Report: {}", out.join("report.html").display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -108,9 +108,10 @@ fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
     super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
 }
 
-fn create(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))
+/// Creates and locks the folder a tool writes into.
+fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::OutputLock> {
+    super::lock_output(dir, argv)
+        .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
 /// `csmarket sweep`.
@@ -133,7 +134,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     };
     plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sweep");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sweep");
     let mut result = explore::sweep::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -147,20 +148,23 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     charts::explore::sweep_charts(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     for n in &result.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
-    println!(
+    outln!(
         "{} points x {} replications of `{}`",
         result.points.len(),
         result.origin.replications,
         result.origin.configuration
     );
     if result.tipping.is_empty() {
-        println!("No provider's survival crosses 50% within the sweep.");
+        outln!("No provider's survival crosses 50% within the sweep.");
     } else {
-        println!(
+        outln!(
             "{:<28} {:<8} {:<9} tipping point (interval) on {}",
-            "provider", "method", "direction", result.axes[0].path
+            "provider",
+            "method",
+            "direction",
+            result.axes[0].path
         );
         for t in &result.tipping {
             let fixed = t
@@ -169,7 +173,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
                 .map(|(p, v)| format!("{p}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            println!(
+            outln!(
                 "{:<28} {:<8} {:<9} {}{}{}",
                 t.provider,
                 t.method.as_str(),
@@ -188,7 +192,7 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -210,7 +214,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     };
     plan.check().map_err(report)?;
     let dir = out_dir(&args.study, "sensitivity");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(0, "sensitivity");
     let mut result = explore::sensitivity::run(&plan, &|done, total| {
         bar.set_length(total);
@@ -224,12 +228,12 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     charts::explore::sensitivity_charts(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     if !result.skipped.is_empty() {
-        eprintln!(
+        errln!(
             "note: {} parameters left out (listed in sensitivity.json)",
             result.skipped.len()
         );
     }
-    println!(
+    outln!(
         "{} parameters varied by ±{}% on `{}`, {} replications per run",
         result.factors.len(),
         result.fraction * 100.0,
@@ -237,7 +241,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         result.origin.replications
     );
     for (oi, o) in result.outputs.iter().enumerate() {
-        println!(
+        outln!(
             "{} (baseline {:.4}): largest effects",
             o.name(),
             result.baseline.get(oi).copied().unwrap_or(f64::NAN)
@@ -245,7 +249,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         let morris = result.morris_of(o);
         for row in result.oat_of(o).into_iter().take(5) {
             let m = morris.iter().find(|m| m.path == row.path);
-            println!(
+            outln!(
                 "  {:<52} swing {:+.4}{}",
                 row.path,
                 row.swing,
@@ -256,7 +260,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
             );
         }
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -267,7 +271,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
         explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
     let study = study_of(options, configuration);
     let dir = out_dir(&args.study, "backtest");
-    create(&dir)?;
+    let _lock = create(&dir, argv)?;
     let bar = progress::bar(study.replications, "backtest");
     let mut result =
         explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
@@ -278,20 +282,22 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     charts::explore::backtest_chart(&dir, &result)
         .with_context(|| format!("cannot write charts in {}", dir.display()))?;
     let s = &result.scores;
-    println!(
+    outln!(
         "{} recorded ratings, configuration `{}`, {} replications",
-        s.n, result.origin.configuration, result.origin.replications
+        s.n,
+        result.origin.configuration,
+        result.origin.replications
     );
-    println!(
+    outln!(
         "accuracy {:.1}%  Brier {:.4}  (base rates {:.4}, skill {:+.3})",
         s.accuracy * 100.0,
         s.brier,
         s.brier_base_rate,
         s.skill
     );
-    println!("observed \\ modal     A     B     C  unrated");
+    outln!("observed \\ modal     A     B     C  unrated");
     for (i, row) in s.confusion.iter().enumerate() {
-        println!(
+        outln!(
             "{:<16} {:>5} {:>5} {:>5} {:>8}",
             explore::backtest::OUTCOMES[i],
             row[0],
@@ -300,6 +306,6 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
             row[3]
         );
     }
-    println!("Results written to {}/", dir.display());
+    outln!("Results written to {}/", dir.display());
     Ok(ExitCode::SUCCESS)
 }

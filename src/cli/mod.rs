@@ -1,19 +1,34 @@
 //! The command line: parses arguments into a validated plan and wires the library together.
 
+/// `println!` through [`say`]: a closed stdout is not an error and never panics.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::say(&format!("{}\n", format_args!($($t)*))) };
+}
+/// `print!` through [`say`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::say(&format!($($t)*)) };
+}
+/// `eprintln!` through [`say_err`]: never panics on a closed stderr.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::say_err(&format!("{}\n", format_args!($($t)*))) };
+}
+
 pub mod compare;
 pub mod explore;
 pub mod options;
 pub mod progress;
 pub mod run;
 pub mod scale;
+pub mod stop;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::experiment::resume::ResumeError;
 use crate::experiment::shard::Shard;
+use crate::export::lock::{LockError, OutputLock};
 use crate::export::merge::MergeError;
 use crate::generate::GenerateError;
 use crate::scenario::{Scenario, ScenarioError};
@@ -95,8 +110,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Seconds between saves of progress; the first block of replications is always saved.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub checkpoint_secs: u64,
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        alias = "checkpoint-secs"
+    )]
+    pub save_secs: u64,
 }
 
 /// The output folder a command uses: `--out`, or `output/<scenario file name>`
@@ -121,6 +141,7 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> 
 
 /// Runs the command line; returns the process exit code (2 for bad input, 1 for other failures).
 pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
+    stop::install(&argv);
     let result = match cli.command {
         None => compare::run(&compare::CompareArgs::default_job(), &argv),
         Some(Command::Compare(args)) => compare::run(&args, &argv),
@@ -136,7 +157,7 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            errln!("Error: {}", error_message(&e));
             if is_input_error(&e) {
                 ExitCode::from(2)
             } else {
@@ -146,7 +167,65 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     }
 }
 
-/// Bad input (a scenario problem, an unknown configuration) exits with status 2.
+/// Writes text to standard output. A closed stdout (`csmarket validate *.toml | head -1`) is not
+/// an error: the text is dropped, quietly, as the reader asked; other failures are reported once
+/// on stderr. Never panics, unlike `print!`.
+pub fn say(text: &str) {
+    use std::io::Write;
+    static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            say_err(&format!("cannot write to standard output: {e}\n"));
+        }
+    }
+}
+
+/// Writes text to standard error; a failure there has nowhere left to be reported, and is not a
+/// reason to panic.
+pub fn say_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// An error and its causes on one line, each said once: many errors name their cause in their
+/// own message too (`{file}: {source}`), and `{:#}` would repeat it.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+/// Locks a command's output folder for this process (see [`OutputLock`]), saying which
+/// temporary files of a killed run it removed.
+pub fn lock_output(dir: &Path, argv: &[String]) -> anyhow::Result<OutputLock> {
+    let lock = OutputLock::acquire(dir, argv)?;
+    if !lock.cleaned().is_empty() {
+        errln!(
+            "Removed {} temporary file{} a stopped run left in {}",
+            lock.cleaned().len(),
+            if lock.cleaned().len() == 1 { "" } else { "s" },
+            dir.display()
+        );
+    }
+    Ok(lock)
+}
+
+/// Bad input (a scenario problem, an unknown configuration, an output folder another process
+/// holds) exits with status 2.
 fn is_input_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<ScenarioError>().is_some()
@@ -155,6 +234,8 @@ fn is_input_error(e: &anyhow::Error) -> bool {
                 .is_some_and(MergeError::is_input_error)
             || c.downcast_ref::<GenerateError>()
                 .is_some_and(|e| matches!(e, GenerateError::Size(_)))
+            || c.downcast_ref::<LockError>()
+                .is_some_and(|e| matches!(e, LockError::Held { .. }))
             || c.downcast_ref::<ResumeError>()
                 .is_some_and(|e| !matches!(e, ResumeError::Io { .. }))
     })
@@ -173,7 +254,7 @@ impl RunArgs {
             configs: Vec::new(),
             shard: None,
             resume: false,
-            checkpoint_secs: 30,
+            save_secs: 30,
         }
     }
 }
@@ -182,7 +263,7 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     for f in files {
         match Scenario::from_path(f) {
-            Ok(s) => println!(
+            Ok(s) => outln!(
                 "{}: ok ({} configuration{}: {})",
                 f.display(),
                 s.configuration_names().len(),
@@ -195,7 +276,7 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             ),
             Err(e) => {
                 bad += 1;
-                eprintln!("{e}");
+                errln!("{e}");
             }
         }
     }
@@ -204,4 +285,25 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let reason = io.to_string();
+        let e = anyhow::Error::new(LockError::Io {
+            action: "lock",
+            file: "/tmp/x".into(),
+            source: io,
+        })
+        .context("cannot use output folder /tmp");
+        assert_eq!(
+            error_message(&e),
+            format!("cannot use output folder /tmp: cannot lock /tmp/x: {reason}")
+        );
+    }
 }

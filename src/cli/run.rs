@@ -1,13 +1,20 @@
 //! `csmarket run`: every chosen configuration of a scenario, written under the output folder.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use super::options::Options;
-use super::{InputError, RunArgs};
+use super::{InputError, RunArgs, progress};
 use crate::experiment::Summary;
-use crate::experiment::shard::Shard;
+use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
+use crate::experiment::resume::{self, RowsMark};
+use crate::experiment::shard::{RunIdentity, Shard};
+use crate::export::merge::{self as shard_merge, ShardState};
+use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
 use crate::scenario::Scenario;
 
@@ -31,7 +38,7 @@ pub struct RunPlan {
     /// Carry on from saved progress.
     pub resume: bool,
     /// Least time between saves of progress.
-    pub checkpoint_every: Duration,
+    pub save_every: Duration,
 }
 
 impl RunPlan {
@@ -48,7 +55,7 @@ impl RunPlan {
             out: options.out,
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
-            checkpoint_every: Duration::from_secs(args.checkpoint_secs),
+            save_every: Duration::from_secs(args.save_secs),
         })
     }
 
@@ -75,28 +82,157 @@ impl RunPlan {
     }
 }
 
-/// Runs one configuration (the plan's shard of it) and writes its folder under `out`, saving
-/// progress as it goes so that `--resume` can finish it; returns its summary.
+/// The identity of a configuration's run under a plan.
+fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
+    RunIdentity {
+        csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_sha256: plan.scenario.sha256.clone(),
+        configuration: configuration.to_string(),
+        seed: plan.seed,
+        replications: plan.replications,
+        shard: plan.shard,
+    }
+}
+
+/// Runs one configuration (the plan's shard of it) into `out/<configuration>/` through the
+/// library's [`ResumableRun`], and writes its results: summary tables and charts, or for a shard
+/// `state.json` for `csmarket merge` (a shard's charts would show part of the run).
 pub fn run_configuration(
     plan: &RunPlan,
     configuration: &str,
     argv: &[String],
 ) -> anyhow::Result<Summary> {
-    super::scale::run_configuration(plan, configuration, argv)
+    let market = plan.market(configuration)?;
+    let dir = plan.out.join(configuration);
+    let job = ResumableRun {
+        market: &market,
+        identity: identity(plan, configuration),
+        dir: dir.clone(),
+        threads: plan.threads,
+        resume: plan.resume,
+        save_every: plan.save_every,
+        stop: &|| super::stop::requested().is_some(),
+    };
+    let range = job.range();
+    let bar = progress::bar(range.end - range.start, configuration);
+    let open_log = |path: &Path, saved: Option<&RowsMark>| match saved {
+        None => ReplicationLog::create(path, &market),
+        Some(mark) => ReplicationLog::reopen(path, &market, mark),
+    };
+    let write_results = |done: &Finished| -> anyhow::Result<()> {
+        bar.finish_and_clear();
+        let provenance = Provenance {
+            csmarket_version: job.identity.csmarket_version.clone(),
+            scenario: plan.scenario.base.scenario.name.clone(),
+            scenario_file: plan.scenario.file.clone(),
+            scenario_sha256: plan.scenario.sha256.clone(),
+            configuration: configuration.to_string(),
+            seed: plan.seed,
+            first_replication: range.start,
+            replications: range.end - range.start,
+            threads: plan.thread_count(),
+            started: done.started.clone(),
+            finished: chrono::Utc::now().to_rfc3339(),
+            command_line: argv.to_vec(),
+        };
+        export::write_summary(&dir, &done.summary, &provenance)
+            .with_context(|| format!("cannot write results in {}", dir.display()))?;
+        let labels = crate::charts::Labels::from_markets([&market]);
+        if plan.shard == Shard::WHOLE {
+            let drawn =
+                crate::charts::configuration_charts(std::slice::from_ref(&done.summary), &labels)?;
+            crate::charts::write(&dir, &drawn)
+                .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+        } else {
+            let state = ShardState {
+                identity: Cow::Borrowed(&job.identity),
+                provenance: Cow::Borrowed(&provenance),
+                rows: done.rows.clone(),
+                summary: Cow::Borrowed(&done.summary),
+                labels: Cow::Borrowed(&labels),
+            };
+            shard_merge::write_state(&dir, &state)
+                .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
+        }
+        Ok(())
+    };
+    let finished = job.run(open_log, &|done| bar.set_position(done), write_results)?;
+    bar.finish_and_clear();
+    Ok(finished.summary)
+}
+
+/// Removes the saved progress of every configuration of a finished run.
+pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
+    for c in &plan.configurations {
+        resume::clear(&plan.out.join(c))?;
+    }
+    Ok(())
 }
 
 /// `csmarket run`.
 pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::from_args(args)?;
+    let _lock = super::lock_output(&plan.out, argv)?;
+    super::stop::cooperate();
     let mut summaries = Vec::new();
     for c in &plan.configurations {
-        summaries.push(run_configuration(&plan, c, argv)?);
+        let stopped = match super::stop::requested() {
+            Some(_) => None,
+            None => match run_configuration(&plan, c, argv) {
+                Ok(s) => {
+                    summaries.push(s);
+                    continue;
+                }
+                Err(e) => Some(e.downcast::<Stopped>()?),
+            },
+        };
+        return Ok(stopped_early(&plan, &summaries, stopped, argv));
     }
     // Every configuration is written: the saved progress has done its job.
-    super::scale::clear_progress(&plan)?;
-    print!("{}", headline_table(&summaries));
-    println!("Results written to {}", display_dir(&plan.out));
+    clear_progress(&plan)?;
+    out!("{}", headline_table(&summaries));
+    outln!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says, after a signal, what finished, what was saved and the command that resumes; returns
+/// the exit status of a process stopped by that signal.
+fn stopped_early(
+    plan: &RunPlan,
+    finished: &[Summary],
+    stopped: Option<Stopped>,
+    argv: &[String],
+) -> ExitCode {
+    let signal = super::stop::requested().unwrap_or(15);
+    let mut say = format!("Stopped by {}.\n", super::stop::name(signal));
+    let names = |cs: &[String]| cs.join(", ");
+    let done = finished.len();
+    if done > 0 {
+        say += &format!(
+            "Finished: {} (written to {}).\n",
+            names(&plan.configurations[..done]),
+            display_dir(&plan.out)
+        );
+    }
+    let mut next = done;
+    if let Some(s) = stopped {
+        let c = &plan.configurations[done];
+        say += &format!(
+            "{c}: replications {}..{} of {}..{} saved in {}.\n",
+            s.first,
+            s.next,
+            s.first,
+            s.end,
+            resume::progress_dir(&plan.out.join(c)).display()
+        );
+        next += 1;
+    }
+    if next < plan.configurations.len() {
+        say += &format!("Not started: {}.\n", names(&plan.configurations[next..]));
+    }
+    say += &format!("Resume with:\n  {}\n", super::stop::resume_command(argv));
+    super::say_err(&say);
+    ExitCode::from(super::stop::exit_status(signal))
 }
 
 fn display_dir(p: &Path) -> String {

@@ -1,229 +1,21 @@
-//! Large runs on the command line: resumable and sharded `run`, `merge`, `generate` and `bench`.
+//! Large runs on the command line: `merge` of shards, `generate` and `bench`.
 
-use std::borrow::Cow;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::options::{Options, check_threads};
-use super::run::{RunPlan, headline_table};
-use super::{CommonArgs, InputError, progress};
-use crate::engine::ReplicationOutcome;
-use crate::experiment::resume::{self, Checkpoint, ROWS_FILE};
-use crate::experiment::shard::RunIdentity;
-use crate::experiment::{self, Observer, Summary};
-use crate::export::merge::{self as shard_merge, ShardState};
-use crate::export::{self, Provenance, ReplicationLog, atomic};
+use super::run::headline_table;
+use super::{CommonArgs, InputError};
+use crate::experiment;
+use crate::export::atomic;
+use crate::export::merge as shard_merge;
 use crate::generate::{self as market_gen, MarketSize};
 use crate::model::Market;
-
-/// Saves a run's progress after its first block and then at most every `every`.
-struct Saver<'a> {
-    log: ReplicationLog,
-    identity: &'a RunIdentity,
-    dir: &'a Path,
-    started: &'a str,
-    every: Duration,
-    last: Option<Instant>,
-}
-
-impl Saver<'_> {
-    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<u64> {
-        let rows_bytes = self.log.sync()?;
-        Checkpoint {
-            format: resume::FORMAT,
-            identity: Cow::Borrowed(self.identity),
-            started: self.started.to_string(),
-            next,
-            rows_bytes,
-            complete,
-            summary: Cow::Borrowed(summary),
-        }
-        .save(self.dir)?;
-        self.last = Some(Instant::now());
-        Ok(rows_bytes)
-    }
-}
-
-impl Observer for Saver<'_> {
-    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
-        self.log.write(r)
-    }
-
-    fn block_done(&mut self, summary: &Summary, next: u64) -> anyhow::Result<()> {
-        if self.last.is_none_or(|t| t.elapsed() >= self.every) {
-            self.save(summary, next, false)?;
-        }
-        Ok(())
-    }
-}
-
-/// The identity of a configuration's run under a plan.
-fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
-    RunIdentity {
-        csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario_sha256: plan.scenario.sha256.clone(),
-        configuration: configuration.to_string(),
-        seed: plan.seed,
-        replications: plan.replications,
-        shard: plan.shard,
-    }
-}
-
-fn complete_checkpoint<'a>(
-    identity: &'a RunIdentity,
-    started: &str,
-    next: u64,
-    rows_bytes: u64,
-    summary: &'a Summary,
-) -> Checkpoint<'a> {
-    Checkpoint {
-        format: resume::FORMAT,
-        identity: Cow::Borrowed(identity),
-        started: started.to_string(),
-        next,
-        rows_bytes,
-        complete: true,
-        summary: Cow::Borrowed(summary),
-    }
-}
-
-/// Runs one configuration (the plan's shard of it) into `out/<configuration>/`, keeping progress
-/// in `.progress/` so a killed run can be finished with `--resume`. A shard also writes
-/// `state.json` for `csmarket merge`.
-pub fn run_configuration(
-    plan: &RunPlan,
-    configuration: &str,
-    argv: &[String],
-) -> anyhow::Result<Summary> {
-    let market = plan.market(configuration)?;
-    let dir = plan.out.join(configuration);
-    let progress_dir = resume::progress_dir(&dir);
-    let id = identity(plan, configuration);
-    let range = id.range();
-    let saved = if plan.resume {
-        Checkpoint::load(&progress_dir)?
-    } else {
-        None
-    };
-    if let Some(c) = &saved {
-        c.belongs_to(&id, &progress_dir)?;
-    }
-    if let Some(c) = saved.as_ref().filter(|c| c.complete) {
-        return Ok(c.summary.as_ref().clone());
-    }
-    if saved.is_none() && progress_dir.exists() {
-        std::fs::remove_dir_all(&progress_dir)
-            .with_context(|| format!("cannot clear old progress in {}", progress_dir.display()))?;
-    }
-    std::fs::create_dir_all(&progress_dir)
-        .with_context(|| format!("cannot create output folder {}", progress_dir.display()))?;
-    let rows_path = progress_dir.join(ROWS_FILE);
-    let final_rows = dir.join("replications.csv");
-    // Killed after the rows were moved into place but before the run was marked complete.
-    let rows_in_place = saved.as_ref().is_some_and(|c| {
-        c.next == range.end
-            && !rows_path.exists()
-            && std::fs::metadata(&final_rows).is_ok_and(|m| m.len() == c.rows_bytes)
-    });
-    let (summary, started, rows_bytes) = if rows_in_place {
-        let c = saved
-            .as_ref()
-            .map(|c| (c.summary.as_ref().clone(), c.started.clone(), c.rows_bytes));
-        c.ok_or_else(|| anyhow::anyhow!("internal: no checkpoint"))?
-    } else {
-        let (start, next, started, log) = match &saved {
-            Some(c) => (
-                c.summary.as_ref().clone(),
-                c.next,
-                c.started.clone(),
-                ReplicationLog::reopen(&rows_path, &market, c.rows_bytes)?,
-            ),
-            None => (
-                Summary::new(&market),
-                range.start,
-                chrono::Utc::now().to_rfc3339(),
-                ReplicationLog::create(&rows_path, &market)?,
-            ),
-        };
-        let total = range.end - range.start;
-        let bar = progress::bar(total, configuration);
-        let before = next - range.start;
-        bar.set_position(before);
-        let mut saver = Saver {
-            log,
-            identity: &id,
-            dir: &progress_dir,
-            started: &started,
-            every: plan.checkpoint_every,
-            last: None,
-        };
-        let summary = experiment::run_from(
-            &market,
-            next..range.end,
-            plan.threads,
-            start,
-            &mut saver,
-            &|done| bar.set_position(before + done),
-        )?;
-        bar.finish_and_clear();
-        let rows_bytes = saver.save(&summary, range.end, false)?;
-        saver.log.finish(&final_rows)?;
-        (summary, started, rows_bytes)
-    };
-    let provenance = Provenance {
-        csmarket_version: id.csmarket_version.clone(),
-        scenario: plan.scenario.base.scenario.name.clone(),
-        scenario_file: plan.scenario.file.clone(),
-        scenario_sha256: plan.scenario.sha256.clone(),
-        configuration: configuration.to_string(),
-        seed: plan.seed,
-        first_replication: range.start,
-        replications: range.end - range.start,
-        threads: plan.thread_count(),
-        started: started.clone(),
-        finished: chrono::Utc::now().to_rfc3339(),
-        command_line: argv.to_vec(),
-    };
-    export::write_summary(&dir, &summary, &provenance)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    let labels = crate::charts::Labels::from_markets([&market]);
-    if plan.shard == crate::experiment::shard::Shard::WHOLE {
-        // A shard's charts would show part of the run; `merge` draws those of the whole.
-        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), &labels)?;
-        crate::charts::write(&dir, &drawn)
-            .with_context(|| format!("cannot write charts in {}", dir.display()))?;
-    } else {
-        let state = ShardState {
-            format: shard_merge::FORMAT,
-            identity: Cow::Borrowed(&id),
-            provenance: Cow::Borrowed(&provenance),
-            rows_bytes,
-            summary: Cow::Borrowed(&summary),
-            labels: Cow::Borrowed(&labels),
-        };
-        shard_merge::write_state(&dir, &state)
-            .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
-    }
-    complete_checkpoint(&id, &started, range.end, rows_bytes, &summary).save(&progress_dir)?;
-    Ok(summary)
-}
-
-/// Removes the saved progress of every configuration of a finished run.
-pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
-    for c in &plan.configurations {
-        let dir = resume::progress_dir(&plan.out.join(c));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("cannot remove {}", dir.display()))?;
-        }
-    }
-    Ok(())
-}
 
 /// Arguments of `csmarket merge`.
 #[derive(Debug, Clone, Args)]
@@ -238,9 +30,12 @@ pub struct MergeArgs {
 
 /// `csmarket merge`.
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let summaries = shard_merge::merge(&args.shards, &args.out, argv)?;
-    print!("{}", headline_table(&summaries));
-    println!(
+    // Everything is checked before the output folder is created or locked.
+    let checked = shard_merge::check_shards(&args.shards, &args.out)?;
+    let _lock = super::lock_output(&args.out, argv)?;
+    let summaries = checked.write(&args.out, argv)?;
+    out!("{}", headline_table(&summaries));
+    outln!(
         "Merged {} shard folders into {}/",
         args.shards.len(),
         args.out.display()
@@ -285,7 +80,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Some(p) if p.as_os_str() != "-" => {
             atomic::write(p, text.as_bytes())
                 .with_context(|| format!("cannot write {}", p.display()))?;
-            eprintln!(
+            errln!(
                 "Wrote {} ({} CCGs, {} local CSUs, {} regions)",
                 p.display(),
                 size.ccgs,
@@ -393,21 +188,22 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     for &t in &threads {
         check_threads(t)?;
     }
-    println!(
+    outln!(
         "Machine: {} logical cores, {}",
         cores,
         cpu_model().unwrap_or_else(|| "unknown CPU".into())
     );
-    println!(
+    outln!(
         "Scenario: {} ({})",
-        scenario.base.scenario.name, scenario.file
+        scenario.base.scenario.name,
+        scenario.file
     );
     let before = peak_memory();
     for c in &configs {
         let resolved = scenario.resolve(c)?;
         let market = Market::compile(&resolved, c)
             .map_err(|e| InputError(format!("{}: in configuration `{c}`: {e}", scenario.file)))?;
-        println!(
+        outln!(
             "\n{c}: {} CCGs, {} providers, {} services, {} quarters",
             market.ccgs.len(),
             market.providers.len(),
@@ -416,7 +212,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         );
         // Warm caches and the allocator before timing.
         measure(&market, args.replications.min(8), cores)?;
-        println!(
+        outln!(
             "{:>8} {:>8} {:>10} {:>12} {:>16} {:>13}",
             "threads",
             "reps",
@@ -430,7 +226,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             let r = measure(&market, args.replications, t)?;
             let rate = r.replications as f64 / r.seconds;
             let base_rate = *base.get_or_insert(rate);
-            println!(
+            outln!(
                 "{:>8} {:>8} {:>10.3} {:>12.1} {:>16.0} {:>12.2}x",
                 t,
                 r.replications,
@@ -442,15 +238,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     match (peak_memory(), before) {
-        (Some(p), Some(b)) => println!(
+        (Some(p), Some(b)) => outln!(
             "\nPeak memory (VmHWM): {} ({} before the first market was compiled)",
             mib(p),
             mib(b)
         ),
-        _ => println!("\nPeak memory: not reported by this system"),
+        _ => outln!("\nPeak memory: not reported by this system"),
     }
-    println!(
-        "Decisions: supplier choices CCGs made, intentions included, as counted by the engine."
-    );
+    outln!("Decisions: supplier choices CCGs made, intentions included, as counted by the engine.");
     Ok(ExitCode::SUCCESS)
 }

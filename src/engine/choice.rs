@@ -1,8 +1,10 @@
-//! The pure rules of the model: the logit choice (MODEL.md section 4) and the checkpoint rating
-//! table (section 5). Kept free of state so each can be tested on its own.
+//! Choice (MODEL.md section 4): how a CCG picks a supplier for a service. The logit itself
+//! (`utility`, `pick`) is kept free of state so it can be tested on its own; a CCG's options, the
+//! in-house price and closeness `L(o, c)` are read from the replication.
 
-use super::Supplier;
-use crate::scenario::schema::Rating;
+use crate::scenario::schema::ProviderKind;
+
+use super::state::{Replication, Supplier};
 
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
 /// `-bp (price_ratio - 1) + bq quality + bl closeness_term + bi [current]`, where
@@ -51,22 +53,91 @@ pub fn pick(options: &mut [(Supplier, f64)], u: f64) -> Supplier {
     options.last().map_or(Supplier::InHouse, |o| o.0)
 }
 
-/// The rating table: two or more failed domains give C; one failed domain, or a pass within the
-/// marginal band of its threshold, gives B; otherwise A. Each domain is `(value, threshold)`.
-pub fn rate(domains: &[(f64, f64)], marginal_band: f64) -> Rating {
-    let mut failed = 0;
-    let mut marginal = false;
-    for &(value, threshold) in domains {
-        if value < threshold || value.is_nan() {
-            failed += 1;
-        } else if value < threshold + marginal_band * threshold.abs() {
-            marginal = true;
+impl Replication<'_> {
+    /// The in-house price per unit for a CCG: small CCGs find in-house dear.
+    pub fn in_house_price(&self, c: usize, s: usize) -> f64 {
+        let sv = &self.m.services[s];
+        sv.in_house_unit + sv.in_house_fixed / self.volume[c * self.ns() + s].max(1.0)
+    }
+
+    /// Closeness `L(o, c)` of a provider to a CCG.
+    fn closeness(&self, pi: usize, c: usize) -> f64 {
+        let m = self.m;
+        let l = &m.closeness;
+        let p = &m.providers[pi];
+        let host = self.hosts[c];
+        let same_region = p.region == Some(m.ccgs[c].region);
+        match p.kind {
+            ProviderKind::National => l.other,
+            ProviderKind::Local if host == Some(pi) => l.host,
+            ProviderKind::Local if same_region => l.same_region_local,
+            ProviderKind::Collaborative
+                if host.is_some_and(|h| self.providers[pi].members.contains(&h)) =>
+            {
+                l.member_collaborative
+            }
+            ProviderKind::Collaborative if same_region => l.region_collaborative,
+            _ => l.other,
         }
     }
-    match failed {
-        0 if !marginal => Rating::A,
-        0 | 1 => Rating::B,
-        _ => Rating::C,
+
+    /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`.
+    pub(super) fn choose(
+        &self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        u: f64,
+        options: &mut Vec<(Supplier, f64)>,
+    ) -> Supplier {
+        let m = self.m;
+        let sv = &m.services[s];
+        let [bp, bq, bl, bi] = self.prefs[c];
+        options.clear();
+        let utility = |price: f64, quality: f64, close: f64, is_current: bool| {
+            utility(
+                [bp, bq, bl, bi],
+                price / sv.reference_price,
+                quality,
+                sv.locality * close,
+                is_current,
+            )
+        };
+        options.push((
+            Supplier::InHouse,
+            utility(
+                self.in_house_price(c, s),
+                sv.in_house_quality,
+                m.closeness.in_house,
+                current == Supplier::InHouse,
+            ),
+        ));
+        options.push((
+            Supplier::Independent,
+            utility(
+                sv.independent_price,
+                sv.independent_quality,
+                m.closeness.other,
+                current == Supplier::Independent,
+            ),
+        ));
+        for &pi in &m.candidates[m.ccgs[c].region][s] {
+            let st = &self.providers[pi];
+            if st.is_open() && st.lines[s].active {
+                let line = &st.lines[s];
+                let sup = Supplier::Provider(pi);
+                options.push((
+                    sup,
+                    utility(
+                        line.price,
+                        line.eff_quality,
+                        self.closeness(pi, c),
+                        current == sup,
+                    ),
+                ));
+            }
+        }
+        pick(options, u)
     }
 }
 
@@ -118,43 +189,5 @@ mod tests {
         assert!(utility(w, 1.0, 0.7, 0.5, false) > base);
         assert!(utility(w, 1.0, 0.5, 0.9, false) > base);
         assert_eq!(utility(w, 1.0, 0.5, 0.5, true), base + 1.0);
-    }
-
-    #[test]
-    fn rating_table_two_failures_give_c() {
-        assert_eq!(
-            rate(&[(0.1, 0.5), (-0.2, 0.05), (0.9, 0.5)], 0.1),
-            Rating::C
-        );
-        assert_eq!(
-            rate(&[(0.1, 0.5), (-0.2, 0.05), (0.1, 0.5)], 0.1),
-            Rating::C
-        );
-    }
-
-    #[test]
-    fn rating_table_one_failure_gives_b() {
-        assert_eq!(rate(&[(0.1, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1), Rating::B);
-    }
-
-    #[test]
-    fn rating_table_marginal_pass_gives_b() {
-        // 0.52 passes 0.5 but lies within 10% of it.
-        assert_eq!(
-            rate(&[(0.52, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1),
-            Rating::B
-        );
-        assert_eq!(
-            rate(&[(0.56, 0.5), (0.2, 0.05), (0.9, 0.5)], 0.1),
-            Rating::A
-        );
-    }
-
-    #[test]
-    fn rating_table_nan_counts_as_a_failure() {
-        assert_eq!(
-            rate(&[(f64::NAN, 0.5), (f64::NAN, 0.05), (0.9, 0.5)], 0.1),
-            Rating::C
-        );
     }
 }

@@ -1,6 +1,8 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod resumable;
 pub mod resume;
+pub mod sealed;
 pub mod shard;
 pub mod summary;
 

@@ -2,10 +2,12 @@
 //! output as an uninterrupted one.
 //!
 //! A run keeps, in `<configuration folder>/.progress/`, the replication rows written so far
-//! (`replications.csv`) and a checkpoint (`state.json`): the exactly mergeable summary of every
+//! (`replications.csv`) and the saved state (`state.json`): the exactly mergeable summary of every
 //! replication before `next`, and how many bytes of the rows file those replications fill. The
-//! rows file is synced before the checkpoint is renamed into place, so a checkpoint never counts
-//! rows that are not on disk; rows written after the last checkpoint are cut off on resume.
+//! rows file is synced before the state is renamed into place, so saved progress never counts
+//! rows that are not on disk; rows written after the last save are cut off on resume.
+//!
+//! "Checkpoint" in csmarket means only the Board's assurance checkpoints; this is saved progress.
 
 use std::borrow::Cow;
 use std::fs::{self, File};
@@ -14,21 +16,34 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use sha2::Sha256;
+
 use super::Summary;
+use super::sealed::{self, file_prefix_digest, hex_digest};
 use super::shard::RunIdentity;
 
 /// Folder, inside a configuration's output folder, that holds a run's saved progress.
 pub const PROGRESS_DIR: &str = ".progress";
-/// The checkpoint file in the progress folder.
+/// The saved state file in the progress folder.
 pub const STATE_FILE: &str = "state.json";
 /// The replication rows written so far, in the progress folder.
 pub const ROWS_FILE: &str = "replications.csv";
-/// Version of the checkpoint format; a checkpoint of another format is not resumed.
-pub const FORMAT: u32 = 1;
+/// Version of the saved-progress format; progress saved in another format is not resumed.
+/// Format 2 seals the state with its SHA-256 and records the SHA-256 of the rows it counts.
+pub const FORMAT: u32 = 2;
 
 /// The progress folder of a configuration's output folder.
 pub fn progress_dir(config_dir: &Path) -> PathBuf {
     config_dir.join(PROGRESS_DIR)
+}
+
+/// Removes a configuration folder's saved progress, once its results are all written.
+pub fn clear(config_dir: &Path) -> Result<(), ResumeError> {
+    let dir = progress_dir(config_dir);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&dir)(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Why saved progress could not be used.
@@ -42,15 +57,15 @@ pub enum ResumeError {
         /// Cause.
         source: io::Error,
     },
-    /// The checkpoint is not one this version can read.
-    #[error("{file}: not a usable checkpoint ({message}); delete the folder to start again")]
+    /// The saved progress is not one this version can read.
+    #[error("{file}: not usable saved progress ({message}); delete the folder to start again")]
     Corrupt {
         /// The file.
         file: String,
         /// What is wrong.
         message: String,
     },
-    /// The checkpoint belongs to another run.
+    /// The saved progress belongs to another run.
     #[error(
         "{file}: saved progress is from another run ({field} {saved}, this run {wanted}); \
          run without --resume to start again"
@@ -60,26 +75,57 @@ pub enum ResumeError {
         file: String,
         /// The field that differs.
         field: &'static str,
-        /// Its value in the checkpoint.
+        /// Its value in the saved progress.
         saved: String,
         /// Its value in this run.
         wanted: String,
     },
 }
 
+/// How much of a rows file a state counts: its first `bytes` bytes, whose SHA-256 is `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowsMark {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// SHA-256 of those bytes, hex.
+    pub sha256: String,
+}
+
+impl RowsMark {
+    /// Checks that a rows file begins with the rows this mark counts; returns the hasher of
+    /// those bytes, to carry on hashing rows appended after them.
+    pub fn check(&self, rows: &Path, what: &str) -> Result<Sha256, ResumeError> {
+        let corrupt = |message: String| ResumeError::Corrupt {
+            file: rows.display().to_string(),
+            message,
+        };
+        let (found, hasher) = file_prefix_digest(rows, self.bytes).map_err(io_error(rows))?;
+        if found < self.bytes {
+            return Err(corrupt(format!(
+                "{found} bytes, but {what} counted {}",
+                self.bytes
+            )));
+        }
+        if hex_digest(hasher.clone()) != self.sha256 {
+            return Err(corrupt(format!(
+                "its rows are not those {what} counted (edited or damaged after they were written)"
+            )));
+        }
+        Ok(hasher)
+    }
+}
+
 /// A run's saved progress: everything needed to carry on from replication `next`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint<'a> {
-    /// Checkpoint format, [`FORMAT`].
-    pub format: u32,
+pub struct SavedProgress<'a> {
     /// The run this is progress of.
     pub identity: Cow<'a, RunIdentity>,
     /// When the run first started (RFC 3339); a resumed run reports it.
     pub started: String,
     /// The first replication not yet folded in.
     pub next: u64,
-    /// Length in bytes of the rows file holding the replications before `next`.
-    pub rows_bytes: u64,
+    /// The part of the rows file holding the replications before `next`.
+    pub rows: RowsMark,
     /// Every output of the run has been written.
     pub complete: bool,
     /// Summary of the replications from the run's first to `next`.
@@ -93,13 +139,14 @@ fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
     }
 }
 
-impl Checkpoint<'_> {
-    /// Writes the checkpoint into a progress folder, whole or not at all (temporary file, sync,
-    /// rename), so a kill at any moment leaves the previous checkpoint or this one.
+impl SavedProgress<'_> {
+    /// Writes the saved progress, sealed, into a progress folder, whole or not at all (temporary
+    /// file, sync, rename; the temporary file is removed if that fails), so a kill at any moment
+    /// leaves the previous save or this one.
     pub fn save(&self, dir: &Path) -> Result<(), ResumeError> {
         let target = dir.join(STATE_FILE);
         let temp = dir.join(format!(".{STATE_FILE}.partial-{}", std::process::id()));
-        let bytes = serde_json::to_vec(self).map_err(|e| ResumeError::Corrupt {
+        let bytes = sealed::seal(FORMAT, self).map_err(|e| ResumeError::Corrupt {
             file: target.display().to_string(),
             message: e.to_string(),
         })?;
@@ -109,11 +156,14 @@ impl Checkpoint<'_> {
             f.sync_all()?;
             fs::rename(&temp, &target)
         };
-        write().map_err(io_error(&target))
+        write().map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            io_error(&target)(e)
+        })
     }
 
-    /// The checkpoint in a progress folder, if there is one.
-    pub fn load(dir: &Path) -> Result<Option<Checkpoint<'static>>, ResumeError> {
+    /// The saved progress in a progress folder, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<SavedProgress<'static>>, ResumeError> {
         let file = dir.join(STATE_FILE);
         let bytes = match fs::read(&file) {
             Ok(b) => b,
@@ -124,14 +174,8 @@ impl Checkpoint<'_> {
             file: file.display().to_string(),
             message,
         };
-        let c: Checkpoint<'static> =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if c.format != FORMAT {
-            return Err(corrupt(format!(
-                "format {}, this csmarket reads format {FORMAT}",
-                c.format
-            )));
-        }
+        let c: SavedProgress<'static> =
+            sealed::open(FORMAT, &bytes).map_err(|e| corrupt(e.to_string()))?;
         let range = c.identity.range();
         if !(range.start..=range.end).contains(&c.next)
             || c.summary.replications != c.next - range.start
@@ -144,7 +188,7 @@ impl Checkpoint<'_> {
         Ok(Some(c))
     }
 
-    /// Checks that the checkpoint is progress of the run `identity` (shard index included).
+    /// Checks that the saved state is progress of the run `identity` (shard index included).
     pub fn belongs_to(&self, identity: &RunIdentity, dir: &Path) -> Result<(), ResumeError> {
         let mismatch = self.identity.mismatch(identity).or_else(|| {
             (self.identity.shard != identity.shard).then(|| {
@@ -195,23 +239,71 @@ mod tests {
         }
     }
 
+    fn mark(bytes: u64) -> RowsMark {
+        RowsMark {
+            bytes,
+            sha256: "ab".into(),
+        }
+    }
+
     #[test]
-    fn checkpoint_round_trips_exactly() {
+    fn saved_progress_edited_by_hand_is_refused() {
         let m = market();
         let summary = summarise(&m, 20..30, 1).unwrap();
         let id = identity();
-        let c = Checkpoint {
-            format: FORMAT,
+        let c = SavedProgress {
             identity: Cow::Borrowed(&id),
             started: "then".into(),
             next: 30,
-            rows_bytes: 123,
+            rows: mark(123),
             complete: false,
             summary: Cow::Borrowed(&summary),
         };
         let dir = tempfile::tempdir().unwrap();
         c.save(dir.path()).unwrap();
-        let back = Checkpoint::load(dir.path()).unwrap().unwrap();
+        let file = dir.path().join(STATE_FILE);
+        let text = fs::read_to_string(&file).unwrap();
+        fs::write(&file, text.replace("\"next\":30", "\"next\":31")).unwrap();
+        let e = SavedProgress::load(dir.path()).unwrap_err();
+        assert!(matches!(e, ResumeError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("SHA-256 seal"), "{e}");
+    }
+
+    #[test]
+    fn rows_edited_or_cut_short_do_not_match_their_mark() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let rows = dir.path().join(ROWS_FILE);
+        fs::write(&rows, "h\n1,0.5\n2,0.7\n").unwrap();
+        let good = RowsMark {
+            bytes: 8,
+            sha256: hex_digest(Sha256::new_with_prefix(b"h\n1,0.5\n")),
+        };
+        good.check(&rows, "the save").unwrap();
+        fs::write(&rows, "h\n1,0.6\n2,0.7\n").unwrap();
+        let e = good.check(&rows, "the save").unwrap_err().to_string();
+        assert!(e.contains("not those the save counted"), "{e}");
+        fs::write(&rows, "h\n1,0").unwrap();
+        let e = good.check(&rows, "the save").unwrap_err().to_string();
+        assert!(e.contains("5 bytes, but the save counted 8"), "{e}");
+    }
+
+    #[test]
+    fn saved_progress_round_trips_exactly() {
+        let m = market();
+        let summary = summarise(&m, 20..30, 1).unwrap();
+        let id = identity();
+        let c = SavedProgress {
+            identity: Cow::Borrowed(&id),
+            started: "then".into(),
+            next: 30,
+            rows: mark(123),
+            complete: false,
+            summary: Cow::Borrowed(&summary),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        c.save(dir.path()).unwrap();
+        let back = SavedProgress::load(dir.path()).unwrap().unwrap();
         assert_eq!(back, c);
         back.belongs_to(&id, dir.path()).unwrap();
         let mut other = id.clone();
@@ -226,27 +318,26 @@ mod tests {
     }
 
     #[test]
-    fn checkpoint_that_miscounts_is_refused() {
+    fn saved_progress_that_miscounts_is_refused() {
         let m = market();
         let summary = summarise(&m, 20..25, 1).unwrap();
         let id = identity();
-        let c = Checkpoint {
-            format: FORMAT,
+        let c = SavedProgress {
             identity: Cow::Borrowed(&id),
             started: String::new(),
             next: 30,
-            rows_bytes: 0,
+            rows: mark(0),
             complete: false,
             summary: Cow::Borrowed(&summary),
         };
         let dir = tempfile::tempdir().unwrap();
         c.save(dir.path()).unwrap();
         assert!(matches!(
-            Checkpoint::load(dir.path()),
+            SavedProgress::load(dir.path()),
             Err(ResumeError::Corrupt { .. })
         ));
         assert!(
-            Checkpoint::load(&dir.path().join("none"))
+            SavedProgress::load(&dir.path().join("none"))
                 .unwrap()
                 .is_none()
         );

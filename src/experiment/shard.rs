@@ -79,7 +79,7 @@ impl FromStr for Shard {
     }
 }
 
-/// What every piece of one run shares: shards to be merged, and a checkpoint to be resumed, must
+/// What every piece of one run shares: shards to be merged, and saved progress to be resumed, must
 /// agree on all of it (a shard's own index aside).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunIdentity {

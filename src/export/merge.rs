@@ -18,12 +18,15 @@ use serde::{Deserialize, Serialize};
 use super::atomic::{self, AtomicFile};
 use super::{Provenance, write_summary};
 use crate::experiment::Summary;
+use crate::experiment::resume::RowsMark;
+use crate::experiment::sealed::{self, HashingReader, hex_digest};
 use crate::experiment::shard::{RunIdentity, Shard};
 
 /// A shard's state file, in each configuration folder of a shard's output.
 pub const STATE_FILE: &str = "state.json";
-/// Version of the state file format.
-pub const FORMAT: u32 = 1;
+/// Version of the state file format. Format 2 seals the state with its SHA-256 and records the
+/// SHA-256 of the shard's `replications.csv`.
+pub const FORMAT: u32 = 2;
 /// Provenance fields of `summary.json` that may differ between a merge and a one-machine run:
 /// they record how and when the work was done (the merge's command line and thread count, the
 /// first shard's start and the merge's end), not what was computed.
@@ -32,14 +35,12 @@ pub const RUN_FIELDS: [&str; 4] = ["threads", "started", "finished", "command_li
 /// What a shard leaves for the merge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardState<'a> {
-    /// State format, [`FORMAT`].
-    pub format: u32,
     /// The run and the shard of it.
     pub identity: Cow<'a, RunIdentity>,
     /// The shard's provenance, as in its `summary.json`.
     pub provenance: Cow<'a, Provenance>,
-    /// Length in bytes of the shard's `replications.csv`, to catch a truncated copy.
-    pub rows_bytes: u64,
+    /// Length and SHA-256 of the shard's `replications.csv`, to catch a truncated or edited copy.
+    pub rows: RowsMark,
     /// The shard's summary.
     pub summary: Cow<'a, Summary>,
     /// Display names for the charts the merged output draws, as one machine would.
@@ -130,15 +131,16 @@ pub enum MergeError {
         gap: String,
     },
     /// A shard's rows file is not the one it wrote.
-    #[error("{file}: {found} bytes, but the shard wrote {expected}; copy the shard's folder again")]
+    #[error("{file}: {message}; copy the shard's folder again")]
     Rows {
         /// The rows file.
         file: String,
-        /// Bytes the shard wrote.
-        expected: u64,
-        /// Bytes found.
-        found: u64,
+        /// What differs.
+        message: String,
     },
+    /// A shard folder given to merge does not exist.
+    #[error("{0}: no such shard folder")]
+    NoSuchFolder(String),
     /// The output folder is one of the shards.
     #[error("--out {0} is one of the shard folders; merge into a new folder")]
     OutIsShard(String),
@@ -166,11 +168,9 @@ fn io_at(file: &Path) -> impl FnOnce(io::Error) -> MergeError + '_ {
     }
 }
 
-/// Writes a shard's state file into its configuration folder.
+/// Writes a shard's state file, sealed with its SHA-256, into its configuration folder.
 pub fn write_state(config_dir: &Path, state: &ShardState<'_>) -> anyhow::Result<()> {
-    let mut json = serde_json::to_vec(state)?;
-    json.push(b'\n');
-    atomic::write(&config_dir.join(STATE_FILE), &json)?;
+    atomic::write(&config_dir.join(STATE_FILE), &sealed::seal(FORMAT, state)?)?;
     Ok(())
 }
 
@@ -183,13 +183,7 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
         message,
     };
     let state: ShardState<'static> =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    if state.format != FORMAT {
-        return Err(corrupt(format!(
-            "format {}, this csmarket reads format {FORMAT}",
-            state.format
-        )));
-    }
+        sealed::open(FORMAT, &bytes).map_err(|e| corrupt(e.to_string()))?;
     let shard = state.identity.shard;
     if Shard::new(shard.index, shard.count).is_err() {
         return Err(corrupt(format!("no such shard {shard}")));
@@ -213,6 +207,15 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
 /// The configurations a shard folder holds results for, by name.
 fn shard_configurations(dir: &Path) -> Result<BTreeMap<String, PathBuf>, MergeError> {
     let mut found = BTreeMap::new();
+    if !dir.is_dir() {
+        return Err(if dir.exists() {
+            MergeError::NotAShard {
+                dir: dir.display().to_string(),
+            }
+        } else {
+            MergeError::NoSuchFolder(dir.display().to_string())
+        });
+    }
     for entry in fs::read_dir(dir).map_err(io_at(dir))? {
         let entry = entry.map_err(io_at(dir))?;
         let path = entry.path();
@@ -240,9 +243,11 @@ struct Shards {
 /// Checks that the shards of one configuration belong to one run and cover it exactly.
 fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> {
     let mut states = Vec::with_capacity(dirs.len());
+    let mut first_header = None;
     for d in dirs {
         let s = read_state(&d)?;
-        check_rows(&d.join("replications.csv"), s.rows_bytes)?;
+        let header = check_rows(&d.join("replications.csv"), &s, first_header.as_ref())?;
+        first_header.get_or_insert(header);
         states.push((d, s));
     }
     let state_file = |d: &Path| d.join(STATE_FILE).display().to_string();
@@ -292,18 +297,70 @@ fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> 
     Ok(Shards { states })
 }
 
-/// Checks that a shard's rows file has the length the shard wrote.
-fn check_rows(file: &Path, expected: u64) -> Result<(), MergeError> {
+/// Reads a shard's whole rows file and checks it is the one the shard wrote: its length and
+/// SHA-256, a header like the first shard's, and one row per replication of the shard's range, in
+/// order. Returns the header.
+fn check_rows(
+    file: &Path,
+    state: &ShardState<'_>,
+    first_header: Option<&csv::ByteRecord>,
+) -> Result<csv::ByteRecord, MergeError> {
+    let refuse = |message: String| MergeError::Rows {
+        file: file.display().to_string(),
+        message,
+    };
     let found = fs::metadata(file).map_err(io_at(file))?.len();
-    if found == expected {
-        Ok(())
-    } else {
-        Err(MergeError::Rows {
-            file: file.display().to_string(),
-            expected,
-            found,
-        })
+    if found != state.rows.bytes {
+        return Err(refuse(format!(
+            "{found} bytes, but the shard wrote {}",
+            state.rows.bytes
+        )));
     }
+    let f = File::open(file).map_err(io_at(file))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(HashingReader::new(BufReader::with_capacity(1 << 20, f)));
+    let mut record = csv::ByteRecord::new();
+    let csv_error = |e: csv::Error| refuse(format!("not a CSV file ({e})"));
+    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+        return Err(refuse("empty, with no header".into()));
+    }
+    let header = record.clone();
+    if first_header.is_some_and(|h| *h != header) {
+        return Err(refuse("its header differs from the first shard's".into()));
+    }
+    let range = state.identity.range();
+    let mut expected = range.clone();
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        let id = record.get(1).and_then(|b| std::str::from_utf8(b).ok());
+        match (expected.next(), id) {
+            (Some(want), Some(id)) if id == want.to_string() && record.len() == header.len() => {}
+            (want, _) => {
+                return Err(refuse(format!(
+                    "row {} is not replication {} of the shard's {}..{}",
+                    record.position().map_or(0, |p| p.line()),
+                    want.map_or_else(|| "(none left)".into(), |w| w.to_string()),
+                    range.start,
+                    range.end
+                )));
+            }
+        }
+    }
+    if let Some(want) = expected.next() {
+        return Err(refuse(format!(
+            "its rows stop before replication {want} of the shard's {}..{}",
+            range.start, range.end
+        )));
+    }
+    let (_, hasher) = reader.into_inner().finish();
+    if hex_digest(hasher) != state.rows.sha256 {
+        return Err(refuse(
+            "its rows are not those the shard wrote (edited or damaged after they were written)"
+                .into(),
+        ));
+    }
+    Ok(header)
 }
 
 /// Splits a `replications.csv` reader after its header line.
@@ -313,28 +370,27 @@ fn header(reader: &mut BufReader<File>, file: &Path) -> Result<Vec<u8>, MergeErr
     Ok(line)
 }
 
-/// Concatenates the shards' rows under one header into `target`.
+/// Concatenates the shards' rows under one header into `target`; every rows file was checked,
+/// and only its length is checked again here.
 fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
     let mut out = AtomicFile::create(target).map_err(io_at(target))?;
-    let mut first_header: Option<Vec<u8>> = None;
-    for (dir, s) in &shards.states {
+    for (k, (dir, s)) in shards.states.iter().enumerate() {
         let file = dir.join("replications.csv");
-        check_rows(&file, s.rows_bytes)?;
+        let found = fs::metadata(&file).map_err(io_at(&file))?.len();
+        if found != s.rows.bytes {
+            return Err(MergeError::Rows {
+                file: file.display().to_string(),
+                message: format!(
+                    "changed while being merged ({found} bytes, was {})",
+                    s.rows.bytes
+                ),
+            });
+        }
         let f = File::open(&file).map_err(io_at(&file))?;
         let mut reader = BufReader::with_capacity(1 << 20, f);
         let h = header(&mut reader, &file)?;
-        match &first_header {
-            None => {
-                out.write_all(&h).map_err(io_at(target))?;
-                first_header = Some(h);
-            }
-            Some(first) if *first != h => {
-                return Err(MergeError::Corrupt {
-                    file: file.display().to_string(),
-                    message: "its header differs from the first shard's".into(),
-                });
-            }
-            Some(_) => {}
+        if k == 0 {
+            out.write_all(&h).map_err(io_at(target))?;
         }
         io::copy(&mut reader, &mut out).map_err(io_at(&file))?;
     }
@@ -364,14 +420,14 @@ fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
     p
 }
 
-/// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
-/// in shard order and writes each configuration's files as one machine would have. Returns the
-/// merged summaries, by configuration name.
-pub fn merge(
-    shard_dirs: &[PathBuf],
-    out: &Path,
-    command_line: &[String],
-) -> Result<Vec<Summary>, MergeError> {
+/// Shard folders checked to be every shard of one run, ready to be written as one.
+pub struct CheckedMerge {
+    configurations: Vec<(String, Shards)>,
+}
+
+/// Checks that shard folders are every shard of one run, reading everything the merge will use,
+/// so that a refusal leaves nothing written.
+pub fn check_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<CheckedMerge, MergeError> {
     let canonical_out = fs::canonicalize(out).ok();
     let mut layouts = Vec::with_capacity(shard_dirs.len());
     for d in shard_dirs {
@@ -391,36 +447,54 @@ pub fn merge(
             });
         }
     }
-    // Check every configuration before writing anything, so a refusal leaves no output.
-    let mut checked = Vec::with_capacity(first.len());
+    let mut configurations = Vec::with_capacity(first.len());
     for configuration in first.keys() {
         let dirs = layouts
             .iter()
             .map(|(_, l)| l[configuration].clone())
             .collect();
-        checked.push((configuration, check(configuration, dirs)?));
+        configurations.push((configuration.clone(), check(configuration, dirs)?));
     }
-    let mut summaries = Vec::with_capacity(checked.len());
-    for (configuration, shards) in checked {
-        let mut summary = shards.states[0].1.summary.as_ref().clone();
-        for (_, s) in &shards.states[1..] {
-            summary.merge(&s.summary);
+    Ok(CheckedMerge { configurations })
+}
+
+/// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
+/// in shard order and writes each configuration's files as one machine would have. Returns the
+/// merged summaries, by configuration name.
+pub fn merge(
+    shard_dirs: &[PathBuf],
+    out: &Path,
+    command_line: &[String],
+) -> Result<Vec<Summary>, MergeError> {
+    check_shards(shard_dirs, out)?.write(out, command_line)
+}
+
+impl CheckedMerge {
+    /// Folds the checked shards' summaries in shard order and writes each configuration's files
+    /// into `out` as one machine would have; returns the merged summaries.
+    pub fn write(self, out: &Path, command_line: &[String]) -> Result<Vec<Summary>, MergeError> {
+        let mut summaries = Vec::with_capacity(self.configurations.len());
+        for (configuration, shards) in self.configurations {
+            let mut summary = shards.states[0].1.summary.as_ref().clone();
+            for (_, s) in &shards.states[1..] {
+                summary.merge(&s.summary);
+            }
+            let dir = out.join(&configuration);
+            let write_error = |source: anyhow::Error| MergeError::Write {
+                dir: dir.display().to_string(),
+                source,
+            };
+            fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+            merge_rows(&shards, &dir.join("replications.csv"))?;
+            write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
+                .map_err(write_error)?;
+            // The charts one machine would have drawn of the whole run.
+            let labels = shards.states[0].1.labels.as_ref();
+            let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
+                .map_err(|e| write_error(e.into()))?;
+            crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
+            summaries.push(summary);
         }
-        let dir = out.join(configuration);
-        let write_error = |source: anyhow::Error| MergeError::Write {
-            dir: dir.display().to_string(),
-            source,
-        };
-        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        merge_rows(&shards, &dir.join("replications.csv"))?;
-        write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
-            .map_err(write_error)?;
-        // The charts one machine would have drawn of the whole run.
-        let labels = shards.states[0].1.labels.as_ref();
-        let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
-            .map_err(|e| write_error(e.into()))?;
-        crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
-        summaries.push(summary);
+        Ok(summaries)
     }
-    Ok(summaries)
 }

@@ -1,6 +1,7 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
 
 pub mod atomic;
+pub mod lock;
 pub mod merge;
 
 use std::fs::{File, OpenOptions};
@@ -9,7 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use sha2::{Digest, Sha256};
+
 use crate::engine::ReplicationOutcome;
+#[cfg(doc)]
+use crate::experiment::resume::ResumeError;
+use crate::experiment::resume::RowsMark;
+use crate::experiment::sealed::hex_digest;
 use crate::experiment::{CATEGORIES, Summary};
 use crate::model::Market;
 use crate::stats::{Proportion, Stat};
@@ -357,12 +364,33 @@ impl ReplicationWriter {
     }
 }
 
+/// A file that hashes every byte written to it.
+struct HashingFile {
+    file: File,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// `replications.csv` kept as a log a long run can resume: rows are appended, [`sync`](Self::sync)
-/// makes them durable and says how long the file is, [`reopen`](Self::reopen) cuts off rows written
-/// after that, and [`finish`](Self::finish) moves the complete file into place. Its bytes are those
+/// makes them durable and says how long the file is and its SHA-256, [`reopen`](Self::reopen)
+/// checks the rows saved progress counted and cuts off rows written after them, and
+/// [`finish`](Self::finish) moves the complete file into place. Its bytes are those
 /// [`ReplicationWriter`] writes.
 pub struct ReplicationLog {
-    writer: csv::Writer<File>,
+    writer: csv::Writer<HashingFile>,
     path: PathBuf,
     configuration: String,
 }
@@ -372,7 +400,11 @@ impl ReplicationLog {
     pub fn create(path: &Path, market: &Market) -> anyhow::Result<ReplicationLog> {
         let file = File::create(path)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-        let mut writer = csv::Writer::from_writer(file);
+        let mut writer = csv::Writer::from_writer(HashingFile {
+            file,
+            hasher: Sha256::new(),
+            bytes: 0,
+        });
         writer.write_record(replication_header(market))?;
         Ok(ReplicationLog {
             writer,
@@ -381,21 +413,20 @@ impl ReplicationLog {
         })
     }
 
-    /// Opens an existing log, keeping its first `len` bytes (the rows a checkpoint counted).
-    pub fn reopen(path: &Path, market: &Market, len: u64) -> anyhow::Result<ReplicationLog> {
+    /// Opens an existing log, checking that it begins with the rows `mark` counts (refused with
+    /// [`ResumeError::Corrupt`] if they were cut short or edited) and cutting off the rest.
+    pub fn reopen(path: &Path, market: &Market, mark: &RowsMark) -> anyhow::Result<ReplicationLog> {
+        let hasher = mark.check(path, "the saved progress")?;
         let named = |e: std::io::Error| anyhow::anyhow!("cannot reopen {}: {e}", path.display());
         let mut file = OpenOptions::new().write(true).open(path).map_err(named)?;
-        let have = file.metadata().map_err(named)?.len();
-        if have < len {
-            anyhow::bail!(
-                "{}: has {have} bytes but the checkpoint counted {len}; delete the folder to start again",
-                path.display()
-            );
-        }
-        file.set_len(len).map_err(named)?;
+        file.set_len(mark.bytes).map_err(named)?;
         file.seek(SeekFrom::End(0)).map_err(named)?;
         Ok(ReplicationLog {
-            writer: csv::Writer::from_writer(file),
+            writer: csv::Writer::from_writer(HashingFile {
+                file,
+                hasher,
+                bytes: mark.bytes,
+            }),
             path: path.to_path_buf(),
             configuration: market.configuration.clone(),
         })
@@ -408,19 +439,22 @@ impl ReplicationLog {
         Ok(())
     }
 
-    /// Writes every row so far to disk and returns the file's length.
-    pub fn sync(&mut self) -> anyhow::Result<u64> {
+    /// Writes every row so far to disk and returns the file's length and SHA-256.
+    pub fn sync(&mut self) -> anyhow::Result<RowsMark> {
         let named =
             |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", self.path.display());
         self.writer.flush().map_err(named)?;
-        let file = self.writer.get_ref();
-        file.sync_data().map_err(named)?;
-        Ok(file.metadata().map_err(named)?.len())
+        let log = self.writer.get_ref();
+        log.file.sync_data().map_err(named)?;
+        Ok(RowsMark {
+            bytes: log.bytes,
+            sha256: hex_digest(log.hasher.clone()),
+        })
     }
 
-    /// Syncs the log and renames it to `target`; returns its length.
-    pub fn finish(mut self, target: &Path) -> anyhow::Result<u64> {
-        let len = self.sync()?;
+    /// Syncs the log and renames it to `target`; returns its length and SHA-256.
+    pub fn finish(mut self, target: &Path) -> anyhow::Result<RowsMark> {
+        let mark = self.sync()?;
         std::fs::rename(&self.path, target).map_err(|e| {
             anyhow::anyhow!(
                 "cannot move {} to {}: {e}",
@@ -428,7 +462,21 @@ impl ReplicationLog {
                 target.display()
             )
         })?;
-        Ok(len)
+        Ok(mark)
+    }
+}
+
+impl crate::experiment::resumable::RowLog for ReplicationLog {
+    fn append(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        self.write(r)
+    }
+
+    fn sync(&mut self) -> anyhow::Result<RowsMark> {
+        ReplicationLog::sync(self)
+    }
+
+    fn finish(self, target: &Path) -> anyhow::Result<RowsMark> {
+        ReplicationLog::finish(self, target)
     }
 }
 

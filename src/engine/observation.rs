@@ -1,0 +1,345 @@
+//! Observation (MODEL.md section 7): what one replication records as the quarters pass, and the
+//! small, fixed-size summary that experiments fold into statistics.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::schema::ProviderKind;
+
+use super::state::{Replication, Status, Supplier};
+
+/// How a provider's story ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fate {
+    /// Still open at the end.
+    Survived,
+    /// Stopped at a checkpoint (rated C, or B where A was required).
+    Stopped,
+    /// Failed after independence and left the market.
+    Failed,
+    /// Failed after independence and merged into another CSU.
+    Merged,
+    /// A collaborative left without members.
+    Ended,
+}
+
+impl Fate {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Survived => "survived",
+            Fate::Stopped => "stopped",
+            Fate::Failed => "failed",
+            Fate::Merged => "merged",
+            Fate::Ended => "ended",
+        }
+    }
+}
+
+/// One provider in one replication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderOutcome {
+    /// Rating at each checkpoint: 0 not rated (not open), 1 A, 2 B, 3 C.
+    pub ratings: Vec<u8>,
+    /// How it ended.
+    pub fate: Fate,
+    /// Quarter in which it stopped, failed, merged or ended.
+    pub exit_period: Option<u32>,
+    /// Margin over its last four quarters open (surplus / revenue); none without revenue.
+    pub margin: Option<f64>,
+    /// CCGs buying at least one service from it at the end.
+    pub customers: u32,
+    /// Population of those CCGs.
+    pub population: f64,
+    /// Staff at the end (capacity / cost per FTE).
+    pub staff: f64,
+    /// Revenue over its last four quarters open (£).
+    pub revenue: f64,
+    /// Reserves at the end (£).
+    pub reserves: f64,
+    /// Contracted volume it could not serve, over the run (£ at reference cost).
+    pub unmet: f64,
+}
+
+/// Market structure of one service line at the end of one replication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceOutcome {
+    /// Volume shares: in-house, local, collaborative, national, independent.
+    pub shares: [f64; 5],
+    /// Herfindahl-Hirschman index of suppliers' volume shares, in [0, 1] (each CCG's in-house team
+    /// counts as its own supplier).
+    pub hhi: f64,
+}
+
+/// Market-wide figures for one quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PeriodFigures {
+    /// Providers open at the end of the quarter.
+    pub open_providers: u32,
+    /// In-house share of volume (fallback for unmet volume included).
+    pub in_house_share: f64,
+    /// What CCGs paid, £ per head per year (the quarter annualised).
+    pub cost_per_head: f64,
+}
+
+/// Money paid and received over the run, for the conservation check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Paid by CCGs.
+    pub ccg_spend: f64,
+    /// Received by providers.
+    pub provider_revenue: f64,
+    /// Spent in-house (including fallback for unmet volume).
+    pub in_house_spend: f64,
+    /// Paid to the independent sector.
+    pub independent_spend: f64,
+}
+
+/// Everything one replication records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationOutcome {
+    /// Global replication index.
+    pub replication: u64,
+    /// Per provider, in market order.
+    pub providers: Vec<ProviderOutcome>,
+    /// Per service line.
+    pub services: Vec<ServiceOutcome>,
+    /// Per quarter from 1 on.
+    pub series: Vec<PeriodFigures>,
+    /// What CCGs paid in the last four quarters, £ per head.
+    pub cost_per_head: f64,
+    /// In-house share of volume in the last quarter.
+    pub in_house_share: f64,
+    /// Share of intended volume (quarter 0, after its checkpoints) going to the CCG's own host CSU,
+    /// directly or through a network the host belongs to: comparable with the April 2012 survey.
+    pub intended_host_share: f64,
+    /// Providers open at the end.
+    pub open_providers: u32,
+    /// Unmet share of provider-contracted volume over the run.
+    pub unmet_share: f64,
+    /// Money flows over the run.
+    pub ledger: Ledger,
+    /// Supplier choices CCGs made (intentions included).
+    pub decisions: u64,
+}
+
+/// Figures a replication records as its quarters pass, for its outcome.
+#[derive(Debug)]
+pub(super) struct Observer {
+    /// Share of intended volume going to each CCG's host, after the planning quarter.
+    intended_host_share: f64,
+    /// Per quarter from 1 on.
+    series: Vec<PeriodFigures>,
+    /// What CCGs paid in each of the last four quarters, by quarter modulo 4.
+    spend_hist: [f64; 4],
+    unmet_total: f64,
+    contracted_total: f64,
+    /// The last quarter's figures (the planning quarter's before any).
+    last: PeriodFigures,
+}
+
+impl Observer {
+    pub(super) fn new(periods: u32) -> Observer {
+        Observer {
+            intended_host_share: 0.0,
+            series: Vec::with_capacity(periods as usize),
+            spend_hist: [0.0; 4],
+            unmet_total: 0.0,
+            contracted_total: 0.0,
+            last: PeriodFigures {
+                open_providers: 0,
+                in_house_share: 0.0,
+                cost_per_head: 0.0,
+            },
+        }
+    }
+}
+
+impl Replication<'_> {
+    /// Records what the planning quarter leaves: providers open and intended host share.
+    pub(super) fn observe_plan(&mut self) {
+        self.observer.intended_host_share = self.host_share();
+        self.observer.last = PeriodFigures {
+            open_providers: self.open_count(),
+            in_house_share: 0.0,
+            cost_per_head: 0.0,
+        };
+    }
+
+    /// Records the quarter's figures (after its last step): spend, unmet volume, in-house share
+    /// and providers open. [`Replication::run_quarter`] calls it last.
+    pub fn observe(&mut self) {
+        let m = self.m;
+        let t = self.quarter;
+        let d = &self.delivery;
+        let o = &mut self.observer;
+        o.unmet_total += d.unmet;
+        o.contracted_total += d.provider_contracted;
+        o.spend_hist[(t % 4) as usize] = d.ccg_spend;
+        let total: f64 = d.mix.iter().flatten().sum();
+        let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
+        o.last = PeriodFigures {
+            open_providers: self.providers.iter().filter(|p| p.is_open()).count() as u32,
+            in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
+            cost_per_head: if m.population > 0.0 {
+                d.ccg_spend * 4.0 / m.population
+            } else {
+                0.0
+            },
+        };
+        o.series.push(o.last);
+    }
+
+    /// The replication's outcome from what was observed: figures of the quarters run so far and
+    /// the state at the end.
+    pub fn into_outcome(self) -> ReplicationOutcome {
+        let m = self.m;
+        let quarters = (m.periods - 1).min(4) as f64;
+        let year_spend: f64 = self.observer.spend_hist.iter().sum();
+        let services = self
+            .delivery
+            .mix
+            .iter()
+            .zip(&self.delivery.hhi)
+            .map(|(mix, &hhi)| {
+                let total: f64 = mix.iter().sum();
+                let shares = if total > 0.0 {
+                    mix.map(|x| x / total)
+                } else {
+                    [0.0; 5]
+                };
+                ServiceOutcome { shares, hhi }
+            })
+            .collect();
+        let providers = self.outcomes();
+        let o = self.observer;
+        ReplicationOutcome {
+            replication: self.rep,
+            providers,
+            services,
+            series: o.series,
+            cost_per_head: if m.population > 0.0 {
+                year_spend * 4.0 / quarters / m.population
+            } else {
+                0.0
+            },
+            in_house_share: o.last.in_house_share,
+            intended_host_share: o.intended_host_share,
+            decisions: self.decisions,
+            open_providers: o.last.open_providers,
+            unmet_share: if o.contracted_total > 0.0 {
+                o.unmet_total / o.contracted_total
+            } else {
+                0.0
+            },
+            ledger: self.ledger,
+        }
+    }
+
+    /// Share of contracted (or intended) volume bought from each CCG's host CSU, directly or through
+    /// an open network the host belongs to.
+    fn host_share(&self) -> f64 {
+        let ns = self.ns();
+        let (mut host, mut total) = (0.0, 0.0);
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                let v = self.volume[c * ns + s];
+                total += v;
+                let from_host = match (self.contracts[c * ns + s].supplier, self.hosts[c]) {
+                    (Supplier::Provider(p), Some(h)) if p == h => true,
+                    (Supplier::Provider(p), Some(h)) => {
+                        self.m.providers[p].kind == ProviderKind::Collaborative
+                            && self.providers[p].members.contains(&h)
+                    }
+                    _ => false,
+                };
+                if from_host {
+                    host += v;
+                }
+            }
+        }
+        if total > 0.0 { host / total } else { 0.0 }
+    }
+
+    /// CCGs buying at least one service from each provider, and their population; a member counts
+    /// the CCGs it delivers a network's service to. One pass over the contracts.
+    pub(super) fn customers(&self) -> (Vec<u32>, Vec<f64>) {
+        let m = self.m;
+        let ns = self.ns();
+        let (mut counts, mut pops) = (vec![0u32; m.providers.len()], vec![0.0; m.providers.len()]);
+        let mut credited: Vec<usize> = Vec::with_capacity(8);
+        for c in 0..m.ccgs.len() {
+            credited.clear();
+            for s in 0..ns {
+                let Supplier::Provider(p) = self.contracts[c * ns + s].supplier else {
+                    continue;
+                };
+                if !self.providers[p].is_open() {
+                    continue;
+                }
+                let deliverer = if m.providers[p].kind == ProviderKind::Collaborative {
+                    self.deliverer(p, c)
+                } else {
+                    None
+                };
+                for x in std::iter::once(p).chain(deliverer) {
+                    if !credited.contains(&x) {
+                        credited.push(x);
+                    }
+                }
+            }
+            for &x in &credited {
+                counts[x] += 1;
+                pops[x] += m.ccgs[c].population;
+            }
+        }
+        (counts, pops)
+    }
+
+    fn outcomes(&self) -> Vec<ProviderOutcome> {
+        let m = self.m;
+        let (counts, pops) = self.customers();
+        (0..m.providers.len())
+            .map(|pi| {
+                let st = &self.providers[pi];
+                let n = st.quarters_open.min(4) as usize;
+                // The last four quarters it was open sit in the ring buffer.
+                let rev: f64 = st.revenue_hist.iter().sum();
+                let cost: f64 = st.cost_hist.iter().sum();
+                let margin = if n > 0 && rev > 0.0 {
+                    Some((rev - cost) / rev)
+                } else {
+                    None
+                };
+                let (customers, population) = if st.is_open() {
+                    (counts[pi], pops[pi])
+                } else {
+                    (0, 0.0)
+                };
+                let capacity: f64 = if st.is_open() {
+                    st.lines
+                        .iter()
+                        .filter(|l| l.active)
+                        .map(|l| l.capacity)
+                        .sum()
+                } else {
+                    0.0
+                };
+                ProviderOutcome {
+                    ratings: st.ratings.clone(),
+                    fate: match st.status {
+                        Status::Open => Fate::Survived,
+                        Status::Closed(f) => f,
+                    },
+                    exit_period: st.exit_period,
+                    margin,
+                    customers,
+                    population,
+                    staff: capacity / m.finance.cost_per_fte,
+                    revenue: rev,
+                    reserves: st.reserves,
+                    unmet: st.unmet,
+                }
+            })
+            .collect()
+    }
+}

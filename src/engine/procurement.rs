@@ -1,0 +1,178 @@
+//! Step 1, procurement (MODEL.md section 3): a CCG whose contract ends, or whose supplier went,
+//! chooses again (the choice itself is in `choice.rs`); a CCG whose supplier's quality fell below
+//! the threshold gives notice, and its contract ends `notice_periods` later. Intentions in the
+//! planning quarter are the same choice.
+
+use rayon::prelude::*;
+
+use crate::model::rng::{self, Purpose};
+
+use super::state::{Contract, Replication, Scratch, Supplier};
+
+/// Which round of choices is run.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Round {
+    /// Quarter-0 intentions: all CCGs, or after a checkpoint those whose supplier was stopped.
+    Intend(Option<usize>),
+    /// Procurement in a quarter with contracts.
+    Procure,
+}
+
+/// Markets with at least this many CCGs make their choices in parallel.
+const PARALLEL_CCGS: usize = 4096;
+/// CCGs per parallel task.
+const CCG_CHUNK: usize = 1024;
+
+impl Replication<'_> {
+    /// Step 1: CCGs whose contract ends, or whose supplier went, choose; unhappy CCGs give notice.
+    pub fn procure(&mut self) {
+        self.choice_round(self.quarter, Round::Procure);
+    }
+
+    /// Runs one round of choices over every CCG: in parallel over chunks of CCGs for large markets.
+    /// A CCG's choices depend only on its own draws and on provider state, which no choice changes,
+    /// so the contracts come out the same whatever the number of threads.
+    pub(super) fn choice_round(&mut self, t: u32, round: Round) {
+        let ns = self.ns();
+        let mut contracts = std::mem::take(&mut self.contracts);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        {
+            let this = &*self;
+            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| -> u64 {
+                chunk
+                    .chunks_mut(ns)
+                    .enumerate()
+                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc))
+                    .sum()
+            };
+            // Counts are integers, so their sum is the same in any order.
+            let made: u64 = if this.m.ccgs.len() >= PARALLEL_CCGS {
+                contracts
+                    .par_chunks_mut(ns * CCG_CHUNK)
+                    .enumerate()
+                    .map_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc))
+                    .sum()
+            } else {
+                contracts
+                    .chunks_mut(ns * CCG_CHUNK)
+                    .enumerate()
+                    .map(|(k, chunk)| work(k, chunk, &mut scratch))
+                    .sum()
+            };
+            self.decisions += made;
+        }
+        self.contracts = contracts;
+        self.scratch = scratch;
+    }
+
+    /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
+    /// choices it made.
+    fn ccg_choices(
+        &self,
+        c: usize,
+        t: u32,
+        round: Round,
+        row: &mut [Contract],
+        sc: &mut Scratch,
+    ) -> u64 {
+        let m = self.m;
+        let mut drawn = false;
+        let mut made = 0;
+        for s in 0..row.len() {
+            let k = row[s];
+            let avail = self.available(k.supplier, s);
+            let (current, purpose, sub, end) = match round {
+                Round::Intend(None) => (Supplier::None, Purpose::Choice, 0, 1),
+                Round::Intend(Some(_)) if avail => continue,
+                Round::Intend(Some(ci)) => (Supplier::None, Purpose::Intention, ci as u32, 1),
+                Round::Procure if avail && k.end > t => {
+                    if let Supplier::Provider(p) = k.supplier {
+                        if !k.notice
+                            && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold
+                        {
+                            row[s].end = k.end.min(t + m.rules.notice_periods.max(1));
+                            row[s].notice = true;
+                        }
+                    }
+                    continue;
+                }
+                Round::Procure => {
+                    let current = if avail { k.supplier } else { Supplier::None };
+                    (current, Purpose::Choice, 0, t + m.rules.contract_length)
+                }
+            };
+            if !drawn {
+                self.draw_uniforms(c, t, purpose, sub, &mut sc.uniforms);
+                drawn = true;
+            }
+            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options);
+            // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
+            row[s] = Contract {
+                supplier: pick,
+                end,
+                notice: false,
+            };
+            made += 1;
+        }
+        made
+    }
+
+    fn available(&self, sup: Supplier, s: usize) -> bool {
+        match sup {
+            Supplier::None => false,
+            Supplier::InHouse | Supplier::Independent => true,
+            Supplier::Provider(p) => {
+                self.providers[p].is_open() && self.providers[p].lines[s].active
+            }
+        }
+    }
+
+    /// Fills `out` with one draw per service from the CCG's stream for this quarter and purpose.
+    /// Drawing all of them, in service order, keeps each service's draw the same whichever services
+    /// happen to be chosen (common random numbers), and costs one stream per CCG-quarter.
+    fn draw_uniforms(&self, c: usize, t: u32, purpose: Purpose, sub: u32, out: &mut [f64]) {
+        let mut r = rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, t, purpose, sub);
+        for u in out {
+            *u = rng::uniform(&mut r);
+        }
+    }
+
+    /// Sums each line's contracted annual volume from the contracts.
+    pub(super) fn tally_contracted(&mut self) {
+        let ns = self.ns();
+        for p in &mut self.providers {
+            for l in &mut p.lines {
+                l.contracted = 0.0;
+            }
+        }
+        for c in 0..self.m.ccgs.len() {
+            for s in 0..ns {
+                if let Supplier::Provider(p) = self.contracts[c * ns + s].supplier {
+                    if self.providers[p].is_open() {
+                        self.providers[p].lines[s].contracted += self.volume[c * ns + s];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::simulate;
+    use crate::engine::testing::market;
+
+    #[test]
+    fn decisions_count_intentions_and_every_renewal() {
+        let m = market("local");
+        let pairs = (m.ccgs.len() * m.services.len()) as u64;
+        // Intentions, then quarter 1 and a renewal every contract length.
+        let rounds = 1 + u64::from(m.periods - 1).div_ceil(u64::from(m.rules.contract_length));
+        for rep in 0..10 {
+            let d = simulate(&m, rep).decisions;
+            assert!(d >= pairs * rounds, "rep {rep}: {d} < {}", pairs * rounds);
+            // Extra choices come only from stops, exits and notice: at most one per pair per quarter.
+            assert!(d <= pairs * u64::from(m.periods + m.checkpoints.len() as u32));
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! One configuration's run that survives being killed and can be split across machines: rows go
+//! to a log in `.progress/`, progress is saved after the first block and then at most every
+//! `save_every`, and `resume` carries on from the last save to the output an uninterrupted run
+//! would have written. A shard is the same run over its part of the replication range.
+//!
+//! The file formats are the caller's: rows go through a [`RowLog`] and the results files are
+//! written by the `write_results` hook, so this layer knows nothing of CSV or charts.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::resume::{self, ROWS_FILE, RowsMark, SavedProgress};
+use super::shard::RunIdentity;
+use super::{Observer, Summary};
+use crate::engine::ReplicationOutcome;
+use crate::model::Market;
+
+/// The file name of a configuration's replication rows, once the run is complete.
+pub const REPLICATIONS_FILE: &str = "replications.csv";
+
+/// Where a resumable run appends its replication rows.
+pub trait RowLog {
+    /// Appends one replication's row.
+    fn append(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()>;
+    /// Makes every row so far durable; returns the log's length and SHA-256.
+    fn sync(&mut self) -> anyhow::Result<RowsMark>;
+    /// Syncs the log and moves it to `target`; returns its length and SHA-256.
+    fn finish(self, target: &Path) -> anyhow::Result<RowsMark>;
+}
+
+/// One configuration's resumable run.
+pub struct ResumableRun<'a> {
+    /// The compiled market, seed included.
+    pub market: &'a Market,
+    /// The run and the shard of it this machine runs.
+    pub identity: RunIdentity,
+    /// The configuration's output folder.
+    pub dir: PathBuf,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Carry on from saved progress (start afresh if there is none).
+    pub resume: bool,
+    /// Least time between saves of progress.
+    pub save_every: Duration,
+    /// Asked after each block: true stops the run there, with its progress saved ([`Stopped`]).
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// A run stopped on request (e.g. by a signal) with its progress saved, so `resume` finishes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stopped on request with replications {first}..{next} of {first}..{end} saved")]
+pub struct Stopped {
+    /// The shard's first replication.
+    pub first: u64,
+    /// The first replication not saved.
+    pub next: u64,
+    /// The end of the shard's range.
+    pub end: u64,
+}
+
+/// What the results files of a finished run are written from.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Summary of the run's replications.
+    pub summary: Summary,
+    /// When the run first started (RFC 3339), before any interruption.
+    pub started: String,
+    /// Length and SHA-256 of the complete `replications.csv`.
+    pub rows: RowsMark,
+}
+
+impl ResumableRun<'_> {
+    /// The replication ids this machine runs.
+    pub fn range(&self) -> Range<u64> {
+        self.identity.range()
+    }
+
+    /// Runs (or finishes) the configuration: `open_log` opens a new row log (`None`) or reopens
+    /// the saved one, checked against its mark and cut back to it; `progress` hears how many replications of
+    /// [`range`](Self::range) are done; `write_results` writes the results files before the run
+    /// is marked complete. A run resumed after it was complete is not run or written again.
+    pub fn run<L: RowLog>(
+        &self,
+        open_log: impl FnOnce(&Path, Option<&RowsMark>) -> anyhow::Result<L>,
+        progress: &(dyn Fn(u64) + Sync),
+        write_results: impl FnOnce(&Finished) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Finished> {
+        let progress_dir = resume::progress_dir(&self.dir);
+        let range = self.range();
+        let saved = if self.resume {
+            SavedProgress::load(&progress_dir)?
+        } else {
+            None
+        };
+        if let Some(c) = &saved {
+            c.belongs_to(&self.identity, &progress_dir)?;
+            if c.complete {
+                return Ok(Finished {
+                    summary: c.summary.as_ref().clone(),
+                    started: c.started.clone(),
+                    rows: c.rows.clone(),
+                });
+            }
+        }
+        if saved.is_none() && progress_dir.exists() {
+            std::fs::remove_dir_all(&progress_dir).with_context(|| {
+                format!("cannot clear old progress in {}", progress_dir.display())
+            })?;
+        }
+        std::fs::create_dir_all(&progress_dir)
+            .with_context(|| format!("cannot create output folder {}", progress_dir.display()))?;
+        let rows_path = progress_dir.join(ROWS_FILE);
+        let final_rows = self.dir.join(REPLICATIONS_FILE);
+        // Killed after the rows were moved into place but before the run was marked complete.
+        let rows_in_place = saved
+            .as_ref()
+            .is_some_and(|c| c.next == range.end && !rows_path.exists() && final_rows.exists());
+        if let Some(c) = saved.as_ref().filter(|_| rows_in_place) {
+            c.rows.check(&final_rows, "the saved progress")?;
+        }
+        let finished = match saved {
+            Some(c) if rows_in_place => Finished {
+                summary: c.summary.into_owned(),
+                started: c.started,
+                rows: c.rows,
+            },
+            saved => {
+                let (start, next, started, log) = match saved {
+                    Some(c) => {
+                        let log = open_log(&rows_path, Some(&c.rows))?;
+                        (c.summary.into_owned(), c.next, c.started, log)
+                    }
+                    None => (
+                        Summary::new(self.market),
+                        range.start,
+                        chrono::Utc::now().to_rfc3339(),
+                        open_log(&rows_path, None)?,
+                    ),
+                };
+                let before = next - range.start;
+                progress(before);
+                let mut saver = Saver {
+                    log,
+                    identity: &self.identity,
+                    dir: &progress_dir,
+                    started: &started,
+                    every: self.save_every,
+                    last: None,
+                    stop: self.stop,
+                    range: range.clone(),
+                };
+                let summary = super::run_from(
+                    self.market,
+                    next..range.end,
+                    self.threads,
+                    start,
+                    &mut saver,
+                    &|done| progress(before + done),
+                )
+                .map_err(|e| match e {
+                    // Handed back as itself, so the caller can tell a stop from a failure.
+                    super::RunError::Sink(e) if e.is::<Stopped>() => e,
+                    e => e.into(),
+                })?;
+                saver.save(&summary, range.end, false)?;
+                let rows = saver.log.finish(&final_rows)?;
+                Finished {
+                    summary,
+                    started,
+                    rows,
+                }
+            }
+        };
+        write_results(&finished)?;
+        SavedProgress {
+            identity: Cow::Borrowed(&self.identity),
+            started: finished.started.clone(),
+            next: range.end,
+            rows: finished.rows.clone(),
+            complete: true,
+            summary: Cow::Borrowed(&finished.summary),
+        }
+        .save(&progress_dir)?;
+        Ok(finished)
+    }
+}
+
+/// Saves a run's progress after its first block and then at most every `every`.
+struct Saver<'a, L> {
+    log: L,
+    identity: &'a RunIdentity,
+    dir: &'a Path,
+    started: &'a str,
+    every: Duration,
+    last: Option<Instant>,
+    stop: &'a (dyn Fn() -> bool + Sync),
+    range: Range<u64>,
+}
+
+impl<L: RowLog> Saver<'_, L> {
+    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<()> {
+        let rows = self.log.sync()?;
+        SavedProgress {
+            identity: Cow::Borrowed(self.identity),
+            started: self.started.to_string(),
+            next,
+            rows,
+            complete,
+            summary: Cow::Borrowed(summary),
+        }
+        .save(self.dir)?;
+        self.last = Some(Instant::now());
+        Ok(())
+    }
+}
+
+impl<L: RowLog> Observer for Saver<'_, L> {
+    fn replication(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
+        self.log.append(r)
+    }
+
+    fn block_done(&mut self, summary: &Summary, next: u64) -> anyhow::Result<()> {
+        let stop = next < self.range.end && (self.stop)();
+        if stop || self.last.is_none_or(|t| t.elapsed() >= self.every) {
+            self.save(summary, next, false)?;
+        }
+        if stop {
+            return Err(Stopped {
+                first: self.range.start,
+                next,
+                end: self.range.end,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
