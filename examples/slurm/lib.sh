@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by submit.sh and finish.sbatch: how one round of a submission is queued.
 # Sourced, not run. Expects the settings of the submission (see submit.sh) to be loaded.
 

@@ -36,9 +36,9 @@ Options (each may also be given in the environment variable in brackets):
   --csmarket PATH      the csmarket binary [CSMARKET, default csmarket on PATH]
   --retries N          times the finish job submits missing shards again [RETRIES, default 3]
   --requeues N         times a task may requeue itself in all [REQUEUES, default 20]
-  --signal-secs S      the warning before the time limit at which a task saves and requeues
-                       [SIGNAL_SECS, default 120]
-  --checkpoint-secs S  seconds between saves of progress [CHECKPOINT_SECS, default 60]
+  --signal-secs S      the warning before the time limit at which a task saves and requeues;
+                       more than one block of 1024 replications takes [SIGNAL_SECS, default 120]
+  --save-secs S        seconds between saves of progress [SAVE_SECS, default 60]
   --resubmit WORK      submit again the shards of WORK that are not complete, and a finish job
 EOF
 }
@@ -81,7 +81,7 @@ while (($#)); do
         exit 0
         ;;
     --shards | --cpus | --mem | --time | --partition | --work | --out | --csmarket | --retries | \
-        --requeues | --signal-secs | --checkpoint-secs | --resubmit)
+        --requeues | --signal-secs | --save-secs | --resubmit)
         (($# >= 2)) || die "$1 needs a value"
         case $1 in
         --shards) SHARDS=$2 ;;
@@ -95,7 +95,7 @@ while (($#)); do
         --retries) RETRIES=$2 ;;
         --requeues) REQUEUES=$2 ;;
         --signal-secs) SIGNAL_SECS=$2 ;;
-        --checkpoint-secs) CHECKPOINT_SECS=$2 ;;
+        --save-secs) SAVE_SECS=$2 ;;
         --resubmit) resubmit=$2 ;;
         esac
         shift 2
@@ -134,8 +134,8 @@ shift
     die "'$command' cannot be split into shards yet; shardable: ${SHARDABLE[*]}"
 for a in "$@"; do
     case $a in
-    --out | --out=* | --shard | --shard=* | --resume | --threads | --threads=* | -j* | --checkpoint-secs*)
-        die "leave $a out: the scripts set --out, --shard, --resume, --threads and --checkpoint-secs"
+    --out | --out=* | --shard | --shard=* | --resume | --threads | --threads=* | -j* | --save-secs* | --checkpoint-secs*)
+        die "leave $a out: the scripts set --out, --shard, --resume, --threads and --save-secs"
         ;;
     esac
 done
@@ -147,12 +147,12 @@ PARTITION=${PARTITION:-}
 RETRIES=${RETRIES:-3}
 REQUEUES=${REQUEUES:-20}
 SIGNAL_SECS=${SIGNAL_SECS:-120}
-CHECKPOINT_SECS=${CHECKPOINT_SECS:-60}
+SAVE_SECS=${SAVE_SECS:-60}
 CSMARKET=${CSMARKET:-csmarket}
 
 positive --shards "$SHARDS"
 positive --signal-secs "$SIGNAL_SECS"
-positive --checkpoint-secs "$CHECKPOINT_SECS"
+positive --save-secs "$SAVE_SECS"
 [[ "$RETRIES" =~ ^[0-9]+$ ]] || die "--retries must be a whole number, not '$RETRIES'"
 [[ "$REQUEUES" =~ ^[0-9]+$ ]] || die "--requeues must be a whole number, not '$REQUEUES'"
 limit=$(limit_seconds "$TIME") || die "--time '$TIME' is not a Slurm time limit (MM, HH:MM:SS, D-HH:MM ...)"
@@ -189,7 +189,7 @@ HERE=$here
 printf '%s\0' "$command" "$@" >"$WORK/submission/command"
 {
     echo "# The settings of this submission, read by every task and finish job."
-    declare -p SHARDS CPUS MEM TIME PARTITION RETRIES REQUEUES SIGNAL_SECS CHECKPOINT_SECS \
+    declare -p SHARDS CPUS MEM TIME PARTITION RETRIES REQUEUES SIGNAL_SECS SAVE_SECS \
         CSMARKET WORK OUT NAME HERE
 } >"$WORK/submission/settings"
 

@@ -156,7 +156,23 @@ pub fn run_configuration(
         }
         Ok(())
     };
-    let finished = job.run(open_log, &|done| bar.set_position(done), write_results)?;
+    // The run reports the replications already saved first; a resumed run says so, so that a
+    // log shows where each attempt carried on from.
+    let first_report = std::sync::atomic::AtomicBool::new(true);
+    let progress = |done: u64| {
+        if first_report.swap(false, std::sync::atomic::Ordering::Relaxed) && done > 0 {
+            errln!(
+                "{configuration}: resuming with replications {}..{} of {}..{} saved in {}",
+                range.start,
+                range.start + done,
+                range.start,
+                range.end,
+                resume::progress_dir(&dir).display()
+            );
+        }
+        bar.set_position(done);
+    };
+    let finished = job.run(open_log, &progress, write_results)?;
     bar.finish_and_clear();
     Ok(finished.summary)
 }
