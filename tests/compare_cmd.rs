@@ -422,4 +422,13 @@ fn report_gains_sweep_and_backtest_sections_when_present_and_stays_self_containe
         !report.contains("not found"),
         "every chart of the sections is inlined"
     );
+    // The report draws the sweep's charts again in memory from sweep.json; they are the charts
+    // the sweep wrote (the body after the opening <svg ...> tag, which the report rewrites).
+    let svg = fs::read_to_string(dir.path().join("sweep/survival.svg")).unwrap();
+    let body = &svg[svg.find("<svg").unwrap()..];
+    let body = &body[body.find('>').unwrap() + 1..];
+    assert!(
+        report.contains(body),
+        "the inlined survival chart differs from sweep/survival.svg"
+    );
 }

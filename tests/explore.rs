@@ -215,7 +215,12 @@ fn tipping_point_is_found_where_the_synthetic_scenario_puts_it() {
     // The JSON reads back into the result the report builds its section from.
     let json = fs::read_to_string(out.join("sweep/sweep.json")).unwrap();
     let back: sweep::SweepResult = serde_json::from_str(&json).unwrap();
-    let html = sweep::html_section(&back);
+    let drawn = csmarket::charts::explore::sweep_charts(&back).unwrap();
+    let html = csmarket::report::explore::sweep_section(&back, &drawn);
+    assert!(
+        html.contains("<svg") && !html.contains("not found"),
+        "{html}"
+    );
     assert!(
         html.contains("Tipping points") && html.contains("<td>nat</td>"),
         "{html}"
@@ -426,9 +431,12 @@ fn tornado_puts_the_dominant_parameter_first() {
     let json = fs::read_to_string(out.join("sensitivity/sensitivity.json")).unwrap();
     let back: csmarket::explore::sensitivity::SensitivityResult =
         serde_json::from_str(&json).unwrap();
-    let html = csmarket::explore::sensitivity::html_section(&back);
+    // The section inlines the tornado chart drawn in memory from the result read back.
+    let drawn = csmarket::charts::explore::sensitivity_charts(&back).unwrap();
+    assert!(drawn.iter().any(|c| c.name == "tornado-cost_per_head"));
+    let html = csmarket::report::explore::sensitivity_section(&back, &drawn);
     assert!(
-        html.contains("sensitivity/tornado-cost_per_head.svg"),
+        html.contains("<svg") && html.contains("effect of ±") && !html.contains("not found"),
         "{html}"
     );
     for f in [
@@ -453,7 +461,9 @@ fn sensitivity_runs_are_paired_so_a_parameter_without_effect_has_zero_swing() {
         },
         all: false,
         fraction: 0.2,
-        outputs: vec![Output::CostPerHead],
+        outputs: vec![Output::Market(
+            csmarket::experiment::MarketFigure::CostPerHead,
+        )],
         trajectories: 0,
         levels: 4,
     };
@@ -519,7 +529,8 @@ fn backtest_scores_every_observed_rating() {
     assert_eq!(north[a].parse::<f64>().unwrap(), counts[1] as f64 / 60.0);
     let json = fs::read_to_string(d.join("backtest.json")).unwrap();
     let back: csmarket::explore::backtest::BacktestResult = serde_json::from_str(&json).unwrap();
-    let html = csmarket::explore::backtest::html_section(&back);
+    let drawn = csmarket::charts::explore::backtest_charts(&back).unwrap();
+    let html = csmarket::report::explore::backtest_section(&back, &drawn);
     assert!(
         html.contains("<td>north-a</td>") && html.contains("Brier"),
         "{html}"

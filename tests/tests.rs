@@ -6,6 +6,7 @@ mod explore;
 mod golden;
 mod hostile;
 mod io_safety;
+mod layers;
 mod mutants;
 mod rules;
 mod scale;

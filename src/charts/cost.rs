@@ -57,8 +57,8 @@ impl<'a> CostChart<'a> {
 }
 
 impl Chart for CostChart<'_> {
-    fn name(&self) -> &'static str {
-        "cost"
+    fn name(&self) -> String {
+        crate::export::layout::chart::COST.into()
     }
 
     fn title(&self) -> String {

@@ -49,20 +49,11 @@ impl DifferencesChart {
             .collect();
         let mut sections = Vec::new();
         for m in &Measure::MARKET {
-            let (title, unit, factor) = match m {
-                Measure::CostPerHead => ("Cost per head", "£ per head per year", 1.0),
-                Measure::InHouseShare => (
-                    "In-house share of volume at the end",
-                    "percentage points",
-                    100.0,
-                ),
-                Measure::OpenProviders => ("Providers open at the end", "providers", 1.0),
-                _ => (
-                    "Unmet share of contracted volume",
-                    "percentage points",
-                    100.0,
-                ),
+            let Measure::Market(figure) = m else {
+                continue;
             };
+            let (title, factor) = (figure.title(), figure.unit().difference_factor());
+            let unit = figure.unit().difference_label();
             let rows = comparison
                 .contrasts
                 .iter()
@@ -170,8 +161,8 @@ fn signed(v: f64, decimals: usize) -> String {
 }
 
 impl Chart for DifferencesChart {
-    fn name(&self) -> &'static str {
-        "differences"
+    fn name(&self) -> String {
+        crate::export::layout::chart::DIFFERENCES.into()
     }
 
     fn title(&self) -> String {
@@ -222,15 +213,12 @@ impl Chart for DifferencesChart {
                 .collect();
             let (lo, hi) = draw::padded_range(&values, Some(0.0));
             let scale = Scale { lo, hi, p0: x0, p1 };
-            draw::fill(a, (10, top), (w as i32 - 10, top + HEADER_H), &draw::BAND)?;
-            draw::text(
+            draw::group_header(
                 a,
                 &format!("{} ({})", s.title, s.unit),
-                (16, top + HEADER_H / 2),
-                draw::BODY,
-                true,
-                draw::INK,
-                Anchor::Left,
+                top,
+                w as i32 - 10,
+                HEADER_H,
             )?;
             draw::text(
                 a,

@@ -383,6 +383,27 @@ pub(crate) fn legend_height(labels: &[String], x0: i32, max_x: i32) -> i32 {
     rows * LINE
 }
 
+/// Draws a group's header band from `(10, y)` to `(right, y + height)` with its title in bold at
+/// the left, as every row chart heads its groups (regions, service lines, figures).
+pub(crate) fn group_header<DB: DrawingBackend>(
+    a: &Area<DB>,
+    title: &str,
+    y: i32,
+    right: i32,
+    height: i32,
+) -> Drawn {
+    fill(a, (10, y), (right, y + height), &BAND)?;
+    text(
+        a,
+        title,
+        (16, y + height / 2),
+        BODY,
+        true,
+        INK,
+        Anchor::Left,
+    )
+}
+
 /// Draws the title and, under it, a subtitle; returns the y below them.
 pub(crate) fn heading<DB: DrawingBackend>(
     a: &Area<DB>,

@@ -12,7 +12,6 @@ pub mod ratings;
 pub mod structure;
 pub mod survival;
 
-use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
@@ -21,7 +20,8 @@ use plotters::style::{FontStyle, RGBColor, WHITE};
 
 use crate::compare::Comparison;
 use crate::experiment::Summary;
-use crate::export::atomic;
+use crate::export::Exporter;
+use crate::export::layout;
 pub use labels::Labels;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE-DejaVu.txt`).
@@ -75,16 +75,32 @@ pub fn series_colour(i: usize) -> RGBColor {
 #[error("cannot draw chart: {0}")]
 pub struct ChartError(pub String);
 
-/// A chart: a named picture of a stated size that can draw itself on any plotters backend.
+/// How a chart's pixels are compressed into PNG bytes. Both are lossless; they differ only in the
+/// bytes of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PngEncoding {
+    /// zlib's default level with the `Sub` filter on every row.
+    Compact,
+    /// zlib's fast level with a filter chosen per row: what plotters wrote through the `image`
+    /// crate when exploration charts were saved by path; kept so those files stay bit for bit.
+    Quick,
+}
+
+/// A chart: a named picture of a stated size that can draw itself on any plotters backend. Every
+/// chart of csmarket is drawn to bytes through this trait ([`render`]); nothing here writes files.
 pub trait Chart {
     /// File stem, e.g. `survival`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> String;
     /// Title drawn at the top, also used as the figure caption in reports.
     fn title(&self) -> String;
     /// Width and height in pixels (SVG user units).
     fn size(&self) -> (u32, u32);
     /// Draws the chart on a white area of [`Chart::size`].
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
+    /// How its PNG is compressed.
+    fn png_encoding(&self) -> PngEncoding {
+        PngEncoding::Compact
+    }
 }
 
 /// A chart drawn both as SVG text and as PNG bytes.
@@ -100,6 +116,43 @@ pub struct Rendered {
     pub svg: String,
     /// The PNG file's bytes.
     pub png: Vec<u8>,
+}
+
+impl Rendered {
+    /// The chart's two files, `<name>.svg` and `<name>.png`, for [`crate::export::write`].
+    pub fn files(&self) -> [ChartFile<'_>; 2] {
+        [ChartFile::Svg(self), ChartFile::Png(self)]
+    }
+
+    /// The files of many charts.
+    pub fn all_files(charts: &[Rendered]) -> Vec<ChartFile<'_>> {
+        charts.iter().flat_map(Rendered::files).collect()
+    }
+}
+
+/// One file of a drawn chart.
+#[derive(Debug, Clone, Copy)]
+pub enum ChartFile<'a> {
+    /// The SVG document.
+    Svg(&'a Rendered),
+    /// The PNG image.
+    Png(&'a Rendered),
+}
+
+impl Exporter for ChartFile<'_> {
+    fn file_name(&self) -> String {
+        match self {
+            ChartFile::Svg(c) => layout::chart_svg(&c.name),
+            ChartFile::Png(c) => layout::chart_png(&c.name),
+        }
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            ChartFile::Svg(c) => c.svg.clone().into_bytes(),
+            ChartFile::Png(c) => c.png.clone(),
+        })
+    }
 }
 
 /// Draws a chart as an SVG document.
@@ -131,6 +184,11 @@ pub fn to_png<C: Chart>(chart: &C) -> Result<Vec<u8>, ChartError> {
         let mut enc = png::Encoder::new(&mut png, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
+        if chart.png_encoding() == PngEncoding::Quick {
+            enc.set_compression(png::Compression::Fast);
+            enc.set_filter(png::FilterType::Sub);
+            enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+        }
         let mut writer = enc.write_header().map_err(draw::fail)?;
         writer.write_image_data(&pixels).map_err(draw::fail)?;
         writer.finish().map_err(draw::fail)?;
@@ -141,7 +199,7 @@ pub fn to_png<C: Chart>(chart: &C) -> Result<Vec<u8>, ChartError> {
 /// Draws a chart both ways.
 pub fn render<C: Chart>(chart: &C) -> Result<Rendered, ChartError> {
     Ok(Rendered {
-        name: chart.name().to_string(),
+        name: chart.name(),
         title: chart.title(),
         size: chart.size(),
         svg: to_svg(chart)?,
@@ -179,15 +237,6 @@ pub fn comparison_charts(
         ))?);
     }
     Ok(out)
-}
-
-/// Writes each chart as `<name>.svg` and `<name>.png` in `dir`, each file whole or not at all.
-pub fn write(dir: &Path, charts: &[Rendered]) -> std::io::Result<()> {
-    for c in charts {
-        atomic::write(&dir.join(format!("{}.svg", c.name)), c.svg.as_bytes())?;
-        atomic::write(&dir.join(format!("{}.png", c.name)), &c.png)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -204,8 +204,8 @@ impl<'a> OverTimeChart<'a> {
 }
 
 impl Chart for OverTimeChart<'_> {
-    fn name(&self) -> &'static str {
-        "over-time"
+    fn name(&self) -> String {
+        crate::export::layout::chart::OVER_TIME.into()
     }
 
     fn title(&self) -> String {

@@ -7,18 +7,14 @@
 use plotters::prelude::*;
 
 use super::draw::{self, Anchor, Area, Mark, Scale};
-use super::labels::{Labels, RegionGroup, provider_groups};
-use super::{Chart, ChartError, series_colour};
-use crate::experiment::Summary;
+use super::labels::{Labels, RegionGroup, groups_height, provider_groups};
+use super::{Chart, ChartError, PALETTE, series_colour};
+use crate::experiment::{RatingOutcome, Summary};
 
 /// Rating colours: A blue, B yellow, C vermillion, not rated light grey (Okabe-Ito, so the three
 /// ratings differ in lightness as well as hue).
-pub const RATING_COLOURS: [RGBColor; 4] = [
-    RGBColor(0, 114, 178),
-    RGBColor(240, 228, 66),
-    RGBColor(213, 94, 0),
-    RGBColor(205, 205, 205),
-];
+pub const RATING_COLOURS: [RGBColor; 4] =
+    [PALETTE[4], PALETTE[3], PALETTE[5], RGBColor(205, 205, 205)];
 
 /// Rating names, in the order of [`RATING_COLOURS`].
 pub const RATING_NAMES: [&str; 4] = [
@@ -104,8 +100,8 @@ impl<'a> RatingsChart<'a> {
 }
 
 impl Chart for RatingsChart<'_> {
-    fn name(&self) -> &'static str {
-        "ratings"
+    fn name(&self) -> String {
+        crate::export::layout::chart::RATINGS.into()
     }
 
     fn title(&self) -> String {
@@ -113,9 +109,7 @@ impl Chart for RatingsChart<'_> {
     }
 
     fn size(&self) -> (u32, u32) {
-        let rows: usize = self.groups.iter().map(|g| g.providers.len()).sum();
-        let h =
-            self.top() + HEADER_H * self.groups.len() as i32 + self.row_h() * rows as i32 + BOTTOM;
+        let h = self.top() + groups_height(&self.groups, HEADER_H, self.row_h()) + BOTTOM;
         (self.width() as u32, h as u32)
     }
 
@@ -175,21 +169,7 @@ impl Chart for RatingsChart<'_> {
         let rh = self.row_h();
         let mut row_y = top;
         for g in &self.groups {
-            draw::fill(
-                a,
-                (10, row_y),
-                (w as i32 - 10, row_y + HEADER_H),
-                &draw::BAND,
-            )?;
-            draw::text(
-                a,
-                &g.title,
-                (16, row_y + HEADER_H / 2),
-                draw::BODY,
-                true,
-                draw::INK,
-                Anchor::Left,
-            )?;
+            draw::group_header(a, &g.title, row_y, w as i32 - 10, HEADER_H)?;
             row_y += HEADER_H;
             for p in &g.providers {
                 draw::text(
@@ -227,9 +207,10 @@ impl Chart for RatingsChart<'_> {
                         let n: u64 = counts.iter().sum();
                         // Stack A, B, C, then not rated, left to right.
                         let mut acc = 0u64;
-                        for (slot, &idx) in [1usize, 2, 3, 0].iter().enumerate() {
+                        for (slot, count) in RatingOutcome::counts(&counts).into_iter().enumerate()
+                        {
                             let from = acc as f64 / n as f64;
-                            acc += counts[idx];
+                            acc += count;
                             let to = acc as f64 / n as f64;
                             let (px0, px1) = (
                                 panel_x(c) + (from * f64::from(PANEL_W)).round() as i32,

@@ -6,17 +6,12 @@ use plotters::prelude::*;
 
 use super::draw::{self, Anchor, Area, Mark, Scale};
 use super::labels::Labels;
-use super::{Chart, ChartError, series_colour};
+use super::{Chart, ChartError, PALETTE, series_colour};
 use crate::experiment::Summary;
 
 /// Colours of the supply categories, in the order of `experiment::CATEGORIES` (Okabe-Ito).
-pub const CATEGORY_COLOURS: [RGBColor; 5] = [
-    RGBColor(86, 180, 233),
-    RGBColor(0, 114, 178),
-    RGBColor(0, 158, 115),
-    RGBColor(230, 159, 0),
-    RGBColor(204, 121, 167),
-];
+pub const CATEGORY_COLOURS: [RGBColor; 5] =
+    [PALETTE[1], PALETTE[4], PALETTE[2], PALETTE[0], PALETTE[6]];
 
 /// Category names for people, in the order of `experiment::CATEGORIES`.
 pub const CATEGORY_NAMES: [&str; 5] = [
@@ -81,8 +76,8 @@ impl<'a> StructureChart<'a> {
 }
 
 impl Chart for StructureChart<'_> {
-    fn name(&self) -> &'static str {
-        "structure"
+    fn name(&self) -> String {
+        crate::export::layout::chart::STRUCTURE.into()
     }
 
     fn title(&self) -> String {
@@ -130,16 +125,7 @@ impl Chart for StructureChart<'_> {
         )?;
         let mut row_y = top;
         for (id, name) in &self.services {
-            draw::fill(a, (10, row_y), (scale.p1, row_y + HEADER_H), &draw::BAND)?;
-            draw::text(
-                a,
-                name,
-                (16, row_y + HEADER_H / 2),
-                draw::BODY,
-                true,
-                draw::INK,
-                Anchor::Left,
-            )?;
+            draw::group_header(a, name, row_y, scale.p1, HEADER_H)?;
             row_y += HEADER_H;
             for (i, s) in self.summaries.iter().enumerate() {
                 let cy = row_y + ROW_H / 2;

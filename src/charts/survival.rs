@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::draw::{self, Anchor, Area, Mark, Scale};
-use super::labels::{Labels, RegionGroup, provider_groups};
+use super::labels::{Labels, RegionGroup, groups_height, provider_groups};
 use super::{Chart, ChartError, series_colour};
 use crate::experiment::Summary;
 use crate::stats::Proportion;
@@ -76,8 +76,8 @@ impl<'a> SurvivalChart<'a> {
 }
 
 impl Chart for SurvivalChart<'_> {
-    fn name(&self) -> &'static str {
-        "survival"
+    fn name(&self) -> String {
+        crate::export::layout::chart::SURVIVAL.into()
     }
 
     fn title(&self) -> String {
@@ -85,9 +85,7 @@ impl Chart for SurvivalChart<'_> {
     }
 
     fn size(&self) -> (u32, u32) {
-        let rows: usize = self.groups.iter().map(|g| g.providers.len()).sum();
-        let h =
-            self.top() + HEADER_H * self.groups.len() as i32 + self.row_h() * rows as i32 + BOTTOM;
+        let h = self.top() + groups_height(&self.groups, HEADER_H, self.row_h()) + BOTTOM;
         (WIDTH, h as u32)
     }
 
@@ -123,16 +121,7 @@ impl Chart for SurvivalChart<'_> {
         )?;
         let mut row_y = top;
         for g in &self.groups {
-            draw::fill(a, (10, row_y), (scale.p1, row_y + HEADER_H), &draw::BAND)?;
-            draw::text(
-                a,
-                &g.title,
-                (16, row_y + HEADER_H / 2),
-                draw::BODY,
-                true,
-                draw::INK,
-                Anchor::Left,
-            )?;
+            draw::group_header(a, &g.title, row_y, scale.p1, HEADER_H)?;
             row_y += HEADER_H;
             for p in &g.providers {
                 let weak = self.weak(&p.id);

@@ -6,12 +6,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::{RunPlan, headline_table};
-use super::{CommonArgs, InputError, RunArgs, progress};
+use super::output::headline_table;
+use super::run::RunPlan;
+use super::{CommonArgs, InputError, RunArgs, output, progress};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
-use crate::export::{self, Provenance, ReplicationWriter, atomic};
+use crate::explore::backtest::BacktestResult;
+use crate::explore::sensitivity::SensitivityResult;
+use crate::explore::sweep::SweepResult;
+use crate::export::compare::ComparisonExport;
+use crate::export::layout::{self, OutputLayout};
+use crate::export::{self, Provenance, ReplicationWriter};
 use crate::model::Market;
+use crate::report::explore::Explorations;
 use crate::report::{self, ReportInput, RunInfo};
 use crate::scenario::ScenarioError;
 
@@ -82,7 +89,7 @@ impl ComparePlan {
             }
             seen.push(c);
         }
-        plan.out = plan.out.join("compare");
+        plan.out = OutputLayout::new(&plan.out).compare();
         Ok(ComparePlan { plan, baseline })
     }
 }
@@ -97,12 +104,14 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
     let _lock = super::lock_output(out, argv)?;
+    // The comparison's own folder holds one folder per configuration, laid out as `run`'s.
+    let folders = OutputLayout::new(out);
     let mut writers = Vec::new();
     for m in &markets {
-        let dir = out.join(&m.configuration);
+        let dir = folders.configuration(&m.configuration);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-        let path = dir.join("replications.csv");
+        let path = dir.join(layout::REPLICATIONS);
         writers.push((
             ReplicationWriter::create(&path, m)
                 .with_context(|| format!("cannot write {}", path.display()))?,
@@ -131,38 +140,36 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     }
 
     let labels = Labels::from_markets(&markets);
-    for (m, s) in markets.iter().zip(&outcome.summaries) {
-        let dir = out.join(&m.configuration);
-        let provenance = Provenance {
-            csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: plan.scenario.base.scenario.name.clone(),
-            scenario_file: plan.scenario.file.clone(),
-            scenario_sha256: plan.scenario.sha256.clone(),
-            configuration: m.configuration.clone(),
-            seed: plan.seed,
-            first_replication: 0,
-            replications: plan.replications,
-            threads: plan.thread_count(),
-            started: started.clone(),
-            finished: finished.clone(),
-            command_line: argv.to_vec(),
-        };
-        export::write_summary(&dir, s, &provenance)
-            .with_context(|| format!("cannot write results in {}", dir.display()))?;
-        let drawn = charts::configuration_charts(std::slice::from_ref(s), &labels)?;
-        charts::write(&dir, &drawn)
-            .with_context(|| format!("cannot write charts in {}", dir.display()))?;
-    }
-    let csv_path = out.join("comparison.csv");
-    atomic::write(&csv_path, &compare::comparison_csv(&outcome.comparison)?)
-        .with_context(|| format!("cannot write {}", csv_path.display()))?;
-    let drawn = charts::comparison_charts(&outcome.summaries, &outcome.comparison, &labels)?;
-    charts::write(out, &drawn)
-        .with_context(|| format!("cannot write charts in {}", out.display()))?;
-    let info = RunInfo {
+    // The comparison's provenance names the baseline; each configuration's names itself.
+    let provenance = Provenance {
+        csmarket_version: Provenance::this_version(),
         scenario: plan.scenario.base.scenario.name.clone(),
         scenario_file: plan.scenario.file.clone(),
         scenario_sha256: plan.scenario.sha256.clone(),
+        configuration: plan.configurations[baseline].clone(),
+        seed: plan.seed,
+        first_replication: Some(0),
+        replications: plan.replications,
+        threads: plan.thread_count(),
+        started,
+        finished,
+        command_line: argv.to_vec(),
+    };
+    for (m, s) in markets.iter().zip(&outcome.summaries) {
+        let dir = folders.configuration(&m.configuration);
+        let own = Provenance {
+            configuration: m.configuration.clone(),
+            ..provenance.clone()
+        };
+        export::write_summary(&dir, s, &own)
+            .with_context(|| format!("cannot write results in {}", dir.display()))?;
+        output::write_configuration_charts(&dir, s, &labels)?;
+    }
+    output::write_files(out, &[ComparisonExport(&outcome.comparison)])?;
+    let drawn = charts::comparison_charts(&outcome.summaries, &outcome.comparison, &labels)?;
+    output::write_charts(out, &drawn)?;
+    let info = RunInfo {
+        provenance,
         configurations: plan
             .configurations
             .iter()
@@ -178,31 +185,57 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
                 (c.clone(), description)
             })
             .collect(),
-        baseline: plan.configurations[baseline].clone(),
-        seed: plan.seed,
-        replications: plan.replications,
-        threads: plan.thread_count(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        date: finished,
-        command_line: argv.to_vec(),
     };
-    report::write(
-        out,
-        &ReportInput {
-            run: &info,
-            summaries: &outcome.summaries,
-            comparison: &outcome.comparison,
-            labels: &labels,
-            charts: &drawn,
-            extra: &report::explore::exploration_sections(out.parent().unwrap_or(out)),
-        },
-    )
-    .with_context(|| format!("cannot write the report in {}", out.display()))?;
+    let explorations = explorations_beside(&OutputLayout::new(out.parent().unwrap_or(out)))?;
+    let input = ReportInput {
+        run: &info,
+        summaries: &outcome.summaries,
+        comparison: &outcome.comparison,
+        labels: &labels,
+        charts: &drawn,
+        extra: &report::explore::exploration_sections(&explorations),
+    };
+    export::write(out, &report::files(&input))
+        .with_context(|| format!("cannot write the report in {}", out.display()))?;
 
     out!("{}", headline_table(&outcome.summaries));
     out!("{}", difference_table(&outcome.comparison));
-    outln!("Report: {}", out.join("report.html").display());
+    outln!("Report: {}", out.join(layout::REPORT_HTML).display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sweep, sensitivity analysis and back-test an earlier command left under the same output
+/// root, read back from their JSON files, each with its charts drawn again in memory for the
+/// report.
+fn explorations_beside(root: &OutputLayout) -> anyhow::Result<Explorations> {
+    let sweep = export::read_json::<SweepResult>(&root.sweep().join(layout::SWEEP_JSON));
+    let sensitivity =
+        export::read_json::<SensitivityResult>(&root.sensitivity().join(layout::SENSITIVITY_JSON));
+    let backtest =
+        export::read_json::<BacktestResult>(&root.backtest().join(layout::BACKTEST_JSON));
+    Ok(Explorations {
+        sweep: match sweep {
+            Some(r) => {
+                let drawn = charts::explore::sweep_charts(&r)?;
+                Some((r, drawn))
+            }
+            None => None,
+        },
+        sensitivity: match sensitivity {
+            Some(r) => {
+                let drawn = charts::explore::sensitivity_charts(&r)?;
+                Some((r, drawn))
+            }
+            None => None,
+        },
+        backtest: match backtest {
+            Some(r) => {
+                let drawn = charts::explore::backtest_charts(&r)?;
+                Some((r, drawn))
+            }
+            None => None,
+        },
+    })
 }
 
 /// The market-wide paired differences printed at the end of a comparison.

@@ -1,18 +1,20 @@
 //! `csmarket sweep`, `csmarket sensitivity` and `csmarket backtest`: arguments turned into a plan
 //! for [`crate::explore`], a progress bar, and the files and charts written under the output folder.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
-use super::{CommonArgs, InputError, progress};
+use super::{CommonArgs, InputError, output, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
+use crate::export;
+use crate::export::layout::OutputLayout;
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -86,6 +88,21 @@ fn report(e: ExploreError) -> anyhow::Error {
     }
 }
 
+/// Runs an exploration under a progress bar whose length follows what the tool reports (it
+/// grows when `--refine` adds points); the bar is cleared however the run ends.
+fn with_bar<T>(
+    label: &str,
+    run: impl FnOnce(explore::Progress) -> Result<T, ExploreError>,
+) -> anyhow::Result<T> {
+    let bar = progress::bar(0, label);
+    let result = run(&|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    result.map_err(report)
+}
+
 /// The study a command describes; `configuration` is checked against the scenario.
 fn study(args: &CommonArgs, configuration: Option<&str>) -> anyhow::Result<Study> {
     let options = Options::from_args(args)?;
@@ -103,9 +120,12 @@ fn study_of(options: Options, configuration: String) -> Study {
     }
 }
 
-/// The folder a tool writes into: `OUT/<tool>`.
-fn out_dir(args: &CommonArgs, tool: &str) -> PathBuf {
-    super::default_out(args.out.as_ref(), args.scenario.as_ref()).join(tool)
+/// The output layout a command writes into.
+fn layout(args: &CommonArgs) -> OutputLayout {
+    OutputLayout::new(super::default_out(
+        args.out.as_ref(),
+        args.scenario.as_ref(),
+    ))
 }
 
 /// Creates and locks the folder a tool writes into.
@@ -133,20 +153,12 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         }),
     };
     plan.check().map_err(report)?;
-    let dir = out_dir(&args.study, "sweep");
+    let dir = layout(&args.study).sweep();
     let _lock = create(&dir, argv)?;
-    let bar = progress::bar(0, "sweep");
-    let mut result = explore::sweep::run(&plan, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("sweep", |p| explore::sweep::run(&plan, p))?;
     result.origin.command_line = argv.to_vec();
-    explore::sweep::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::sweep_charts(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::sweep::files(&result))?;
+    output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
     for n in &result.notes {
         errln!("note: {n}");
     }
@@ -213,20 +225,12 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         levels: args.levels,
     };
     plan.check().map_err(report)?;
-    let dir = out_dir(&args.study, "sensitivity");
+    let dir = layout(&args.study).sensitivity();
     let _lock = create(&dir, argv)?;
-    let bar = progress::bar(0, "sensitivity");
-    let mut result = explore::sensitivity::run(&plan, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("sensitivity", |p| explore::sensitivity::run(&plan, p))?;
     result.origin.command_line = argv.to_vec();
-    explore::sensitivity::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::sensitivity_charts(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::sensitivity::files(&result))?;
+    output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
     if !result.skipped.is_empty() {
         errln!(
             "note: {} parameters left out (listed in sensitivity.json)",
@@ -270,17 +274,12 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let configuration =
         explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
     let study = study_of(options, configuration);
-    let dir = out_dir(&args.study, "backtest");
+    let dir = layout(&args.study).backtest();
     let _lock = create(&dir, argv)?;
-    let bar = progress::bar(study.replications, "backtest");
-    let mut result =
-        explore::backtest::run(&study, &|done, _| bar.set_position(done)).map_err(report)?;
-    bar.finish_and_clear();
+    let mut result = with_bar("backtest", |p| explore::backtest::run(&study, p))?;
     result.origin.command_line = argv.to_vec();
-    explore::backtest::write(&dir, &result)
-        .with_context(|| format!("cannot write results in {}", dir.display()))?;
-    charts::explore::backtest_chart(&dir, &result)
-        .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+    output::write_files(&dir, &export::backtest::files(&result))?;
+    output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;
     let s = &result.scores;
     outln!(
         "{} recorded ratings, configuration `{}`, {} replications",
@@ -299,7 +298,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     for (i, row) in s.confusion.iter().enumerate() {
         outln!(
             "{:<16} {:>5} {:>5} {:>5} {:>8}",
-            explore::backtest::OUTCOMES[i],
+            explore::backtest::outcome_name(i),
             row[0],
             row[1],
             row[2],

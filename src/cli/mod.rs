@@ -16,6 +16,7 @@ macro_rules! errln {
 pub mod compare;
 pub mod explore;
 pub mod options;
+pub mod output;
 pub mod progress;
 pub mod run;
 pub mod scale;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::options::Options;
+use super::output::headline_table;
 use super::{InputError, RunArgs, progress};
 use crate::experiment::Summary;
 use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
@@ -74,11 +75,7 @@ impl RunPlan {
 
     /// Threads actually used.
     pub fn thread_count(&self) -> usize {
-        if self.threads == 0 {
-            rayon::current_num_threads()
-        } else {
-            self.threads
-        }
+        crate::experiment::Provenance::threads_used(self.threads)
     }
 }
 
@@ -128,7 +125,7 @@ pub fn run_configuration(
             scenario_sha256: plan.scenario.sha256.clone(),
             configuration: configuration.to_string(),
             seed: plan.seed,
-            first_replication: range.start,
+            first_replication: Some(range.start),
             replications: range.end - range.start,
             threads: plan.thread_count(),
             started: done.started.clone(),
@@ -137,12 +134,9 @@ pub fn run_configuration(
         };
         export::write_summary(&dir, &done.summary, &provenance)
             .with_context(|| format!("cannot write results in {}", dir.display()))?;
-        let labels = crate::charts::Labels::from_markets([&market]);
+        let labels = crate::experiment::Labels::from_markets([&market]);
         if plan.shard == Shard::WHOLE {
-            let drawn =
-                crate::charts::configuration_charts(std::slice::from_ref(&done.summary), &labels)?;
-            crate::charts::write(&dir, &drawn)
-                .with_context(|| format!("cannot write charts in {}", dir.display()))?;
+            super::output::write_configuration_charts(&dir, &done.summary, &labels)?;
         } else {
             let state = ShardState {
                 identity: Cow::Borrowed(&job.identity),
@@ -151,8 +145,12 @@ pub fn run_configuration(
                 summary: Cow::Borrowed(&done.summary),
                 labels: Cow::Borrowed(&labels),
             };
-            shard_merge::write_state(&dir, &state)
-                .with_context(|| format!("cannot write {}", dir.join("state.json").display()))?;
+            shard_merge::write_state(&dir, &state).with_context(|| {
+                format!(
+                    "cannot write {}",
+                    dir.join(crate::export::layout::SHARD_STATE).display()
+                )
+            })?;
         }
         Ok(())
     };
@@ -253,54 +251,4 @@ fn stopped_early(
 
 fn display_dir(p: &Path) -> String {
     format!("{}/", p.display())
-}
-
-fn pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
-}
-
-/// The short table of headline figures per configuration printed at the end of a run.
-pub fn headline_table(summaries: &[Summary]) -> String {
-    let mut s = format!(
-        "{:<24} {:>7} {:>22} {:>9} {:>6} {:>7}  {}\n",
-        "configuration",
-        "reps",
-        "cost £/head (5-95%)",
-        "in-house",
-        "open",
-        "unmet",
-        "least likely to survive"
-    );
-    for x in summaries {
-        let h = &x.headline;
-        let cost = match (
-            h.cost_per_head.mean(),
-            h.cost_per_head.quantile(0.05),
-            h.cost_per_head.quantile(0.95),
-        ) {
-            (Some(m), Some(lo), Some(hi)) => format!("{m:.2} ({lo:.2}-{hi:.2})"),
-            _ => "-".into(),
-        };
-        let weakest = x
-            .providers
-            .iter()
-            .filter_map(|p| p.survived.estimate().map(|e| (e, p)))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or_else(|| "-".into(), |(e, p)| format!("{} {}", p.id, pct(Some(e))));
-        s.push_str(&format!(
-            "{:<24} {:>7} {:>22} {:>9} {:>6} {:>7}  {}\n",
-            x.configuration,
-            x.replications,
-            cost,
-            pct(h.in_house_share.mean()),
-            h.open_providers
-                .mean()
-                .map_or_else(|| "-".into(), |v| format!("{v:.1}")),
-            h.unmet_share
-                .mean()
-                .map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0)),
-            weakest
-        ));
-    }
-    s
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::{Options, check_threads};
-use super::run::headline_table;
+use super::output::headline_table;
 use super::{CommonArgs, InputError};
 use crate::experiment;
 use crate::export::atomic;
@@ -33,7 +33,12 @@ pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     // Everything is checked before the output folder is created or locked.
     let checked = shard_merge::check_shards(&args.shards, &args.out)?;
     let _lock = super::lock_output(&args.out, argv)?;
-    let summaries = checked.write(&args.out, argv)?;
+    let merged = checked.write(&args.out, argv)?;
+    // The charts one machine would have drawn of the whole run, drawn as `run` draws them.
+    for m in &merged {
+        super::output::write_configuration_charts(&m.dir, &m.summary, &m.labels)?;
+    }
+    let summaries: Vec<experiment::Summary> = merged.into_iter().map(|m| m.summary).collect();
     out!("{}", headline_table(&summaries));
     outln!(
         "Merged {} shard folders into {}/",

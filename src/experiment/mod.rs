@@ -1,5 +1,8 @@
 //! Many replications of a market, in parallel, folded in replication order into a [`Summary`].
 
+pub mod figures;
+pub mod labels;
+pub mod provenance;
 pub mod resumable;
 pub mod resume;
 pub mod sealed;
@@ -12,6 +15,9 @@ use rayon::prelude::*;
 
 use crate::engine::{self, ReplicationOutcome};
 use crate::model::Market;
+pub use figures::{Figure, HeadlineFigures, MarketFigure, RatingOutcome, Unit};
+pub use labels::Labels;
+pub use provenance::Provenance;
 pub use summary::{CATEGORIES, Headline, PeriodSummary, ProviderSummary, ServiceSummary, Summary};
 
 /// Replications simulated at once before they are folded; memory is bounded by two blocks (one
@@ -57,6 +63,14 @@ impl Observer for EachReplication<'_> {
     }
 }
 
+/// A pool of `threads` worker threads (0 = all cores) for running replications.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| RunError::Pool { threads, source })
+}
+
 /// Runs replications `reps` of a market on `threads` threads (0 = all cores). Each replication is
 /// handed to `sink` in index order; `progress` hears how many are done.
 pub fn run(
@@ -87,10 +101,7 @@ pub fn run_from(
     observer: &mut dyn Observer,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|source| RunError::Pool { threads, source })?;
+    let pool = pool(threads)?;
     // Simulates a block and folds it into a summary, both in parallel; the fold is exact, so the
     // partial summaries merge to the bits of pushing every replication in order.
     let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {

@@ -204,15 +204,7 @@ impl Summary {
             s.in_house_share.push(o.in_house_share);
             s.cost_per_head.push(o.cost_per_head);
         }
-        self.headline.cost_per_head.push(r.cost_per_head);
-        self.headline.in_house_share.push(r.in_house_share);
-        self.headline
-            .open_providers
-            .push(f64::from(r.open_providers));
-        self.headline.unmet_share.push(r.unmet_share);
-        self.headline
-            .intended_host_share
-            .push(r.intended_host_share);
+        self.headline.push(r);
     }
 
     /// Folds another summary of the same configuration in (shards, blocks).
@@ -248,17 +240,7 @@ impl Summary {
             s.in_house_share.merge(&x.in_house_share);
             s.cost_per_head.merge(&x.cost_per_head);
         }
-        self.headline.cost_per_head.merge(&o.headline.cost_per_head);
-        self.headline
-            .in_house_share
-            .merge(&o.headline.in_house_share);
-        self.headline
-            .open_providers
-            .merge(&o.headline.open_providers);
-        self.headline.unmet_share.merge(&o.headline.unmet_share);
-        self.headline
-            .intended_host_share
-            .merge(&o.headline.intended_host_share);
+        self.headline.merge(&o.headline);
     }
 
     /// The provider summary with an id.

@@ -2,24 +2,21 @@
 //! them, scored by accuracy of the modal prediction, a confusion matrix and the multi-class Brier
 //! score.
 
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 
-use super::{ExploreError, Origin, Progress, Study, cell, html_escape, to_csv};
-use crate::export::atomic;
+use super::{ExploreError, Progress, Study};
+use crate::experiment::{Provenance, RatingOutcome};
 use crate::scenario::schema::Rating;
 
-/// The outcomes a provider can have at a checkpoint, in the order of every probability array here.
-pub const OUTCOMES: [&str; 4] = ["A", "B", "C", "unrated"];
-
-/// Index of an observed rating in [`OUTCOMES`].
+/// Index of an observed rating among the outcomes ([`RatingOutcome::ALL`], the order of every
+/// probability array here).
 pub fn outcome_index(r: Rating) -> usize {
-    match r {
-        Rating::A => 0,
-        Rating::B => 1,
-        Rating::C => 2,
-    }
+    RatingOutcome::of(r).index()
+}
+
+/// The name of the outcome at an index of [`RatingOutcome::ALL`].
+pub fn outcome_name(i: usize) -> &'static str {
+    RatingOutcome::ALL[i].as_str()
 }
 
 /// The modal outcome of a probability vector (ties go to the earlier outcome: A, B, C, unrated).
@@ -88,7 +85,8 @@ pub fn score(predictions: &[[f64; 4]], observed: &[Rating]) -> Scores {
     }
 }
 
-fn brier_one(p: &[f64; 4], observed: usize) -> f64 {
+/// The Brier score of one prediction against the observed outcome.
+pub fn brier_one(p: &[f64; 4], observed: usize) -> f64 {
     (0..4)
         .map(|k| {
             let o = if k == observed { 1.0 } else { 0.0 };
@@ -110,7 +108,7 @@ pub struct Prediction {
     pub counts: [u64; 4],
     /// Probabilities of A, B, C, unrated.
     pub p: [f64; 4],
-    /// Index in [`OUTCOMES`] of the modal prediction.
+    /// Index in [`RatingOutcome::ALL`] of the modal prediction.
     pub modal: usize,
 }
 
@@ -118,7 +116,7 @@ pub struct Prediction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestResult {
     /// Where it came from (the observed section's configuration).
-    pub origin: Origin,
+    pub origin: Provenance,
     /// Where the observations come from.
     pub source: String,
     /// One per recorded rating, in file order.
@@ -181,9 +179,7 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
                 study.scenario.file, o.provider, study.configuration
             ))
         })?;
-        // The summary counts (unrated, A, B, C); here outcomes are (A, B, C, unrated).
-        let c = p.ratings[ci];
-        let counts = [c[1], c[2], c[3], c[0]];
+        let counts = RatingOutcome::counts(&p.ratings[ci]);
         let total = counts.iter().sum::<u64>().max(1) as f64;
         let probs = counts.map(|x| x as f64 / total);
         predictions.push(Prediction {
@@ -198,162 +194,11 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
     let ps: Vec<[f64; 4]> = predictions.iter().map(|p| p.p).collect();
     let os: Vec<Rating> = predictions.iter().map(|p| p.observed).collect();
     Ok(BacktestResult {
-        origin: Origin::of(study),
+        origin: study.provenance(),
         source: observed.source.clone(),
         scores: score(&ps, &os),
         predictions,
     })
-}
-
-/// `backtest.csv`: one row per recorded rating with the probability of each outcome, then the
-/// scores as comment-free summary rows (`provider` = `ALL`).
-pub fn backtest_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "checkpoint",
-            "provider",
-            "observed",
-            "p_A",
-            "p_B",
-            "p_C",
-            "p_unrated",
-            "modal",
-            "correct",
-            "brier",
-            "replications",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for p in &r.predictions {
-        let oi = outcome_index(p.observed);
-        rows.push(vec![
-            p.checkpoint.clone(),
-            p.provider.clone(),
-            p.observed.as_str().into(),
-            cell(Some(p.p[0])),
-            cell(Some(p.p[1])),
-            cell(Some(p.p[2])),
-            cell(Some(p.p[3])),
-            OUTCOMES[p.modal].into(),
-            (p.modal == oi).to_string(),
-            cell(Some(brier_one(&p.p, oi))),
-            p.counts.iter().sum::<u64>().to_string(),
-        ]);
-    }
-    to_csv(rows)
-}
-
-/// `confusion.csv`: observed rating by modal prediction, then the scores.
-pub fn confusion_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![vec![
-        "observed".to_string(),
-        "predicted_A".into(),
-        "predicted_B".into(),
-        "predicted_C".into(),
-        "predicted_unrated".into(),
-    ]];
-    for (i, row) in r.scores.confusion.iter().enumerate() {
-        let mut out = vec![OUTCOMES[i].to_string()];
-        out.extend(row.iter().map(u64::to_string));
-        rows.push(out);
-    }
-    to_csv(rows)
-}
-
-/// `scores.csv`: accuracy, Brier score, its base-rate reference and the skill score.
-pub fn scores_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let s = &r.scores;
-    to_csv(vec![
-        vec![
-            "observations".into(),
-            "accuracy".into(),
-            "brier".into(),
-            "brier_base_rate".into(),
-            "brier_skill".into(),
-            "replications".into(),
-        ],
-        vec![
-            s.n.to_string(),
-            cell(Some(s.accuracy)),
-            cell(Some(s.brier)),
-            cell(Some(s.brier_base_rate)),
-            cell(Some(s.skill)),
-            r.origin.replications.to_string(),
-        ],
-    ])
-}
-
-/// Writes `backtest.csv`, `confusion.csv`, `scores.csv` and `backtest.json` into `dir`, each whole
-/// or not at all; returns the paths written.
-pub fn write(dir: &Path, r: &BacktestResult) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut json = serde_json::to_vec_pretty(r)?;
-    json.push(b'\n');
-    let files = vec![
-        (dir.join("backtest.csv"), backtest_csv(r)?),
-        (dir.join("confusion.csv"), confusion_csv(r)?),
-        (dir.join("scores.csv"), scores_csv(r)?),
-        (dir.join("backtest.json"), json),
-    ];
-    for (path, bytes) in &files {
-        atomic::write(path, bytes)?;
-    }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
-}
-
-/// The report's section for a back-test: scores, confusion matrix, chart (from `backtest/` beside
-/// the report) and every prediction.
-pub fn html_section(r: &BacktestResult) -> String {
-    let s = &r.scores;
-    let mut h =
-        String::from("<section class=\"backtest\">\n<h2>Back-test against observed ratings</h2>\n");
-    h.push_str(&format!(
-        "<p>Configuration <code>{}</code>, {} replications (seed {}){}. {} recorded ratings: \
-         accuracy of the modal prediction {:.0}%, Brier score {:.3} (base rates {:.3}, skill {:+.2}).</p>\n",
-        html_escape(&r.origin.configuration),
-        r.origin.replications,
-        r.origin.seed,
-        if r.source.is_empty() {
-            String::new()
-        } else {
-            format!("; observations from {}", html_escape(&r.source))
-        },
-        s.n,
-        s.accuracy * 100.0,
-        s.brier,
-        s.brier_base_rate,
-        s.skill
-    ));
-    h.push_str("<figure><img src=\"backtest/backtest.svg\" alt=\"Simulated rating probabilities and observed ratings\"></figure>\n");
-    h.push_str("<table>\n<tr><th>observed \\ predicted</th>");
-    for o in OUTCOMES {
-        h.push_str(&format!("<th>{o}</th>"));
-    }
-    h.push_str("</tr>\n");
-    for (i, row) in s.confusion.iter().enumerate() {
-        h.push_str(&format!("<tr><th>{}</th>", OUTCOMES[i]));
-        for c in row {
-            h.push_str(&format!("<td>{c}</td>"));
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</table>\n<table>\n<tr><th>checkpoint</th><th>provider</th><th>observed</th><th>P(A)</th><th>P(B)</th><th>P(C)</th><th>P(unrated)</th><th>modal</th></tr>\n");
-    for p in &r.predictions {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>\n",
-            html_escape(&p.checkpoint),
-            html_escape(&p.provider),
-            p.observed.as_str(),
-            p.p[0],
-            p.p[1],
-            p.p[2],
-            p.p[3],
-            OUTCOMES[p.modal]
-        ));
-    }
-    h.push_str("</table>\n</section>\n");
-    h
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::ops::Range;
 use toml::Value;
 
 use crate::engine::ReplicationOutcome;
-use crate::experiment::{self, RunError, Summary};
+use crate::experiment::{self, Provenance, RunError, Summary};
 use crate::model::Market;
 use crate::scenario::path::{self, navigate};
 use crate::scenario::suggest::close_matches;
@@ -289,57 +289,21 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-pub(crate) use crate::export::{html_escape, num as cell};
-
-/// Rows to CSV bytes.
-pub(crate) fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Where a result came from, written into each tool's JSON file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Origin {
-    /// csmarket version.
-    pub csmarket_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file.
-    pub scenario_file: String,
-    /// SHA-256 of the scenario file.
-    pub scenario_sha256: String,
-    /// Configuration explored.
-    pub configuration: String,
-    /// Master seed.
-    pub seed: u64,
-    /// Replications per point (indices `0..replications`).
-    pub replications: u64,
-    /// Worker threads used (results do not depend on it).
-    pub threads: usize,
-    /// The command line, when run from one.
-    #[serde(default)]
-    pub command_line: Vec<String>,
-}
-
-impl Origin {
-    /// The origin of a study.
-    pub fn of(study: &Study) -> Origin {
-        Origin {
-            csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: study.scenario.base.scenario.name.clone(),
-            scenario_file: study.scenario.file.clone(),
-            scenario_sha256: study.scenario.sha256.clone(),
-            configuration: study.configuration.clone(),
-            seed: study.seed,
-            replications: study.replications,
-            threads: if study.threads == 0 {
-                rayon::current_num_threads()
-            } else {
-                study.threads
-            },
+impl Study {
+    /// Where a result of this study came from (the command line is added by the caller).
+    pub fn provenance(&self) -> Provenance {
+        Provenance {
+            csmarket_version: Provenance::this_version(),
+            scenario: self.scenario.base.scenario.name.clone(),
+            scenario_file: self.scenario.file.clone(),
+            scenario_sha256: self.scenario.sha256.clone(),
+            configuration: self.configuration.clone(),
+            seed: self.seed,
+            first_replication: None,
+            replications: self.replications,
+            threads: Provenance::threads_used(self.threads),
+            started: String::new(),
+            finished: String::new(),
             command_line: Vec::new(),
         }
     }

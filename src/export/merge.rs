@@ -23,7 +23,7 @@ use crate::experiment::sealed::{self, HashingReader, hex_digest};
 use crate::experiment::shard::{RunIdentity, Shard};
 
 /// A shard's state file, in each configuration folder of a shard's output.
-pub const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = super::layout::SHARD_STATE;
 /// Version of the state file format. Format 2 seals the state with its SHA-256 and records the
 /// SHA-256 of the shard's `replications.csv`.
 pub const FORMAT: u32 = 2;
@@ -45,7 +45,7 @@ pub struct ShardState<'a> {
     pub summary: Cow<'a, Summary>,
     /// Display names for the charts the merged output draws, as one machine would.
     #[serde(default)]
-    pub labels: Cow<'a, crate::charts::Labels>,
+    pub labels: Cow<'a, crate::experiment::Labels>,
 }
 
 /// Why shards could not be merged; every message names the folders or files at fault.
@@ -190,7 +190,7 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
     }
     let range = state.identity.range();
     if state.summary.replications != range.end - range.start
-        || state.provenance.first_replication != range.start
+        || state.provenance.first_replication != Some(range.start)
     {
         return Err(corrupt(format!(
             "shard {} should hold replications {}..{} but holds {} from {}",
@@ -198,7 +198,10 @@ pub fn read_state(config_dir: &Path) -> Result<ShardState<'static>, MergeError> 
             range.start,
             range.end,
             state.summary.replications,
-            state.provenance.first_replication
+            state
+                .provenance
+                .first_replication
+                .map_or_else(|| "nowhere".into(), |f| f.to_string())
         )));
     }
     Ok(state)
@@ -246,7 +249,11 @@ fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> 
     let mut first_header = None;
     for d in dirs {
         let s = read_state(&d)?;
-        let header = check_rows(&d.join("replications.csv"), &s, first_header.as_ref())?;
+        let header = check_rows(
+            &d.join(super::layout::REPLICATIONS),
+            &s,
+            first_header.as_ref(),
+        )?;
         first_header.get_or_insert(header);
         states.push((d, s));
     }
@@ -375,7 +382,7 @@ fn header(reader: &mut BufReader<File>, file: &Path) -> Result<Vec<u8>, MergeErr
 fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
     let mut out = AtomicFile::create(target).map_err(io_at(target))?;
     for (k, (dir, s)) in shards.states.iter().enumerate() {
-        let file = dir.join("replications.csv");
+        let file = dir.join(super::layout::REPLICATIONS);
         let found = fs::metadata(&file).map_err(io_at(&file))?.len();
         if found != s.rows.bytes {
             return Err(MergeError::Rows {
@@ -401,7 +408,7 @@ fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
 /// ([`RUN_FIELDS`]) describing the merge.
 fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
     let mut p = shards.states[0].1.provenance.as_ref().clone();
-    p.first_replication = 0;
+    p.first_replication = Some(0);
     p.replications = shards.states[0].1.identity.replications;
     p.threads = shards
         .states
@@ -458,21 +465,34 @@ pub fn check_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<CheckedMerge, 
     Ok(CheckedMerge { configurations })
 }
 
+/// One configuration of a merged run: its folder, summary and display names, from which the
+/// caller draws the charts one machine would have drawn (charts are not drawn here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The configuration's folder under the merge's output.
+    pub dir: PathBuf,
+    /// The merged summary.
+    pub summary: Summary,
+    /// Display names, as the shards kept them.
+    pub labels: crate::experiment::Labels,
+}
+
 /// Merges shard folders into `out`: checks they are every shard of one run, folds their summaries
-/// in shard order and writes each configuration's files as one machine would have. Returns the
-/// merged summaries, by configuration name.
+/// in shard order and writes each configuration's results files as one machine would have.
+/// Returns each configuration's merged summary, in name order.
 pub fn merge(
     shard_dirs: &[PathBuf],
     out: &Path,
     command_line: &[String],
-) -> Result<Vec<Summary>, MergeError> {
+) -> Result<Vec<Merged>, MergeError> {
     check_shards(shard_dirs, out)?.write(out, command_line)
 }
 
 impl CheckedMerge {
-    /// Folds the checked shards' summaries in shard order and writes each configuration's files
-    /// into `out` as one machine would have; returns the merged summaries.
-    pub fn write(self, out: &Path, command_line: &[String]) -> Result<Vec<Summary>, MergeError> {
+    /// Folds the checked shards' summaries in shard order and writes each configuration's results
+    /// files into `out` as one machine would have; returns each merged configuration, from which
+    /// the caller draws the charts (as `run` draws them).
+    pub fn write(self, out: &Path, command_line: &[String]) -> Result<Vec<Merged>, MergeError> {
         let mut summaries = Vec::with_capacity(self.configurations.len());
         for (configuration, shards) in self.configurations {
             let mut summary = shards.states[0].1.summary.as_ref().clone();
@@ -485,15 +505,14 @@ impl CheckedMerge {
                 source,
             };
             fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-            merge_rows(&shards, &dir.join("replications.csv"))?;
+            merge_rows(&shards, &dir.join(super::layout::REPLICATIONS))?;
             write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
                 .map_err(write_error)?;
-            // The charts one machine would have drawn of the whole run.
-            let labels = shards.states[0].1.labels.as_ref();
-            let drawn = crate::charts::configuration_charts(std::slice::from_ref(&summary), labels)
-                .map_err(|e| write_error(e.into()))?;
-            crate::charts::write(&dir, &drawn).map_err(|e| write_error(e.into()))?;
-            summaries.push(summary);
+            summaries.push(Merged {
+                labels: shards.states[0].1.labels.as_ref().clone(),
+                dir,
+                summary,
+            });
         }
         Ok(summaries)
     }

@@ -1,141 +1,91 @@
 //! Writing results: CSV tables and JSON, each file written whole or not at all.
+//!
+//! Experiments return plain results; here they become files. Every file goes through one trait,
+//! [`Exporter`] (a file name from the [`layout`] and its bytes), and one function, [`write`](fn@write),
+//! which makes every file's bytes before writing any and writes each through [`atomic`].
 
 pub mod atomic;
+pub mod backtest;
+pub mod compare;
+pub mod layout;
 pub mod lock;
 pub mod merge;
+pub mod sensitivity;
+pub mod summary;
+pub mod sweep;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use anyhow::Context;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use sha2::{Digest, Sha256};
 
 use crate::engine::ReplicationOutcome;
+use crate::experiment::MarketFigure;
 #[cfg(doc)]
 use crate::experiment::resume::ResumeError;
 use crate::experiment::resume::RowsMark;
 use crate::experiment::sealed::hex_digest;
-use crate::experiment::{CATEGORIES, Summary};
+pub use crate::experiment::{Figure, Provenance};
 use crate::model::Market;
-use crate::stats::{Proportion, Stat};
 use atomic::AtomicFile;
+pub use summary::{
+    SummaryExport, SummaryFile, SummaryHeadline, SurvivalFigure, headline, providers_csv,
+    services_csv, timeseries_csv, write_summary,
+};
 
-/// Where a run came from, written into `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Provenance {
-    /// csmarket version.
-    pub csmarket_version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file as given (or `<built-in>`).
-    pub scenario_file: String,
-    /// SHA-256 of the scenario file.
-    pub scenario_sha256: String,
-    /// Configuration.
-    pub configuration: String,
-    /// Master seed.
-    pub seed: u64,
-    /// First global replication index.
-    pub first_replication: u64,
-    /// Replications run.
-    pub replications: u64,
-    /// Worker threads.
-    pub threads: usize,
-    /// Start time (RFC 3339).
-    pub started: String,
-    /// End time (RFC 3339).
-    pub finished: String,
-    /// Command line.
-    pub command_line: Vec<String>,
+/// One output file: its name in the [`layout`] and its bytes.
+pub trait Exporter {
+    /// The file's name inside the folder it is written to.
+    fn file_name(&self) -> String;
+    /// The file's bytes.
+    fn bytes(&self) -> anyhow::Result<Vec<u8>>;
 }
 
-/// A figure with its mean and quantiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figure {
-    /// Mean.
-    pub mean: Option<f64>,
-    /// 5% quantile.
-    pub p05: Option<f64>,
-    /// Median.
-    pub p50: Option<f64>,
-    /// 95% quantile.
-    pub p95: Option<f64>,
-}
+impl<T: Exporter + ?Sized> Exporter for &T {
+    fn file_name(&self) -> String {
+        (**self).file_name()
+    }
 
-impl From<&Stat> for Figure {
-    fn from(s: &Stat) -> Figure {
-        Figure {
-            mean: s.mean(),
-            p05: s.quantile(0.05),
-            p50: s.quantile(0.5),
-            p95: s.quantile(0.95),
-        }
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        (**self).bytes()
     }
 }
 
-/// A provider's headline survival.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SurvivalFigure {
-    /// Provider id.
-    pub provider: String,
-    /// Survival probability.
-    pub p_survive: Option<f64>,
-    /// 95% Wilson interval, low.
-    pub lo: Option<f64>,
-    /// 95% Wilson interval, high.
-    pub hi: Option<f64>,
-}
-
-/// The headline figures in `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeadlineFigures {
-    /// £ per head per year paid by CCGs (last year).
-    pub cost_per_head: Figure,
-    /// In-house share of volume at the end.
-    pub in_house_share: Figure,
-    /// Providers open at the end.
-    pub open_providers: Figure,
-    /// Unmet share of provider-contracted volume.
-    pub unmet_share: Figure,
-    /// Share of intended volume going to CCGs' own host CSUs (quarter 0).
-    pub intended_host_share: Figure,
-    /// Each provider's survival.
-    pub survival: Vec<SurvivalFigure>,
-}
-
-/// The contents of `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SummaryFile {
-    /// Where the run came from.
-    pub provenance: Provenance,
-    /// Headline figures.
-    pub headline: HeadlineFigures,
-}
-
-/// Headline figures of a summary.
-pub fn headline(s: &Summary) -> HeadlineFigures {
-    HeadlineFigures {
-        cost_per_head: (&s.headline.cost_per_head).into(),
-        in_house_share: (&s.headline.in_house_share).into(),
-        open_providers: (&s.headline.open_providers).into(),
-        unmet_share: (&s.headline.unmet_share).into(),
-        intended_host_share: (&s.headline.intended_host_share).into(),
-        survival: s
-            .providers
-            .iter()
-            .map(|p| {
-                let ci = p.survived.wilson(Proportion::Z95);
-                SurvivalFigure {
-                    provider: p.id.clone(),
-                    p_survive: p.survived.estimate(),
-                    lo: ci.map(|c| c.0),
-                    hi: ci.map(|c| c.1),
-                }
-            })
-            .collect(),
+/// Writes `files` into `dir` (created when missing): every file's bytes are made before any is
+/// written, then each file is written whole or not at all. Returns the paths written, in order.
+pub fn write<E: Exporter>(dir: &Path, files: &[E]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut made = Vec::with_capacity(files.len());
+    for f in files {
+        let path = dir.join(f.file_name());
+        let bytes = f
+            .bytes()
+            .with_context(|| format!("cannot make {}", path.display()))?;
+        made.push((path, bytes));
     }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    for (path, bytes) in &made {
+        atomic::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(made.into_iter().map(|(p, _)| p).collect())
+}
+
+/// A value as pretty JSON with a final newline, as every JSON file is written.
+pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(value)?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// Reads back a JSON file this module wrote; `None` when it is missing or not readable as `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// A number for a CSV cell: empty when missing or not finite.
@@ -162,19 +112,8 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-fn stat_cells(s: &Stat, quantiles: &[f64]) -> Vec<String> {
-    let mut out = vec![num(s.mean())];
-    out.extend(quantiles.iter().map(|&q| num(s.quantile(q))));
-    out
-}
-
-fn stat_headers(name: &str, quantiles: &[&str]) -> Vec<String> {
-    let mut out = vec![format!("{name}_mean")];
-    out.extend(quantiles.iter().map(|q| format!("{name}_{q}")));
-    out
-}
-
-fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
+/// Rows to CSV bytes.
+pub fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.write_record(&r)?;
@@ -182,147 +121,21 @@ fn to_csv(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-const Q3: [f64; 3] = [0.05, 0.5, 0.95];
-const Q3N: [&str; 3] = ["p05", "p50", "p95"];
-
-/// `providers.csv`: survival with its Wilson interval, fates, ratings per checkpoint, and figures.
-pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut header: Vec<String> = [
-        "config",
-        "provider",
-        "name",
-        "kind",
-        "region",
-        "replications",
-        "p_survive",
-        "p_survive_lo",
-        "p_survive_hi",
-    ]
-    .map(String::from)
-    .to_vec();
-    header.extend(["p_stopped", "p_failed", "p_merged", "p_ended"].map(String::from));
-    for cp in &s.checkpoints {
-        for r in ["A", "B", "C", "unrated"] {
-            header.push(format!("p_{cp}_{r}"));
-        }
-    }
-    for f in [
-        "margin",
-        "customers",
-        "population",
-        "staff",
-        "reserves",
-        "revenue",
-    ] {
-        header.extend(stat_headers(f, &Q3N));
-    }
-    let mut rows = vec![header];
-    for p in &s.providers {
-        let ci = p.survived.wilson(Proportion::Z95);
-        let mut r = vec![
-            s.configuration.clone(),
-            p.id.clone(),
-            p.name.clone(),
-            p.kind.clone(),
-            p.region.clone(),
-            p.survived.trials().to_string(),
-            num(p.survived.estimate()),
-            num(ci.map(|c| c.0)),
-            num(ci.map(|c| c.1)),
-            num(p.stopped.estimate()),
-            num(p.failed.estimate()),
-            num(p.merged.estimate()),
-            num(p.ended.estimate()),
-        ];
-        let n = s.replications.max(1) as f64;
-        for counts in &p.ratings {
-            for k in [1, 2, 3, 0] {
-                r.push(num(Some(counts[k] as f64 / n)));
-            }
-        }
-        for st in [
-            &p.margin,
-            &p.customers,
-            &p.population,
-            &p.staff,
-            &p.reserves,
-            &p.revenue,
-        ] {
-            r.extend(stat_cells(st, &Q3));
-        }
-        rows.push(r);
-    }
-    to_csv(rows)
-}
-
-/// `services.csv`: volume shares by kind of supplier, with quantiles, and concentration.
-pub fn services_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut header = vec!["config".to_string(), "service".to_string()];
-    for c in CATEGORIES {
-        header.extend(stat_headers(c, &Q3N));
-    }
-    header.extend(stat_headers("hhi", &Q3N));
-    let mut rows = vec![header];
-    for sv in &s.services {
-        let mut r = vec![s.configuration.clone(), sv.id.clone()];
-        for st in &sv.shares {
-            r.extend(stat_cells(st, &Q3));
-        }
-        r.extend(stat_cells(&sv.hhi, &Q3));
-        rows.push(r);
-    }
-    to_csv(rows)
-}
-
-/// `timeseries.csv`: per quarter, mean and 5-95% band of open providers, in-house share and cost per head.
-pub fn timeseries_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
-    let q = [0.05, 0.95];
-    let qn = ["p05", "p95"];
-    let mut header = vec!["config".to_string(), "period".to_string()];
-    for f in ["open_providers", "in_house_share", "cost_per_head"] {
-        header.extend(stat_headers(f, &qn));
-    }
-    let mut rows = vec![header];
-    for p in &s.series {
-        let mut r = vec![s.configuration.clone(), p.period.to_string()];
-        for st in [&p.open_providers, &p.in_house_share, &p.cost_per_head] {
-            r.extend(stat_cells(st, &q));
-        }
-        rows.push(r);
-    }
-    to_csv(rows)
-}
-
 /// The header of `replications.csv`.
 pub fn replication_header(market: &Market) -> Vec<String> {
-    let mut header: Vec<String> = [
-        "config",
-        "replication",
-        "cost_per_head",
-        "in_house_share",
-        "open_providers",
-        "unmet_share",
-        "intended_host_share",
-        "ccg_spend",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut header: Vec<String> = vec!["config".into(), "replication".into()];
+    header.extend(MarketFigure::ALL.map(|f| f.key().to_string()));
+    header.push("ccg_spend".into());
     header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
     header
 }
 
 /// One replication's row of `replications.csv`.
 pub fn replication_record(configuration: &str, r: &ReplicationOutcome) -> Vec<String> {
-    let mut row = vec![
-        configuration.to_string(),
-        r.replication.to_string(),
-        format!("{}", r.cost_per_head),
-        format!("{}", r.in_house_share),
-        r.open_providers.to_string(),
-        format!("{}", r.unmet_share),
-        format!("{}", r.intended_host_share),
-        format!("{}", r.ledger.ccg_spend),
-    ];
+    let mut row = vec![configuration.to_string(), r.replication.to_string()];
+    // Every figure prints as Rust prints an f64: a whole number (the open providers) has no point.
+    row.extend(MarketFigure::ALL.map(|f| format!("{}", f.of_replication(r))));
+    row.push(format!("{}", r.ledger.ccg_spend));
     row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
     row
 }
@@ -480,18 +293,75 @@ impl crate::experiment::resumable::RowLog for ReplicationLog {
     }
 }
 
-/// Writes the summary tables and `summary.json` of one configuration into `dir`.
-pub fn write_summary(dir: &Path, s: &Summary, provenance: &Provenance) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    atomic::write(&dir.join("providers.csv"), &providers_csv(s)?)?;
-    atomic::write(&dir.join("services.csv"), &services_csv(s)?)?;
-    atomic::write(&dir.join("timeseries.csv"), &timeseries_csv(s)?)?;
-    let file = SummaryFile {
-        provenance: provenance.clone(),
-        headline: headline(s),
-    };
-    let mut json = serde_json::to_vec_pretty(&file)?;
-    json.push(b'\n');
-    atomic::write(&dir.join("summary.json"), &json)?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with fixed bytes, or one whose bytes cannot be made.
+    struct Fixed(&'static str, Option<&'static [u8]>);
+
+    impl Exporter for Fixed {
+        fn file_name(&self) -> String {
+            self.0.into()
+        }
+
+        fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+            self.1
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| anyhow::anyhow!("no bytes"))
+        }
+    }
+
+    #[test]
+    fn write_puts_each_file_under_its_name_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new");
+        let files = [
+            Fixed("a.csv", Some(b"x,y\n")),
+            Fixed("b.json", Some(b"{}\n")),
+        ];
+        let written = write(&out, &files).unwrap();
+        assert_eq!(written, [out.join("a.csv"), out.join("b.json")]);
+        assert_eq!(std::fs::read(out.join("a.csv")).unwrap(), b"x,y\n");
+        // No temporary file is left beside them.
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn write_writes_nothing_when_any_file_cannot_be_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [Fixed("a.csv", Some(b"x\n")), Fixed("b.csv", None)];
+        let e = write(dir.path(), &files).unwrap_err();
+        assert!(format!("{e:#}").contains("b.csv"), "{e:#}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn summary_files_are_named_by_the_layout() {
+        let s = crate::experiment::Summary::new(
+            &crate::model::Market::compile(
+                &crate::scenario::Scenario::from_text(
+                    "small.toml",
+                    include_str!("../../tests/fixtures/small.toml"),
+                )
+                .unwrap()
+                .resolve("local")
+                .unwrap(),
+                "local",
+            )
+            .unwrap(),
+        );
+        let names: Vec<String> = [
+            SummaryExport::Providers(&s),
+            SummaryExport::Services(&s),
+            SummaryExport::Timeseries(&s),
+        ]
+        .iter()
+        .map(Exporter::file_name)
+        .collect();
+        assert_eq!(
+            names,
+            [layout::PROVIDERS, layout::SERVICES, layout::TIMESERIES]
+        );
+    }
 }

@@ -1,12 +1,16 @@
 //! Sections for sweeps, sensitivity analyses and back-tests found beside the comparison (written by
-//! `csmarket sweep|sensitivity|backtest --out` into the same output folder), with their charts
-//! inlined so the report stays one self-contained file.
+//! `csmarket sweep|sensitivity|backtest --out` into the same output folder). Each section is made
+//! from the tool's plain result and its charts, drawn in memory, inlined so the report stays one
+//! self-contained file.
 
-use std::path::Path;
-
-use serde::de::DeserializeOwned;
-
-use crate::explore::{backtest, sensitivity, sweep};
+use super::{escape as html_escape, inline_svg};
+use crate::charts::Rendered;
+use crate::experiment::RatingOutcome;
+use crate::explore::backtest::{BacktestResult, outcome_name};
+use crate::explore::sensitivity::SensitivityResult;
+use crate::explore::sweep::{SweepResult, describe};
+use crate::export::layout::{self, chart};
+use crate::export::num;
 
 /// A section of the report beyond the comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,117 +19,280 @@ pub struct ExtraSection {
     pub id: String,
     /// Heading, for the table of contents.
     pub title: String,
-    /// The section's HTML, images already inlined.
+    /// The section's HTML, charts inlined.
     pub html: String,
 }
 
-fn load<T: DeserializeOwned>(path: &Path) -> Option<T> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
+/// Exploration results found beside a comparison, each with its charts.
+#[derive(Debug, Clone, Default)]
+pub struct Explorations {
+    /// A sweep and its charts.
+    pub sweep: Option<(SweepResult, Vec<Rendered>)>,
+    /// A sensitivity analysis and its charts.
+    pub sensitivity: Option<(SensitivityResult, Vec<Rendered>)>,
+    /// A back-test and its charts.
+    pub backtest: Option<(BacktestResult, Vec<Rendered>)>,
 }
 
-/// The sections for whichever of `sweep/`, `sensitivity/` and `backtest/` exist in `dir`.
-pub fn exploration_sections(dir: &Path) -> Vec<ExtraSection> {
+/// The sections for whichever explorations there are, in the order sweep, sensitivity, back-test.
+pub fn exploration_sections(x: &Explorations) -> Vec<ExtraSection> {
     let mut out = Vec::new();
-    if let Some(r) = load::<sweep::SweepResult>(&dir.join("sweep/sweep.json")) {
+    if let Some((r, charts)) = &x.sweep {
         out.push(ExtraSection {
             id: "sweep".into(),
             title: "Parameter sweep".into(),
-            html: inline_images(&sweep::html_section(&r), dir),
+            html: sweep_section(r, charts),
         });
     }
-    if let Some(r) =
-        load::<sensitivity::SensitivityResult>(&dir.join("sensitivity/sensitivity.json"))
-    {
+    if let Some((r, charts)) = &x.sensitivity {
         out.push(ExtraSection {
             id: "sensitivity".into(),
             title: "Sensitivity".into(),
-            html: inline_images(&sensitivity::html_section(&r), dir),
+            html: sensitivity_section(r, charts),
         });
     }
-    if let Some(r) = load::<backtest::BacktestResult>(&dir.join("backtest/backtest.json")) {
+    if let Some((r, charts)) = &x.backtest {
         out.push(ExtraSection {
             id: "backtest".into(),
             title: "Back-test".into(),
-            html: inline_images(&backtest::html_section(&r), dir),
+            html: backtest_section(r, charts),
         });
     }
     out
 }
 
-/// Replaces each `<img src="relative.svg" ...>` with the SVG itself (namespace URL dropped, scaled
-/// to the page); an image that cannot be read is replaced by a note naming it.
-pub fn inline_images(html: &str, dir: &Path) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<img ") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('>') else {
-            rest = &rest[start..];
-            break;
-        };
-        let tag = &rest[start..start + len + 1];
-        let src = tag
-            .split("src=\"")
-            .nth(1)
-            .and_then(|x| x.split('"').next())
-            .unwrap_or("");
-        let svg = (!src.contains("..") && src.ends_with(".svg"))
-            .then(|| std::fs::read_to_string(dir.join(src)).ok())
-            .flatten();
-        match svg.as_deref().and_then(svg_body) {
-            Some(body) => out.push_str(&body),
-            None => out.push_str(&format!(
-                "<p class=\"note\">(chart {} not found)</p>",
-                super::escape(src)
-            )),
-        }
-        rest = &rest[start + len + 1..];
+/// A chart as an inline `<figure>`, or a note naming it when it was not drawn.
+fn figure(charts: &[Rendered], folder: &str, name: &str) -> String {
+    match charts.iter().find(|c| c.name == name) {
+        Some(c) => format!("<figure>{}</figure>\n", inline_svg(&c.svg, c.size.0, None)),
+        None => format!(
+            "<figure><p class=\"note\">(chart {} not found)</p></figure>\n",
+            html_escape(&format!("{folder}/{}", layout::chart_svg(name)))
+        ),
     }
-    out.push_str(rest);
-    out
 }
 
-/// The `<svg>` element of a file, without its namespace URL and fixed size, scaled to the page.
-fn svg_body(svg: &str) -> Option<String> {
-    let svg = svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
-    let start = svg.find("<svg")?;
-    let end = start + svg[start..].find('>')?;
-    let width = svg[start..end]
-        .split("width=\"")
-        .nth(1)
-        .and_then(|x| x.split('"').next())
-        .unwrap_or("900")
-        .to_string();
-    let open: Vec<&str> = svg[start..end]
-        .split(' ')
-        .filter(|a| !a.starts_with("width=") && !a.starts_with("height="))
+/// The report's section for a sweep: tipping points, charts and the survival of the chosen
+/// providers at each point.
+pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
+    let mut h = String::from("<section class=\"sweep\">\n<h2>Parameter sweep</h2>\n");
+    h.push_str(&format!(
+        "<p>Configuration <code>{}</code>, {} replications per point (seed {}), sweeping {}.</p>\n",
+        html_escape(&r.origin.configuration),
+        r.origin.replications,
+        r.origin.seed,
+        r.axes
+            .iter()
+            .map(|a| format!(
+                "<code>{}</code> over {} values",
+                html_escape(&a.path),
+                a.values.len()
+            ))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    ));
+    for n in &r.notes {
+        h.push_str(&format!("<p class=\"note\">{}</p>\n", html_escape(n)));
+    }
+    h.push_str("<h3>Tipping points (survival crosses 50%)</h3>\n");
+    if r.tipping.is_empty() {
+        h.push_str("<p>No provider's survival crosses 50% within the sweep.</p>\n");
+    } else {
+        h.push_str("<table>\n<tr><th>provider</th><th>parameter</th><th>other parameters</th><th>direction</th><th>tipping point (interval)</th><th>method</th><th>replications</th></tr>\n");
+        for t in &r.tipping {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                html_escape(&t.provider),
+                html_escape(&t.parameter),
+                html_escape(
+                    &t.fixed
+                        .iter()
+                        .map(|(p, v)| format!("{p}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                t.crossing.direction.as_str(),
+                html_escape(&describe(&t.crossing)),
+                t.method.as_str(),
+                t.replications
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    if r.axes.len() == 1 {
+        h.push_str(&figure(charts, layout::SWEEP_DIR, chart::SWEEP_SURVIVAL));
+        h.push_str(&figure(charts, layout::SWEEP_DIR, chart::SWEEP_HEADLINE));
+    } else if r.axes.len() == 2 {
+        for id in &r.chosen {
+            h.push_str(&figure(charts, layout::SWEEP_DIR, &chart::heatmap(id)));
+        }
+    }
+    h.push_str("<h3>Survival at each point</h3>\n<table>\n<tr>");
+    for a in &r.axes {
+        h.push_str(&format!("<th><code>{}</code></th>", html_escape(&a.path)));
+    }
+    for id in &r.chosen {
+        h.push_str(&format!("<th>{}</th>", html_escape(id)));
+    }
+    h.push_str("<th>cost £/head</th></tr>\n");
+    let chosen: Vec<usize> = r
+        .chosen
+        .iter()
+        .filter_map(|id| r.provider_index(id))
         .collect();
-    Some(format!(
-        r#"{} style="width:100%;max-width:{width}px;height:auto">{}"#,
-        open.join(" "),
-        &svg[end + 1..]
-    ))
+    for pt in &r.points {
+        h.push_str("<tr>");
+        for v in &pt.values {
+            h.push_str(&format!("<td>{v}</td>"));
+        }
+        for &i in &chosen {
+            let s = &pt.survival[i];
+            h.push_str(&format!(
+                "<td>{} ({}&ndash;{})</td>",
+                pct(s.p),
+                pct(s.lo),
+                pct(s.hi)
+            ));
+        }
+        h.push_str(&format!(
+            "<td>{}</td></tr>\n",
+            pt.headline
+                .cost_per_head
+                .mean
+                .map_or_else(|| "-".into(), |m| format!("{m:.2}"))
+        ));
+    }
+    h.push_str("</table>\n</section>\n");
+    h
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// The report's section for a sensitivity analysis: per output, the tornado chart and the
+/// ranking of parameters.
+pub fn sensitivity_section(r: &SensitivityResult, charts: &[Rendered]) -> String {
+    let mut h = String::from("<section class=\"sensitivity\">\n<h2>Sensitivity</h2>\n");
+    h.push_str(&format!(
+        "<p>Configuration <code>{}</code>: {} parameters varied by &plusmn;{:.0}% of their value, \
+         {} replications per run (seed {}), paired; Morris: {} trajectories on {} levels.</p>\n",
+        html_escape(&r.origin.configuration),
+        r.factors.len(),
+        r.fraction * 100.0,
+        r.origin.replications,
+        r.origin.seed,
+        r.trajectories,
+        r.levels
+    ));
+    for (oi, o) in r.outputs.iter().enumerate() {
+        h.push_str(&format!(
+            "<h3>{} (baseline {})</h3>\n",
+            html_escape(&o.label()),
+            num(r.baseline.get(oi).copied())
+        ));
+        h.push_str(&figure(
+            charts,
+            layout::SENSITIVITY_DIR,
+            &chart::tornado(&o.name()),
+        ));
+        h.push_str("<table>\n<tr><th>parameter</th><th>at &minus;</th><th>at +</th><th>swing (95% paired interval)</th><th>Morris &mu;*</th><th>&sigma;</th></tr>\n");
+        let morris = r.morris_of(o);
+        for row in r.oat_of(o).into_iter().take(15) {
+            let m = morris.iter().find(|m| m.path == row.path);
+            h.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{:.4}</td><td>{:.4}</td><td>{:+.4} ({:+.4} to {:+.4})</td><td>{}</td><td>{}</td></tr>\n",
+                html_escape(&row.path),
+                row.y_low,
+                row.y_high,
+                row.swing,
+                row.swing_ci.0,
+                row.swing_ci.1,
+                m.map_or_else(|| "-".into(), |m| format!("{:.4}", m.mu_star)),
+                m.map_or_else(|| "-".into(), |m| format!("{:.4}", m.sigma)),
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</section>\n");
+    h
+}
+
+/// The report's section for a back-test: scores, confusion matrix, chart and every prediction.
+pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
+    let s = &r.scores;
+    let mut h =
+        String::from("<section class=\"backtest\">\n<h2>Back-test against observed ratings</h2>\n");
+    h.push_str(&format!(
+        "<p>Configuration <code>{}</code>, {} replications (seed {}){}. {} recorded ratings: \
+         accuracy of the modal prediction {:.0}%, Brier score {:.3} (base rates {:.3}, skill {:+.2}).</p>\n",
+        html_escape(&r.origin.configuration),
+        r.origin.replications,
+        r.origin.seed,
+        if r.source.is_empty() {
+            String::new()
+        } else {
+            format!("; observations from {}", html_escape(&r.source))
+        },
+        s.n,
+        s.accuracy * 100.0,
+        s.brier,
+        s.brier_base_rate,
+        s.skill
+    ));
+    h.push_str(&figure(charts, layout::BACKTEST_DIR, chart::BACKTEST));
+    h.push_str("<table>\n<tr><th>observed \\ predicted</th>");
+    for o in RatingOutcome::ALL.map(RatingOutcome::as_str) {
+        h.push_str(&format!("<th>{o}</th>"));
+    }
+    h.push_str("</tr>\n");
+    for (i, row) in s.confusion.iter().enumerate() {
+        h.push_str(&format!("<tr><th>{}</th>", outcome_name(i)));
+        for c in row {
+            h.push_str(&format!("<td>{c}</td>"));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n<table>\n<tr><th>checkpoint</th><th>provider</th><th>observed</th><th>P(A)</th><th>P(B)</th><th>P(C)</th><th>P(unrated)</th><th>modal</th></tr>\n");
+    for p in &r.predictions {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>\n",
+            html_escape(&p.checkpoint),
+            html_escape(&p.provider),
+            p.observed.as_str(),
+            p.p[0],
+            p.p[1],
+            p.p[2],
+            p.p[3],
+            outcome_name(p.modal)
+        ));
+    }
+    h.push_str("</table>\n</section>\n");
+    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn chart(name: &str) -> Rendered {
+        Rendered {
+            name: name.into(),
+            title: "t".into(),
+            size: (300, 200),
+            svg: r#"<svg width="300" height="200" viewBox="0 0 300 200" xmlns="http://www.w3.org/2000/svg"><text>hi</text></svg>"#.into(),
+            png: Vec::new(),
+        }
+    }
+
     #[test]
-    fn images_are_inlined_and_missing_ones_noted() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("sweep")).unwrap();
-        std::fs::write(
-            dir.path().join("sweep/a.svg"),
-            r#"<svg width="300" height="200" viewBox="0 0 300 200" xmlns="http://www.w3.org/2000/svg"><text>hi</text></svg>"#,
-        )
-        .unwrap();
-        let html = r#"<p>x</p><img src="sweep/a.svg" alt="a"><img src="sweep/b.svg" alt="b">"#;
-        let out = inline_images(html, dir.path());
-        assert!(out.contains("<text>hi</text>"));
-        assert!(!out.contains("src="));
-        assert!(!out.contains("http"));
-        assert!(out.contains("chart sweep/b.svg not found"));
+    fn charts_are_inlined_and_missing_ones_noted() {
+        let charts = [chart("a")];
+        let out = figure(&charts, "sweep", "a");
+        assert!(out.contains("<text>hi</text>"), "{out}");
+        assert!(!out.contains("http"), "{out}");
+        assert!(out.contains("max-width:300px"), "{out}");
+        let missing = figure(&charts, "sweep", "b");
+        assert!(missing.contains("chart sweep/b.svg not found"), "{missing}");
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::charts::Labels;
 use crate::compare::{Comparison, Measure, PairedEstimate};
+use crate::experiment::MarketFigure;
 use crate::experiment::{ProviderSummary, Summary};
 
 /// A provider's share of runs stopped at checkpoint `k` (rated C).
@@ -204,7 +205,7 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
         let other = &contrast.configuration;
         let est = |m: &Measure| contrast.get(m).and_then(|s| s.estimate());
         let mut parts = Vec::new();
-        if let Some(e) = est(&Measure::CostPerHead) {
+        if let Some(e) = est(&Measure::Market(MarketFigure::CostPerHead)) {
             parts.push(if clear(&e) {
                 format!(
                     "CCGs pay £{:.*} {} per head per year{}",
@@ -223,14 +224,14 @@ pub fn comparison_findings(c: &Comparison, summaries: &[Summary]) -> Vec<String>
                 )
             });
         }
-        if let Some(e) = est(&Measure::InHouseShare) {
+        if let Some(e) = est(&Measure::Market(MarketFigure::InHouseShare)) {
             parts.push(format!(
                 "the in-house share of volume changes by {} percentage points{}",
                 signed(e.diff * 100.0, "", decimals(&e, 100.0)),
                 interval_text(&e, 100.0, "")
             ));
         }
-        if let Some(e) = est(&Measure::OpenProviders) {
+        if let Some(e) = est(&Measure::Market(MarketFigure::OpenProviders)) {
             parts.push(format!(
                 "{:.1} providers are open at the end against {:.1}",
                 e.mean, e.baseline_mean

@@ -1,46 +1,29 @@
 //! The report an analyst can hand on: `report.html`, one self-contained file (charts inlined as
 //! SVG, no scripts, no network), and `report.md`, a Markdown summary for pasting into a paper.
 
+pub mod document;
 pub mod explore;
 pub mod findings;
+pub mod html;
+pub mod markdown;
 pub mod tables;
-
-use std::fmt::Write as _;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{Labels, Rendered};
 use crate::compare::Comparison;
-use crate::experiment::Summary;
-use crate::export::atomic;
-use tables::Table;
+use crate::experiment::{Provenance, Summary};
+use crate::export::{Exporter, layout};
+use document::{Block, Document, Section};
 
 /// What was run, as the report states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file as given.
-    pub scenario_file: String,
-    /// SHA-256 of the scenario file.
-    pub scenario_sha256: String,
+    /// Where the comparison came from: its configuration is the baseline, its replications are
+    /// per configuration, and its finish time is the report's date.
+    pub provenance: Provenance,
     /// Configurations compared, with their descriptions, in order.
     pub configurations: Vec<(String, String)>,
-    /// The baseline configuration.
-    pub baseline: String,
-    /// Master seed.
-    pub seed: u64,
-    /// Replications per configuration.
-    pub replications: u64,
-    /// Worker threads (results do not depend on it).
-    pub threads: usize,
-    /// csmarket version.
-    pub version: String,
-    /// When the report was made (RFC 3339).
-    pub date: String,
-    /// Command line.
-    pub command_line: Vec<String>,
 }
 
 /// Everything a report is made from.
@@ -69,82 +52,7 @@ pub const SECTIONS: [(&str, &str); 4] = [
 
 /// Escapes text for HTML.
 pub use crate::export::html_escape as escape;
-
-/// Prepares a chart's SVG for inlining: no XML namespace URL (HTML needs none, and the report then
-/// holds no `http` reference at all), scaled to the page width, labelled for screen readers.
-fn inline_svg(c: &Rendered) -> String {
-    let (w, _) = c.size;
-    let svg = c
-        .svg
-        .replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1);
-    let Some(start) = svg.find("<svg") else {
-        return String::new();
-    };
-    let Some(end) = svg[start..].find('>').map(|i| start + i) else {
-        return String::new();
-    };
-    let open = &svg[start..end];
-    let open = open
-        .split(' ')
-        .filter(|a| !a.starts_with("width=") && !a.starts_with("height="))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!(
-        r#"{open} role="img" aria-label="{}" style="width:100%;max-width:{w}px;height:auto">{}"#,
-        escape(&c.title),
-        &svg[end + 1..]
-    )
-}
-
-fn html_table(t: &Table) -> String {
-    let mut s = String::from("<div class=\"scroll\"><table>\n");
-    let _ = writeln!(s, "<caption>{}</caption>", escape(&t.caption));
-    s.push_str("<thead><tr>");
-    for h in &t.header {
-        let _ = write!(s, "<th>{}</th>", escape(h));
-    }
-    s.push_str("</tr></thead>\n<tbody>\n");
-    for r in &t.rows {
-        s.push_str("<tr>");
-        for (i, c) in r.iter().enumerate() {
-            if i == 0 {
-                let _ = write!(s, "<th scope=\"row\">{}</th>", escape(c));
-            } else {
-                let _ = write!(s, "<td>{}</td>", escape(c));
-            }
-        }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</tbody></table></div>\n");
-    s
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
-fn md_table(t: &Table) -> String {
-    let mut s = format!("*{}*\n\n", md_cell(&t.caption));
-    let _ = writeln!(
-        s,
-        "| {} |",
-        t.header
-            .iter()
-            .map(|h| md_cell(h))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(s, "|{}", "---|".repeat(t.header.len()));
-    for r in &t.rows {
-        let _ = writeln!(
-            s,
-            "| {} |",
-            r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
-        );
-    }
-    s.push('\n');
-    s
-}
+pub(crate) use html::inline_svg;
 
 /// Every finding: per configuration, then the paired differences.
 pub fn all_findings(input: &ReportInput) -> Vec<String> {
@@ -160,203 +68,241 @@ pub fn all_findings(input: &ReportInput) -> Vec<String> {
     out
 }
 
-fn run_facts(r: &RunInfo) -> Vec<(&'static str, String)> {
+fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
+    let r = &info.provenance;
     vec![
         ("Scenario", format!("{} ({})", r.scenario, r.scenario_file)),
         ("Scenario SHA-256", r.scenario_sha256.clone()),
         (
             "Configurations",
-            r.configurations
+            info.configurations
                 .iter()
                 .map(|(n, _)| n.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ("Baseline for paired differences", r.baseline.clone()),
+        ("Baseline for paired differences", r.configuration.clone()),
         ("Replications per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
         (
             "Threads",
             format!("{} (results do not depend on it)", r.threads),
         ),
-        ("csmarket version", r.version.clone()),
-        ("Date", r.date.clone()),
+        ("csmarket version", r.csmarket_version.clone()),
+        ("Date", r.finished.clone()),
         ("Command line", r.command_line.join(" ")),
     ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
-const CSS: &str = "
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#212121;
-max-width:1240px;margin:0 auto;padding:24px 28px 64px;line-height:1.5;background:#fff}
-h1{font-size:1.9rem;margin:0 0 .2rem}h2{font-size:1.4rem;margin:2.2rem 0 .6rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}
-.lede{color:#555;margin-top:0}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.2rem;margin:0}
-dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
-ul.findings li{margin:.35rem 0}
-figure{margin:1.6rem 0;padding:0}figcaption{font-weight:600;margin-bottom:.4rem}
-nav ol{columns:2;margin:.4rem 0}
-.scroll{overflow-x:auto;margin:1rem 0 1.6rem}
-table{border-collapse:collapse;font-size:.9rem;min-width:50%}
-caption{text-align:left;font-weight:600;padding:.3rem 0}
-th,td{border:1px solid #d6d6d6;padding:.25rem .55rem;text-align:left;vertical-align:top}
-thead th{background:#f2f2f2}tbody tr:nth-child(even){background:#fafafa}
-td{font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font-size:.9em;background:#f4f4f4;padding:0 .2em}
-";
+/// What a document is rendered as; the page holds everything, the Markdown summary the main
+/// tables before the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `report.html`.
+    Html,
+    /// `report.md`.
+    Markdown,
+}
+
+/// The report as a document for `target`.
+pub fn document(input: &ReportInput, target: Target) -> Document {
+    let r = &input.run.provenance;
+    let section = |i: usize, blocks: Vec<Block>| Section {
+        id: SECTIONS[i].0.to_string(),
+        heading: SECTIONS[i].1.to_string(),
+        blocks,
+    };
+    let run = section(
+        0,
+        vec![
+            Block::Facts(run_facts(input.run)),
+            Block::Descriptions(input.run.configurations.clone()),
+        ],
+    );
+    let findings = section(1, vec![Block::Findings(all_findings(input))]);
+    let charts = section(2, input.charts.iter().cloned().map(Block::Chart).collect());
+    let contrasts = !input.comparison.contrasts.is_empty();
+    let mut table_blocks = vec![Block::Table(tables::headline(input.summaries))];
+    let sections = match target {
+        Target::Html => {
+            if contrasts {
+                table_blocks.push(Block::Table(tables::differences(
+                    input.comparison,
+                    input.summaries,
+                    None,
+                )));
+            }
+            table_blocks.extend([
+                Block::Table(tables::survival(input.summaries, input.labels)),
+                Block::Table(tables::ratings(input.summaries, input.labels)),
+                Block::Table(tables::structure(input.summaries, input.labels)),
+                Block::FilesNote(vec![
+                    layout::COMPARISON,
+                    layout::PROVIDERS,
+                    layout::SERVICES,
+                    layout::TIMESERIES,
+                    layout::REPLICATIONS,
+                    layout::SUMMARY,
+                ]),
+            ]);
+            vec![run, findings, charts, section(3, table_blocks)]
+        }
+        Target::Markdown => {
+            if contrasts {
+                table_blocks.push(Block::Table(tables::differences(
+                    input.comparison,
+                    input.summaries,
+                    Some(5),
+                )));
+            }
+            vec![run, findings, section(3, table_blocks), charts]
+        }
+    };
+    Document {
+        title: format!("{}: comparison of configurations", r.scenario),
+        tab_title: format!("{} - comparison of configurations", r.scenario),
+        lede: format!(
+            "{} configurations, {} runs each on common random numbers, compared against <strong>{}</strong>.",
+            input.run.configurations.len(),
+            r.replications,
+            escape(&r.configuration)
+        ),
+        sections,
+        appendices: match target {
+            Target::Html => input.extra.to_vec(),
+            Target::Markdown => Vec::new(),
+        },
+    }
+}
 
 /// `report.html`: one self-contained page.
 pub fn html(input: &ReportInput) -> String {
-    let r = input.run;
-    let mut s = String::new();
-    s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(
-        s,
-        "<title>{} - comparison of configurations</title>",
-        escape(&r.scenario)
-    );
-    let _ = writeln!(s, "<style>{CSS}</style>\n</head>\n<body>");
-    let _ = writeln!(
-        s,
-        "<h1>{}: comparison of configurations</h1>",
-        escape(&r.scenario)
-    );
-    let _ = writeln!(
-        s,
-        "<p class=\"lede\">{} configurations, {} runs each on common random numbers, compared against <strong>{}</strong>.</p>",
-        r.configurations.len(),
-        r.replications,
-        escape(&r.baseline)
-    );
-    s.push_str("<nav><ol>");
-    for (id, title) in SECTIONS {
-        let _ = write!(s, "<li><a href=\"#{id}\">{title}</a></li>");
-    }
-    for x in input.extra {
-        let _ = write!(
-            s,
-            "<li><a href=\"#{}\">{}</a></li>",
-            escape(&x.id),
-            escape(&x.title)
-        );
-    }
-    s.push_str("</ol></nav>\n");
-
-    let _ = writeln!(
-        s,
-        "<section id=\"run\">\n<h2>{}</h2>\n<dl class=\"facts\">",
-        SECTIONS[0].1
-    );
-    for (k, v) in run_facts(r) {
-        let _ = writeln!(s, "<dt>{k}</dt><dd>{}</dd>", escape(&v));
-    }
-    s.push_str("</dl>\n");
-    if r.configurations.iter().any(|(_, d)| !d.is_empty()) {
-        s.push_str("<dl class=\"facts\" style=\"margin-top:.8rem\">\n");
-        for (n, d) in &r.configurations {
-            let _ = writeln!(s, "<dt>{}</dt><dd>{}</dd>", escape(n), escape(d));
-        }
-        s.push_str("</dl>\n");
-    }
-    s.push_str("</section>\n");
-
-    let _ = writeln!(
-        s,
-        "<section id=\"findings\">\n<h2>{}</h2>\n<ul class=\"findings\">",
-        SECTIONS[1].1
-    );
-    for f in all_findings(input) {
-        let _ = writeln!(s, "<li>{}</li>", escape(&f));
-    }
-    s.push_str("</ul>\n</section>\n");
-
-    let _ = writeln!(s, "<section id=\"charts\">\n<h2>{}</h2>", SECTIONS[2].1);
-    for c in input.charts {
-        let _ = writeln!(
-            s,
-            "<figure id=\"chart-{}\">\n<figcaption>{} <small>(<code>{}.svg</code>, <code>{}.png</code>)</small></figcaption>\n{}\n</figure>",
-            escape(&c.name),
-            escape(&c.title),
-            escape(&c.name),
-            escape(&c.name),
-            inline_svg(c)
-        );
-    }
-    s.push_str("</section>\n");
-
-    let _ = writeln!(s, "<section id=\"tables\">\n<h2>{}</h2>", SECTIONS[3].1);
-    s.push_str(&html_table(&tables::headline(input.summaries)));
-    if !input.comparison.contrasts.is_empty() {
-        s.push_str(&html_table(&tables::differences(
-            input.comparison,
-            input.summaries,
-            None,
-        )));
-    }
-    s.push_str(&html_table(&tables::survival(
-        input.summaries,
-        input.labels,
-    )));
-    s.push_str(&html_table(&tables::ratings(input.summaries, input.labels)));
-    s.push_str(&html_table(&tables::structure(
-        input.summaries,
-        input.labels,
-    )));
-    s.push_str(
-        "<p>Every figure is also in the files beside this report: <code>comparison.csv</code>, and per \
-         configuration <code>providers.csv</code>, <code>services.csv</code>, <code>timeseries.csv</code>, \
-         <code>replications.csv</code> and <code>summary.json</code>.</p>\n",
-    );
-    s.push_str("</section>\n");
-    for x in input.extra {
-        let _ = writeln!(s, "<div id=\"{}\">\n{}\n</div>", escape(&x.id), x.html);
-    }
-    s.push_str("</body>\n</html>\n");
-    s
+    html::render(&document(input, Target::Html))
 }
 
 /// `report.md`: what was run, the findings, the main tables and the charts as images beside it.
 pub fn markdown(input: &ReportInput) -> String {
-    let r = input.run;
-    let mut s = format!("# {}: comparison of configurations\n\n", r.scenario);
-    let _ = writeln!(s, "## {}\n", SECTIONS[0].1);
-    for (k, v) in run_facts(r) {
-        let _ = writeln!(s, "- **{k}:** {}", v.replace('\n', " "));
-    }
-    for (n, d) in &r.configurations {
-        if !d.is_empty() {
-            let _ = writeln!(s, "- **{n}:** {d}");
-        }
-    }
-    let _ = writeln!(s, "\n## {}\n", SECTIONS[1].1);
-    for f in all_findings(input) {
-        let _ = writeln!(s, "- {f}");
-    }
-    let _ = writeln!(s, "\n## {}\n", SECTIONS[3].1);
-    s.push_str(&md_table(&tables::headline(input.summaries)));
-    if !input.comparison.contrasts.is_empty() {
-        s.push_str(&md_table(&tables::differences(
-            input.comparison,
-            input.summaries,
-            Some(5),
-        )));
-    }
-    let _ = writeln!(s, "## {}\n", SECTIONS[2].1);
-    for c in input.charts {
-        let _ = writeln!(s, "![{}]({}.png)\n", c.title, c.name);
-    }
-    s
+    markdown::render(&document(input, Target::Markdown))
 }
 
-/// Writes `report.html` and `report.md` into `dir`, each whole or not at all.
-pub fn write(dir: &Path, input: &ReportInput) -> std::io::Result<()> {
-    atomic::write(&dir.join("report.html"), html(input).as_bytes())?;
-    atomic::write(&dir.join("report.md"), markdown(input).as_bytes())
+/// A file of the report.
+#[derive(Clone, Copy)]
+pub enum ReportExport<'a> {
+    /// `report.html`.
+    Html(&'a ReportInput<'a>),
+    /// `report.md`.
+    Markdown(&'a ReportInput<'a>),
+}
+
+impl Exporter for ReportExport<'_> {
+    fn file_name(&self) -> String {
+        match self {
+            ReportExport::Html(_) => layout::REPORT_HTML,
+            ReportExport::Markdown(_) => layout::REPORT_MD,
+        }
+        .into()
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            ReportExport::Html(input) => html(input),
+            ReportExport::Markdown(input) => markdown(input),
+        }
+        .into_bytes())
+    }
+}
+
+/// The report's files, `report.html` and `report.md`.
+pub fn files<'a>(input: &'a ReportInput<'a>) -> [ReportExport<'a>; 2] {
+    [ReportExport::Html(input), ReportExport::Markdown(input)]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two configurations of the small market, 8 paired runs, and the report's input.
+    fn with_input(check: impl FnOnce(&ReportInput)) {
+        let scenario = crate::scenario::Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        let names = ["local", "national"];
+        let markets: Vec<crate::model::Market> = names
+            .iter()
+            .map(|n| crate::model::Market::compile(&scenario.resolve(n).unwrap(), n).unwrap())
+            .collect();
+        let out = crate::compare::run(&markets, 0, 0..8, 1, &mut |_, _| Ok(()), &|_| {}).unwrap();
+        let labels = Labels::from_markets(&markets);
+        let run = RunInfo {
+            provenance: Provenance {
+                csmarket_version: "test".into(),
+                scenario: "small <market>".into(),
+                scenario_file: "small.toml".into(),
+                scenario_sha256: "x".into(),
+                configuration: "local".into(),
+                seed: 1,
+                first_replication: Some(0),
+                replications: 8,
+                threads: 1,
+                started: String::new(),
+                finished: String::new(),
+                command_line: Vec::new(),
+            },
+            configurations: names
+                .iter()
+                .map(|n| (n.to_string(), String::new()))
+                .collect(),
+        };
+        check(&ReportInput {
+            run: &run,
+            summaries: &out.summaries,
+            comparison: &out.comparison,
+            labels: &labels,
+            charts: &[],
+            extra: &[],
+        });
+    }
+
+    #[test]
+    fn html_and_markdown_render_one_document_model() {
+        with_input(|input| {
+            let page = document(input, Target::Html);
+            let summary = document(input, Target::Markdown);
+            let ids = |d: &Document| {
+                let mut v: Vec<String> = d.sections.iter().map(|s| s.id.clone()).collect();
+                v.sort();
+                v
+            };
+            let mut all: Vec<String> = SECTIONS.iter().map(|(id, _)| id.to_string()).collect();
+            all.sort();
+            assert_eq!(ids(&page), all);
+            assert_eq!(ids(&summary), all);
+            // The same facts and findings, and every table of the summary is on the page.
+            assert_eq!(page.sections[0], summary.sections[0]);
+            assert_eq!(page.sections[1], summary.sections[1]);
+            let captions = |d: &Document| -> Vec<String> {
+                d.sections
+                    .iter()
+                    .flat_map(|s| &s.blocks)
+                    .filter_map(|b| match b {
+                        Block::Table(t) => Some(t.caption.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            for c in captions(&summary) {
+                assert!(captions(&page).contains(&c), "{c}");
+            }
+            // Each renderer escapes (HTML) or keeps (Markdown) the same title.
+            assert!(html::render(&page).contains("<h1>small &lt;market&gt;: comparison"));
+            assert!(markdown::render(&summary).starts_with("# small <market>: comparison"));
+        });
+    }
 
     #[test]
     fn escape_makes_text_safe_for_html() {
@@ -365,6 +311,7 @@ mod tests {
 
     #[test]
     fn inlined_svg_drops_size_and_namespace_url() {
+        use super::html::inline_svg;
         let c = Rendered {
             name: "x".into(),
             title: "X & Y".into(),
@@ -372,7 +319,7 @@ mod tests {
             svg: r#"<svg width="300" height="200" viewBox="0 0 300 200" xmlns="http://www.w3.org/2000/svg"><rect/></svg>"#.into(),
             png: Vec::new(),
         };
-        let s = inline_svg(&c);
+        let s = inline_svg(&c.svg, c.size.0, Some(&c.title));
         assert!(!s.contains("http"), "{s}");
         assert!(
             s.starts_with(r#"<svg viewBox="0 0 300 200" role="img" aria-label="X &amp; Y""#),

@@ -3,6 +3,7 @@
 use crate::charts::Labels;
 use crate::charts::labels::provider_groups;
 use crate::compare::{Comparison, Measure, PairedEstimate};
+use crate::experiment::MarketFigure;
 use crate::experiment::{CATEGORIES, Summary};
 use crate::stats::{Proportion, Stat};
 
@@ -99,9 +100,9 @@ fn diff_cells(e: &PairedEstimate, factor: f64, unit: &str, decimals: usize) -> [
 /// How a measure is shown: factor, unit after the number, decimals.
 fn presentation(m: &Measure) -> (f64, &'static str, usize) {
     match m {
-        Measure::CostPerHead => (1.0, "", 2),
-        Measure::OpenProviders => (1.0, "", 1),
-        Measure::UnmetShare => (100.0, "%", 2),
+        Measure::Market(MarketFigure::CostPerHead) => (1.0, "", 2),
+        Measure::Market(MarketFigure::OpenProviders) => (1.0, "", 1),
+        Measure::Market(MarketFigure::UnmetShare) => (100.0, "%", 2),
         _ => (100.0, "%", 1),
     }
 }

@@ -1,0 +1,96 @@
+//! Where a result came from, one type for every command: `summary.json` of a run or comparison,
+//! the JSON of a sweep, sensitivity analysis or back-test, a shard's state, and the report's
+//! "What was run". Fields that only some results have are left out of the file when empty, so
+//! each file keeps the fields it always had.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a result came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// csmarket version.
+    pub csmarket_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file as given (or `<built-in>`).
+    pub scenario_file: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// Configuration (for a comparison, the baseline).
+    pub configuration: String,
+    /// Master seed.
+    pub seed: u64,
+    /// First global replication index of a run or shard; `None` for the exploration tools, which
+    /// always run indices `0..replications` at every point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_replication: Option<u64>,
+    /// Replications run (per configuration, or per point of an exploration).
+    pub replications: u64,
+    /// Worker threads used (results do not depend on it).
+    pub threads: usize,
+    /// Start time (RFC 3339); empty when not recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub started: String,
+    /// End time (RFC 3339); empty when not recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub finished: String,
+    /// The command line, when run from one.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+}
+
+impl Provenance {
+    /// The version of csmarket that is running.
+    pub fn this_version() -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    /// Worker threads actually used for a requested count (0 = all cores).
+    pub fn threads_used(requested: usize) -> usize {
+        if requested == 0 {
+            rayon::current_num_threads()
+        } else {
+            requested
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            csmarket_version: "0".into(),
+            scenario: "s".into(),
+            scenario_file: "s.toml".into(),
+            scenario_sha256: "x".into(),
+            configuration: "c".into(),
+            seed: 1,
+            first_replication: None,
+            replications: 2,
+            threads: 1,
+            started: String::new(),
+            finished: String::new(),
+            command_line: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_exploration_writes_no_run_fields_and_a_run_writes_them_all() {
+        let explore = serde_json::to_value(provenance()).unwrap();
+        for k in ["first_replication", "started", "finished"] {
+            assert!(explore.get(k).is_none(), "{k}");
+        }
+        let run = Provenance {
+            first_replication: Some(0),
+            started: "a".into(),
+            finished: "b".into(),
+            ..provenance()
+        };
+        let json = serde_json::to_value(&run).unwrap();
+        assert_eq!(json["first_replication"], 0);
+        let back: Provenance = serde_json::from_value(json).unwrap();
+        assert_eq!(back, run);
+    }
+}
