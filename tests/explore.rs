@@ -134,6 +134,7 @@ fn sweep_point_equals_a_plain_run_with_that_value() {
         seed: 9,
         replications: 40,
         threads: 2,
+        posterior: None,
     };
     let path = "providers.national-comms.services.comms.fixed_cost";
     let plan = SweepPlan {
@@ -458,6 +459,7 @@ fn sensitivity_runs_are_paired_so_a_parameter_without_effect_has_zero_swing() {
             seed: 1,
             replications: 10,
             threads: 2,
+            posterior: None,
         },
         all: false,
         fraction: 0.2,

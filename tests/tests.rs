@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module is an area of the tool, `util` what they share.
 
+mod calibrate;
 mod compare_cmd;
 mod core;
 mod explore;

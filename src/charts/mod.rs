@@ -2,6 +2,7 @@
 //! are needed. Colours come from the Okabe-Ito palette, which stays distinguishable for readers
 //! with the common forms of colour blindness.
 
+pub mod calibration;
 pub mod cost;
 pub mod differences;
 pub(crate) mod draw;

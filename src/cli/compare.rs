@@ -235,6 +235,7 @@ fn explorations_beside(root: &OutputLayout) -> anyhow::Result<Explorations> {
             }
             None => None,
         },
+        calibration: export::read_json(&root.calibrate().join(layout::CALIBRATION_JSON)),
     })
 }
 

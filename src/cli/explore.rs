@@ -117,6 +117,7 @@ fn study_of(options: Options, configuration: String) -> Study {
         seed: options.seed,
         replications: options.replications,
         threads: options.threads,
+        posterior: options.posterior,
     }
 }
 
@@ -210,6 +211,14 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
 
 /// `csmarket sensitivity`.
 pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
+    if args.study.posterior.is_some() {
+        return Err(InputError(
+            "sensitivity varies the uncertain parameters itself and takes no --posterior \
+             (run, compare, sweep and backtest do)"
+                .into(),
+        )
+        .into());
+    }
     let study = study(&args.study, args.config.as_deref())?;
     let outputs = args
         .outputs

@@ -13,6 +13,7 @@ macro_rules! errln {
     ($($t:tt)*) => { $crate::cli::say_err(&format!("{}\n", format_args!($($t)*))) };
 }
 
+pub mod calibrate;
 pub mod compare;
 pub mod explore;
 pub mod options;
@@ -67,6 +68,8 @@ pub enum Command {
     Sensitivity(explore::SensitivityArgs),
     /// Score the model against the scenario's observed checkpoint ratings.
     Backtest(explore::BacktestArgs),
+    /// Fit the scenario's uncertain parameters to its observed targets (ABC-SMC).
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure replications and CCG decisions per second, peak memory and speed-up per thread count.
     Bench(scale::BenchArgs),
     /// Write a generated scenario of any size (CCGs, local CSUs, regions) from a seed.
@@ -92,6 +95,10 @@ pub struct CommonArgs {
     /// Output folder (default: output/<scenario file name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A posterior sample (posterior.csv of `csmarket calibrate`): each replication draws its
+    /// parameter values from it, keyed by seed and replication.
+    #[arg(long, value_name = "FILE")]
+    pub posterior: Option<PathBuf>,
 }
 
 /// Options of `csmarket run`.
@@ -151,6 +158,7 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
         Some(Command::Sweep(args)) => explore::sweep(&args, &argv),
         Some(Command::Sensitivity(args)) => explore::sensitivity(&args, &argv),
         Some(Command::Backtest(args)) => explore::backtest(&args, &argv),
+        Some(Command::Calibrate(args)) => calibrate::calibrate(&args, &argv),
         Some(Command::Bench(args)) => scale::bench(&args),
         Some(Command::Generate(args)) => scale::generate(&args),
         Some(Command::Merge(args)) => scale::merge(&args, &argv),

@@ -4,8 +4,10 @@
 //! from it; nothing downstream checks these again.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{CommonArgs, InputError, load_scenario};
+use crate::explore::calibrate::posterior::Posterior;
 use crate::scenario::limits::{MAX_REPLICATIONS, MAX_THREADS};
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -22,6 +24,8 @@ pub struct Options {
     pub threads: usize,
     /// Output folder: `--out`, or `output/<scenario file name>`.
     pub out: PathBuf,
+    /// The posterior sample replications draw their parameters from (`--posterior`).
+    pub posterior: Option<Arc<Posterior>>,
 }
 
 /// Checks a replication count (`flag` names it in the message).
@@ -57,7 +61,14 @@ impl Options {
             args.replications
                 .unwrap_or(u64::from(scenario.base.scenario.replications)),
         )?;
+        let posterior = match &args.posterior {
+            Some(p) => Some(Arc::new(
+                Posterior::from_path(p, &scenario).map_err(InputError)?,
+            )),
+            None => None,
+        };
         Ok(Options {
+            posterior,
             seed: args.seed.unwrap_or(scenario.base.scenario.seed),
             out: super::default_out(args.out.as_ref(), args.scenario.as_ref()),
             scenario,

@@ -40,6 +40,8 @@ pub struct RunPlan {
     pub resume: bool,
     /// Least time between saves of progress.
     pub save_every: Duration,
+    /// The posterior sample replications draw their parameters from (`--posterior`).
+    pub posterior: Option<std::sync::Arc<crate::explore::calibrate::posterior::Posterior>>,
 }
 
 impl RunPlan {
@@ -57,6 +59,7 @@ impl RunPlan {
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
             save_every: Duration::from_secs(args.save_secs),
+            posterior: options.posterior,
         })
     }
 
@@ -70,6 +73,16 @@ impl RunPlan {
             ))
         })?;
         market.seed = self.seed;
+        if let Some(p) = &self.posterior {
+            let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+                let resolved = self
+                    .scenario
+                    .resolve_with(configuration, row)
+                    .map_err(|e| e.to_string())?;
+                Market::compile(&resolved, configuration).map_err(|e| e.to_string())
+            };
+            p.attach(&mut market, &build).map_err(InputError)?;
+        }
         Ok(market)
     }
 

@@ -27,13 +27,19 @@ use crate::model::Market;
 pub use assurance::{Assessment, rate};
 pub use inspect::MoneyFlows;
 pub use observation::{
-    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome,
+    Fate, Ledger, PeriodFigures, ProviderOutcome, ReplicationOutcome, ServiceOutcome, kind_index,
 };
 pub use pricing::is_review_quarter;
 pub use state::{Contract, Line, ProviderState, Replication, Status, Supplier};
 
-/// Runs one replication of a market.
+/// Runs one replication of a market. A market with [`crate::model::Variants`] (a posterior
+/// sample) simulates the variant that the replication draws: the one place every command's
+/// replications pass through, so `run`, `compare`, `sweep` and `backtest` all carry it.
 pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
+    let m = match &m.variants {
+        Some(v) => v.market_for(replication),
+        None => m,
+    };
     let mut r = Replication::new(m, replication);
     r.plan();
     for _ in 1..m.periods {

@@ -79,6 +79,11 @@ pub struct PeriodFigures {
     pub in_house_share: f64,
     /// What CCGs paid, £ per head per year (the quarter annualised).
     pub cost_per_head: f64,
+    /// What CCGs paid to NHS providers (CSUs, collaboratives, national services), £ per head per
+    /// year (the quarter annualised): comparable with CCGs' planned spend on their CSU.
+    pub nhs_spend_per_head: f64,
+    /// Providers open at the end of the quarter by kind: local, collaborative, national.
+    pub open_by_kind: [u32; 3],
 }
 
 /// Money paid and received over the run, for the conservation check.
@@ -112,6 +117,10 @@ pub struct ReplicationOutcome {
     /// Share of intended volume (quarter 0, after its checkpoints) going to the CCG's own host CSU,
     /// directly or through a network the host belongs to: comparable with the April 2012 survey.
     pub intended_host_share: f64,
+    /// Share of intended volume (quarter 0) going in-house.
+    pub intended_in_house_share: f64,
+    /// Share of intended volume (quarter 0) going to the independent sector.
+    pub intended_independent_share: f64,
     /// Providers open at the end.
     pub open_providers: u32,
     /// Unmet share of provider-contracted volume over the run.
@@ -125,8 +134,9 @@ pub struct ReplicationOutcome {
 /// Figures a replication records as its quarters pass, for its outcome.
 #[derive(Debug)]
 pub(super) struct Observer {
-    /// Share of intended volume going to each CCG's host, after the planning quarter.
-    intended_host_share: f64,
+    /// Shares of intended volume going to each CCG's host, in-house and to the independent
+    /// sector, after the planning quarter.
+    intended: IntendedShares,
     /// Per quarter from 1 on.
     series: Vec<PeriodFigures>,
     /// What CCGs paid in each of the last four quarters, by quarter modulo 4.
@@ -140,29 +150,51 @@ pub(super) struct Observer {
 impl Observer {
     pub(super) fn new(periods: u32) -> Observer {
         Observer {
-            intended_host_share: 0.0,
+            intended: IntendedShares::default(),
             series: Vec::with_capacity(periods as usize),
             spend_hist: [0.0; 4],
             unmet_total: 0.0,
             contracted_total: 0.0,
-            last: PeriodFigures {
-                open_providers: 0,
-                in_house_share: 0.0,
-                cost_per_head: 0.0,
-            },
+            last: PeriodFigures::before_any(0),
         }
+    }
+}
+
+impl PeriodFigures {
+    /// The figures of a quarter before any delivery: only providers open.
+    fn before_any(open_providers: u32) -> PeriodFigures {
+        PeriodFigures {
+            open_providers,
+            in_house_share: 0.0,
+            cost_per_head: 0.0,
+            nhs_spend_per_head: 0.0,
+            open_by_kind: [0; 3],
+        }
+    }
+}
+
+/// Shares of intended volume by destination.
+#[derive(Debug, Clone, Copy, Default)]
+struct IntendedShares {
+    host: f64,
+    in_house: f64,
+    independent: f64,
+}
+
+/// The position of a provider kind in [`PeriodFigures::open_by_kind`].
+pub fn kind_index(kind: ProviderKind) -> usize {
+    match kind {
+        ProviderKind::Local => 0,
+        ProviderKind::Collaborative => 1,
+        ProviderKind::National => 2,
     }
 }
 
 impl Replication<'_> {
     /// Records what the planning quarter leaves: providers open and intended host share.
     pub(super) fn observe_plan(&mut self) {
-        self.observer.intended_host_share = self.host_share();
-        self.observer.last = PeriodFigures {
-            open_providers: self.open_count(),
-            in_house_share: 0.0,
-            cost_per_head: 0.0,
-        };
+        self.observer.intended = self.intended_shares();
+        self.observer.last = PeriodFigures::before_any(self.open_count());
     }
 
     /// Records the quarter's figures (after its last step): spend, unmet volume, in-house share
@@ -177,14 +209,27 @@ impl Replication<'_> {
         o.spend_hist[(t % 4) as usize] = d.ccg_spend;
         let total: f64 = d.mix.iter().flatten().sum();
         let in_house: f64 = d.mix.iter().map(|x| x[0]).sum();
-        o.last = PeriodFigures {
-            open_providers: self.providers.iter().filter(|p| p.is_open()).count() as u32,
-            in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
-            cost_per_head: if m.population > 0.0 {
-                d.ccg_spend * 4.0 / m.population
+        let mut open_by_kind = [0u32; 3];
+        for (p, st) in m.providers.iter().zip(&self.providers) {
+            if st.is_open() {
+                open_by_kind[kind_index(p.kind)] += 1;
+            }
+        }
+        let per_head = |spend: f64| {
+            if m.population > 0.0 {
+                spend * 4.0 / m.population
             } else {
                 0.0
-            },
+            }
+        };
+        o.last = PeriodFigures {
+            open_providers: open_by_kind.iter().sum(),
+            in_house_share: if total > 0.0 { in_house / total } else { 0.0 },
+            cost_per_head: per_head(d.ccg_spend),
+            nhs_spend_per_head: per_head(
+                self.ledger.provider_revenue - d.ledger_before.provider_revenue,
+            ),
+            open_by_kind,
         };
         o.series.push(o.last);
     }
@@ -223,7 +268,9 @@ impl Replication<'_> {
                 0.0
             },
             in_house_share: o.last.in_house_share,
-            intended_host_share: o.intended_host_share,
+            intended_host_share: o.intended.host,
+            intended_in_house_share: o.intended.in_house,
+            intended_independent_share: o.intended.independent,
             decisions: self.decisions,
             open_providers: o.last.open_providers,
             unmet_share: if o.contracted_total > 0.0 {
@@ -235,16 +282,23 @@ impl Replication<'_> {
         }
     }
 
-    /// Share of contracted (or intended) volume bought from each CCG's host CSU, directly or through
-    /// an open network the host belongs to.
-    fn host_share(&self) -> f64 {
+    /// Shares of contracted (or intended) volume bought from each CCG's host CSU (directly or
+    /// through an open network the host belongs to), in-house and from the independent sector.
+    fn intended_shares(&self) -> IntendedShares {
         let ns = self.ns();
         let (mut host, mut total) = (0.0, 0.0);
+        let (mut in_house, mut independent) = (0.0, 0.0);
         for c in 0..self.m.ccgs.len() {
             for s in 0..ns {
                 let v = self.volume[c * ns + s];
                 total += v;
-                let from_host = match (self.contracts[c * ns + s].supplier, self.hosts[c]) {
+                let supplier = self.contracts[c * ns + s].supplier;
+                match supplier {
+                    Supplier::InHouse => in_house += v,
+                    Supplier::Independent => independent += v,
+                    _ => {}
+                }
+                let from_host = match (supplier, self.hosts[c]) {
                     (Supplier::Provider(p), Some(h)) if p == h => true,
                     (Supplier::Provider(p), Some(h)) => {
                         self.m.providers[p].kind == ProviderKind::Collaborative
@@ -257,7 +311,12 @@ impl Replication<'_> {
                 }
             }
         }
-        if total > 0.0 { host / total } else { 0.0 }
+        let share = |x: f64| if total > 0.0 { x / total } else { 0.0 };
+        IntendedShares {
+            host: share(host),
+            in_house: share(in_house),
+            independent: share(independent),
+        }
     }
 
     /// CCGs buying at least one service from each provider, and their population; a member counts
@@ -341,5 +400,40 @@ impl Replication<'_> {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_index;
+    use crate::engine::simulate;
+    use crate::engine::testing::market;
+
+    #[test]
+    fn intended_shares_split_the_planned_volume() {
+        let m = market("collaborative");
+        let r = simulate(&m, 5);
+        let parts = [
+            r.intended_host_share,
+            r.intended_in_house_share,
+            r.intended_independent_share,
+        ];
+        assert!(parts.iter().all(|x| (0.0..=1.0).contains(x)), "{parts:?}");
+        assert!(parts.iter().sum::<f64>() <= 1.0 + 1e-12, "{parts:?}");
+        assert!(r.intended_host_share > 0.0);
+    }
+
+    #[test]
+    fn open_providers_by_kind_add_up_and_nhs_spend_is_part_of_all_spend() {
+        let m = market("collaborative");
+        let r = simulate(&m, 2);
+        let kinds: Vec<usize> = m.providers.iter().map(|p| kind_index(p.kind)).collect();
+        assert!(kinds.contains(&1), "the fixture has a collaborative");
+        for q in &r.series {
+            assert_eq!(q.open_by_kind.iter().sum::<u32>(), q.open_providers);
+            assert!(q.nhs_spend_per_head >= 0.0);
+            assert!(q.nhs_spend_per_head <= q.cost_per_head + 1e-9, "{q:?}");
+        }
+        assert!(r.series.iter().any(|q| q.nhs_spend_per_head > 0.0));
     }
 }

@@ -8,6 +8,7 @@
 //! any thread count; nothing here reduces floats in parallel.
 
 pub mod backtest;
+pub mod calibrate;
 pub mod sensitivity;
 pub mod sweep;
 
@@ -102,6 +103,8 @@ pub struct Study {
     pub replications: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// A posterior sample each replication draws its parameters from (`--posterior`).
+    pub posterior: Option<std::sync::Arc<calibrate::posterior::Posterior>>,
 }
 
 /// A numeric field of the scenario that an exploration varies.
@@ -246,6 +249,18 @@ impl Study {
                 message: e.to_string(),
             })?;
         market.seed = self.seed;
+        if let Some(p) = &self.posterior {
+            // The row's values first, then this study's edits: a swept value wins.
+            let build = |row: &[Edit]| -> Result<Market, String> {
+                let all: Vec<Edit> = row.iter().chain(edits).cloned().collect();
+                let resolved = self
+                    .scenario
+                    .resolve_with(&self.configuration, &all)
+                    .map_err(|e| e.to_string())?;
+                Market::compile(&resolved, &self.configuration).map_err(|e| e.to_string())
+            };
+            p.attach(&mut market, &build).map_err(ExploreError::Input)?;
+        }
         Ok(market)
     }
 
@@ -328,6 +343,7 @@ mod tests {
             seed: 1,
             replications: 10,
             threads: 1,
+            posterior: None,
         }
     }
 

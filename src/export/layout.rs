@@ -64,6 +64,18 @@ pub const CONFUSION_CSV: &str = "confusion.csv";
 pub const SCORES_CSV: &str = "scores.csv";
 /// `backtest.json`: the whole back-test result.
 pub const BACKTEST_JSON: &str = "backtest.json";
+/// Folder of a calibration.
+pub const CALIBRATE_DIR: &str = "calibrate";
+/// `posterior.csv`: the last generation's particles, weights and distances.
+pub const POSTERIOR_CSV: &str = "posterior.csv";
+/// `generations.csv`: tolerance, acceptance rate and ESS per generation.
+pub const GENERATIONS_CSV: &str = "generations.csv";
+/// `fit.csv`: each target against the posterior predictive distribution.
+pub const FIT_CSV: &str = "fit.csv";
+/// `calibration.json`: provenance, stop, marginals and fit.
+pub const CALIBRATION_JSON: &str = "calibration.json";
+/// Folder of a calibration's saved generations and shards.
+pub const CALIBRATION_STATE_DIR: &str = "state";
 
 /// Chart names (file stems; each chart is written as `<name>.svg` and `<name>.png`).
 pub mod chart {
@@ -85,6 +97,10 @@ pub mod chart {
     pub const SWEEP_HEADLINE: &str = "headline";
     /// A back-test's predictions.
     pub const BACKTEST: &str = "backtest";
+    /// A calibration's marginal posteriors against the priors.
+    pub const POSTERIOR: &str = "posterior";
+    /// A calibration's particles, pair by pair.
+    pub const PAIRS: &str = "pairs";
 
     /// A two-parameter sweep's heatmap of one provider's survival.
     pub fn heatmap(provider: &str) -> String {
@@ -150,6 +166,11 @@ impl OutputLayout {
     /// The folder of `csmarket compare`.
     pub fn compare(&self) -> PathBuf {
         self.root.join(COMPARE_DIR)
+    }
+
+    /// The folder of `csmarket calibrate`.
+    pub fn calibrate(&self) -> PathBuf {
+        self.root.join(CALIBRATE_DIR)
     }
 
     /// The folder of `csmarket sweep`.

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod backtest;
+pub mod calibration;
 pub mod compare;
 pub mod layout;
 pub mod lock;

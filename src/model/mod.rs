@@ -169,6 +169,16 @@ pub struct Market {
     pub region_locals: Vec<Vec<usize>>,
     /// Total population.
     pub population: f64,
+    /// Parameter uncertainty: the market each replication simulates instead of this one, drawn
+    /// from a posterior sample (none: every replication simulates this market).
+    pub variants: Option<std::sync::Arc<dyn Variants>>,
+}
+
+/// Markets that differ from a base market only in parameter values, one chosen per replication
+/// by a keyed draw, so the choice does not depend on threads, shards or configuration order.
+pub trait Variants: std::fmt::Debug + Send + Sync {
+    /// The market replication `replication` simulates.
+    fn market_for(&self, replication: u64) -> &Market;
 }
 
 /// Why a market could not be compiled (beyond what validation catches).
@@ -382,6 +392,7 @@ impl Market {
             region_ccgs,
             region_locals,
             population,
+            variants: None,
         })
     }
 

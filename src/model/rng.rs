@@ -24,6 +24,10 @@ pub enum Purpose {
     Intention = 6,
     /// Generating the market's CCGs.
     Generation = 7,
+    /// Calibration: proposing, perturbing and seeding one particle's attempt.
+    Calibration = 8,
+    /// Posterior prediction: the parameter vector a replication draws.
+    Posterior = 9,
 }
 
 /// A stable 64-bit key for an entity id (FNV-1a), so streams follow the id, not its position.

@@ -7,6 +7,7 @@ use super::{escape as html_escape, inline_svg};
 use crate::charts::Rendered;
 use crate::experiment::RatingOutcome;
 use crate::explore::backtest::{BacktestResult, outcome_name};
+use crate::explore::calibrate::store::Summary as CalibrationSummary;
 use crate::explore::sensitivity::SensitivityResult;
 use crate::explore::sweep::{SweepResult, describe};
 use crate::export::layout::{self, chart};
@@ -32,6 +33,8 @@ pub struct Explorations {
     pub sensitivity: Option<(SensitivityResult, Vec<Rendered>)>,
     /// A back-test and its charts.
     pub backtest: Option<(BacktestResult, Vec<Rendered>)>,
+    /// A calibration's summary (its charts need the particles, so the section shows tables).
+    pub calibration: Option<CalibrationSummary>,
 }
 
 /// The sections for whichever explorations there are, in the order sweep, sensitivity, back-test.
@@ -58,7 +61,70 @@ pub fn exploration_sections(x: &Explorations) -> Vec<ExtraSection> {
             html: backtest_section(r, charts),
         });
     }
+    if let Some(c) = &x.calibration {
+        out.push(ExtraSection {
+            id: "calibration".into(),
+            title: "Calibration".into(),
+            html: calibration_section(c),
+        });
+    }
     out
+}
+
+/// The report's section for a calibration: why it stopped, the posterior of each parameter
+/// against its prior, and the posterior predictive fit to each target.
+pub fn calibration_section(s: &CalibrationSummary) -> String {
+    let o = &s.origin;
+    let mut h = String::from("<section class=\"calibration\">\n<h2>Calibration</h2>\n");
+    h.push_str(&format!(
+        "<p>Configuration <code>{}</code>, seed {}, {} replications per particle, {} generation{}: \
+         it {}.</p>\n",
+        html_escape(&o.configuration),
+        o.seed,
+        o.replications,
+        s.generations,
+        if s.generations == 1 { "" } else { "s" },
+        html_escape(&s.stop.describe())
+    ));
+    if !s.unreachable.is_empty() {
+        h.push_str(&format!(
+            "<p><strong>Cannot be reached:</strong> no particle comes within one tolerance of \
+             {}.</p>\n",
+            html_escape(&s.unreachable.join(", "))
+        ));
+    }
+    h.push_str(
+        "<table>\n<tr><th>parameter</th><th>prior</th><th>median</th><th>90% interval</th></tr>\n",
+    );
+    for m in &s.marginals {
+        h.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{} to {}</td><td>{}</td><td>{} to {}</td></tr>\n",
+            html_escape(&m.path),
+            m.prior.0,
+            m.prior.1,
+            num(Some(m.quantiles[1])),
+            num(Some(m.quantiles[0])),
+            num(Some(m.quantiles[2]))
+        ));
+    }
+    h.push_str(
+        "</table>\n<table>\n<tr><th>target</th><th>observed</th><th>predicted mean</th>\
+                <th>90% band</th><th>inside</th><th>source</th></tr>\n",
+    );
+    for f in &s.fit {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td></tr>\n",
+            html_escape(&f.target),
+            num(Some(f.observed)),
+            num(Some(f.mean)),
+            num(Some(f.band.0)),
+            num(Some(f.band.1)),
+            if f.inside { "yes" } else { "no" },
+            html_escape(&f.source)
+        ));
+    }
+    h.push_str("</table>\n</section>\n");
+    h
 }
 
 /// A chart as an inline `<figure>`, or a note naming it when it was not drawn.

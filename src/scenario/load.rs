@@ -228,7 +228,8 @@ impl Scenario {
         // One suggester for every hint, so thousands of misspelt paths stay fast.
         let mut hints = Suggester::new();
         let mut numeric = None;
-        for (i, path) in scenario.base.uncertain.iter().enumerate() {
+        for (i, u) in scenario.base.uncertain.iter().enumerate() {
+            let path = &u.path;
             let message = match scenario.value_at(path) {
                 Some(Value::Integer(_) | Value::Float(_)) => continue,
                 Some(v) => format!("`{path}` is a {}, not a number", v.type_str()),
@@ -243,6 +244,11 @@ impl Scenario {
                 }
             };
             let at = format!("uncertain[{i}]");
+            let at = if u.prior().is_some() || !u.reason.is_empty() {
+                format!("{at}.path")
+            } else {
+                at
+            };
             problems.push(problem(Some(locate(text, &spanned, &at)), at, message));
         }
         if problems.is_empty() {

@@ -47,9 +47,10 @@ pub struct ScenarioFile {
     /// Recorded outcomes to score the model against.
     #[serde(default)]
     pub observed: Option<Observed>,
-    /// Paths of numeric fields whose values are uncertain, for `csmarket sensitivity`.
+    /// Numeric fields whose values are uncertain, for `csmarket sensitivity` and (with a prior
+    /// range) `csmarket calibrate`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub uncertain: Vec<String>,
+    pub uncertain: Vec<Uncertain>,
 }
 
 /// Scenario name, seed and horizon.
@@ -490,6 +491,9 @@ pub struct Observed {
     /// Recorded checkpoint ratings.
     #[serde(default)]
     pub ratings: Vec<ObservedRating>,
+    /// Figures to calibrate the model to (MODEL.md section 11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
 }
 
 /// One recorded rating.
@@ -503,6 +507,11 @@ pub struct ObservedRating {
     /// The rating given.
     pub rating: Rating,
 }
+
+pub use targets::{Destination, SpendTo, Target, TargetKind, Uncertain};
+
+/// Calibration targets and uncertain parameters with their priors.
+pub mod targets;
 
 /// Default values of optional fields, named so the format reference can cite them.
 pub mod defaults;

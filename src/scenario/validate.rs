@@ -20,6 +20,7 @@ pub struct Finding {
 }
 
 mod checker;
+mod targets;
 
 use checker::Checker;
 
@@ -478,6 +479,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         }
     }
 
+    targets::check(&mut c, s, &checkpoints);
     if let Some(o) = &s.observed {
         let names: BTreeSet<&str> = s.configurations.iter().map(|x| x.name.as_str()).collect();
         if !names.is_empty() || o.configuration != "base" {

@@ -62,7 +62,16 @@ pub fn parameter_paths(
                 study.scenario.file
             )));
         }
-        return Ok((study.scenario.base.uncertain.clone(), Vec::new()));
+        return Ok((
+            study
+                .scenario
+                .base
+                .uncertain
+                .iter()
+                .map(|u| u.path.clone())
+                .collect(),
+            Vec::new(),
+        ));
     }
     let resolved = study.scenario.resolve(&study.configuration)?;
     let tree = toml::Value::try_from(&resolved).ok();

@@ -1,0 +1,279 @@
+//! Posterior prediction (MODEL.md section 11): a weighted posterior sample (`posterior.csv`, as
+//! `calibrate` writes it) read back, and attached to a market so that each replication simulates
+//! the parameter vector it draws, keyed by (seed, replication). The draw does not depend on the
+//! configuration, so paired differences stay paired; nor on threads or shards.
+//!
+//! Each sample row's market is compiled once, up front and in parallel (never per replication),
+//! so a row that does not give a valid market is refused before anything runs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use toml::Value;
+
+use crate::explore::NumericField;
+use crate::model::rng::{self, Purpose, entity_key};
+use crate::model::{Market, Variants};
+use crate::scenario::{Edit, Scenario};
+
+/// Most rows a posterior sample may hold.
+pub const MAX_ROWS: usize = 100_000;
+/// Largest posterior file read, in bytes.
+const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A weighted sample of parameter vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posterior {
+    /// The file it was read from (for messages).
+    pub file: String,
+    /// The parameters, as numeric fields of the scenario.
+    pub fields: Vec<NumericField>,
+    /// Parameter values, one row per particle.
+    pub rows: Vec<Vec<f64>>,
+    /// Cumulative weights, in row order (the last is the total).
+    cumulative: Vec<f64>,
+}
+
+impl Posterior {
+    /// Reads a posterior sample: a `weight` column, parameter columns named by numeric fields of
+    /// the scenario, and optionally `particle` and `distance` (ignored).
+    pub fn from_path(path: &Path, scenario: &Scenario) -> Result<Posterior, String> {
+        let file = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+        if !meta.is_file() || meta.len() > MAX_BYTES {
+            return Err(format!(
+                "{file}: a posterior must be a regular CSV file of at most 64 MiB"
+            ));
+        }
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+        Posterior::from_text(&file, &text, scenario)
+    }
+
+    /// Reads a posterior sample from CSV text; `file` names it in messages.
+    pub fn from_text(file: &str, text: &str, scenario: &Scenario) -> Result<Posterior, String> {
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| format!("{file}: line 1: {e}"))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let weight_at = header
+            .iter()
+            .position(|h| h == "weight")
+            .ok_or_else(|| format!("{file}: line 1: no `weight` column; expected the columns of posterior.csv (particle, parameters..., weight, distance)"))?;
+        let mut columns = Vec::new();
+        let mut fields = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            if matches!(h.as_str(), "weight" | "particle" | "distance") {
+                continue;
+            }
+            let integer = match scenario.value_at(h) {
+                Some(Value::Integer(_)) => true,
+                Some(Value::Float(_)) => false,
+                _ => {
+                    return Err(format!(
+                        "{file}: line 1, column {}: `{h}` is not a numeric field of {}",
+                        i + 1,
+                        scenario.file
+                    ));
+                }
+            };
+            columns.push(i);
+            fields.push(NumericField {
+                path: h.clone(),
+                value: None,
+                integer,
+            });
+        }
+        if fields.is_empty() {
+            return Err(format!("{file}: line 1: no parameter columns"));
+        }
+        let (mut rows, mut cumulative, mut total) = (Vec::new(), Vec::new(), 0.0);
+        for (n, record) in reader.records().enumerate() {
+            let line = n + 2;
+            let record = record.map_err(|e| format!("{file}: line {line}: {e}"))?;
+            if rows.len() == MAX_ROWS {
+                return Err(format!("{file}: more than {MAX_ROWS} rows"));
+            }
+            let number = |i: usize| -> Result<f64, String> {
+                let cell = record.get(i).unwrap_or("");
+                cell.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "{file}: line {line}, column {} (`{}`): `{cell}` is not a finite number",
+                            i + 1,
+                            header[i]
+                        )
+                    })
+            };
+            let weight = number(weight_at)?;
+            if weight < 0.0 {
+                return Err(format!(
+                    "{file}: line {line}: weight {weight} is negative; weights are at least 0"
+                ));
+            }
+            rows.push(
+                columns
+                    .iter()
+                    .map(|&i| number(i))
+                    .collect::<Result<_, _>>()?,
+            );
+            total += weight;
+            cumulative.push(total);
+        }
+        if !(total > 0.0 && total.is_finite()) {
+            return Err(format!(
+                "{file}: the weights sum to {total}; at least one row needs a positive weight"
+            ));
+        }
+        Ok(Posterior {
+            file: file.to_string(),
+            fields,
+            rows,
+            cumulative,
+        })
+    }
+
+    /// The row replication `replication` draws under `seed`.
+    pub fn draw(&self, seed: u64, replication: u64) -> usize {
+        let key = entity_key("posterior");
+        let u = rng::uniform(&mut rng::stream(
+            seed,
+            replication,
+            key,
+            0,
+            Purpose::Posterior,
+            0,
+        ));
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let at = self.cumulative.partition_point(|&c| c <= u * total);
+        at.min(self.rows.len().saturating_sub(1))
+    }
+
+    /// The edits of row `i`.
+    pub fn edits(&self, i: usize) -> Vec<Edit> {
+        self.fields
+            .iter()
+            .zip(&self.rows[i])
+            .map(|(f, &x)| f.edit(if f.integer { x.round() } else { x }))
+            .collect()
+    }
+
+    /// Attaches the sample to `market`: every row with a positive weight is compiled by `build`
+    /// (given the row's edits) and must give a market of the same structure.
+    pub fn attach(
+        self: &Arc<Self>,
+        market: &mut Market,
+        build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+    ) -> Result<(), String> {
+        let weights: Vec<f64> = (0..self.rows.len())
+            .map(|i| self.cumulative[i] - if i == 0 { 0.0 } else { self.cumulative[i - 1] })
+            .collect();
+        let markets: Vec<Option<Market>> = (0..self.rows.len())
+            .into_par_iter()
+            .map(|i| {
+                if weights[i] <= 0.0 {
+                    return Ok(None);
+                }
+                let mut m = build(&self.edits(i))
+                    .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
+                same_structure(market, &m)
+                    .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
+                m.seed = market.seed;
+                Ok(Some(m))
+            })
+            .collect::<Result<_, String>>()?;
+        market.variants = Some(Arc::new(PosteriorMarkets {
+            posterior: Arc::clone(self),
+            seed: market.seed,
+            markets,
+        }));
+        Ok(())
+    }
+}
+
+/// A posterior row's market must differ from the base only in values: every summary, chart and
+/// row of output is laid out from the base market.
+fn same_structure(a: &Market, b: &Market) -> Result<(), String> {
+    let ids = |m: &Market| -> Vec<String> { m.providers.iter().map(|p| p.id.clone()).collect() };
+    if a.periods != b.periods
+        || ids(a) != ids(b)
+        || a.services.len() != b.services.len()
+        || a.checkpoints.len() != b.checkpoints.len()
+        || a.ccgs.len() != b.ccgs.len()
+    {
+        return Err("its parameters change the market's structure (quarters, providers, services, checkpoints or CCGs); a posterior may only change values".into());
+    }
+    Ok(())
+}
+
+/// The compiled markets of a posterior sample, one per row.
+#[derive(Debug)]
+struct PosteriorMarkets {
+    posterior: Arc<Posterior>,
+    seed: u64,
+    markets: Vec<Option<Market>>,
+}
+
+impl Variants for PosteriorMarkets {
+    fn market_for(&self, replication: u64) -> &Market {
+        let i = self.posterior.draw(self.seed, replication);
+        // Rows of weight 0 are never drawn, so every drawn row was compiled.
+        match &self.markets[i] {
+            Some(m) => m,
+            None => self.markets.iter().flatten().next().unwrap_or_else(|| {
+                unreachable!("a posterior with positive total weight has a compiled row")
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario::from_text(
+            "small.toml",
+            include_str!("../../../tests/fixtures/small.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn draws_follow_the_weights_and_never_pick_a_weightless_row() {
+        let s = scenario();
+        let text =
+            "particle,services.comms.locality,weight,distance\n0,0.1,0,1\n1,0.5,3,1\n2,0.9,1,1\n";
+        let p = Posterior::from_text("p.csv", text, &s).unwrap();
+        let mut counts = [0u32; 3];
+        for r in 0..4000 {
+            counts[p.draw(7, r)] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        let share = f64::from(counts[1]) / 4000.0;
+        assert!((share - 0.75).abs() < 0.03, "{counts:?}");
+        assert_eq!(p.draw(7, 11), p.draw(7, 11));
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_line_and_column() {
+        let s = scenario();
+        let e = Posterior::from_text("p.csv", "a,weight\n1,1\n", &s).unwrap_err();
+        assert!(e.contains("line 1, column 1") && e.contains("`a`"), "{e}");
+        let e = Posterior::from_text("p.csv", "services.comms.locality\n1\n", &s).unwrap_err();
+        assert!(e.contains("no `weight` column"), "{e}");
+        let e = Posterior::from_text("p.csv", "services.comms.locality,weight\n0.5,x\n", &s)
+            .unwrap_err();
+        assert!(e.contains("line 2, column 2"), "{e}");
+        let e = Posterior::from_text("p.csv", "services.comms.locality,weight\n0.5,0\n", &s)
+            .unwrap_err();
+        assert!(e.contains("positive weight"), "{e}");
+    }
+}
