@@ -38,7 +38,8 @@ name="csmarket-work"
 cleanup() {
     # Whatever happened, leave no job of this test behind.
     scancel --name="$name" 2>/dev/null || true
-    [[ -n "${one_pid:-}" ]] && kill "$one_pid" 2>/dev/null
+    # `|| true`: under set -e a failing last command here would turn a pass into exit status 1.
+    if [[ -n "${one_pid:-}" ]]; then kill "$one_pid" 2>/dev/null || true; fi
     if [[ "${SLURM_E2E_KEEP:-}" == 1 ]]; then
         echo "slurm-e2e: kept $tmp"
     else
