@@ -305,8 +305,16 @@ fn a_killed_run_resumes_to_the_output_of_an_uninterrupted_one() {
         "the run was killed before it finished"
     );
     let mut resume = resumable_run(&killed);
-    resume.arg("--resume");
-    assert!(resume.status().unwrap().success());
+    resume.arg("--resume").stderr(Stdio::piped());
+    let resumed = resume.output().unwrap();
+    assert!(resumed.status.success());
+    // The resumed run says where it carried on from (a Slurm task's log shows it per attempt).
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        said.contains("local: resuming with replications 0..")
+            && said.contains(" of 0..2500 saved in "),
+        "{said}"
+    );
     assert!(
         !killed.join("local/.progress").exists(),
         "progress is cleared when done"

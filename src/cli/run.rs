@@ -224,11 +224,20 @@ pub fn run_configuration(
         Ok(())
     };
     // The first count is what saved progress already holds: shown, but not counted in the rate.
+    // A resumed run says so, so that a log shows where each attempt carried on from.
     let started = std::sync::atomic::AtomicBool::new(false);
     let finished = job.run(
         open_log,
         &|done| {
             if !started.swap(true, std::sync::atomic::Ordering::Relaxed) && done > 0 {
+                errln!(
+                    "{configuration}: resuming with replications {}..{} of {}..{} saved in {}",
+                    range.start,
+                    range.start + done,
+                    range.start,
+                    range.end,
+                    resume::progress_dir(&dir).display()
+                );
                 bar.resumed(done);
             } else {
                 bar.done(done);
