@@ -107,9 +107,16 @@ const RUNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Provenance keys that describe the moment and the machine, not the results; and the SHA-256
-/// seal of a state file, which covers that provenance.
-const VOLATILE_KEYS: [&str; 5] = ["started", "finished", "threads", "command_line", "sha256"];
+/// Provenance keys that describe the moment and the machine, not the results (the commit changes
+/// with every commit); and the SHA-256 seal of a state file, which covers that provenance.
+const VOLATILE_KEYS: [&str; 6] = [
+    "started",
+    "finished",
+    "threads",
+    "command_line",
+    "sha256",
+    "commit",
+];
 /// Report lines that carry the same provenance.
 const VOLATILE_LINES: [&str; 6] = [
     "**Threads:**",

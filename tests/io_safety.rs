@@ -258,7 +258,7 @@ fn sigterm_stops_a_run_with_progress_saved_no_temporary_left_and_the_resume_comm
 }
 
 #[test]
-fn sigint_stops_compare_at_once_removing_its_unfinished_files() {
+fn sigint_stops_compare_cleanly_saying_what_finished_and_how_to_resume() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("o");
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
@@ -276,10 +276,11 @@ fn sigint_stops_compare_at_once_removing_its_unfinished_files() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // compare streams each configuration's rows into a temporary file until it finishes.
+    // compare runs each configuration as `run` does, saving progress after its first block.
+    let saved = out.join("compare/local/.progress/state.json");
     let deadline = Instant::now() + Duration::from_secs(300);
-    while temporaries(&out).is_empty() {
-        assert!(Instant::now() < deadline, "no temporary file appeared");
+    while !saved.is_file() {
+        assert!(Instant::now() < deadline, "no saved progress appeared");
         std::thread::sleep(Duration::from_millis(10));
     }
     signal(&child, "INT");
@@ -287,9 +288,18 @@ fn sigint_stops_compare_at_once_removing_its_unfinished_files() {
     let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
     assert_eq!(done.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("Stopped by SIGINT"), "{stderr}");
-    assert!(stderr.contains("run it again with:"), "{stderr}");
+    assert!(
+        stderr.contains("local: replications 0..") && stderr.contains("Not started: collaborative"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(" compare ") && stderr.contains("--out") && stderr.contains("--resume\n"),
+        "{stderr}"
+    );
     assert_eq!(temporaries(&out), Vec::<String>::new());
     assert!(!out.join("compare/.csmarket.lock").exists());
+    assert!(saved.is_file(), "progress kept for --resume");
+    assert!(!out.join("compare/comparison.csv").exists(), "not finished");
 }
 
 #[test]

@@ -14,7 +14,9 @@ use csmarket::model::Market;
 use csmarket::scenario::Scenario;
 
 const CONFIGS: [&str; 3] = ["local", "collaborative", "national"];
-const RESULTS: [&str; 14] = [
+const RESULTS: [&str; 16] = [
+    "fates.csv",
+    "series.csv",
     "providers.csv",
     "services.csv",
     "timeseries.csv",
@@ -74,13 +76,22 @@ fn assert_same_output(a: &Path, b: &Path, configs: &[&str]) {
         };
         assert_eq!(names(&a.join(c)), names(&b.join(c)), "{c}: the same files");
     }
+    // The tables across configurations and the scenario text, byte for byte.
+    for f in ["runs.csv", "columns.csv", "scenario.toml"] {
+        let x = fs::read(a.join(f)).unwrap();
+        let y = fs::read(b.join(f)).unwrap();
+        assert!(x == y, "{f} differs between {a:?} and {b:?}");
+    }
 }
 
 fn three_shards(root: &Path) -> Vec<PathBuf> {
     (0..3)
         .map(|k| {
             let d = root.join(format!("shard{k}"));
-            run(&d, &["--shard", &format!("{k}/3"), "--threads", "2"]);
+            run(
+                &d,
+                &["--shard", &format!("{k}/3"), "--threads", "2", "--series"],
+            );
             d
         })
         .collect()
@@ -90,7 +101,7 @@ fn three_shards(root: &Path) -> Vec<PathBuf> {
 fn three_shards_merged_equal_a_one_machine_run() {
     let root = tempfile::tempdir().unwrap();
     let one = root.path().join("one");
-    run(&one, &["--threads", "1"]);
+    run(&one, &["--threads", "1", "--series"]);
     let shards = three_shards(root.path());
     // Shard order on the command line does not matter.
     let merged = root.path().join("merged");
@@ -265,7 +276,7 @@ fn resumable_run(out: &Path) -> std::process::Command {
         "--config",
         "local",
     ])
-    .args(["--save-secs", "0", "--threads", "2", "--out"])
+    .args(["--save-secs", "0", "--threads", "2", "--series", "--out"])
     .arg(out)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
@@ -294,8 +305,16 @@ fn a_killed_run_resumes_to_the_output_of_an_uninterrupted_one() {
         "the run was killed before it finished"
     );
     let mut resume = resumable_run(&killed);
-    resume.arg("--resume");
-    assert!(resume.status().unwrap().success());
+    resume.arg("--resume").stderr(Stdio::piped());
+    let resumed = resume.output().unwrap();
+    assert!(resumed.status.success());
+    // The resumed run says where it carried on from (a Slurm task's log shows it per attempt).
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        said.contains("local: resuming with replications 0..")
+            && said.contains(" of 0..2500 saved in "),
+        "{said}"
+    );
     assert!(
         !killed.join("local/.progress").exists(),
         "progress is cleared when done"
@@ -451,4 +470,149 @@ fn bench_reports_rates_speed_up_and_peak_memory() {
     if cfg!(target_os = "linux") {
         assert!(stdout.contains("Peak memory (VmHWM):"), "{stdout}");
     }
+}
+
+fn resumable_compare(out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
+    c.args(["compare", fixture(), "-n", "2500", "--seed", "5"])
+        .args(["--threads", "2", "--series", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
+    let root = tempfile::tempdir().unwrap();
+    let stopped = root.path().join("stopped");
+    let mut child = resumable_compare(&stopped).spawn().unwrap();
+    // Stopped while the second configuration runs: the first is complete, the second saved.
+    let second = stopped.join("compare/collaborative/.progress/state.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !second.exists() {
+        assert!(Instant::now() < deadline, "no saved progress appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the comparison ended before the second configuration saved"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Finished: local"), "{stderr}");
+    assert!(
+        stderr.contains("collaborative: replications 0.."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Not started: national"), "{stderr}");
+    assert!(
+        stderr.contains("compare") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    // Nothing half-written is left behind, and no report of a comparison not done.
+    let mut partial = Vec::new();
+    let mut stack = vec![stopped.clone()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(".partial-") {
+                partial.push(p);
+            }
+        }
+    }
+    assert!(partial.is_empty(), "{partial:?}");
+    assert!(!stopped.join("compare/comparison.csv").exists());
+
+    let mut resume = resumable_compare(&stopped);
+    resume.arg("--resume");
+    assert!(resume.status().unwrap().success());
+    let whole = root.path().join("whole");
+    assert!(resumable_compare(&whole).status().unwrap().success());
+    assert_same_output(&stopped.join("compare"), &whole.join("compare"), &CONFIGS);
+    for f in ["comparison.csv", "differences.svg", "cost.svg"] {
+        let x = fs::read(stopped.join("compare").join(f)).unwrap();
+        let y = fs::read(whole.join("compare").join(f)).unwrap();
+        assert!(x == y, "compare/{f} differs");
+    }
+    assert!(!stopped.join("compare/local/.progress").exists());
+}
+
+fn resumable_sweep(out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["sweep", "scenarios/tutorial.toml", "--config", "national"])
+        .args(["--param", "services.communications.locality=0:1:11"])
+        .args(["-n", "300", "--seed", "3", "--threads", "2", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn a_sweep_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
+    let root = tempfile::tempdir().unwrap();
+    let stopped = root.path().join("stopped");
+    let mut child = resumable_sweep(&stopped).spawn().unwrap();
+    let saved = stopped.join("sweep/.progress/point-1.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "no saved point appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before its second point"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("of 11 finished and saved"), "{stderr}");
+    assert!(
+        stderr.contains("sweep") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert!(!stopped.join("sweep/sweep.csv").exists(), "not finished");
+
+    let mut resume = resumable_sweep(&stopped);
+    resume.arg("--resume");
+    assert!(resume.status().unwrap().success());
+    assert!(
+        !stopped.join("sweep/.progress").exists(),
+        "progress is cleared when done"
+    );
+    let whole = root.path().join("whole");
+    assert!(resumable_sweep(&whole).status().unwrap().success());
+    for f in [
+        "sweep.csv",
+        "tipping.csv",
+        "runs.csv",
+        "columns.csv",
+        "survival.svg",
+    ] {
+        let x = fs::read(stopped.join("sweep").join(f)).unwrap();
+        let y = fs::read(whole.join("sweep").join(f)).unwrap();
+        assert!(x == y, "sweep/{f} differs");
+    }
+    let json = |d: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(d.join("sweep/sweep.json")).unwrap()).unwrap();
+        v["origin"].as_object_mut().unwrap().remove("command_line");
+        v
+    };
+    assert_eq!(json(&stopped), json(&whole));
 }

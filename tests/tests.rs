@@ -9,6 +9,7 @@ mod hostile;
 mod io_safety;
 mod layers;
 mod mutants;
+mod outputs;
 mod rules;
 mod scale;
 mod scenario_files;

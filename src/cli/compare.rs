@@ -8,15 +8,15 @@ use clap::Args;
 
 use super::output::headline_table;
 use super::run::RunPlan;
-use super::{CommonArgs, InputError, RunArgs, output, progress};
+use super::{CommonArgs, InputError, RunArgs, output};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
 use crate::explore::backtest::BacktestResult;
 use crate::explore::sensitivity::SensitivityResult;
 use crate::explore::sweep::SweepResult;
+use crate::export;
 use crate::export::compare::ComparisonExport;
 use crate::export::layout::{self, OutputLayout};
-use crate::export::{self, Provenance, ReplicationWriter};
 use crate::model::Market;
 use crate::report::explore::Explorations;
 use crate::report::{self, ReportInput, RunInfo};
@@ -28,12 +28,19 @@ pub struct CompareArgs {
     /// Scenario, replications, seed, threads and output folder (results go to its `compare/`).
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Configurations to compare, comma-separated (default: all).
-    #[arg(long = "configs", alias = "config", value_delimiter = ',')]
+    /// Configurations to compare, repeatable or comma-separated (default: all).
+    #[arg(long = "config", alias = "configs", value_delimiter = ',')]
     pub configs: Vec<String>,
     /// Configuration the others are compared against (default: the first).
     #[arg(long)]
     pub baseline: Option<String>,
+    /// Also write series.csv in each configuration's folder: every replication's figures per
+    /// quarter, in long form.
+    #[arg(long)]
+    pub series: bool,
+    /// Carry on from the progress a stopped comparison saved (starts afresh if none).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 impl CompareArgs {
@@ -43,6 +50,8 @@ impl CompareArgs {
             common: CommonArgs::default(),
             configs: Vec::new(),
             baseline: None,
+            series: false,
+            resume: false,
         }
     }
 }
@@ -58,7 +67,7 @@ pub struct ComparePlan {
 }
 
 impl ComparePlan {
-    /// Checks the arguments against the scenario; a baseline not among `--configs` is added first.
+    /// Checks the arguments against the scenario; a baseline not among `--config` is added first.
     pub fn from_args(args: &CompareArgs) -> anyhow::Result<ComparePlan> {
         let mut plan = RunPlan::from_args(&RunArgs {
             common: args.common.clone(),
@@ -94,9 +103,14 @@ impl ComparePlan {
     }
 }
 
-/// `csmarket compare`.
+/// `csmarket compare`: each configuration runs in turn as `run` runs it (resumable, under
+/// `OUT/compare/<configuration>/`), then the pairs are read back from the rows in replication
+/// order. Common random numbers make each replication index the same draws in every
+/// configuration, so the comparison is the one a lockstep run forms in memory, bit for bit.
 pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let ComparePlan { plan, baseline } = ComparePlan::from_args(args)?;
+    let ComparePlan { mut plan, baseline } = ComparePlan::from_args(args)?;
+    plan.resume = args.resume;
+    plan.series = args.series;
     let markets: Vec<Market> = plan
         .configurations
         .iter()
@@ -106,65 +120,31 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let _lock = super::lock_output(out, argv)?;
     // The comparison's own folder holds one folder per configuration, laid out as `run`'s.
     let folders = OutputLayout::new(out);
-    let mut writers = Vec::new();
-    for m in &markets {
-        let dir = folders.configuration(&m.configuration);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-        let path = dir.join(layout::REPLICATIONS);
-        writers.push((
-            ReplicationWriter::create(&path, m)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-            path,
-        ));
-    }
-    let started = chrono::Utc::now().to_rfc3339();
-    let bar = progress::bar(plan.replications, "compare");
-    let outcome = compare::run(
-        &markets,
-        baseline,
-        0..plan.replications,
-        plan.threads,
-        &mut |c, r| {
-            let (w, path) = &mut writers[c];
-            w.write(r)
-                .with_context(|| format!("cannot write {}", path.display()))
-        },
-        &|done| bar.set_position(done),
-    )?;
-    bar.finish_and_clear();
-    let finished = chrono::Utc::now().to_rfc3339();
-    for (w, path) in writers {
-        w.finish()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-
     let labels = Labels::from_markets(&markets);
-    // The comparison's provenance names the baseline; each configuration's names itself.
-    let provenance = Provenance {
-        csmarket_version: Provenance::this_version(),
-        scenario: plan.scenario.base.scenario.name.clone(),
-        scenario_file: plan.scenario.file.clone(),
-        scenario_sha256: plan.scenario.sha256.clone(),
-        configuration: plan.configurations[baseline].clone(),
-        seed: plan.seed,
-        first_replication: Some(0),
-        replications: plan.replications,
-        threads: plan.thread_count(),
-        started,
-        finished,
-        command_line: argv.to_vec(),
+    let started = chrono::Utc::now().to_rfc3339();
+    let summaries = match super::run::run_all(&plan, argv, Some(&labels))? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
     };
-    for (m, s) in markets.iter().zip(&outcome.summaries) {
-        let dir = folders.configuration(&m.configuration);
-        let own = Provenance {
-            configuration: m.configuration.clone(),
-            ..provenance.clone()
-        };
-        export::write_summary(&dir, s, &own)
-            .with_context(|| format!("cannot write results in {}", dir.display()))?;
-        output::write_configuration_charts(&dir, s, &labels)?;
-    }
+    let dirs: Vec<_> = plan
+        .configurations
+        .iter()
+        .map(|c| folders.configuration(c))
+        .collect();
+    let comparison = export::tidy::comparison_from_rows(&markets, baseline, &dirs)?;
+    let outcome = compare::CompareOutcome {
+        summaries,
+        comparison,
+    };
+    plan.write_tidy()?;
+    // The comparison's provenance names the baseline; each configuration's names itself.
+    let provenance = plan.provenance(
+        &plan.configurations[baseline],
+        0,
+        plan.replications,
+        started,
+        argv,
+    );
     output::write_files(out, &[ComparisonExport(&outcome.comparison)])?;
     let drawn = charts::comparison_charts(&outcome.summaries, &outcome.comparison, &labels)?;
     output::write_charts(out, &drawn)?;
@@ -197,6 +177,8 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     };
     export::write(out, &report::files(&input))
         .with_context(|| format!("cannot write the report in {}", out.display()))?;
+    // Every file is written: the saved progress has done its job.
+    super::run::clear_progress(&plan)?;
 
     out!("{}", headline_table(&outcome.summaries));
     out!("{}", difference_table(&outcome.comparison));

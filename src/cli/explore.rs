@@ -8,13 +8,14 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
+use super::sweep_saves::SweepSaves;
 use super::{CommonArgs, InputError, output, progress};
 use crate::charts;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
 use crate::export;
-use crate::export::layout::OutputLayout;
+use crate::export::layout::{self, OutputLayout};
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -41,6 +42,9 @@ pub struct SweepArgs {
     /// Replications at refined points, as a multiple of -n (at most 1000000000 in all).
     #[arg(long, default_value_t = Refine::default().factor)]
     pub refine_factor: u64,
+    /// Carry on from the grid points a stopped sweep saved (starts afresh if none).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `csmarket sensitivity`.
@@ -59,9 +63,10 @@ pub struct SensitivityArgs {
     /// Each parameter is varied by plus and minus this fraction of its value.
     #[arg(long, default_value_t = 0.2)]
     pub fraction: f64,
-    /// Outputs, comma-separated: survival:PROVIDER, cost_per_head, in_house_share, open_providers,
-    /// unmet_share (default: cost per head, in-house share, survival of each at-scale provider).
-    #[arg(long = "output", value_delimiter = ',')]
+    /// Figures to explain, repeatable or comma-separated: survival:PROVIDER, cost_per_head,
+    /// in_house_share, open_providers, unmet_share (default: cost per head, in-house share,
+    /// survival of each at-scale provider).
+    #[arg(long = "metrics", alias = "output", value_delimiter = ',')]
     pub outputs: Vec<String>,
     /// Morris trajectories, at most 10000 (0: one-at-a-time only).
     #[arg(long, default_value_t = 10)]
@@ -94,12 +99,13 @@ fn with_bar<T>(
     label: &str,
     run: impl FnOnce(explore::Progress) -> Result<T, ExploreError>,
 ) -> anyhow::Result<T> {
-    let bar = progress::bar(0, label);
+    let bar = progress::Progress::new(0);
+    bar.labelled(label);
     let result = run(&|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
+        bar.set_total(total);
+        bar.done(done);
     });
-    bar.finish_and_clear();
+    bar.finish();
     result.map_err(report)
 }
 
@@ -135,6 +141,33 @@ fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::Ou
         .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
+/// Writes the exact scenario text a study ran, `scenario.toml`, into its folder.
+fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyhow::Result<()> {
+    let file = dir.join(layout::SCENARIO);
+    export::atomic::write(&file, scenario.text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// Grid points of a sweep.
+fn plan_points(plan: &SweepPlan) -> usize {
+    plan.axes.iter().map(|a| a.values.len()).product()
+}
+
+/// Says, after a signal, which grid points of a sweep finished and the command that resumes;
+/// returns the exit status of a process stopped by that signal.
+fn sweep_stopped(saves: &SweepSaves, points: usize, argv: &[String]) -> ExitCode {
+    let signal = super::stop::requested().unwrap_or(15);
+    super::say_err(&format!(
+        "Stopped by {}.\nSweep: grid points 1..{} of {points} finished and saved in {}.\n\
+         Resume with:\n  {}\n",
+        super::stop::name(signal),
+        saves.finished,
+        saves.progress_dir().display(),
+        super::stop::resume_command(argv)
+    ));
+    ExitCode::from(super::stop::exit_status(signal))
+}
+
 /// `csmarket sweep`.
 pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let study = study(&args.study, args.config.as_deref())?;
@@ -156,7 +189,37 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     plan.check().map_err(report)?;
     let dir = layout(&args.study).sweep();
     let _lock = create(&dir, argv)?;
-    let mut result = with_bar("sweep", |p| explore::sweep::run(&plan, p))?;
+    // runs.csv: a row per grid point and replication, the point's values as columns.
+    let parameters: Vec<(String, String)> = plan
+        .axes
+        .iter()
+        .map(|a| {
+            (
+                export::tidy::parameter_column(&a.path),
+                format!("the value of `{}` at this point of the sweep", a.path),
+            )
+        })
+        .collect();
+    super::stop::cooperate();
+    let mut saves = SweepSaves::open(&dir, &plan, &parameters, args.resume)?;
+    let outcome = with_bar("sweep", |p| {
+        explore::sweep::run_with_rows(&plan, p, &mut saves)
+    });
+    if saves.stopped {
+        return Ok(sweep_stopped(&saves, plan_points(&plan), argv));
+    }
+    if outcome.is_err() && saves.finished == 0 {
+        // Nothing to resume (bad input found before the first point): leave nothing behind.
+        let _ = std::fs::remove_dir_all(saves.progress_dir());
+    }
+    let mut result = outcome?;
+    saves.finish(&dir)?;
+    export::atomic::write(
+        &dir.join(layout::COLUMNS),
+        &export::column::columns_csv(&export::tidy::runs_columns(&parameters))?,
+    )
+    .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
+    write_scenario(&dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sweep::files(&result))?;
     output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
@@ -237,6 +300,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
     let dir = layout(&args.study).sensitivity();
     let _lock = create(&dir, argv)?;
     let mut result = with_bar("sensitivity", |p| explore::sensitivity::run(&plan, p))?;
+    write_scenario(&dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::sensitivity::files(&result))?;
     output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
@@ -286,6 +350,7 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let dir = layout(&args.study).backtest();
     let _lock = create(&dir, argv)?;
     let mut result = with_bar("backtest", |p| explore::backtest::run(&study, p))?;
+    write_scenario(&dir, &study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(&dir, &export::backtest::files(&result))?;
     output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;

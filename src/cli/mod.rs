@@ -22,6 +22,7 @@ pub mod progress;
 pub mod run;
 pub mod scale;
 pub mod stop;
+pub mod sweep_saves;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,44 +38,94 @@ use crate::scenario::{Scenario, ScenarioError};
 
 /// The built-in default scenario, England 2012.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/england-2012.toml");
-/// The name shown for the built-in scenario.
-pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml";
+/// The name shown for the built-in scenario: provenance and messages say it is the built-in copy.
+pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml (built-in)";
+/// Where the default scenario's file lives in a checkout of csmarket.
+pub const DEFAULT_SCENARIO_FILE: &str = "scenarios/england-2012.toml";
 
 /// csmarket: simulate a market for commissioning support and see which configurations are viable.
 #[derive(Debug, Parser)]
-#[command(name = "csmarket", version, about, long_about = None)]
+#[command(
+    name = "csmarket",
+    version,
+    about,
+    long_about = None,
+    after_help = "Run with no command, csmarket compares every configuration of the built-in England \
+2012 scenario (`csmarket compare`) and writes the report to output/england-2012/compare/report.html.
+
+Examples:
+  csmarket                                      the default comparison, report included
+  csmarket run scenarios/tutorial.toml -n 1000  one scenario's configurations, 1000 replications each
+  csmarket compare --config all-local,national-comms --baseline all-local"
+)]
 pub struct Cli {
     /// What to do; without a command, compares every configuration of the built-in England 2012 scenario.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Print only errors and warnings: no progress bar, no tables, no notes.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run replications of a scenario's configurations and write results.
+    #[command(after_help = "Examples:
+  csmarket run -n 2000 --config national-comms
+  csmarket run scenarios/tutorial.toml --series --out results
+  csmarket run -n 1000000 --shard 0/4 --out shard0   (then `csmarket merge shard0 ... --out all`)")]
     Run(RunArgs),
     /// Compare configurations on common random numbers: paired differences, charts and a report.
+    #[command(after_help = "Examples:
+  csmarket compare
+  csmarket compare scenarios/tutorial.toml -n 2000 --baseline local
+  csmarket compare --config all-local,national-comms --resume   (after Ctrl-C)")]
     Compare(compare::CompareArgs),
     /// Check scenario files and report every problem found.
+    #[command(after_help = "Examples:
+  csmarket validate scenarios/england-2012.toml
+  csmarket validate scenarios/*.toml")]
     Validate {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Run a configuration over a grid of parameter values and find tipping points.
+    #[command(after_help = "Examples:
+  csmarket sweep scenarios/tutorial.toml --config national --param services.communications.locality=0:1:11
+  csmarket sweep --config national-comms --param providers.national-comms.reserves=0:4e6:9 --refine")]
     Sweep(explore::SweepArgs),
     /// Rank uncertain parameters by their effect: tornado (one at a time) and Morris screening.
+    #[command(after_help = "Examples:
+  csmarket sensitivity --config national-comms
+  csmarket sensitivity --config national-comms --metrics survival:national-comms,cost_per_head --all")]
     Sensitivity(explore::SensitivityArgs),
     /// Score the model against the scenario's observed checkpoint ratings.
+    #[command(after_help = "Examples:
+  csmarket backtest
+  csmarket backtest -n 500 --seed 7")]
     Backtest(explore::BacktestArgs),
     /// Fit the scenario's uncertain parameters to its observed targets (ABC-SMC).
+    #[command(after_help = "Examples:
+  csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
+  csmarket calibrate --config national-comms --resume
+  csmarket run --config national-comms --posterior output/england-2012/calibrate/posterior.csv")]
     Calibrate(calibrate::CalibrateArgs),
     /// Measure replications and CCG decisions per second, peak memory and speed-up per thread count.
+    #[command(after_help = "Examples:
+  csmarket bench
+  csmarket bench --config all-local -n 4096 --threads 1,2,4")]
     Bench(scale::BenchArgs),
     /// Write a generated scenario of any size (CCGs, local CSUs, regions) from a seed.
+    #[command(after_help = "Examples:
+  csmarket generate --ccgs 2000 --providers 100 --regions 10 --out big.toml
+  csmarket generate --ccgs 200 --providers 10 --regions 2 | csmarket validate /dev/stdin")]
     Generate(scale::GenerateArgs),
     /// Merge the output folders of `run --shard` into the output one machine would have written.
+    #[command(after_help = "Examples:
+  csmarket merge shard0 shard1 shard2 shard3 --out all
+  csmarket merge machine-*/output --out merged")]
     Merge(scale::MergeArgs),
 }
 
@@ -107,9 +158,13 @@ pub struct RunArgs {
     /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Configurations to run, comma-separated (default: all).
+    /// Configurations to run, repeatable or comma-separated (default: all).
     #[arg(long = "config", value_delimiter = ',')]
     pub configs: Vec<String>,
+    /// Also write series.csv in each configuration's folder: every replication's figures per
+    /// quarter, in long form (about 60 rows a replication).
+    #[arg(long)]
+    pub series: bool,
     /// Run only shard K of N (numbered from 0: replications [K R/N, (K+1) R/N)); merge the shards'
     /// folders with `csmarket merge`.
     #[arg(long, value_name = "K/N")]
@@ -147,8 +202,39 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Scenario, ScenarioError> 
     }
 }
 
+/// What to tell people about the scenario a command uses when the working folder holds its own
+/// `scenarios/england-2012.toml` that differs from the built-in copy: which of the two ran.
+/// `path` is the scenario file given (none: the built-in one).
+pub fn scenario_notes(path: Option<&PathBuf>) -> Vec<String> {
+    let local = Path::new(DEFAULT_SCENARIO_FILE);
+    let Ok(text) = std::fs::read(local) else {
+        return Vec::new();
+    };
+    if text == DEFAULT_SCENARIO.as_bytes() {
+        return Vec::new();
+    }
+    match path {
+        None => vec![format!(
+            "{DEFAULT_SCENARIO_FILE} in this folder differs from the built-in copy; the built-in \
+             copy ran (give the file's path to run it instead)"
+        )],
+        Some(p) if std::fs::canonicalize(p).ok() == std::fs::canonicalize(local).ok() => {
+            vec![format!(
+                "{DEFAULT_SCENARIO_FILE} differs from the built-in copy; this file ran, not the \
+                 built-in copy"
+            )]
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
 /// Runs the command line; returns the process exit code (2 for bad input, 1 for other failures).
-pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
+pub fn main_with(cli: Cli, mut argv: Vec<String>) -> ExitCode {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    if cli.command.is_none() {
+        // The default job is `compare`: provenance and the resume command say so.
+        argv.insert(argv.len().min(1), "compare".into());
+    }
     stop::install(&argv);
     let result = match cli.command {
         None => compare::run(&compare::CompareArgs::default_job(), &argv),
@@ -176,13 +262,28 @@ pub fn main_with(cli: Cli, argv: Vec<String>) -> ExitCode {
     }
 }
 
-/// Writes text to standard output. A closed stdout (`csmarket validate *.toml | head -1`) is not
+/// `--quiet`: no progress bars, tables or notes; errors and warnings are still said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A note for people on standard error (what was written, which scenario ran); `--quiet` drops it.
+pub fn note(text: &str) {
+    if !quiet() {
+        say_err(&format!("{text}\n"));
+    }
+}
+
+/// Writes text to standard output (`--quiet` drops it). A closed stdout (`csmarket validate *.toml | head -1`) is not
 /// an error: the text is dropped, quietly, as the reader asked; other failures are reported once
 /// on stderr. Never panics, unlike `print!`.
 pub fn say(text: &str) {
     use std::io::Write;
     static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+    if quiet() || CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let mut out = std::io::stdout().lock();
@@ -261,6 +362,7 @@ impl RunArgs {
         RunArgs {
             common: CommonArgs::default(),
             configs: Vec::new(),
+            series: false,
             shard: None,
             resume: false,
             save_secs: 30,

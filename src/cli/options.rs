@@ -24,6 +24,9 @@ pub struct Options {
     pub threads: usize,
     /// Output folder: `--out`, or `output/<scenario file name>`.
     pub out: PathBuf,
+    /// What the command says about which scenario ran (see [`super::scenario_notes`]); said on
+    /// stderr once and kept in provenance.
+    pub notes: Vec<String>,
     /// The posterior sample replications draw their parameters from (`--posterior`).
     pub posterior: Option<Arc<Posterior>>,
 }
@@ -67,7 +70,12 @@ impl Options {
             )),
             None => None,
         };
+        let notes = super::scenario_notes(args.scenario.as_ref());
+        for n in &notes {
+            errln!("Note: {n}.");
+        }
         Ok(Options {
+            notes,
             posterior,
             seed: args.seed.unwrap_or(scenario.base.scenario.seed),
             out: super::default_out(args.out.as_ref(), args.scenario.as_ref()),

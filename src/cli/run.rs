@@ -9,11 +9,12 @@ use anyhow::Context;
 
 use super::options::Options;
 use super::output::headline_table;
-use super::{InputError, RunArgs, progress};
-use crate::experiment::Summary;
+use super::progress::Progress;
+use super::{InputError, RunArgs};
 use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
 use crate::experiment::resume::{self, RowsMark};
 use crate::experiment::shard::{RunIdentity, Shard};
+use crate::experiment::{Labels, Summary};
 use crate::export::merge::{self as shard_merge, ShardState};
 use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
@@ -40,6 +41,10 @@ pub struct RunPlan {
     pub resume: bool,
     /// Least time between saves of progress.
     pub save_every: Duration,
+    /// What the command says about which scenario ran, kept in provenance.
+    pub notes: Vec<String>,
+    /// Write `series.csv` too.
+    pub series: bool,
     /// The posterior sample replications draw their parameters from (`--posterior`).
     pub posterior: Option<std::sync::Arc<crate::explore::calibrate::posterior::Posterior>>,
 }
@@ -59,8 +64,54 @@ impl RunPlan {
             shard: args.shard.unwrap_or(Shard::WHOLE),
             resume: args.resume,
             save_every: Duration::from_secs(args.save_secs),
+            notes: options.notes,
+            series: args.series,
             posterior: options.posterior,
         })
+    }
+
+    /// The provenance of `replications` replications of `configuration` from `first`.
+    pub fn provenance(
+        &self,
+        configuration: &str,
+        first: u64,
+        replications: u64,
+        started: String,
+        argv: &[String],
+    ) -> Provenance {
+        Provenance {
+            csmarket_version: Provenance::this_version(),
+            scenario: self.scenario.base.scenario.name.clone(),
+            scenario_file: self.scenario.file.clone(),
+            scenario_sha256: self.scenario.sha256.clone(),
+            configuration: configuration.to_string(),
+            seed: self.seed,
+            first_replication: Some(first),
+            replications,
+            threads: self.thread_count(),
+            started,
+            finished: chrono::Utc::now().to_rfc3339(),
+            command_line: argv.to_vec(),
+            commit: Provenance::this_commit(),
+            build_profile: Provenance::this_profile(),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Replications each configuration runs on this machine (its shard of them).
+    pub fn replications_here(&self) -> u64 {
+        let r = self.shard.range(self.replications);
+        r.end - r.start
+    }
+
+    /// Writes the tidy tables of the configurations run (`fates.csv` in each folder, `runs.csv`
+    /// and `columns.csv` beside them) and the exact scenario text, `scenario.toml`.
+    pub fn write_tidy(&self) -> anyhow::Result<()> {
+        export::tidy::write_tidy(&self.out, &self.configurations)?;
+        let file = self.out.join(crate::export::layout::SCENARIO);
+        crate::export::atomic::write(&file, self.scenario.text.as_bytes())
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(())
     }
 
     /// The compiled market of a configuration, with the plan's seed.
@@ -109,9 +160,12 @@ fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
 /// `state.json` for `csmarket merge` (a shard's charts would show part of the run).
 pub fn run_configuration(
     plan: &RunPlan,
-    configuration: &str,
+    k: usize,
     argv: &[String],
+    bar: &Progress,
+    labels: Option<&Labels>,
 ) -> anyhow::Result<Summary> {
+    let configuration = plan.configurations[k].as_str();
     let market = plan.market(configuration)?;
     let dir = plan.out.join(configuration);
     let job = ResumableRun {
@@ -124,39 +178,41 @@ pub fn run_configuration(
         stop: &|| super::stop::requested().is_some(),
     };
     let range = job.range();
-    let bar = progress::bar(range.end - range.start, configuration);
-    let open_log = |path: &Path, saved: Option<&RowsMark>| match saved {
-        None => ReplicationLog::create(path, &market),
-        Some(mark) => ReplicationLog::reopen(path, &market, mark),
+    let len = range.end - range.start;
+    bar.configuration(k, plan.configurations.len(), configuration, k as u64 * len);
+    let open_log = |path: &Path, saved: Option<&RowsMark>| {
+        let log = match saved {
+            None => ReplicationLog::create(path, &market),
+            Some(mark) => ReplicationLog::reopen(path, &market, mark),
+        }?;
+        if plan.series {
+            log.with_series(saved.is_some())
+        } else {
+            Ok(log)
+        }
+    };
+    let own_labels;
+    let labels = match labels {
+        Some(l) => l,
+        None => {
+            own_labels = Labels::from_markets([&market]);
+            &own_labels
+        }
     };
     let write_results = |done: &Finished| -> anyhow::Result<()> {
-        bar.finish_and_clear();
-        let provenance = Provenance {
-            csmarket_version: job.identity.csmarket_version.clone(),
-            scenario: plan.scenario.base.scenario.name.clone(),
-            scenario_file: plan.scenario.file.clone(),
-            scenario_sha256: plan.scenario.sha256.clone(),
-            configuration: configuration.to_string(),
-            seed: plan.seed,
-            first_replication: Some(range.start),
-            replications: range.end - range.start,
-            threads: plan.thread_count(),
-            started: done.started.clone(),
-            finished: chrono::Utc::now().to_rfc3339(),
-            command_line: argv.to_vec(),
-        };
+        let provenance =
+            plan.provenance(configuration, range.start, len, done.started.clone(), argv);
         export::write_summary(&dir, &done.summary, &provenance)
             .with_context(|| format!("cannot write results in {}", dir.display()))?;
-        let labels = crate::experiment::Labels::from_markets([&market]);
         if plan.shard == Shard::WHOLE {
-            super::output::write_configuration_charts(&dir, &done.summary, &labels)?;
+            super::output::write_configuration_charts(&dir, &done.summary, labels)?;
         } else {
             let state = ShardState {
                 identity: Cow::Borrowed(&job.identity),
                 provenance: Cow::Borrowed(&provenance),
                 rows: done.rows.clone(),
                 summary: Cow::Borrowed(&done.summary),
-                labels: Cow::Borrowed(&labels),
+                labels: Cow::Borrowed(labels),
             };
             shard_merge::write_state(&dir, &state).with_context(|| {
                 format!(
@@ -167,8 +223,28 @@ pub fn run_configuration(
         }
         Ok(())
     };
-    let finished = job.run(open_log, &|done| bar.set_position(done), write_results)?;
-    bar.finish_and_clear();
+    // The first count is what saved progress already holds: shown, but not counted in the rate.
+    // A resumed run says so, so that a log shows where each attempt carried on from.
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let finished = job.run(
+        open_log,
+        &|done| {
+            if !started.swap(true, std::sync::atomic::Ordering::Relaxed) && done > 0 {
+                errln!(
+                    "{configuration}: resuming with replications {}..{} of {}..{} saved in {}",
+                    range.start,
+                    range.start + done,
+                    range.start,
+                    range.end,
+                    resume::progress_dir(&dir).display()
+                );
+                bar.resumed(done);
+            } else {
+                bar.done(done);
+            }
+        },
+        write_results,
+    )?;
     Ok(finished.summary)
 }
 
@@ -184,26 +260,48 @@ pub fn clear_progress(plan: &RunPlan) -> anyhow::Result<()> {
 pub fn run(args: &RunArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::from_args(args)?;
     let _lock = super::lock_output(&plan.out, argv)?;
-    super::stop::cooperate();
-    let mut summaries = Vec::new();
-    for c in &plan.configurations {
-        let stopped = match super::stop::requested() {
-            Some(_) => None,
-            None => match run_configuration(&plan, c, argv) {
-                Ok(s) => {
-                    summaries.push(s);
-                    continue;
-                }
-                Err(e) => Some(e.downcast::<Stopped>()?),
-            },
-        };
-        return Ok(stopped_early(&plan, &summaries, stopped, argv));
-    }
+    let summaries = match run_all(&plan, argv, None)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    plan.write_tidy()?;
     // Every configuration is written: the saved progress has done its job.
     clear_progress(&plan)?;
     out!("{}", headline_table(&summaries));
     outln!("Results written to {}", display_dir(&plan.out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs every configuration of a plan in turn under one progress bar, each resumable; stops
+/// cleanly on a signal. Returns the summaries, or the exit status of a stopped run after saying
+/// what finished and how to resume.
+pub fn run_all(
+    plan: &RunPlan,
+    argv: &[String],
+    labels: Option<&Labels>,
+) -> anyhow::Result<Result<Vec<Summary>, ExitCode>> {
+    super::stop::cooperate();
+    let bar = Progress::new(plan.replications_here() * plan.configurations.len() as u64);
+    let mut summaries = Vec::new();
+    for k in 0..plan.configurations.len() {
+        let stopped = match super::stop::requested() {
+            Some(_) => None,
+            None => match run_configuration(plan, k, argv, &bar, labels) {
+                Ok(s) => {
+                    summaries.push(s);
+                    continue;
+                }
+                Err(e) => {
+                    bar.finish();
+                    Some(e.downcast::<Stopped>()?)
+                }
+            },
+        };
+        bar.finish();
+        return Ok(Err(stopped_early(plan, &summaries, stopped, argv)));
+    }
+    bar.finish();
+    Ok(Ok(summaries))
 }
 
 /// Says, after a signal, what finished, what was saved and the command that resumes; returns

@@ -135,6 +135,20 @@ impl Contrast {
         }
     }
 
+    /// Folds in one pair read back from files: each side's headline figures (in
+    /// [`MarketFigure::HEADLINE`] order) and whether each provider survived (in market order).
+    /// The same sums as [`push`](Self::push) of the outcomes the figures came from.
+    pub fn push_figures(&mut self, a: &[f64; 4], b: &[f64; 4], a_alive: &[bool], b_alive: &[bool]) {
+        let (head, tail) = self.figures.split_at_mut(Measure::MARKET.len());
+        for (k, (_, s)) in head.iter_mut().enumerate() {
+            s.push(a[k], b[k]);
+        }
+        let one = |alive: &[bool], i: usize| f64::from(u8::from(alive.get(i) == Some(&true)));
+        for ((_, s), &(i, j)) in tail.iter_mut().zip(&self.survival_index) {
+            s.push(one(a_alive, i), one(b_alive, j));
+        }
+    }
+
     /// The paired statistic of a measure.
     pub fn get(&self, m: &Measure) -> Option<&PairedStat> {
         self.figures.iter().find(|(x, _)| x == m).map(|(_, s)| s)

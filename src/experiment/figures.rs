@@ -30,6 +30,15 @@ impl Unit {
         }
     }
 
+    /// The unit as the data dictionary (`columns.csv`) states it.
+    pub fn file_unit(self) -> &'static str {
+        match self {
+            Unit::PoundsPerHead => "£ per head per year",
+            Unit::Share => "share (0 to 1)",
+            Unit::Providers => "providers",
+        }
+    }
+
     /// The factor that turns a value into the unit shown (100 for shares, in percent).
     pub fn difference_factor(self) -> f64 {
         match self {

@@ -95,7 +95,8 @@ pub fn run(
 
 /// Runs replications `reps` on `threads` threads, folding them into `start` (an empty summary, or
 /// the saved summary of the replications before `reps.start` when a run resumes). `observer` hears
-/// each replication and each completed block; `progress` hears how many of `reps` are done.
+/// each replication and each completed block; `progress` hears, from any worker thread, how many
+/// of `reps` are simulated each time one finishes (calls may arrive slightly out of order).
 pub fn run_from(
     market: &Market,
     reps: Range<u64>,
@@ -105,13 +106,20 @@ pub fn run_from(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
     let pool = pool(threads)?;
+    // Replications simulated so far, counted as each finishes so a progress bar moves with every
+    // replication, not once a block; only the count is shared, so results do not depend on it.
+    let simulated = std::sync::atomic::AtomicU64::new(0);
     // Simulates a block and folds it into a summary, both in parallel; the fold is exact, so the
     // partial summaries merge to the bits of pushing every replication in order.
     let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {
         pool.install(|| {
             let outcomes: Vec<ReplicationOutcome> = block
                 .into_par_iter()
-                .map(|r| engine::simulate(market, r))
+                .map(|r| {
+                    let outcome = engine::simulate(market, r);
+                    progress(simulated.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                    outcome
+                })
                 .collect();
             let partials: Vec<Summary> = outcomes
                 .par_chunks(FOLD_CHUNK)
@@ -145,7 +153,6 @@ pub fn run_from(
                 observer.replication(r)?;
             }
             observer.block_done(&summary, end)?;
-            progress(end - reps.start);
             drop(outcomes);
             current = match next {
                 Some((e, handle)) => match handle.join() {
@@ -163,4 +170,26 @@ pub fn run_from(
 /// Runs replications without keeping rows: the summary alone.
 pub fn summarise(market: &Market, reps: Range<u64>, threads: usize) -> Result<Summary, RunError> {
     run(market, reps, threads, &mut |_| Ok(()), &|_| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn progress_hears_every_replication_not_only_every_block() {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        let m = Market::compile(&s.resolve("local").unwrap(), "local").unwrap();
+        let heard = std::sync::Mutex::new(Vec::new());
+        let record = |n: u64| heard.lock().unwrap().push(n);
+        let with_bar = run(&m, 0..12, 1, &mut |_| Ok(()), &record).unwrap();
+        assert_eq!(*heard.lock().unwrap(), (1..=12).collect::<Vec<u64>>());
+        // Counting is all it does: the summary is the one a run without a bar folds.
+        assert_eq!(with_bar, summarise(&m, 0..12, 3).unwrap());
+    }
 }

@@ -37,12 +37,37 @@ pub struct Provenance {
     /// The command line, when run from one.
     #[serde(default)]
     pub command_line: Vec<String>,
+    /// The git commit csmarket was built from (`unknown` when built outside a git checkout).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub commit: String,
+    /// The build profile (`debug` or `release`): a debug build gives the same results, slower.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build_profile: String,
+    /// What a person should know about where the inputs came from (e.g. the working folder's
+    /// `scenarios/england-2012.toml` differs from the built-in copy that ran).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
+
+/// The git commit this csmarket was built from, as `build.rs` found it (`unknown` without git).
+pub const COMMIT: &str = env!("CSMARKET_COMMIT");
+/// The build profile this csmarket was built with.
+pub const BUILD_PROFILE: &str = env!("CSMARKET_PROFILE");
 
 impl Provenance {
     /// The version of csmarket that is running.
     pub fn this_version() -> String {
         env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    /// The commit this csmarket was built from.
+    pub fn this_commit() -> String {
+        COMMIT.to_string()
+    }
+
+    /// The build profile of this csmarket.
+    pub fn this_profile() -> String {
+        BUILD_PROFILE.to_string()
     }
 
     /// Worker threads actually used for a requested count (0 = all cores).
@@ -73,6 +98,9 @@ mod tests {
             started: String::new(),
             finished: String::new(),
             command_line: Vec::new(),
+            commit: String::new(),
+            build_profile: String::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -90,7 +118,21 @@ mod tests {
         };
         let json = serde_json::to_value(&run).unwrap();
         assert_eq!(json["first_replication"], 0);
+        for k in ["commit", "build_profile", "notes"] {
+            assert!(explore.get(k).is_none(), "{k}");
+        }
         let back: Provenance = serde_json::from_value(json).unwrap();
         assert_eq!(back, run);
+    }
+
+    #[test]
+    fn the_build_is_recorded_and_never_empty() {
+        // build.rs falls back to `unknown` without git, so the field is always written.
+        assert!(!COMMIT.is_empty());
+        assert!(COMMIT == "unknown" || COMMIT.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(
+            ["debug", "release"].contains(&BUILD_PROFILE),
+            "{BUILD_PROFILE}"
+        );
     }
 }

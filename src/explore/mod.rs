@@ -320,6 +320,9 @@ impl Study {
             started: String::new(),
             finished: String::new(),
             command_line: Vec::new(),
+            commit: Provenance::this_commit(),
+            build_profile: Provenance::this_profile(),
+            notes: Vec::new(),
         }
     }
 }

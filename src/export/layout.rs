@@ -2,10 +2,12 @@
 //! charts and the report ask here rather than spelling a name themselves.
 //!
 //! ```text
-//! OUT/<configuration>/        run:      replications.csv providers.csv services.csv
+//! OUT/                        run:      runs.csv columns.csv scenario.toml
+//! OUT/<configuration>/        run:      replications.csv fates.csv providers.csv services.csv
 //!                                       timeseries.csv summary.json (state.json for a shard),
 //!                                       and the configuration charts
-//! OUT/compare/                compare:  comparison.csv, report.html, report.md, comparison charts,
+//! OUT/compare/                compare:  runs.csv columns.csv scenario.toml comparison.csv,
+//!                                       report.html, report.md, comparison charts,
 //!                                       and a <configuration>/ folder like run's for each
 //! OUT/sweep/                  sweep:    sweep.csv tipping.csv refine.csv sweep.json, charts
 //! OUT/sensitivity/            sensitivity.csv morris.csv sensitivity.json, charts
@@ -34,6 +36,16 @@ pub const SERVICES: &str = "services.csv";
 pub const TIMESERIES: &str = "timeseries.csv";
 /// `checkpoints.csv`: checkpoint diagnostics in long form (provider, checkpoint, domain).
 pub const CHECKPOINTS: &str = "checkpoints.csv";
+/// `fates.csv`: each provider's fate and exit quarter, one row per provider per replication.
+pub const FATES: &str = "fates.csv";
+/// `series.csv` (`--series`): every replication's figures per quarter, in long form.
+pub const SERIES: &str = "series.csv";
+/// `runs.csv`: one row per configuration and replication, with every registry figure.
+pub const RUNS: &str = "runs.csv";
+/// `columns.csv`: the data dictionary (file, column, unit, meaning).
+pub const COLUMNS: &str = "columns.csv";
+/// `scenario.toml`: the exact scenario text the results came from.
+pub const SCENARIO: &str = "scenario.toml";
 /// `summary.json`: provenance and headline figures.
 pub const SUMMARY: &str = "summary.json";
 /// `state.json`: what a shard leaves for `csmarket merge`.

@@ -14,6 +14,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::atomic::{self, AtomicFile};
 use super::{Provenance, write_summary};
@@ -404,6 +405,30 @@ fn merge_rows(shards: &Shards, target: &Path) -> Result<(), MergeError> {
     out.commit().map_err(io_at(target))
 }
 
+/// Concatenates the shards' `series.csv` under one header into `target`, when every shard wrote
+/// one (`--series`); rows are in replication order within each shard, and shards in order.
+fn merge_series(shards: &Shards, target: &Path) -> Result<(), MergeError> {
+    let files: Vec<PathBuf> = shards
+        .states
+        .iter()
+        .map(|(dir, _)| dir.join(super::layout::SERIES))
+        .collect();
+    if !files.iter().all(|f| f.is_file()) {
+        return Ok(());
+    }
+    let mut out = AtomicFile::create(target).map_err(io_at(target))?;
+    for (k, file) in files.iter().enumerate() {
+        let f = File::open(file).map_err(io_at(file))?;
+        let mut reader = BufReader::with_capacity(1 << 20, f);
+        let h = header(&mut reader, file)?;
+        if k == 0 {
+            out.write_all(&h).map_err(io_at(target))?;
+        }
+        io::copy(&mut reader, &mut out).map_err(io_at(file))?;
+    }
+    out.commit().map_err(io_at(target))
+}
+
 /// The provenance of the merged run: the shards' own, for the whole range, with the run fields
 /// ([`RUN_FIELDS`]) describing the merge.
 fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
@@ -430,6 +455,8 @@ fn merged_provenance(shards: &Shards, command_line: &[String]) -> Provenance {
 /// Shard folders checked to be every shard of one run, ready to be written as one.
 pub struct CheckedMerge {
     configurations: Vec<(String, Shards)>,
+    /// The shard folders, for the scenario text they were run from.
+    roots: Vec<PathBuf>,
 }
 
 /// Checks that shard folders are every shard of one run, reading everything the merge will use,
@@ -462,7 +489,10 @@ pub fn check_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<CheckedMerge, 
             .collect();
         configurations.push((configuration.clone(), check(configuration, dirs)?));
     }
-    Ok(CheckedMerge { configurations })
+    Ok(CheckedMerge {
+        configurations,
+        roots: shard_dirs.to_vec(),
+    })
 }
 
 /// One configuration of a merged run: its folder, summary and display names, from which the
@@ -494,6 +524,11 @@ impl CheckedMerge {
     /// the caller draws the charts (as `run` draws them).
     pub fn write(self, out: &Path, command_line: &[String]) -> Result<Vec<Merged>, MergeError> {
         let mut summaries = Vec::with_capacity(self.configurations.len());
+        let names: Vec<String> = self.configurations.iter().map(|(c, _)| c.clone()).collect();
+        let scenario_sha256 = self
+            .configurations
+            .first()
+            .map(|(_, s)| s.states[0].1.identity.scenario_sha256.clone());
         for (configuration, shards) in self.configurations {
             let mut summary = shards.states[0].1.summary.as_ref().clone();
             for (_, s) in &shards.states[1..] {
@@ -506,6 +541,7 @@ impl CheckedMerge {
             };
             fs::create_dir_all(&dir).map_err(io_at(&dir))?;
             merge_rows(&shards, &dir.join(super::layout::REPLICATIONS))?;
+            merge_series(&shards, &dir.join(super::layout::SERIES))?;
             write_summary(&dir, &summary, &merged_provenance(&shards, command_line))
                 .map_err(write_error)?;
             summaries.push(Merged {
@@ -513,6 +549,23 @@ impl CheckedMerge {
                 dir,
                 summary,
             });
+        }
+        // The tidy tables are made from the merged rows, so they are one machine's bytes too.
+        let tidy_error = |source: anyhow::Error| MergeError::Write {
+            dir: out.display().to_string(),
+            source,
+        };
+        super::tidy::write_tidy(out, &names).map_err(tidy_error)?;
+        // The scenario text the shards ran, when a shard kept it and it is the text they ran.
+        for root in &self.roots {
+            let file = root.join(super::layout::SCENARIO);
+            let Ok(text) = fs::read(&file) else { continue };
+            let sha = hex_digest(sha2::Sha256::new_with_prefix(&text));
+            if Some(&sha) == scenario_sha256.as_ref() {
+                atomic::write(&out.join(super::layout::SCENARIO), &text)
+                    .map_err(io_at(&out.join(super::layout::SCENARIO)))?;
+                break;
+            }
         }
         Ok(summaries)
     }

@@ -8,13 +8,16 @@ pub mod atomic;
 pub mod backtest;
 pub mod calibration;
 pub mod checkpoints;
+pub mod column;
 pub mod compare;
 pub mod layout;
 pub mod lock;
 pub mod merge;
 pub mod sensitivity;
+pub mod series;
 pub mod summary;
 pub mod sweep;
+pub mod tidy;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -129,6 +132,12 @@ pub fn replication_header(market: &Market) -> Vec<String> {
     header.extend(MarketFigure::ALL.map(|f| f.key().to_string()));
     header.push("ccg_spend".into());
     header.extend(market.providers.iter().map(|p| format!("fate_{}", p.id)));
+    header.extend(
+        market
+            .providers
+            .iter()
+            .map(|p| format!("exit_quarter_{}", p.id)),
+    );
     header
 }
 
@@ -139,6 +148,11 @@ pub fn replication_record(configuration: &str, r: &ReplicationOutcome) -> Vec<St
     row.extend(MarketFigure::ALL.map(|f| format!("{}", f.of_replication(r))));
     row.push(format!("{}", r.ledger.ccg_spend));
     row.extend(r.providers.iter().map(|p| p.fate.as_str().to_string()));
+    row.extend(
+        r.providers
+            .iter()
+            .map(|p| p.exit_period.map_or_else(String::new, |q| q.to_string())),
+    );
     row
 }
 
@@ -208,6 +222,8 @@ pub struct ReplicationLog {
     writer: csv::Writer<HashingFile>,
     path: PathBuf,
     configuration: String,
+    /// `series.csv` kept in step (`--series`).
+    series: Option<series::SeriesLog>,
 }
 
 impl ReplicationLog {
@@ -225,7 +241,22 @@ impl ReplicationLog {
             writer,
             path: path.to_path_buf(),
             configuration: market.configuration.clone(),
+            series: None,
         })
+    }
+
+    /// Keeps `series.csv` in step with the rows: a new series log beside this one, or, when
+    /// `resumed`, the saved one cut back to this log's last row.
+    pub fn with_series(mut self, resumed: bool) -> anyhow::Result<ReplicationLog> {
+        let path = self.path.with_file_name(layout::SERIES);
+        self.series = Some(if resumed {
+            self.writer.flush()?;
+            let last = series::last_replication(&self.path)?;
+            series::SeriesLog::reopen(&path, &self.configuration, last)?
+        } else {
+            series::SeriesLog::create(&path, &self.configuration)?
+        });
+        Ok(self)
     }
 
     /// Opens an existing log, checking that it begins with the rows `mark` counts (refused with
@@ -244,6 +275,7 @@ impl ReplicationLog {
             }),
             path: path.to_path_buf(),
             configuration: market.configuration.clone(),
+            series: None,
         })
     }
 
@@ -251,11 +283,18 @@ impl ReplicationLog {
     pub fn write(&mut self, r: &ReplicationOutcome) -> anyhow::Result<()> {
         self.writer
             .write_record(replication_record(&self.configuration, r))?;
+        if let Some(s) = &mut self.series {
+            s.append(r)?;
+        }
         Ok(())
     }
 
-    /// Writes every row so far to disk and returns the file's length and SHA-256.
+    /// Writes every row so far to disk and returns the file's length and SHA-256. The series
+    /// goes first, so it always reaches at least the rows the mark counts.
     pub fn sync(&mut self) -> anyhow::Result<RowsMark> {
+        if let Some(s) = &mut self.series {
+            s.sync()?;
+        }
         let named =
             |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", self.path.display());
         self.writer.flush().map_err(named)?;
@@ -270,6 +309,10 @@ impl ReplicationLog {
     /// Syncs the log and renames it to `target`; returns its length and SHA-256.
     pub fn finish(mut self, target: &Path) -> anyhow::Result<RowsMark> {
         let mark = self.sync()?;
+        // Moved before the rows: rows in place mean the series is too.
+        if let Some(s) = self.series.take() {
+            s.finish(target)?;
+        }
         std::fs::rename(&self.path, target).map_err(|e| {
             anyhow::anyhow!(
                 "cannot move {} to {}: {e}",

@@ -461,6 +461,9 @@ mod tests {
                 started: String::new(),
                 finished: String::new(),
                 command_line: Vec::new(),
+                commit: String::new(),
+                build_profile: String::new(),
+                notes: Vec::new(),
             },
             configurations: names
                 .iter()

@@ -28,6 +28,8 @@ pub struct Scenario {
     pub file: String,
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
+    /// The exact text read (its SHA-256 is `sha256`), written beside results as `scenario.toml`.
+    pub text: std::sync::Arc<str>,
     /// The scenario as written, before any configuration.
     pub base: ScenarioFile,
     raw: Table,
@@ -221,6 +223,7 @@ impl Scenario {
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
+            text: text.into(),
             base,
             raw,
         };

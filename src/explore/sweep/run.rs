@@ -5,12 +5,53 @@ use super::{
     Axis, CurvePoint, Method, PointHeadline, ProviderInfo, RefinedPoint, Survival, SweepPlan,
     SweepPoint, SweepResult, THRESHOLD, TippingPoint, find_crossings, grid, grid_tipping_points,
 };
+use crate::experiment::Summary;
 use crate::explore::{ExploreError, NumericField, Progress, Study};
 use crate::scenario::path;
 use crate::scenario::suggest::close_matches;
 
+/// Where a sweep keeps its finished grid points, so that a stopped sweep can carry on: the
+/// command line saves them in the output folder; [`KeepNothing`] keeps none.
+pub trait SavedPoints {
+    /// One replication of the grid point with parameter values `values`, in point order and
+    /// replication order (the rows of `runs.csv`).
+    fn row(&mut self, values: &[f64], r: &crate::engine::ReplicationOutcome);
+    /// The summary of grid point `i`, saved by an earlier sweep that stopped (its rows are
+    /// already kept, so they are not handed over again).
+    fn load(&mut self, i: usize) -> Option<Summary>;
+    /// Grid point `i` is finished and every one of its rows handed over. An error stops the
+    /// sweep (handed back as [`ExploreError::Run`]).
+    fn save(&mut self, i: usize, summary: &Summary) -> anyhow::Result<()>;
+}
+
+/// Keeps no grid points: a sweep run in one go.
+pub struct KeepNothing;
+
+impl SavedPoints for KeepNothing {
+    fn row(&mut self, _: &[f64], _: &crate::engine::ReplicationOutcome) {}
+
+    fn load(&mut self, _: usize) -> Option<Summary> {
+        None
+    }
+
+    fn save(&mut self, _: usize, _: &Summary) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
 pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
+    run_with_rows(plan, progress, &mut KeepNothing)
+}
+
+/// [`run`], handing every replication of every grid point to `saved` with the point's values
+/// (refined points are not among them) and every finished point, and taking back the points an
+/// earlier, stopped sweep finished.
+pub fn run_with_rows(
+    plan: &SweepPlan,
+    progress: Progress,
+    saved: &mut dyn SavedPoints,
+) -> Result<SweepResult, ExploreError> {
     let study = &plan.study;
     plan.check()?;
     let mut fields: Vec<NumericField> = Vec::new();
@@ -42,7 +83,21 @@ pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreE
     let mut providers = Vec::new();
     for (i, (values, edits)) in grid.iter().zip(&markets_ok).enumerate() {
         let base = i as u64 * n;
-        let s = study.run(edits, 0..n, &mut |_| {}, &|d| progress(base + d, total))?;
+        let s = match saved.load(i) {
+            Some(s) => {
+                progress(base + n, total);
+                s
+            }
+            None => {
+                let s = study.run(edits, 0..n, &mut |r| saved.row(values, r), &|d| {
+                    progress(base + d, total)
+                })?;
+                saved
+                    .save(i, &s)
+                    .map_err(|e| ExploreError::Run(crate::experiment::RunError::Sink(e)))?;
+                s
+            }
+        };
         if providers.is_empty() {
             providers = s
                 .providers

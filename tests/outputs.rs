@@ -1,0 +1,278 @@
+//! What the outputs promise an analyst: tidy tables with a data dictionary, one flag name per
+//! concept on the command line, and provenance that reproduces the run.
+
+use std::fs;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::util::{csmarket, fixture};
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+fn tutorial_run(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    csmarket()
+        .args(["run", fixture(), "-n", "30", "--seed", "9", "--out"])
+        .arg(out)
+        .args(extra)
+        .assert()
+        .success()
+}
+
+#[test]
+fn a_run_writes_tidy_tables_and_a_data_dictionary_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    tutorial_run(&out, &["--config", "national", "--config", "local"]);
+    let runs = csv_rows(&out.join("runs.csv"));
+    assert_eq!(
+        runs[0],
+        [
+            "configuration",
+            "replication",
+            "cost_per_head",
+            "in_house_share",
+            "open_providers",
+            "unmet_share",
+            "intended_host_share"
+        ]
+    );
+    // One row per configuration and replication, configurations in name order.
+    assert_eq!(runs.len(), 1 + 2 * 30);
+    assert_eq!(runs[1][..2], ["local", "0"]);
+    assert_eq!(runs[31][..2], ["national", "0"]);
+    // The figures are those of the configuration's own rows.
+    let wide = csv_rows(&out.join("local/replications.csv"));
+    for k in 0..5 {
+        let col = wide[0].iter().position(|h| *h == runs[0][2 + k]).unwrap();
+        assert_eq!(runs[5][2 + k], wide[5][col], "{}", runs[0][2 + k]);
+    }
+    // Fates in long form: a row per provider per replication, no ids in column names.
+    let fates = csv_rows(&out.join("local/fates.csv"));
+    assert_eq!(
+        fates[0],
+        [
+            "configuration",
+            "replication",
+            "provider",
+            "fate",
+            "exit_quarter"
+        ]
+    );
+    let providers = wide[0].iter().filter(|h| h.starts_with("fate_")).count();
+    assert_eq!(fates.len(), 1 + providers * 30);
+    for row in &fates[1..] {
+        assert!(
+            ["survived", "stopped", "failed", "merged", "ended"].contains(&row[3].as_str()),
+            "{row:?}"
+        );
+        assert_eq!(row[3] == "survived", row[4].is_empty(), "{row:?}");
+    }
+    // The dictionary names every column of the tidy tables, with a unit and a meaning.
+    let columns = csv_rows(&out.join("columns.csv"));
+    assert_eq!(columns[0], ["file", "column", "unit", "meaning"]);
+    for (file, header) in [("runs.csv", &runs[0]), ("fates.csv", &fates[0])] {
+        for name in header {
+            let entry = columns
+                .iter()
+                .find(|c| c[0] == file && c[1] == *name)
+                .unwrap_or_else(|| panic!("{file} {name} is not in columns.csv"));
+            assert!(!entry[2].is_empty() && !entry[3].is_empty(), "{entry:?}");
+        }
+    }
+}
+
+#[test]
+fn every_command_takes_one_name_per_concept_and_shows_examples() {
+    let help = |args: &[&str]| {
+        let out = csmarket().args(args).arg("--help").output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&[]);
+    assert!(top.contains("Run with no command"), "{top}");
+    assert!(top.contains("--quiet"), "{top}");
+    for c in [
+        "run",
+        "compare",
+        "validate",
+        "sweep",
+        "sensitivity",
+        "backtest",
+        "calibrate",
+        "bench",
+        "generate",
+        "merge",
+    ] {
+        assert!(
+            help(&[c]).contains("Examples:"),
+            "{c} --help has no examples"
+        );
+    }
+    let compare = help(&["compare"]);
+    assert!(compare.contains("--config <"), "{compare}");
+    assert!(!compare.contains("--configs"), "the old name stays hidden");
+    let sensitivity = help(&["sensitivity"]);
+    assert!(sensitivity.contains("--metrics"), "{sensitivity}");
+    assert!(!sensitivity.contains("--output"), "{sensitivity}");
+
+    // The old spellings still work, as hidden aliases; --config repeats or takes a list.
+    let dir = tempfile::tempdir().unwrap();
+    for (k, flags) in [
+        vec!["--config", "local", "--config", "national"],
+        vec!["--configs", "local,national"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        csmarket()
+            .args(["compare", fixture(), "-n", "4", "--out"])
+            .arg(dir.path().join(k.to_string()))
+            .args(flags)
+            .assert()
+            .success();
+    }
+    assert_eq!(
+        fs::read(dir.path().join("0/compare/comparison.csv")).unwrap(),
+        fs::read(dir.path().join("1/compare/comparison.csv")).unwrap()
+    );
+    // --quiet: nothing on stdout, no notes on stderr.
+    let quiet = csmarket()
+        .args(["-q", "run", fixture(), "-n", "3", "--out"])
+        .arg(dir.path().join("q"))
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(quiet.stdout.is_empty(), "{:?}", quiet.stdout);
+    assert!(quiet.stderr.is_empty(), "{:?}", quiet.stderr);
+}
+
+#[test]
+fn results_keep_the_scenario_text_the_commit_and_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    tutorial_run(&out, &["--config", "local"]);
+    let text = fs::read(out.join("scenario.toml")).unwrap();
+    assert_eq!(text, fs::read(fixture()).unwrap());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("local/summary.json")).unwrap()).unwrap();
+    let p = &summary["provenance"];
+    assert_eq!(
+        p["scenario_sha256"].as_str().unwrap(),
+        format!("{:x}", Sha256::digest(&text))
+    );
+    let commit = p["commit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    assert_eq!(p["build_profile"], "debug");
+}
+
+#[test]
+fn an_edited_local_copy_of_the_default_scenario_is_named_beside_the_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = include_str!("../scenarios/england-2012.toml");
+    fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    let run = |edit: &str| {
+        fs::write(
+            dir.path().join("scenarios/england-2012.toml"),
+            format!("{builtin}{edit}"),
+        )
+        .unwrap();
+        csmarket()
+            .current_dir(dir.path())
+            .args(["run", "-n", "1", "--config", "national-comms", "--out", "o"])
+            .output()
+            .unwrap()
+    };
+    // The same text: nothing to say.
+    let same = run("");
+    assert!(same.status.success());
+    assert!(!String::from_utf8_lossy(&same.stderr).contains("differs"));
+    let edited = run("\n# edited\n");
+    assert!(edited.status.success());
+    let stderr = String::from_utf8_lossy(&edited.stderr);
+    assert!(
+        stderr.contains("differs from the built-in copy; the built-in copy ran"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.path().join("o/national-comms/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let p = &summary["provenance"];
+    assert!(
+        p["scenario_file"].as_str().unwrap().contains("built-in"),
+        "{p}"
+    );
+    assert!(
+        p["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("built-in copy ran"),
+        "{p}"
+    );
+    // What ran is the built-in text, kept beside the results.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("o/scenario.toml")).unwrap(),
+        builtin
+    );
+}
+
+#[test]
+fn a_sweep_writes_runs_with_the_points_parameter_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    csmarket()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "sweep",
+            "scenarios/tutorial.toml",
+            "--config",
+            "national",
+            "--param",
+            "services.communications.locality=0:1:3",
+            "-n",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let runs = csv_rows(&out.join("sweep/runs.csv"));
+    assert_eq!(
+        runs[0][..3],
+        [
+            "configuration",
+            "replication",
+            "services_communications_locality"
+        ]
+    );
+    assert_eq!(runs.len(), 1 + 3 * 5);
+    let values: Vec<&str> = runs[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(values[0], "0");
+    assert_eq!(values[5], "0.5");
+    assert_eq!(values[14], "1");
+    assert!(runs[1..].iter().all(|r| r[0] == "national" && r.len() == 8));
+    let columns = csv_rows(&out.join("sweep/columns.csv"));
+    assert!(
+        columns
+            .iter()
+            .any(|c| c[1] == "services_communications_locality"
+                && c[3].contains("services.communications.locality")),
+        "{columns:?}"
+    );
+    assert_eq!(
+        fs::read(out.join("sweep/scenario.toml")).unwrap(),
+        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial.toml")).unwrap()
+    );
+}
