@@ -5,9 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use crate::util::{csmarket, fixture};
+use crate::util::{csmarket, fixture, signal, temporaries, wait_for_file};
 use csmarket::export::lock::OutputLock;
 
 fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
@@ -160,13 +159,11 @@ fn long_run(out: &Path) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let state = out.join("local/.progress/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !state.exists() {
-        assert!(Instant::now() < deadline, "no progress saved");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(
+        &mut child,
+        &out.join("local/.progress/state.json"),
+        "saved progress",
+    );
     child
 }
 
@@ -217,15 +214,6 @@ fn saved_progress_edited_or_cut_short_is_not_resumed() {
     );
 }
 
-/// Sends a signal to a child process.
-fn signal(child: &std::process::Child, name: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
 #[test]
 fn sigterm_stops_a_run_with_progress_saved_no_temporary_left_and_the_resume_command() {
     let root = tempfile::tempdir().unwrap();
@@ -261,7 +249,7 @@ fn sigterm_stops_a_run_with_progress_saved_no_temporary_left_and_the_resume_comm
 fn sigint_stops_compare_cleanly_saying_what_finished_and_how_to_resume() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("o");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"))
         .args([
             "compare",
             fixture(),
@@ -278,11 +266,7 @@ fn sigint_stops_compare_cleanly_saying_what_finished_and_how_to_resume() {
         .unwrap();
     // compare runs each configuration as `run` does, saving progress after its first block.
     let saved = out.join("compare/local/.progress/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !saved.is_file() {
-        assert!(Instant::now() < deadline, "no saved progress appeared");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&mut child, &saved, "saved progress");
     signal(&child, "INT");
     let done = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
@@ -439,21 +423,4 @@ fn two_shards(root: &Path) -> Vec<PathBuf> {
             d
         })
         .collect()
-}
-
-/// Whether any csmarket temporary file is left under `dir`.
-pub fn temporaries(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().contains(".partial-") {
-                found.push(p.display().to_string());
-            }
-        }
-    }
-    found
 }

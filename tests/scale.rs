@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::util::{csmarket, fixture};
+use crate::util::{csmarket, fixture, signal, temporaries, wait_for_file};
 use csmarket::experiment::sealed;
 use csmarket::experiment::{self, Summary};
 use csmarket::export::merge::{self, RUN_FIELDS, ShardState};
@@ -289,15 +289,7 @@ fn a_killed_run_resumes_to_the_output_of_an_uninterrupted_one() {
     let killed = root.path().join("killed");
     let mut child = resumable_run(&killed).spawn().unwrap();
     let state = killed.join("local/.progress/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !state.exists() {
-        assert!(Instant::now() < deadline, "no saved progress appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before its first save"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&mut child, &state, "first save");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
@@ -489,20 +481,8 @@ fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
     let mut child = resumable_compare(&stopped).spawn().unwrap();
     // Stopped while the second configuration runs: the first is complete, the second saved.
     let second = stopped.join("compare/collaborative/.progress/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !second.exists() {
-        assert!(Instant::now() < deadline, "no saved progress appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the comparison ended before the second configuration saved"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    wait_for_file(&mut child, &second, "second configuration's saved progress");
+    signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -517,19 +497,7 @@ fn a_compare_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
         "{stderr}"
     );
     // Nothing half-written is left behind, and no report of a comparison not done.
-    let mut partial = Vec::new();
-    let mut stack = vec![stopped.clone()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().contains(".partial-") {
-                partial.push(p);
-            }
-        }
-    }
-    assert!(partial.is_empty(), "{partial:?}");
+    assert_eq!(temporaries(&stopped), Vec::<String>::new());
     assert!(!stopped.join("compare/comparison.csv").exists());
 
     let mut resume = resumable_compare(&stopped);
@@ -564,20 +532,8 @@ fn a_sweep_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
     let stopped = root.path().join("stopped");
     let mut child = resumable_sweep(&stopped).spawn().unwrap();
     let saved = stopped.join("sweep/.progress/point-1.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !saved.exists() {
-        assert!(Instant::now() < deadline, "no saved point appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the sweep ended before its second point"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    wait_for_file(&mut child, &saved, "saved second point");
+    signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
