@@ -5,7 +5,47 @@
 
 use crate::scenario::schema::ProviderKind;
 
+use super::kernel;
 use super::state::{Replication, Supplier};
+
+/// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
+/// with more takes the general path.
+const MENU_OPTIONS: usize = 32;
+
+/// How a provider's closeness to a CCG depends on the CCG's host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Relation {
+    /// It does not (national providers).
+    None,
+    /// Closer when it is the CCG's host (local CSUs).
+    Host,
+    /// Closer when the CCG's host is one of its members (collaboratives).
+    Member,
+}
+
+/// One option of a round's menu: a provider open and active for a service.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MenuOffer {
+    provider: u32,
+    relation: Relation,
+    /// Price over the service's reference price.
+    price_ratio: f64,
+    /// Effective quality.
+    quality: f64,
+    /// Closeness when the relation holds.
+    close_related: f64,
+    /// Closeness otherwise.
+    close: f64,
+}
+
+/// Per region and service, the providers a CCG can choose from in this round, read once from
+/// provider state when the round starts (`start[region * S + s]..start[region * S + s + 1]`
+/// into `offers`).
+#[derive(Debug, Default)]
+pub(super) struct Menu {
+    offers: Vec<MenuOffer>,
+    start: Vec<u32>,
+}
 
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
 /// `-bp (price_ratio - 1) + bq quality + bl closeness_term + bi [current]`, where
@@ -146,8 +186,7 @@ pub fn pick_nested(
 impl Replication<'_> {
     /// The in-house price per unit for a CCG: small CCGs find in-house dear.
     pub fn in_house_price(&self, c: usize, s: usize) -> f64 {
-        let sv = &self.m.services[s];
-        sv.in_house_unit + sv.in_house_fixed / self.volume[c * self.ns() + s].max(1.0)
+        self.in_house_prices[c * self.ns() + s]
     }
 
     /// Closeness `L(o, c)` of a provider to a CCG.
@@ -173,6 +212,8 @@ impl Replication<'_> {
 
     /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
     /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
+    /// The plain logit reads the round's [`Menu`] (see [`Self::refresh_menu`]) and keeps its
+    /// utilities on the stack; the result is the same, bit for bit, as the general path below.
     pub(super) fn choose(
         &self,
         c: usize,
@@ -182,6 +223,11 @@ impl Replication<'_> {
         options: &mut Vec<(Supplier, f64)>,
         nests: Option<[f64; NESTS]>,
     ) -> Supplier {
+        if nests.is_none() {
+            if let Some(pick) = self.choose_from_menu(c, s, current, u) {
+                return pick;
+            }
+        }
         let m = self.m;
         let sv = &m.services[s];
         let [bp, bq, bl, bi] = self.prefs[c];
@@ -233,6 +279,138 @@ impl Replication<'_> {
             None => pick(options, u),
             Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
         }
+    }
+
+    /// The plain-logit choice from the round's menu, with the same operations in the same order
+    /// as [`utility`] and [`pick`] on the general path (and [`kernel::exp`], which is `libm::exp`
+    /// bit for bit). None when the region has more options than the stack holds.
+    #[inline]
+    fn choose_from_menu(&self, c: usize, s: usize, current: Supplier, u: f64) -> Option<Supplier> {
+        let m = self.m;
+        let ns = self.ns();
+        let sv = &m.services[s];
+        let menu = &self.menu;
+        let r = m.ccgs[c].region * ns + s;
+        let live = &menu.offers[menu.start[r] as usize..menu.start[r + 1] as usize];
+        if live.len() + 2 > MENU_OPTIONS {
+            return None;
+        }
+        let w = self.prefs[c];
+        let mut weight = [0.0; MENU_OPTIONS];
+        weight[0] = utility(
+            w,
+            self.in_house_ratio[c * ns + s],
+            sv.in_house_quality,
+            sv.locality * m.closeness.in_house,
+            current == Supplier::InHouse,
+        );
+        weight[1] = utility(
+            w,
+            sv.independent_price / sv.reference_price,
+            sv.independent_quality,
+            sv.locality * m.closeness.other,
+            current == Supplier::Independent,
+        );
+        let host = self.hosts[c];
+        for (o, x) in live.iter().zip(&mut weight[2..]) {
+            let related = match o.relation {
+                Relation::Host => host == Some(o.provider as usize),
+                Relation::Member => {
+                    host.is_some_and(|h| self.providers[o.provider as usize].members.contains(&h))
+                }
+                Relation::None => false,
+            };
+            let close = if related { o.close_related } else { o.close };
+            *x = utility(
+                w,
+                o.price_ratio,
+                o.quality,
+                sv.locality * close,
+                current == Supplier::Provider(o.provider as usize),
+            );
+        }
+        let n = live.len() + 2;
+        let weight = &mut weight[..n];
+        let max = weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut sum = 0.0;
+        for x in weight.iter_mut() {
+            *x = kernel::exp(*x - max);
+            sum += *x;
+        }
+        let mut target = u * sum;
+        let mut chosen = n - 1;
+        for (i, &x) in weight.iter().enumerate() {
+            if target < x {
+                chosen = i;
+                break;
+            }
+            target -= x;
+        }
+        Some(match chosen {
+            0 => Supplier::InHouse,
+            1 => Supplier::Independent,
+            i => Supplier::Provider(live[i - 2].provider as usize),
+        })
+    }
+
+    /// Rebuilds the round's [`Menu`]: per region and service, the candidates open and active
+    /// now, with their price ratio, effective quality and closeness. Choices read provider state
+    /// only through it, and no choice changes provider state, so it holds for the whole round.
+    /// Its buffers are reused, so nothing is allocated after the first round.
+    pub(super) fn refresh_menu(&mut self) {
+        let m = self.m;
+        let ns = self.ns();
+        let mut menu = std::mem::take(&mut self.menu);
+        menu.offers.clear();
+        menu.start.clear();
+        let l = &m.closeness;
+        for region in &m.candidates {
+            for (s, candidates) in region.iter().enumerate() {
+                menu.start.push(menu.offers.len() as u32);
+                let sv = &m.services[s];
+                for &pi in candidates {
+                    let st = &self.providers[pi];
+                    let line = &st.lines[s];
+                    if !(st.is_open() && line.active) {
+                        continue;
+                    }
+                    // Candidates of a region lie in it (or are national).
+                    let in_region = m.providers[pi].region.is_some();
+                    let (relation, close_related, close) = match m.providers[pi].kind {
+                        ProviderKind::National => (Relation::None, l.other, l.other),
+                        ProviderKind::Local => (
+                            Relation::Host,
+                            l.host,
+                            if in_region {
+                                l.same_region_local
+                            } else {
+                                l.other
+                            },
+                        ),
+                        ProviderKind::Collaborative => (
+                            Relation::Member,
+                            l.member_collaborative,
+                            if in_region {
+                                l.region_collaborative
+                            } else {
+                                l.other
+                            },
+                        ),
+                    };
+                    menu.offers.push(MenuOffer {
+                        provider: pi as u32,
+                        relation,
+                        price_ratio: line.price / sv.reference_price,
+                        quality: line.eff_quality,
+                        close_related,
+                        close,
+                    });
+                }
+            }
+        }
+        debug_assert_eq!(menu.start.len(), m.candidates.len() * ns);
+        menu.start.push(menu.offers.len() as u32);
+        self.menu = menu;
     }
 
     /// The nests' dissimilarities, or none when every one is 1: that is the plain logit, kept on

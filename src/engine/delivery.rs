@@ -21,6 +21,26 @@ pub(super) struct Delivery {
     /// The run's money before this quarter's delivery: the quarter's in-house and independent
     /// spend are what the ledger gained since (kept out of the loop over CCGs, which is hot).
     pub(super) ledger_before: Ledger,
+    /// Per provider and service (`p * S + s`), what the loop over CCGs reads and adds up.
+    lines: Vec<DeliveryLine>,
+    /// Volume each network served to each CCG this quarter, in pair order: `(network, CCG, served)`.
+    collaborative: Vec<(usize, usize, f64)>,
+}
+
+/// A line as the loop over CCGs sees it.
+#[derive(Debug, Clone, Copy)]
+struct DeliveryLine {
+    open: bool,
+    /// Where its volume goes in [`Delivery::mix`].
+    slot: u8,
+    collaborative: bool,
+    /// Share of contracted volume served (capacity over contracted, at most 1).
+    frac: f64,
+    price: f64,
+    served: f64,
+    revenue: f64,
+    /// The provider's unmet volume so far (kept on its first line only).
+    unmet: f64,
 }
 
 impl Delivery {
@@ -70,63 +90,121 @@ impl Replication<'_> {
         let mut d = std::mem::take(&mut self.delivery);
         d.reset(ns);
         d.ledger_before = self.ledger;
-        for c in 0..m.ccgs.len() {
-            for s in 0..ns {
-                let v = self.volume[c * ns + s] / 4.0;
-                match self.contracts[c * ns + s].supplier {
-                    Supplier::Provider(p) if self.providers[p].is_open() => {
-                        let line = &self.providers[p].lines[s];
-                        let frac = if line.contracted > 0.0 {
-                            (line.capacity / line.contracted).min(1.0)
-                        } else {
-                            1.0
-                        };
-                        let served = v * frac;
-                        let unmet = v - served;
-                        let pay = line.price * served;
-                        let fallback = self.in_house_price(c, s) * unmet;
-                        let st = &mut self.providers[p];
-                        st.lines[s].served += served;
-                        st.lines[s].revenue += pay;
-                        st.unmet += unmet;
-                        if m.providers[p].kind == ProviderKind::Collaborative {
-                            if let Some(mi) = self.deliverer(p, c) {
-                                if let Some(j) =
-                                    self.providers[p].members.iter().position(|&x| x == mi)
-                                {
-                                    self.providers[p].delivered[j] += served;
-                                }
-                            }
-                        }
-                        self.ledger.ccg_spend += pay + fallback;
-                        self.ledger.provider_revenue += pay;
-                        self.ledger.in_house_spend += fallback;
-                        d.ccg_spend += pay + fallback;
-                        d.unmet += unmet;
-                        d.provider_contracted += v;
-                        d.mix[s][kind_slot(m.providers[p].kind)] += served;
-                        d.mix[s][0] += unmet;
-                        d.in_house_sq[s] += unmet * unmet;
+        // Each line's share served and price, read once for the loop over CCGs; what the loop
+        // adds up stays in locals and flat arrays, added in the same order as one pass over
+        // (CCG, service) pairs, so every sum has the same bits as when it went to the state.
+        d.lines.clear();
+        for (st, p) in self.providers.iter().zip(&m.providers) {
+            let open = st.is_open();
+            let slot = kind_slot(p.kind) as u8;
+            let collaborative = p.kind == ProviderKind::Collaborative;
+            for (s, l) in st.lines.iter().enumerate() {
+                d.lines.push(DeliveryLine {
+                    open,
+                    slot,
+                    collaborative,
+                    frac: if l.contracted > 0.0 {
+                        (l.capacity / l.contracted).min(1.0)
+                    } else {
+                        1.0
+                    },
+                    price: l.price,
+                    served: 0.0,
+                    revenue: 0.0,
+                    // The provider's running total, carried on as one sum over the quarters.
+                    unmet: if s == 0 { st.unmet } else { 0.0 },
+                });
+            }
+        }
+        let mut ledger = self.ledger;
+        let (mut spend, mut unmet_all, mut contracted) =
+            (d.ccg_spend, d.unmet, d.provider_contracted);
+        let volume = &self.volume[..m.ccgs.len() * ns];
+        let contracts = &self.contracts[..volume.len()];
+        let in_house = &self.in_house_prices[..volume.len()];
+        let mut collaborative_deliveries = std::mem::take(&mut d.collaborative);
+        collaborative_deliveries.clear();
+        let mix = &mut d.mix[..ns];
+        let in_house_sq = &mut d.in_house_sq[..ns];
+        let lines = &mut d.lines[..];
+        // The service of pair i (i mod S), kept by counting rather than dividing.
+        let mut s = ns.wrapping_sub(1);
+        for (i, (&k, &vol)) in contracts.iter().zip(volume).enumerate() {
+            s += 1;
+            if s == ns {
+                s = 0;
+            }
+            let v = vol / 4.0;
+            let line = match k.supplier {
+                Supplier::Provider(p) if lines[p * ns + s].open => Some(p),
+                _ => None,
+            };
+            match (line, k.supplier) {
+                (Some(p), _) => {
+                    let line = &mut lines[p * ns + s];
+                    let served = v * line.frac;
+                    let unmet = v - served;
+                    let pay = line.price * served;
+                    let fallback = in_house[i] * unmet;
+                    line.served += served;
+                    line.revenue += pay;
+                    // A provider's unmet volume is one sum over all its lines, in pair order.
+                    lines[p * ns].unmet += unmet;
+                    let line = &lines[p * ns + s];
+                    if line.collaborative {
+                        collaborative_deliveries.push((p, i / ns, served));
                     }
-                    Supplier::Independent => {
-                        let pay = m.services[s].independent_price * v;
-                        self.ledger.ccg_spend += pay;
-                        self.ledger.independent_spend += pay;
-                        d.ccg_spend += pay;
-                        d.mix[s][4] += v;
-                    }
-                    // In-house, or a supplier that has just gone: the CCG's own team does the work.
-                    _ => {
-                        let pay = self.in_house_price(c, s) * v;
-                        self.ledger.ccg_spend += pay;
-                        self.ledger.in_house_spend += pay;
-                        d.ccg_spend += pay;
-                        d.mix[s][0] += v;
-                        d.in_house_sq[s] += v * v;
-                    }
+                    ledger.ccg_spend += pay + fallback;
+                    ledger.provider_revenue += pay;
+                    ledger.in_house_spend += fallback;
+                    spend += pay + fallback;
+                    unmet_all += unmet;
+                    contracted += v;
+                    let slot = line.slot as usize;
+                    let mix = &mut mix[s];
+                    mix[slot] += served;
+                    mix[0] += unmet;
+                    in_house_sq[s] += unmet * unmet;
+                }
+                (None, Supplier::Independent) => {
+                    let pay = m.services[s].independent_price * v;
+                    ledger.ccg_spend += pay;
+                    ledger.independent_spend += pay;
+                    spend += pay;
+                    mix[s][4] += v;
+                }
+                // In-house, or a supplier that has just gone: the CCG's own team does the work.
+                (None, _) => {
+                    let pay = in_house[i] * v;
+                    ledger.ccg_spend += pay;
+                    ledger.in_house_spend += pay;
+                    spend += pay;
+                    mix[s][0] += v;
+                    in_house_sq[s] += v * v;
                 }
             }
         }
+        self.ledger = ledger;
+        (d.ccg_spend, d.unmet, d.provider_contracted) = (spend, unmet_all, contracted);
+        for (pi, st) in self.providers.iter_mut().enumerate() {
+            let lines = &d.lines[pi * ns..(pi + 1) * ns];
+            for (l, x) in st.lines.iter_mut().zip(lines) {
+                l.served += x.served;
+                l.revenue += x.revenue;
+            }
+            if let Some(x) = lines.first() {
+                st.unmet = x.unmet;
+            }
+        }
+        // Networks' deliveries by member, in pair order as before.
+        for &(p, c, served) in &collaborative_deliveries {
+            if let Some(mi) = self.deliverer(p, c) {
+                if let Some(j) = self.providers[p].members.iter().position(|&x| x == mi) {
+                    self.providers[p].delivered[j] += served;
+                }
+            }
+        }
+        d.collaborative = collaborative_deliveries;
         for s in 0..ns {
             let total: f64 = d.mix[s].iter().sum();
             if total > 0.0 {

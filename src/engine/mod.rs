@@ -16,6 +16,7 @@ mod delivery;
 mod failure;
 mod finance;
 mod inspect;
+pub mod kernel;
 mod networks;
 mod observation;
 mod plan;

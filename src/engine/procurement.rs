@@ -35,6 +35,7 @@ impl Replication<'_> {
     /// so the contracts come out the same whatever the number of threads.
     pub(super) fn choice_round(&mut self, t: u32, round: Round) {
         let ns = self.ns();
+        self.refresh_menu();
         let mut contracts = std::mem::take(&mut self.contracts);
         let mut scratch = std::mem::take(&mut self.scratch);
         {

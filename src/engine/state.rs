@@ -7,6 +7,7 @@ use crate::model::rng::{self, Purpose};
 use crate::scenario::schema::{Normal, Rating};
 
 use super::assurance::Assessment;
+use super::choice::Menu;
 use super::delivery::Delivery;
 use super::finance::Books;
 use super::observation::{Fate, Ledger, Observer};
@@ -126,6 +127,12 @@ pub struct Replication<'m> {
     pub(super) prefs: Vec<[f64; 4]>,
     /// Annual volume per CCG and service (`c * S + s`).
     pub(super) volume: Vec<f64>,
+    /// In-house price per unit per CCG and service (it depends only on the volume, drawn once).
+    pub(super) in_house_prices: Vec<f64>,
+    /// The same over the service's reference price, as the choice reads it.
+    pub(super) in_house_ratio: Vec<f64>,
+    /// The options of the current round of choices.
+    pub(super) menu: Menu,
     pub(super) contracts: Vec<Contract>,
     pub(super) hosts: Vec<Option<usize>>,
     /// Population of each local CSU's current patch (kept up to date on mergers).
@@ -170,6 +177,19 @@ impl<'m> Replication<'m> {
                 volume.push(c.population * s.need_per_head * mult);
             }
         }
+        let in_house_prices: Vec<f64> = volume
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let sv = &m.services[i % ns];
+                sv.in_house_unit + sv.in_house_fixed / v.max(1.0)
+            })
+            .collect();
+        let in_house_ratio = in_house_prices
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p / m.services[i % ns].reference_price)
+            .collect();
         let providers = m
             .providers
             .iter()
@@ -232,6 +252,9 @@ impl<'m> Replication<'m> {
             quarter: 0,
             prefs,
             volume,
+            in_house_prices,
+            in_house_ratio,
+            menu: Menu::default(),
             contracts: vec![
                 Contract {
                     supplier: Supplier::None,
