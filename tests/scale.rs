@@ -456,6 +456,10 @@ fn bench_reports_rates_speed_up_and_peak_memory() {
         "vs 1 thr.",
         "1.00x",
         "counted by the engine",
+        "ns/decision",
+        "vs kernel",
+        "Bare logit kernel (6 options: 6 utilities, 6 exp, one ChaCha8 uniform; 1 thread):",
+        " ns per decision",
     ] {
         assert!(stdout.contains(want), "{want} missing:\n{stdout}");
     }

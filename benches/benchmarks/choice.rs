@@ -1,11 +1,13 @@
 //! The choice kernel: utilities of every option and one logit draw, per CCG decision, for option
-//! counts from a small region (in-house, independent and 2 CSUs) to a crowded one (16 providers).
+//! counts from a small region (in-house, independent and 2 CSUs) to a crowded one (16 providers),
+//! and the bare logit kernel of `csmarket bench`.
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use csmarket::engine::Supplier;
 use csmarket::engine::choice::{pick, utility};
+use csmarket::engine::kernel;
 use csmarket::model::rng::{Purpose, stream, uniform};
 
 /// Options: in-house, independent, then providers; (price ratio, quality, closeness term).
@@ -57,4 +59,16 @@ fn decisions(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decisions);
+/// The bare logit kernel `csmarket bench` compares the engine with: 6 utilities, 6 `libm::exp`
+/// and one ChaCha8 uniform per decision, nothing cached.
+fn bare_kernel(c: &mut Criterion) {
+    let mut g = c.benchmark_group("kernel");
+    const DECISIONS: u64 = 1000;
+    g.throughput(Throughput::Elements(DECISIONS));
+    g.bench_function("bare logit, 6 options (1000 decisions)", |b| {
+        b.iter(|| kernel::bare_kernel(black_box(DECISIONS)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decisions, bare_kernel);

@@ -11,6 +11,7 @@ use clap::Args;
 use super::options::{Options, check_threads};
 use super::output::headline_table;
 use super::{CommonArgs, InputError};
+use crate::engine;
 use crate::experiment;
 use crate::export::atomic;
 use crate::export::merge as shard_merge;
@@ -138,6 +139,9 @@ pub fn cpu_model() -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
+/// Decisions per timed run of the bare kernel (about 0.1 s).
+const KERNEL_DECISIONS: u64 = 2_000_000;
+
 /// One measurement of `csmarket bench`.
 #[derive(Debug, Clone, Copy)]
 pub struct Measurement {
@@ -203,6 +207,14 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         scenario.base.scenario.name,
         scenario.file
     );
+    // The bare kernel, measured in this run on one thread, is what each configuration's cost per
+    // decision is compared with (issue 11).
+    let kernel_ns = engine::kernel::bare_kernel_ns(KERNEL_DECISIONS, 5);
+    outln!(
+        "Bare logit kernel ({} options: {0} utilities, {0} exp, one ChaCha8 uniform; 1 thread): \
+         {kernel_ns:.1} ns per decision",
+        engine::kernel::KERNEL_OPTIONS
+    );
     let before = peak_memory();
     for c in &configs {
         let resolved = scenario.resolve(c)?;
@@ -218,27 +230,33 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         // Warm caches and the allocator before timing.
         measure(&market, args.replications.min(8), cores)?;
         outln!(
-            "{:>8} {:>8} {:>10} {:>12} {:>16} {:>13}",
+            "{:>8} {:>8} {:>10} {:>12} {:>16} {:>13} {:>14} {:>10}",
             "threads",
             "reps",
             "seconds",
             "reps/s",
             "decisions/s",
-            format!("vs {} thr.", threads[0])
+            format!("vs {} thr.", threads[0]),
+            "ns/decision",
+            "vs kernel"
         );
         let mut base: Option<f64> = None;
         for &t in &threads {
             let r = measure(&market, args.replications, t)?;
             let rate = r.replications as f64 / r.seconds;
             let base_rate = *base.get_or_insert(rate);
+            // Thread-seconds per decision: on one thread, the cost of a decision on one core.
+            let ns = r.seconds * t as f64 * 1e9 / r.decisions.max(1) as f64;
             outln!(
-                "{:>8} {:>8} {:>10.3} {:>12.1} {:>16.0} {:>12.2}x",
+                "{:>8} {:>8} {:>10.3} {:>12.1} {:>16.0} {:>12.2}x {:>14.1} {:>9.2}x",
                 t,
                 r.replications,
                 r.seconds,
                 rate,
                 r.decisions as f64 / r.seconds,
-                rate / base_rate
+                rate / base_rate,
+                ns,
+                ns / kernel_ns
             );
         }
     }
@@ -251,5 +269,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         _ => outln!("\nPeak memory: not reported by this system"),
     }
     outln!("Decisions: supplier choices CCGs made, intentions included, as counted by the engine.");
+    outln!(
+        "ns/decision: thread-seconds per decision (on 1 thread, per core); vs kernel: over the bare \
+         kernel's ns per decision measured above."
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -332,10 +332,13 @@ impl Replication<'_> {
         let n = live.len() + 2;
         let weight = &mut weight[..n];
         let max = weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
         for x in weight.iter_mut() {
-            *x = kernel::exp(*x - max);
-            sum += *x;
+            *x -= max;
+        }
+        kernel::exp_in_place(weight);
+        let mut sum = 0.0;
+        for &x in weight.iter() {
+            sum += x;
         }
         let mut target = u * sum;
         let mut chosen = n - 1;
