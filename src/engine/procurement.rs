@@ -141,23 +141,33 @@ impl Replication<'_> {
         }
     }
 
-    /// Sums each line's contracted annual volume from the contracts.
+    /// Sums each line's contracted annual volume from the contracts: one pass over the pairs into
+    /// a flat per-line buffer (reused), added in pair order as before.
     pub(super) fn tally_contracted(&mut self) {
         let ns = self.ns();
-        for p in &mut self.providers {
-            for l in &mut p.lines {
-                l.contracted = 0.0;
+        let mut sums = std::mem::take(&mut self.tally);
+        sums.clear();
+        sums.resize(self.providers.len() * ns, 0.0);
+        let contracts = &self.contracts[..self.m.ccgs.len() * ns];
+        let volume = &self.volume[..contracts.len()];
+        let mut s = ns.wrapping_sub(1);
+        for (k, &v) in contracts.iter().zip(volume) {
+            s += 1;
+            if s == ns {
+                s = 0;
             }
-        }
-        for c in 0..self.m.ccgs.len() {
-            for s in 0..ns {
-                if let Supplier::Provider(p) = self.contracts[c * ns + s].supplier {
-                    if self.providers[p].is_open() {
-                        self.providers[p].lines[s].contracted += self.volume[c * ns + s];
-                    }
+            if let Supplier::Provider(p) = k.supplier {
+                if self.providers[p].is_open() {
+                    sums[p * ns + s] += v;
                 }
             }
         }
+        for (st, line_sums) in self.providers.iter_mut().zip(sums.chunks(ns.max(1))) {
+            for (l, &x) in st.lines.iter_mut().zip(line_sums) {
+                l.contracted = x;
+            }
+        }
+        self.tally = sums;
     }
 }
 

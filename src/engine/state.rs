@@ -133,6 +133,8 @@ pub struct Replication<'m> {
     pub(super) in_house_ratio: Vec<f64>,
     /// The options of the current round of choices.
     pub(super) menu: Menu,
+    /// Contracted volume per line (`p * S + s`) as the tally adds it up (buffer reused).
+    pub(super) tally: Vec<f64>,
     pub(super) contracts: Vec<Contract>,
     pub(super) hosts: Vec<Option<usize>>,
     /// Population of each local CSU's current patch (kept up to date on mergers).
@@ -255,6 +257,7 @@ impl<'m> Replication<'m> {
             in_house_prices,
             in_house_ratio,
             menu: Menu::default(),
+            tally: Vec::new(),
             contracts: vec![
                 Contract {
                     supplier: Supplier::None,
