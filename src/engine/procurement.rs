@@ -135,10 +135,8 @@ impl Replication<'_> {
     /// Drawing all of them, in service order, keeps each service's draw the same whichever services
     /// happen to be chosen (common random numbers), and costs one stream per CCG-quarter.
     fn draw_uniforms(&self, c: usize, t: u32, purpose: Purpose, sub: u32, out: &mut [f64]) {
-        let mut r = rng::stream(self.m.seed, self.rep, self.m.ccgs[c].key, t, purpose, sub);
-        for u in out {
-            *u = rng::uniform(&mut r);
-        }
+        let key = self.m.ccgs[c].key;
+        rng::first_uniforms(self.m.seed, self.rep, key, t, purpose, sub, out);
     }
 
     /// Sums each line's contracted annual volume from the contracts: one pass over the pairs into

@@ -161,21 +161,25 @@ impl<'m> Replication<'m> {
         let p = &m.preferences;
         let mut prefs = Vec::with_capacity(m.ccgs.len());
         let mut volume = Vec::with_capacity(m.ccgs.len() * ns);
+        // Each stream's first normals, drawn in one go (the same numbers as drawing them one by one).
+        let mut z = vec![0.0; ns.max(4)];
         for c in &m.ccgs {
-            let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Preferences, 0);
-            let mut draw = |n: &Normal| (n.mean + n.sd * rng::standard_normal(&mut r)).max(0.0);
+            let w = &mut z[..4];
+            rng::first_normals(m.seed, rep, c.key, 0, Purpose::Preferences, 0, w);
+            let draw = |n: &Normal, z: f64| (n.mean + n.sd * z).max(0.0);
             prefs.push([
-                draw(&p.price),
-                draw(&p.quality),
-                draw(&p.locality),
-                draw(&p.inertia),
+                draw(&p.price, w[0]),
+                draw(&p.quality, w[1]),
+                draw(&p.locality, w[2]),
+                draw(&p.inertia, w[3]),
             ]);
             // One stream per CCG, one draw per service in service order.
-            let mut r = rng::stream(m.seed, rep, c.key, 0, Purpose::Demand, 0);
-            for s in &m.services {
+            let w = &mut z[..ns];
+            rng::first_normals(m.seed, rep, c.key, 0, Purpose::Demand, 0, w);
+            for (s, &zs) in m.services.iter().zip(w.iter()) {
                 let sd = m.demand.multiplier_sd;
                 // Log-normal with mean 1.
-                let mult = libm::exp(sd * rng::standard_normal(&mut r) - sd * sd / 2.0);
+                let mult = libm::exp(sd * zs - sd * sd / 2.0);
                 volume.push(c.population * s.need_per_head * mult);
             }
         }
