@@ -45,6 +45,9 @@ pub(super) struct MenuOffer {
 pub(super) struct Menu {
     offers: Vec<MenuOffer>,
     start: Vec<u32>,
+    /// Per line (`p * S + s`): whether it can be bought from (provider open, line active), and
+    /// its effective quality, for the checks every contract gets each quarter.
+    pub(super) lines: Vec<(bool, f64)>,
 }
 
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
@@ -410,6 +413,12 @@ impl Replication<'_> {
                     });
                 }
             }
+        }
+        menu.lines.clear();
+        for st in &self.providers {
+            let open = st.is_open();
+            menu.lines
+                .extend(st.lines.iter().map(|l| (open && l.active, l.eff_quality)));
         }
         debug_assert_eq!(menu.start.len(), m.candidates.len() * ns);
         menu.start.push(menu.offers.len() as u32);

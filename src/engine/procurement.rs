@@ -92,7 +92,7 @@ impl Replication<'_> {
                 Round::Procure if avail && k.end > t => {
                     if let Supplier::Provider(p) = k.supplier {
                         if !k.notice
-                            && self.providers[p].lines[s].eff_quality < m.rules.quality_threshold
+                            && self.menu.lines[p * row.len() + s].1 < m.rules.quality_threshold
                         {
                             row[s].end = k.end.min(t + m.rules.notice_periods.max(1));
                             row[s].notice = true;
@@ -125,9 +125,8 @@ impl Replication<'_> {
         match sup {
             Supplier::None => false,
             Supplier::InHouse | Supplier::Independent => true,
-            Supplier::Provider(p) => {
-                self.providers[p].is_open() && self.providers[p].lines[s].active
-            }
+            // As the round's menu read it: provider open and line active.
+            Supplier::Provider(p) => self.menu.lines[p * self.ns() + s].0,
         }
     }
 
