@@ -131,13 +131,20 @@ impl Replication<'_> {
     pub(super) fn close(&mut self, pi: usize, t: u32, fate: Fate) {
         let m = self.m;
         if matches!(fate, Fate::Stopped | Fate::Failed) {
-            // Counted before the contracts move: CCGs with any service from this provider.
+            // Counted before the contracts move: CCGs with any service from this provider. A
+            // provider of a region sells only there (a merger hands contracts to a CSU of the same
+            // region), so only that region's CCGs are looked at: not every CCG for every closure.
             let ns = self.ns();
-            let stranded = self
-                .contracts
-                .chunks(ns.max(1))
-                .filter(|c| c.iter().any(|k| k.supplier == Supplier::Provider(pi)))
-                .count();
+            let buys = |c: usize| {
+                self.contracts[c * ns..(c + 1) * ns]
+                    .iter()
+                    .any(|k| k.supplier == Supplier::Provider(pi))
+            };
+            let stranded = match m.providers[pi].region {
+                _ if ns == 0 => 0,
+                Some(r) => m.region_ccgs[r].iter().filter(|&&c| buys(c)).count(),
+                None => (0..m.ccgs.len()).filter(|&c| buys(c)).count(),
+            };
             self.observer.reprocuring_ccgs = self
                 .observer
                 .reprocuring_ccgs
