@@ -1,0 +1,401 @@
+//! Shards of `compare`, `sweep`, `sensitivity` and `backtest` on the command line: each command's
+//! identity and settings, a finished shard's `shard.json`, and `csmarket merge` of their folders
+//! into the files one machine writes (the analysis runs again on the folded summaries; nothing is
+//! simulated).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::InputError;
+use super::run::RunPlan;
+use crate::experiment::shard::Shard;
+use crate::explore::pieces::{PieceOutcome, assemble};
+use crate::explore::sensitivity::{Output, SensitivityPlan};
+use crate::explore::sweep::{Axis, SweepPlan};
+use crate::explore::{self, Study};
+use crate::export::layout;
+use crate::export::merge::{self as shard_merge, MergeError};
+use crate::export::study_shard::{self, StudyIdentity, StudyShard};
+use crate::scenario::Scenario;
+
+/// What defines a sweep besides its study.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepSettings {
+    /// Swept parameters and their values.
+    pub axes: Vec<Axis>,
+    /// Providers asked for (`--providers`).
+    pub providers: Vec<String>,
+}
+
+/// What defines a sensitivity analysis besides its study.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SensitivitySettings {
+    /// `--all`.
+    pub all: bool,
+    /// `--fraction`.
+    pub fraction: f64,
+    /// `--metrics`.
+    pub outputs: Vec<Output>,
+    /// `--trajectories`.
+    pub trajectories: u32,
+    /// `--levels`.
+    pub levels: u32,
+}
+
+/// What defines a comparison besides its scenario, seed and replications.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompareSettings {
+    /// Configurations, in order.
+    pub configurations: Vec<String>,
+    /// Index of the baseline among them.
+    pub baseline: usize,
+    /// `--series`.
+    pub series: bool,
+}
+
+/// The identity of a study under a command's settings.
+pub fn identity(
+    command: &str,
+    scenario: &Scenario,
+    configuration: &str,
+    seed: u64,
+    replications: u64,
+    settings: &impl Serialize,
+    posterior: Option<&Path>,
+    shard: Shard,
+) -> anyhow::Result<StudyIdentity> {
+    let posterior_sha256 = match posterior {
+        Some(p) => Some(
+            study_shard::file_sha256(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    Ok(StudyIdentity {
+        command: command.to_string(),
+        csmarket_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_sha256: scenario.sha256.clone(),
+        configuration: configuration.to_string(),
+        seed,
+        replications,
+        settings: serde_json::to_string(settings)?,
+        posterior_sha256,
+        shard,
+    })
+}
+
+/// The identity of an exploration's study.
+pub fn study_identity(
+    command: &str,
+    study: &Study,
+    settings: &impl Serialize,
+    posterior: Option<&Path>,
+    shard: Shard,
+) -> anyhow::Result<StudyIdentity> {
+    identity(
+        command,
+        &study.scenario,
+        &study.configuration,
+        study.seed,
+        study.replications,
+        settings,
+        posterior,
+        shard,
+    )
+}
+
+/// With `--resume`, whether the shard in `dir` is complete already (it is then not run again).
+pub fn already_complete(dir: &Path, identity: &StudyIdentity, resume: bool) -> bool {
+    let done = resume && identity.shard != Shard::WHOLE && study_shard::complete(dir, identity);
+    if done {
+        errln!(
+            "Shard {} of this {} is complete already in {}: nothing to do.",
+            identity.shard,
+            identity.command,
+            dir.display()
+        );
+    }
+    done
+}
+
+/// Leaves a finished shard's `shard.json` (and the scenario text, `scenario.toml`) in `dir`, and
+/// says so.
+pub fn finish(
+    dir: &Path,
+    identity: StudyIdentity,
+    scenario: &Scenario,
+    notes: &[String],
+    started: String,
+    pieces: Vec<PieceOutcome>,
+    rows: Option<crate::experiment::resume::RowsMark>,
+) -> anyhow::Result<()> {
+    let file = dir.join(layout::SCENARIO);
+    crate::export::atomic::write(&file, scenario.text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let shard = identity.shard;
+    let command = identity.command.clone();
+    let state = StudyShard {
+        identity,
+        scenario_file: scenario.file.clone(),
+        scenario_text: scenario.text.to_string(),
+        notes: notes.to_vec(),
+        started,
+        pieces,
+        rows,
+    };
+    study_shard::write(dir, &state)
+        .with_context(|| format!("cannot write {}", dir.join(layout::STUDY_SHARD).display()))?;
+    outln!(
+        "Shard {shard} of the {command} saved in {}/; once every shard is done, join them with \
+         `csmarket merge SHARD-FOLDERS... --out DIR`",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Says, after a signal, which pieces of a study finished and the command that resumes; returns
+/// the exit status of a process stopped by that signal.
+pub fn stopped(
+    what: &str,
+    unit: &str,
+    finished: usize,
+    total: usize,
+    progress_dir: &Path,
+    argv: &[String],
+) -> ExitCode {
+    let signal = super::stop::requested().unwrap_or(15);
+    super::say_err(&format!(
+        "Stopped by {}.\n{what}: {unit} 1..{finished} of {total} finished and saved in {}.\n\
+         Resume with:\n  {}\n",
+        super::stop::name(signal),
+        progress_dir.display(),
+        super::stop::resume_command(argv)
+    ));
+    ExitCode::from(super::stop::exit_status(signal))
+}
+
+/// The study commands whose shards `merge` joins, in the order it merges them: the explorations
+/// before the comparison, whose report shows the explorations beside it.
+const STUDIES: [&str; 4] = [
+    layout::SWEEP_DIR,
+    layout::SENSITIVITY_DIR,
+    layout::BACKTEST_DIR,
+    layout::COMPARE_DIR,
+];
+
+/// What a shard folder holds: `run` shards (a configuration folder with `state.json`) and the
+/// study commands with a `shard.json`.
+fn contents(dir: &Path) -> Result<(bool, Vec<&'static str>), MergeError> {
+    if !dir.is_dir() {
+        return Err(MergeError::NoSuchFolder(dir.display().to_string()));
+    }
+    let studies: Vec<&str> = STUDIES
+        .into_iter()
+        .filter(|s| dir.join(s).join(layout::STUDY_SHARD).is_file())
+        .collect();
+    let run = std::fs::read_dir(dir)
+        .map_err(|source| MergeError::Io {
+            file: dir.display().to_string(),
+            source,
+        })?
+        .flatten()
+        .any(|e| {
+            let name = e.file_name();
+            !STUDIES.iter().any(|s| name == *s) && e.path().join(layout::SHARD_STATE).is_file()
+        });
+    Ok((run, studies))
+}
+
+/// Merges the study shards (`compare`, `sweep`, `sensitivity`, `backtest`) in `shards` into `out`;
+/// returns whether `run` shards are left to the caller (they are, or the folders hold no study).
+pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<bool> {
+    let mut found = Vec::with_capacity(shards.len());
+    for d in shards {
+        found.push(contents(d)?);
+    }
+    let describe = |(run, studies): &(bool, Vec<&str>)| {
+        let mut all: Vec<&str> = studies.clone();
+        if *run {
+            all.push("run");
+        }
+        if all.is_empty() {
+            "no shards".to_string()
+        } else {
+            format!("shards of {}", all.join(", "))
+        }
+    };
+    for (d, f) in shards.iter().zip(&found).skip(1) {
+        if *f != found[0] {
+            return Err(InputError(format!(
+                "{} holds {} but {} holds {}; merge only the shards of one command",
+                d.display(),
+                describe(f),
+                shards[0].display(),
+                describe(&found[0])
+            ))
+            .into());
+        }
+    }
+    for command in &found[0].1 {
+        let dirs: Vec<PathBuf> = shards.iter().map(|d| d.join(command)).collect();
+        merge_study(command, &dirs, out, argv)?;
+    }
+    Ok(found[0].0 || found[0].1.is_empty())
+}
+
+/// The study the shards ran, from the first shard's scenario text and identity.
+fn study_of(first: &StudyShard) -> anyhow::Result<Study> {
+    let id = &first.identity;
+    let scenario = Scenario::from_text(&first.scenario_file, &first.scenario_text)?;
+    if scenario.sha256 != id.scenario_sha256 {
+        return Err(InputError(format!(
+            "{}: the scenario text kept in the shard is not the one it ran",
+            first.scenario_file
+        ))
+        .into());
+    }
+    Ok(Study {
+        scenario,
+        configuration: id.configuration.clone(),
+        seed: id.seed,
+        replications: id.replications,
+        threads: 0,
+        posterior: None,
+    })
+}
+
+fn settings<T: serde::de::DeserializeOwned>(id: &StudyIdentity) -> anyhow::Result<T> {
+    serde_json::from_str(&id.settings)
+        .map_err(|e| InputError(format!("{} shard: unreadable settings ({e})", id.command)).into())
+}
+
+fn explore_error(e: explore::ExploreError) -> anyhow::Error {
+    if e.is_input() {
+        anyhow::Error::new(InputError(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Merges one study command's shard folders into `OUT/<command>/`.
+fn merge_study(
+    command: &str,
+    dirs: &[PathBuf],
+    out_root: &Path,
+    argv: &[String],
+) -> anyhow::Result<()> {
+    let shards = study_shard::check_set(dirs)?;
+    let first = shards[0].1.clone();
+    let id = &first.identity;
+    let n = id.replications;
+    // The layout's folder names are the commands' names.
+    let dir = out_root.join(command);
+    if command == layout::COMPARE_DIR {
+        return merge_compare(&first, dirs, &dir, argv);
+    }
+    let study = study_of(&first)?;
+    let _lock = super::lock_output(&dir, argv)?;
+    match command {
+        layout::SWEEP_DIR => {
+            let s: SweepSettings = settings(id)?;
+            let plan = SweepPlan {
+                study,
+                axes: s.axes,
+                providers: s.providers,
+                refine: None,
+            };
+            let design = explore::sweep::design(&plan).map_err(explore_error)?;
+            study_shard::merge_rows(&shards, &dir.join(layout::RUNS))?;
+            let points = assemble(design.grid.len(), n, study_shard::all_pieces(shards))
+                .map_err(|e| InputError(format!("sweep shards: {e}")))?;
+            let summaries: Vec<_> = points.into_iter().map(|p| p.summary).collect();
+            let result =
+                explore::sweep::analyse(&plan, &design, &summaries).map_err(explore_error)?;
+            super::study_output::write_sweep(&dir, &plan, result, argv)
+        }
+        layout::SENSITIVITY_DIR => {
+            let s: SensitivitySettings = settings(id)?;
+            let plan = SensitivityPlan {
+                study,
+                all: s.all,
+                fraction: s.fraction,
+                outputs: s.outputs,
+                trajectories: s.trajectories,
+                levels: s.levels,
+            };
+            let design = explore::sensitivity::design(&plan).map_err(explore_error)?;
+            let points = assemble(design.edits.len(), n, study_shard::all_pieces(shards))
+                .map_err(|e| InputError(format!("sensitivity shards: {e}")))?;
+            let result =
+                explore::sensitivity::analyse(&plan, &design, &points).map_err(explore_error)?;
+            super::study_output::write_sensitivity(&dir, &plan.study, result, argv)
+        }
+        _ => {
+            let points = assemble(1, n, study_shard::all_pieces(shards))
+                .map_err(|e| InputError(format!("backtest shards: {e}")))?;
+            let result = explore::backtest::analyse(&study, &points[0].summary)
+                .map_err(explore_error)?;
+            super::study_output::write_backtest(&dir, &study, result, argv)
+        }
+    }
+}
+
+/// Merges a comparison's shards: each configuration's `run` shards into `OUT/compare/<c>/`, then
+/// the paired comparison, charts and report from the merged rows, as `compare` writes them.
+fn merge_compare(
+    first: &StudyShard,
+    dirs: &[PathBuf],
+    out: &Path,
+    argv: &[String],
+) -> anyhow::Result<()> {
+    let id = &first.identity;
+    let s: CompareSettings = settings(id)?;
+    let study = study_of(first)?;
+    let mut checked = shard_merge::check_shards(dirs, out)?;
+    let have = checked.configuration_names();
+    let mut want = s.configurations.clone();
+    want.sort();
+    if have != want {
+        return Err(InputError(format!(
+            "{}: the comparison's configurations are {} but its shards hold {}",
+            dirs[0].display(),
+            s.configurations.join(", "),
+            have.join(", ")
+        ))
+        .into());
+    }
+    checked.order_by(&s.configurations);
+    let _lock = super::lock_output(out, argv)?;
+    let merged = checked.write(out, argv)?;
+    for m in &merged {
+        super::output::write_configuration_charts(&m.dir, &m.summary, &m.labels)?;
+    }
+    let plan = RunPlan {
+        scenario: study.scenario,
+        configurations: s.configurations,
+        replications: id.replications,
+        seed: id.seed,
+        threads: 0,
+        out: out.to_path_buf(),
+        shard: Shard::WHOLE,
+        resume: false,
+        save_every: std::time::Duration::from_secs(30),
+        notes: first.notes.clone(),
+        series: s.series,
+        posterior: None,
+    };
+    let summaries = merged.into_iter().map(|m| m.summary).collect();
+    let started = shards_started(dirs);
+    super::compare::write_comparison(&plan, s.baseline, summaries, started, argv)
+}
+
+/// When the first of a comparison's shards started.
+fn shards_started(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .filter_map(|d| study_shard::read(d).ok())
+        .map(|s| s.started)
+        .min()
+        .unwrap_or_default()
+}
