@@ -9,9 +9,9 @@ use clap::Args;
 use super::output::headline_table;
 use super::run::RunPlan;
 use super::{CommonArgs, InputError, RunArgs, output, study_shards};
-use crate::experiment::shard::Shard;
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
+use crate::experiment::shard::Shard;
 use crate::explore::backtest::BacktestResult;
 use crate::explore::sensitivity::SensitivityResult;
 use crate::explore::sweep::SweepResult;
@@ -158,7 +158,15 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         // Each configuration's folder holds its `run` shard; `shard.json`, written last, says the
         // comparison's shard is complete and how to merge it.
         let notes = plan.notes.clone();
-        study_shards::finish(out, identity, &plan.scenario, &notes, started, Vec::new(), None)?;
+        study_shards::finish(
+            out,
+            identity,
+            &plan.scenario,
+            &notes,
+            started,
+            Vec::new(),
+            None,
+        )?;
         super::run::clear_progress(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }

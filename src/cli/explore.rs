@@ -207,11 +207,19 @@ fn run_saved<T>(
         let (what, unit, total) = if sharded {
             let mine =
                 crate::explore::pieces::pieces(points, identity.replications, identity.shard);
-            (format!("Shard {} of the {label}", identity.shard), "pieces", mine.len())
+            (
+                format!("Shard {} of the {label}", identity.shard),
+                "pieces",
+                mine.len(),
+            )
         } else {
             let mut what = label.to_string();
             what[..1].make_ascii_uppercase();
-            let unit = if label == "sweep" { "grid points" } else { "points" };
+            let unit = if label == "sweep" {
+                "grid points"
+            } else {
+                "points"
+            };
             (what, unit, points)
         };
         return Ok(Ran::Stopped(study_shards::stopped(

@@ -18,13 +18,13 @@ pub mod compare;
 pub mod explore;
 pub mod options;
 pub mod output;
+pub mod piece_saves;
 pub mod progress;
 pub mod run;
 pub mod scale;
 pub mod stop;
 pub mod study_output;
 pub mod study_shards;
-pub mod piece_saves;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -169,7 +169,9 @@ impl PieceSaves {
             let target = study_dir.join(crate::export::layout::RUNS);
             std::fs::rename(self.dir.join(ROWS), &target)
                 .with_context(|| format!("cannot write {}", target.display()))?;
-            mark = Some(mark_of(&target).with_context(|| format!("cannot read {}", target.display()))?);
+            mark = Some(
+                mark_of(&target).with_context(|| format!("cannot read {}", target.display()))?,
+            );
         }
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("cannot remove {}", self.dir.display()))?;

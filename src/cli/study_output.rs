@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use super::output;
 use crate::charts;
-use crate::explore::{self, Study};
 use crate::explore::sweep::SweepPlan;
+use crate::explore::{self, Study};
 use crate::export;
 use crate::export::layout;
 

@@ -226,6 +226,10 @@ pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<
             format!("shards of {}", all.join(", "))
         }
     };
+    if found.iter().any(|(run, studies)| !run && studies.is_empty()) {
+        // The merge of `run` shards names the folder that holds no shards at all.
+        return Ok(true);
+    }
     for (d, f) in shards.iter().zip(&found).skip(1) {
         if *f != found[0] {
             return Err(InputError(format!(
@@ -335,8 +339,8 @@ fn merge_study(
         _ => {
             let points = assemble(1, n, study_shard::all_pieces(shards))
                 .map_err(|e| InputError(format!("backtest shards: {e}")))?;
-            let result = explore::backtest::analyse(&study, &points[0].summary)
-                .map_err(explore_error)?;
+            let result =
+                explore::backtest::analyse(&study, &points[0].summary).map_err(explore_error)?;
             super::study_output::write_backtest(&dir, &study, result, argv)
         }
     }

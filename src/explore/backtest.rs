@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ExploreError, Progress, Study};
 use super::pieces::{Evaluation, KeepNothing, PieceOutcome, SavedPieces, assemble, pieces};
+use super::{ExploreError, Progress, Study};
 use crate::experiment::shard::Shard;
 use crate::experiment::{Provenance, RatingOutcome, Summary};
 use crate::scenario::schema::Rating;

@@ -96,7 +96,10 @@ pub fn assemble(
             .per_rep
             .into_iter()
             .map(|v| v.into_iter().map(f64::from_bits).collect::<Vec<f64>>());
-        let open = out.len().checked_sub(1).filter(|&last| out[last].summary.replications < n);
+        let open = out
+            .len()
+            .checked_sub(1)
+            .filter(|&last| out[last].summary.replications < n);
         match open {
             Some(last) => {
                 let p = &mut out[last];

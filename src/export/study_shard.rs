@@ -231,9 +231,10 @@ pub fn complete(dir: &Path, identity: &StudyIdentity) -> bool {
         return false;
     };
     state.identity == *identity
-        && state.rows.as_ref().is_none_or(|m| {
-            mark_of(&dir.join(super::layout::RUNS)).is_ok_and(|found| found == *m)
-        })
+        && state
+            .rows
+            .as_ref()
+            .is_none_or(|m| mark_of(&dir.join(super::layout::RUNS)).is_ok_and(|found| found == *m))
 }
 
 /// Reads the shards in `dirs` (each a command's folder of one shard) and checks that they are
@@ -310,9 +311,12 @@ pub fn merge_rows(shards: &[(PathBuf, StudyShard)], target: &Path) -> Result<(),
     let mut out = AtomicFile::create(target).map_err(io_at(target))?;
     for (k, (dir, _)) in shards.iter().enumerate() {
         let file = dir.join(super::layout::RUNS);
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(&file).map_err(io_at(&file))?);
+        let mut reader =
+            BufReader::with_capacity(1 << 20, File::open(&file).map_err(io_at(&file))?);
         let mut header = Vec::new();
-        reader.read_until(b'\n', &mut header).map_err(io_at(&file))?;
+        reader
+            .read_until(b'\n', &mut header)
+            .map_err(io_at(&file))?;
         if k == 0 {
             out.write_all(&header).map_err(io_at(target))?;
         }
