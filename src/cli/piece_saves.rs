@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::InputError;
 use crate::experiment::resume::RowsMark;
 use crate::experiment::sealed;
+use crate::experiment::shard::Shard;
 use crate::explore::pieces::{PieceOutcome, SavedPieces};
 use crate::export::atomic;
 use crate::export::study_shard::{StudyIdentity, mark_of};
@@ -110,6 +111,20 @@ impl PieceSaves {
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+        if !loaded.is_empty() {
+            // Said every time, so that a log shows where each attempt carried on from.
+            let shard = if identity.shard == Shard::WHOLE {
+                String::new()
+            } else {
+                format!(" shard {}", identity.shard)
+            };
+            errln!(
+                "{}{shard}: resuming with pieces 1..{} saved in {}",
+                identity.command,
+                loaded.len(),
+                dir.display()
+            );
+        }
         let named = |e: std::io::Error| anyhow::anyhow!("{}: {e}", rows_path.display());
         let rows = match rows {
             None => None,

@@ -226,7 +226,10 @@ pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<
             format!("shards of {}", all.join(", "))
         }
     };
-    if found.iter().any(|(run, studies)| !run && studies.is_empty()) {
+    if found
+        .iter()
+        .any(|(run, studies)| !run && studies.is_empty())
+    {
         // The merge of `run` shards names the folder that holds no shards at all.
         return Ok(true);
     }
