@@ -15,7 +15,7 @@
 # Environment: CSMARKET (default target/release/csmarket), SLURM_E2E_REPS (replications per
 # configuration of the run, default 30000: each shard must run for longer than Slurm's warning
 # takes to come, up to 40 s), SLURM_E2E_SWEEP_REPS (replications per grid point of the 12-point
-# sweep, default 3000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
+# sweep, default 4000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
 # outlast the warning too), SLURM_E2E_ONLY (run or sweep: only that case), SLURM_E2E_KEEP=1 keeps
 # the temporary folder.
 set -euo pipefail
@@ -23,7 +23,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
-SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-3000}"
+SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-4000}"
 SCENARIO="$root/scenarios/england-2012.toml"
 SHARDS=3
 started=$(date +%s)

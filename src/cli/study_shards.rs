@@ -212,7 +212,11 @@ fn contents(dir: &Path) -> Result<(bool, Vec<&'static str>), MergeError> {
 /// returns whether `run` shards are left to the caller (they are, or the folders hold no study).
 pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<bool> {
     let mut found = Vec::with_capacity(shards.len());
+    let canonical_out = std::fs::canonicalize(out).ok();
     for d in shards {
+        if canonical_out.is_some() && std::fs::canonicalize(d).ok() == canonical_out {
+            return Err(MergeError::OutIsShard(out.display().to_string()).into());
+        }
         found.push(contents(d)?);
     }
     let describe = |(run, studies): &(bool, Vec<&str>)| {
@@ -303,7 +307,11 @@ fn merge_study(
         return merge_compare(&first, dirs, &dir, argv);
     }
     let study = study_of(&first)?;
-    let _lock = super::lock_output(&dir, argv)?;
+    let fold = |points: usize, shards: Vec<(PathBuf, StudyShard)>| {
+        assemble(points, n, study_shard::all_pieces(shards))
+            .map_err(|e| InputError(format!("{command} shards: {e}")))
+    };
+    // Everything is read and analysed before the output folder is created.
     match command {
         layout::SWEEP_DIR => {
             let s: SweepSettings = settings(id)?;
@@ -314,12 +322,14 @@ fn merge_study(
                 refine: None,
             };
             let design = explore::sweep::design(&plan).map_err(explore_error)?;
-            study_shard::merge_rows(&shards, &dir.join(layout::RUNS))?;
-            let points = assemble(design.grid.len(), n, study_shard::all_pieces(shards))
-                .map_err(|e| InputError(format!("sweep shards: {e}")))?;
-            let summaries: Vec<_> = points.into_iter().map(|p| p.summary).collect();
+            let summaries: Vec<_> = fold(design.grid.len(), shards.clone())?
+                .into_iter()
+                .map(|p| p.summary)
+                .collect();
             let result =
                 explore::sweep::analyse(&plan, &design, &summaries).map_err(explore_error)?;
+            let _lock = super::lock_output(&dir, argv)?;
+            study_shard::merge_rows(&shards, &dir.join(layout::RUNS))?;
             super::study_output::write_sweep(&dir, &plan, result, argv)
         }
         layout::SENSITIVITY_DIR => {
@@ -333,17 +343,17 @@ fn merge_study(
                 levels: s.levels,
             };
             let design = explore::sensitivity::design(&plan).map_err(explore_error)?;
-            let points = assemble(design.edits.len(), n, study_shard::all_pieces(shards))
-                .map_err(|e| InputError(format!("sensitivity shards: {e}")))?;
+            let points = fold(design.edits.len(), shards)?;
             let result =
                 explore::sensitivity::analyse(&plan, &design, &points).map_err(explore_error)?;
+            let _lock = super::lock_output(&dir, argv)?;
             super::study_output::write_sensitivity(&dir, &plan.study, result, argv)
         }
         _ => {
-            let points = assemble(1, n, study_shard::all_pieces(shards))
-                .map_err(|e| InputError(format!("backtest shards: {e}")))?;
-            let result =
-                explore::backtest::analyse(&study, &points[0].summary).map_err(explore_error)?;
+            let points = fold(1, shards)?;
+            let result = explore::backtest::analyse(&study, &points[0].summary)
+                .map_err(explore_error)?;
+            let _lock = super::lock_output(&dir, argv)?;
             super::study_output::write_backtest(&dir, &study, result, argv)
         }
     }
