@@ -23,6 +23,7 @@ pub mod progress;
 pub mod run;
 pub mod scale;
 pub mod stop;
+pub mod study_merge;
 pub mod study_output;
 pub mod study_shards;
 

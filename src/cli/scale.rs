@@ -33,7 +33,7 @@ pub struct MergeArgs {
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     // The shards of compare, sweep, sensitivity and backtest first (a comparison's report shows
     // the explorations merged beside it); then those of `run`, if the folders hold any.
-    if !super::study_shards::merge(&args.shards, &args.out, argv)? {
+    if !super::study_merge::merge(&args.shards, &args.out, argv)? {
         outln!(
             "Merged {} shard folders into {}/",
             args.shards.len(),
