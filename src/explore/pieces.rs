@@ -242,6 +242,61 @@ mod tests {
         }
     }
 
+    fn small_study() -> Study {
+        Study {
+            scenario: crate::scenario::Scenario::from_text(
+                "small.toml",
+                include_str!("../../tests/fixtures/small.toml"),
+            )
+            .unwrap(),
+            configuration: "national".into(),
+            seed: 9,
+            replications: 7,
+            threads: 2,
+            posterior: None,
+        }
+    }
+
+    #[test]
+    fn pieces_of_every_shard_fold_into_each_points_whole_summary_and_per_replication_figures() {
+        let study = small_study();
+        let field = study.field("services.comms.locality").unwrap();
+        let edits: Vec<Vec<Edit>> = [0.1, 0.9].iter().map(|&x| vec![field.edit(x)]).collect();
+        let keep = |p: usize, r: &ReplicationOutcome| vec![r.cost_per_head + p as f64];
+        let eval = Evaluation {
+            study: &study,
+            edits: &edits,
+            keep: &keep,
+        };
+        let run = |shard| {
+            let mine = pieces(2, 7, shard);
+            eval.run(&mine, &mut KeepNothing, &|_, _| {}, 0, 0).unwrap()
+        };
+        let whole = assemble(2, 7, run(Shard::WHOLE)).unwrap();
+        let split: Vec<PieceOutcome> = (0..5)
+            .flat_map(|k| run(Shard::new(k, 5).unwrap()))
+            .collect();
+        assert!(split.len() > 5, "some point is split between shards");
+        assert_eq!(assemble(2, 7, split.clone()).unwrap(), whole);
+        for (p, point) in whole.iter().enumerate() {
+            let market = study.market(&edits[p]).unwrap();
+            let direct = crate::experiment::summarise(&market, 0..7, 1).unwrap();
+            assert_eq!(point.summary, direct);
+            let figures: Vec<f64> = (0..7)
+                .map(|r| crate::engine::simulate(&market, r).cost_per_head + p as f64)
+                .collect();
+            assert_eq!(point.per_rep, vec![figures]);
+        }
+        // Out of order, repeated or short: refused, never folded into a wrong summary.
+        let mut swapped = split.clone();
+        swapped.swap(0, 1);
+        assert!(assemble(2, 7, swapped).is_err());
+        let mut twice = split.clone();
+        twice.insert(1, split[0].clone());
+        assert!(assemble(2, 7, twice).is_err());
+        assert!(assemble(2, 7, split[..split.len() - 1].to_vec()).is_err());
+    }
+
     #[test]
     fn a_piece_never_spans_two_points_and_the_whole_is_one_piece_a_point() {
         let whole = pieces(3, 5, Shard::WHOLE);
