@@ -52,7 +52,8 @@ pub struct CompareSettings {
     pub series: bool,
 }
 
-/// The identity of a study under a command's settings.
+/// The identity of a study under a command's settings (each argument is a field of it).
+#[allow(clippy::too_many_arguments)]
 pub fn identity(
     command: &str,
     scenario: &Scenario,
