@@ -5,7 +5,8 @@
 #   shard 0 has its csmarket SIGKILLed after its first save (as the OOM killer would),
 #   shard 1 has its time limit cut to 1 minute while it runs (Slurm warns it, it saves and requeues),
 #   shard 2 is cancelled with scancel while it runs (the finish job submits it again);
-# nobody touches anything after that. Each merge must complete by itself and equal a one-machine
+# nobody touches anything after that; and a calibration through examples/slurm/calibrate.sh with
+# one shard of its first generation cancelled. Each merge must complete by itself and equal a one-machine
 # run of the same command byte for byte: every file, except the provenance that says when and how
 # the work was run (`started`, `finished`, `threads`, `command_line` in the JSON files; the same
 # lines of a report), as in tests/golden.rs.
@@ -16,7 +17,7 @@
 # configuration of the run, default 30000: each shard must run for longer than Slurm's warning
 # takes to come, up to 40 s), SLURM_E2E_SWEEP_REPS (replications per grid point of the 12-point
 # sweep, default 4000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
-# outlast the warning too), SLURM_E2E_ONLY (run or sweep: only that case), SLURM_E2E_KEEP=1 keeps
+# outlast the warning too), SLURM_E2E_ONLY (run, sweep or calibrate: only that case), SLURM_E2E_KEEP=1 keeps
 # the temporary folder.
 set -euo pipefail
 
@@ -42,6 +43,7 @@ cleanup() {
     # Whatever happened, leave no job of this test behind.
     scancel --name=csmarket-run 2>/dev/null || true
     scancel --name=csmarket-sweep 2>/dev/null || true
+    scancel --name=csmarket-calibrate 2>/dev/null || true
     # `|| true`: under set -e a failing last command here would turn a pass into exit status 1.
     if [[ -n "${one_pid:-}" ]]; then kill "$one_pid" 2>/dev/null || true; fi
     if [[ "${SLURM_E2E_KEEP:-}" == 1 ]]; then
@@ -215,5 +217,55 @@ if [[ "${SLURM_E2E_ONLY:-sweep}" == sweep ]]; then
         --param services.communications.locality=0:1:12 -n "$SWEEP_REPS"
     grep -q '"replications": '"$SWEEP_REPS" "$tmp/sweep/merged/sweep/sweep.json" ||
         fail "merged sweep does not count $SWEEP_REPS replications a point"
+fi
+if [[ "${SLURM_E2E_ONLY:-calibrate}" == calibrate ]]; then
+    # A calibration generation by generation (examples/slurm/calibrate.sh) of the tutorial with
+    # two priors and two targets, one shard of the first generation cancelled before it runs: the
+    # merge job submits it again, and the posterior equals a one-machine calibration.
+    { cat <<'EOF2'
+uncertain = [
+  { path = "services.bi.in_house.unit_cost", min = 0.3, max = 1.2, reason = "e2e test" },
+  { path = "rules.plan_share", min = 0.2, max = 1.0, reason = "e2e test" },
+]
+EOF2
+        cat "$root/scenarios/tutorial.toml"
+        cat <<'EOF2'
+
+[observed]
+configuration = "collaborative"
+
+[[observed.targets]]
+kind = "in_house_share"
+quarter = 4
+value = 0.3
+tolerance = 0.05
+source = "e2e test"
+EOF2
+    } >"$tmp/calibrate.toml"
+    cal=("$tmp/calibrate.toml" --config collaborative --particles 60 --generations 3 --reps 4 --seed 6)
+    "$CSMARKET" calibrate "${cal[@]}" --out "$tmp/calibrate-one" >"$tmp/calibrate-one.log" 2>&1 ||
+        fail "calibrate: the one-machine calibration failed: $(cat "$tmp/calibrate-one.log")"
+    say "calibrate: submitting generations of 3 shards"
+    "$root/examples/slurm/calibrate.sh" --shards 3 --cpus 1 --mem 1G --time 10 --work "$tmp/calibrate" \
+        --csmarket "$CSMARKET" "${cal[@]}" >/dev/null
+    array=$(grep -o 'shards job [0-9]*' "$tmp/calibrate/history" | head -n 1 | awk '{print $3}')
+    scancel "${array}_1"
+    say "calibrate: generation 0 shard 1 cancelled with scancel ${array}_1"
+    for ((i = 0; i < 600; i++)); do
+        [[ -f "$tmp/calibrate/done" ]] && break
+        grep -qE "gave up|stopped:|failed" "$tmp/calibrate/logs/merge.log" 2>/dev/null && break
+        sleep 1
+    done
+    echo "---- calibrate: what the merge jobs printed"
+    grep -E "merge:|Stopped" "$tmp/calibrate/logs/merge.log" | sed 's/^/  /'
+    echo "----"
+    [[ -f "$tmp/calibrate/done" ]] || fail "calibrate: the calibration did not complete by itself"
+    grep -q "shards 1 are not complete: submitting them again" "$tmp/calibrate/logs/merge.log" ||
+        fail "calibrate: the cancelled shard was not submitted again"
+    for f in posterior.csv generations.csv fit.csv posterior.svg pairs.svg; do
+        cmp -s "$tmp/calibrate-one/calibrate/$f" "$tmp/calibrate/main/calibrate/$f" ||
+            fail "calibrate: $f differs from a one-machine calibration"
+    done
+    say "calibrate: PASS: posterior, generations, fit and charts equal a one-machine calibration"
 fi
 say "PASS: every case; all $(($(date +%s) - started))s"

@@ -213,7 +213,7 @@ impl SavedPieces for PieceSaves {
         self.loaded.get(j).cloned()
     }
 
-    fn save(&mut self, j: usize, outcome: &PieceOutcome) -> anyhow::Result<()> {
+    fn save(&mut self, j: usize, outcome: &PieceOutcome, more: bool) -> anyhow::Result<()> {
         if let Some(e) = self.row_error.take() {
             return Err(e.context(format!("cannot write {}", self.dir.join(ROWS).display())));
         }
@@ -234,7 +234,10 @@ impl SavedPieces for PieceSaves {
         };
         atomic::write(&piece_file(&self.dir, j), &sealed::seal(FORMAT, &saved)?)?;
         self.finished = j + 1;
-        if super::stop::requested().is_some() {
+        // A shard whose last piece is saved is complete: it finishes rather than stopping with
+        // nothing left to resume. (A whole study stops, so that a sweep's --refine waits.)
+        let last_of_shard = !more && self.identity.shard != Shard::WHOLE;
+        if super::stop::requested().is_some() && !last_of_shard {
             self.stopped = true;
             return Err(Stop.into());
         }

@@ -139,8 +139,9 @@ pub trait SavedPieces {
     /// Piece `j` of this machine's list, saved by an earlier run that stopped (its rows are
     /// already kept, so they are not handed over again).
     fn load(&mut self, j: usize) -> Option<PieceOutcome>;
-    /// Piece `j` is finished and every one of its rows handed over. An error stops the study.
-    fn save(&mut self, j: usize, outcome: &PieceOutcome) -> anyhow::Result<()>;
+    /// Piece `j` is finished and every one of its rows handed over; `more`: pieces follow it on
+    /// this machine. An error stops the study.
+    fn save(&mut self, j: usize, outcome: &PieceOutcome, more: bool) -> anyhow::Result<()>;
 }
 
 /// Keeps no pieces: a study run in one go.
@@ -153,7 +154,7 @@ impl SavedPieces for KeepNothing {
         None
     }
 
-    fn save(&mut self, _: usize, _: &PieceOutcome) -> anyhow::Result<()> {
+    fn save(&mut self, _: usize, _: &PieceOutcome, _: bool) -> anyhow::Result<()> {
         Ok(())
     }
 }
@@ -211,7 +212,7 @@ impl Evaluation<'_> {
                 per_rep,
             };
             saved
-                .save(j, &o)
+                .save(j, &o, j + 1 < pieces.len())
                 .map_err(|e| ExploreError::Run(RunError::Sink(e)))?;
             out.push(o);
         }
