@@ -3,15 +3,17 @@
 use std::io::Read;
 use std::path::Path;
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 use toml::{Spanned, Table, Value};
 
+use super::document::{Document, read_in_parts, too_deep};
 use super::edit::{remove_path, set_path};
 use super::error::{Problem, ScenarioError, line_col};
 use super::limits::{MAX_FILE_BYTES, MAX_NESTING};
 use super::path::{self, Segment};
-use super::schema::ScenarioFile;
+use super::schema::{Configuration, ScenarioFile};
 use super::suggest::Suggester;
 use super::validate::validate;
 
@@ -32,7 +34,8 @@ pub struct Scenario {
     pub text: std::sync::Arc<str>,
     /// The scenario as written, before any configuration.
     pub base: ScenarioFile,
-    raw: Table,
+    /// The document as written, for configuration edits and path look-ups.
+    document: Document,
 }
 
 /// A problem with the file as a whole (no position).
@@ -107,23 +110,6 @@ fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
     })
 }
 
-/// The first table or array nested deeper than [`MAX_NESTING`], by its start offset. Walks
-/// without recursion, so a hostile file cannot exhaust the stack here.
-fn too_deep(root: &Spanned<DeValue<'_>>) -> Option<usize> {
-    let mut stack = vec![(root, 0usize)];
-    while let Some((node, depth)) = stack.pop() {
-        if depth > MAX_NESTING {
-            return Some(node.span().start);
-        }
-        match node.get_ref() {
-            DeValue::Table(t) => stack.extend(t.values().map(|v| (v, depth + 1))),
-            DeValue::Array(a) => stack.extend(a.iter().map(|v| (v, depth + 1))),
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The start of the dotted key with the most `.`s, when it has more than [`MAX_NESTING`]: toml
 /// refuses keys of 80 or more parts without saying where.
 fn deepest_dotted_key(text: &str) -> Option<usize> {
@@ -172,7 +158,48 @@ impl Scenario {
     }
 
     /// Checks a scenario given as text; `file` names it in messages.
+    ///
+    /// A valid scenario is read in parts, keeping no positions (see [`super::document`]); only
+    /// when that finds a problem is the file parsed again whole, with a position for every value,
+    /// to report each problem's line and column.
     pub fn from_text(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        match Scenario::read_quietly(file, text) {
+            Some(scenario) => Ok(scenario),
+            None => Scenario::read_with_positions(file, text),
+        }
+    }
+
+    /// Reads and checks a scenario in parts, configurations included: `None` on any problem.
+    fn read_quietly(file: &str, text: &str) -> Option<Scenario> {
+        let (base, document) = read_in_parts(text)?;
+        if !validate(&base).is_empty() {
+            return None;
+        }
+        let scenario = Scenario {
+            file: file.to_string(),
+            sha256: hex_sha256(text.as_bytes()),
+            text: text.into(),
+            base,
+            document,
+        };
+        for u in &scenario.base.uncertain {
+            if !matches!(
+                scenario.value_at(&u.path),
+                Some(Value::Integer(_) | Value::Float(_))
+            ) {
+                return None;
+            }
+        }
+        let mut hints = Suggester::new();
+        for cf in &scenario.base.configurations {
+            scenario.resolve_checked(&cf.name, &[], &mut hints).ok()?;
+        }
+        Some(scenario)
+    }
+
+    /// Reads and checks a scenario as one document with a position for every value, so that
+    /// every problem names its line and column.
+    fn read_with_positions(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let problem = |position, path: String, message: String| Problem {
             file: file.to_string(),
             position,
@@ -225,7 +252,7 @@ impl Scenario {
             sha256: hex_sha256(text.as_bytes()),
             text: text.into(),
             base,
-            raw,
+            document: Document::whole(raw),
         };
         // Uncertain parameters must name numeric fields, so sensitivity analysis can vary them.
         // One suggester for every hint, so thousands of misspelt paths stay fast.
@@ -321,14 +348,22 @@ impl Scenario {
             message,
             configuration: Some(configuration.to_string()),
         };
-        let mut doc = self.raw.clone();
-        let mut problems = Vec::new();
-        if let Some(cf) = self
+        let cf = self
             .base
             .configurations
             .iter()
-            .find(|c| c.name == configuration)
-        {
+            .find(|c| c.name == configuration);
+        if let Some(resolved) = self.resolve_in_parts(cf, extra, hints) {
+            return Ok(resolved);
+        }
+        let Some(mut doc) = self.document.whole_table(&self.text) else {
+            return Err(ScenarioError::Invalid(vec![problem(
+                String::new(),
+                "the scenario's text no longer matches what was read".into(),
+            )]));
+        };
+        let mut problems = Vec::new();
+        if let Some(cf) = cf {
             // One pass over the providers, however many are switched (generated markets have
             // thousands); a later switch of the same id wins, as in the file.
             let mut switches: std::collections::HashMap<&str, bool> =
@@ -399,55 +434,73 @@ impl Scenario {
         }
     }
 
-    /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.
-    pub fn numeric_paths(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (k, x) in &self.raw {
-            if k != "configurations" && k != "observed" {
-                collect_numeric(x, k.clone(), &mut out);
+    /// A configuration's scenario without parsing the split arrays (providers, regions) again:
+    /// edits go to the rest of the document and providers are switched on and off in place.
+    /// `None` when an edit reaches into a split array or anything is wrong; the whole document
+    /// is then edited as written, which says what is wrong.
+    fn resolve_in_parts(
+        &self,
+        cf: Option<&Configuration>,
+        extra: &[Edit],
+        hints: &mut Suggester,
+    ) -> Option<ScenarioFile> {
+        if !self.document.any_split() {
+            return None;
+        }
+        let reaches_split = |p: &String| match path::parse(p).ok()?.first()? {
+            Segment::Key(k) => (!self.document.is_split(k)).then_some(()),
+            Segment::Index(_) => None,
+        };
+        let mut doc = self.document.rest().clone();
+        let mut switches = std::collections::HashMap::new();
+        if let Some(cf) = cf {
+            let switches_any = !cf.enable.is_empty() || !cf.disable.is_empty();
+            if switches_any && !self.document.is_split("providers") {
+                return None;
+            }
+            // A later switch of the same id wins, as in the file.
+            for id in &cf.enable {
+                switches.insert(id.as_str(), true);
+            }
+            for id in &cf.disable {
+                switches.insert(id.as_str(), false);
+            }
+            for path in &cf.remove {
+                reaches_split(path)?;
+                remove_path(&mut doc, path, hints).ok()?;
+            }
+            for (path, value) in &cf.set {
+                reaches_split(path)?;
+                set_path(&mut doc, path, value.clone(), hints).ok()?;
             }
         }
-        out
+        for e in extra {
+            reaches_split(&e.path)?;
+            set_path(&mut doc, &e.path, e.value.clone(), hints).ok()?;
+        }
+        let mut resolved = ScenarioFile::deserialize(Value::Table(doc)).ok()?;
+        self.document.splice(&self.base, &mut resolved);
+        let mut found = std::collections::HashSet::new();
+        for p in &mut resolved.providers {
+            if let Some(&on) = switches.get(p.id.as_str()) {
+                p.enabled = on;
+                found.insert(p.id.clone());
+            }
+        }
+        if found.len() != switches.len() || !validate(&resolved).is_empty() {
+            return None;
+        }
+        Some(resolved)
+    }
+
+    /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.
+    pub fn numeric_paths(&self) -> Vec<String> {
+        self.document.numeric_paths(&self.text)
     }
 
     /// The value at a path of the base scenario, if any.
     pub fn value_at(&self, path: &str) -> Option<Value> {
-        let segs = path::parse(path).ok()?;
-        let (first, rest) = segs.split_first()?;
-        let Segment::Key(k) = first else { return None };
-        rest.iter().try_fold(self.raw.get(k)?, path::child).cloned()
-    }
-}
-
-fn collect_numeric(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Integer(_) | Value::Float(_) => out.push(at),
-        Value::Table(t) => {
-            for (k, x) in t {
-                if at == "configurations"
-                    || (at.is_empty() && (k == "configurations" || k == "observed"))
-                {
-                    continue;
-                }
-                let p = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                collect_numeric(x, p, out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                // Elements with an id are addressed by it, which survives reordering.
-                let p = match x.get("id").and_then(Value::as_str) {
-                    Some(id) => format!("{at}.{id}"),
-                    None => format!("{at}[{i}]"),
-                };
-                collect_numeric(x, p, out);
-            }
-        }
-        _ => {}
+        self.document.value_at(&self.text, &self.base, path)
     }
 }
 
