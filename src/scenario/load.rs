@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -31,7 +32,7 @@ pub struct Scenario {
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
     /// The exact text read (its SHA-256 is `sha256`), written beside results as `scenario.toml`.
-    pub text: std::sync::Arc<str>,
+    pub text: Arc<str>,
     /// The scenario as written, before any configuration.
     pub base: ScenarioFile,
     /// The document as written, for configuration edits and path look-ups.
@@ -78,8 +79,9 @@ fn read_bytes(path: &Path, file: &str) -> Result<Vec<u8>, ScenarioError> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big(format!("{} bytes", meta.len())));
     }
-    // Read at most one byte past the cap, in case the file grows or misreports its size.
-    let mut bytes = Vec::new();
+    // Read at most one byte past the cap, in case the file grows or misreports its size. Sized
+    // to the file, so a large file is not held in a buffer grown by doubling.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(read_error)?;
@@ -153,8 +155,9 @@ impl Scenario {
 
     /// Checks a scenario given as bytes (UTF-8 text); `file` names it in messages.
     pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<Scenario, ScenarioError> {
-        let text = decode(file, bytes)?;
-        Scenario::from_text(file, &text)
+        // The text is kept as shared text; the decoded copy goes before parsing starts.
+        let text: Arc<str> = decode(file, bytes)?.into();
+        Scenario::from_shared(file, text)
     }
 
     /// Checks a scenario given as text; `file` names it in messages.
@@ -163,14 +166,18 @@ impl Scenario {
     /// when that finds a problem is the file parsed again whole, with a position for every value,
     /// to report each problem's line and column.
     pub fn from_text(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        match Scenario::read_quietly(file, text) {
+        Scenario::from_shared(file, text.into())
+    }
+
+    fn from_shared(file: &str, text: Arc<str>) -> Result<Scenario, ScenarioError> {
+        match Scenario::read_quietly(file, &text) {
             Some(scenario) => Ok(scenario),
-            None => Scenario::read_with_positions(file, text),
+            None => Scenario::read_with_positions(file, &text),
         }
     }
 
     /// Reads and checks a scenario in parts, configurations included: `None` on any problem.
-    fn read_quietly(file: &str, text: &str) -> Option<Scenario> {
+    fn read_quietly(file: &str, text: &Arc<str>) -> Option<Scenario> {
         let (base, document) = read_in_parts(text)?;
         if !validate(&base).is_empty() {
             return None;
@@ -178,7 +185,7 @@ impl Scenario {
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
-            text: text.into(),
+            text: Arc::clone(text),
             base,
             document,
         };
@@ -199,7 +206,7 @@ impl Scenario {
 
     /// Reads and checks a scenario as one document with a position for every value, so that
     /// every problem names its line and column.
-    fn read_with_positions(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    fn read_with_positions(file: &str, text: &Arc<str>) -> Result<Scenario, ScenarioError> {
         let problem = |position, path: String, message: String| Problem {
             file: file.to_string(),
             position,
@@ -250,7 +257,7 @@ impl Scenario {
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
-            text: text.into(),
+            text: Arc::clone(text),
             base,
             document: Document::whole(raw),
         };
@@ -545,3 +552,6 @@ fn locate(text: &str, root: &Spanned<DeValue<'_>>, path: &str) -> (usize, usize)
     }
     best.map_or((1, 1), |o| line_col(text, o))
 }
+
+#[cfg(test)]
+mod tests;
