@@ -195,10 +195,16 @@ impl Document {
             return None;
         };
         let Some(k) = SPLIT_KEYS.iter().position(|s| s == key) else {
-            return rest.iter().try_fold(self.rest.get(key)?, path::child).cloned();
+            return rest
+                .iter()
+                .try_fold(self.rest.get(key)?, path::child)
+                .cloned();
         };
         if self.elements[k].is_empty() {
-            return rest.iter().try_fold(self.rest.get(key)?, path::child).cloned();
+            return rest
+                .iter()
+                .try_fold(self.rest.get(key)?, path::child)
+                .cloned();
         }
         let Some((second, rest)) = rest.split_first() else {
             return Some(Value::Array(self.array(text, k)?));

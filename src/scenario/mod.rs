@@ -1,7 +1,7 @@
 //! Scenario files: the schema the user writes, parsing with positions, validation and configurations.
 
-pub mod edit;
 pub mod document;
+pub mod edit;
 pub mod error;
 pub mod limits;
 pub mod load;

@@ -58,7 +58,8 @@ fn header<'t>(
     open: Range<usize>,
     tokens: &[(TokenKind, Range<usize>)],
 ) -> Header<'t> {
-    let array = matches!(tokens.first(), Some((TokenKind::LeftSquareBracket, r)) if r.start == open.end);
+    let array =
+        matches!(tokens.first(), Some((TokenKind::LeftSquareBracket, r)) if r.start == open.end);
     let key = tokens
         .iter()
         .skip(usize::from(array))

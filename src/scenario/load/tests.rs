@@ -14,7 +14,10 @@ fn both_ways(name: &str, text: &str) -> (Scenario, Scenario) {
     let text: Arc<str> = text.into();
     let parts = Scenario::read_quietly(name, &text).expect("reads in parts");
     let whole = Scenario::read_with_positions(name, &text).expect("reads whole");
-    assert!(parts.document.is_split("providers"), "{name}: providers split off");
+    assert!(
+        parts.document.is_split("providers"),
+        "{name}: providers split off"
+    );
     assert!(!whole.document.any_split(), "{name}");
     (parts, whole)
 }
@@ -34,7 +37,12 @@ fn reading_in_parts_gives_what_reading_the_whole_document_gives() {
         for p in &paths {
             assert_eq!(parts.value_at(p), whole.value_at(p), "{name}: {p}");
         }
-        for p in ["providers", "providers[1]", "providers[1].id", "providers.nobody.x"] {
+        for p in [
+            "providers",
+            "providers[1]",
+            "providers[1].id",
+            "providers.nobody.x",
+        ] {
             assert_eq!(parts.value_at(p), whole.value_at(p), "{name}: {p}");
         }
     }
@@ -50,7 +58,10 @@ fn edits_in_parts_and_whole_agree_and_bad_ones_are_reported_alike() {
     };
     let edits = [
         // Reaches into a provider: the providers are parsed again for it.
-        vec![edit(&format!("providers.{provider}.reserves"), Value::Float(5e6))],
+        vec![edit(
+            &format!("providers.{provider}.reserves"),
+            Value::Float(5e6),
+        )],
         // Does not: the providers are copied as read.
         vec![edit("rules.contract_length", Value::Integer(12))],
         // Misspelt and bad edits: the whole document says what is wrong, in both.
