@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::{Spanned, Table, Value};
 
 use super::document::{Document, read_in_parts, too_deep};
@@ -239,7 +239,9 @@ impl Scenario {
                 nesting_message(),
             )]));
         }
-        let de = toml::Deserializer::parse(text).map_err(syntax)?;
+        // Deserialized from a copy of the tree already parsed: parsing the text again would hold
+        // the parser's token and event lists, several times the file's size, beside the tree.
+        let de = ValueDeserializer::from(spanned.clone());
         let base: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = clean_path(&e.path().to_string());
             let pos = e
@@ -253,7 +255,7 @@ impl Scenario {
             .into_iter()
             .map(|f| problem(Some(locate(text, &spanned, &f.path)), f.path, f.message))
             .collect();
-        let raw: Table = toml::from_str(text).map_err(syntax)?;
+        let raw = Table::deserialize(ValueDeserializer::from(spanned.clone())).map_err(syntax)?;
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
