@@ -81,3 +81,69 @@ fn edits_in_parts_and_whole_agree_and_bad_ones_are_reported_alike() {
         }
     }
 }
+
+/// Every file made from the fixture by deleting, duplicating or moving one line, or by turning a
+/// provider's line into a sub-table of it: reading in parts accepts only what reading whole
+/// accepts, and reads the same scenario and configurations. (When it does not accept, loading
+/// reads whole, so messages are those of reading whole.)
+#[test]
+fn reading_in_parts_accepts_only_what_reading_whole_accepts() {
+    let lines: Vec<&str> = SMALL.lines().collect();
+    let mut variants = Vec::new();
+    for i in 0..lines.len() {
+        let mut deleted = lines.clone();
+        deleted.remove(i);
+        variants.push(deleted);
+        let mut doubled = lines.clone();
+        doubled.insert(i, lines[i]);
+        variants.push(doubled);
+        let mut moved = lines.clone();
+        let line = moved.remove(i);
+        moved.push(line);
+        variants.push(moved);
+    }
+    let sub_tables: Vec<String> = lines
+        .iter()
+        .map(|l| match l.split_once(" = ") {
+            Some((k, v)) if k.starts_with("services.") => format!("[providers.{k}]\n{}", inline(v)),
+            _ => (*l).to_string(),
+        })
+        .collect();
+    variants.push(sub_tables.iter().map(String::as_str).collect());
+    let (mut accepted, mut refused) = (0, 0);
+    for (i, v) in variants.iter().enumerate() {
+        let text: Arc<str> = (v.join("\n") + "\n").into();
+        let parts = Scenario::read_quietly("v.toml", &text);
+        match (parts, Scenario::read_with_positions("v.toml", &text)) {
+            (Some(p), Ok(w)) => {
+                accepted += 1;
+                assert_eq!(json(&p.base), json(&w.base), "{text}");
+                for c in w.configuration_names() {
+                    let (p, w) = (p.resolve(&c), w.resolve(&c));
+                    assert_eq!(json(&p.unwrap()), json(&w.unwrap()), "{c}:\n{text}");
+                }
+            }
+            (Some(_), Err(e)) => panic!("accepted in parts, refused whole ({e}):\n{text}"),
+            (None, _) => {
+                assert!(
+                    i + 1 < variants.len(),
+                    "sub-tables of providers read in parts"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        accepted > 50 && refused > 50,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
+/// The keys of an inline table (`{ a = 1, b = 2 }`), one a line.
+fn inline(v: &str) -> String {
+    let body = v.trim().trim_start_matches('{').trim_end_matches('}');
+    body.split(", ")
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
