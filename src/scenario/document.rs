@@ -1,22 +1,27 @@
 //! The scenario document as written, read in parts and kept small: the rest of the file as a TOML
 //! table, the long arrays of tables (providers, regions) only as the byte ranges of their
-//! elements in the scenario text, parsed again on the rare occasions an edit or a look-up needs
-//! one of them as TOML.
+//! elements in the scenario text, each parsed again only when an edit or a look-up reaches into
+//! it.
 //!
 //! Reading in parts never reports an error itself: any problem makes it give up, and loading then
 //! parses the file whole, with positions, to say where the problem is.
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::{Spanned, Table, Value};
 
+use super::edit::{Edit, remove_path, set_path};
 use super::limits::MAX_NESTING;
 use super::path::{self, Segment};
-use super::schema::ScenarioFile;
+use super::schema::{Configuration, Provider, Region, ScenarioFile};
 use super::split::{self, SPLIT_KEYS};
+use super::suggest::Suggester;
+use super::validate::validate;
 
 /// Elements parsed together, at most about this many bytes of text at a time: large enough that
 /// parsing costs no more than in one piece, small enough that the parser's token and event lists
@@ -209,20 +214,132 @@ impl Document {
         let Some((second, rest)) = rest.split_first() else {
             return Some(Value::Array(self.array(text, k)?));
         };
-        let i = match second {
-            Segment::Index(i) => *i,
-            Segment::Key(id) => match key.as_str() {
-                "providers" => base.providers.iter().position(|p| &p.id == id)?,
-                "regions" => base.regions.iter().position(|r| &r.id == id)?,
-                _ => return None,
-            },
-        };
-        let mut part: Table = toml::from_str(text.get(self.elements[k].get(i)?.clone())?).ok()?;
-        let element = match part.remove(key.as_str())? {
-            Value::Array(mut a) if a.len() == 1 => a.pop()?,
-            _ => return None,
-        };
+        let element = self.element(text, k, self.element_index(base, k, second)?)?;
         rest.iter().try_fold(&element, path::child).cloned()
+    }
+
+    /// The element of split array `k` that a path segment names: by index, or the first with
+    /// that id, as [`path::child`] finds it in the whole document.
+    fn element_index(&self, base: &ScenarioFile, k: usize, segment: &Segment) -> Option<usize> {
+        match segment {
+            Segment::Index(i) => (*i < self.elements[k].len()).then_some(*i),
+            Segment::Key(id) => match SPLIT_KEYS[k] {
+                "providers" => base.providers.iter().position(|p| &p.id == id),
+                "regions" => base.regions.iter().position(|r| &r.id == id),
+                _ => None,
+            },
+        }
+    }
+
+    /// Element `i` of split array `k` as a TOML value, parsed again from the text.
+    fn element(&self, text: &str, k: usize, i: usize) -> Option<Value> {
+        let mut part: Table = toml::from_str(text.get(self.elements[k].get(i)?.clone())?).ok()?;
+        match part.remove(SPLIT_KEYS[k])? {
+            Value::Array(mut a) if a.len() == 1 => a.pop(),
+            _ => None,
+        }
+    }
+
+    /// A configuration's scenario (with `extra` edits on top) without parsing the split arrays
+    /// again: edits go to the rest of the document or to the one element they reach into, and
+    /// providers are switched on and off in place. `None` when an edit replaces a whole element
+    /// or its id, or anything is wrong: the whole document is then edited as written, which
+    /// says what is wrong.
+    pub fn resolve(
+        &self,
+        text: &str,
+        base: &ScenarioFile,
+        cf: Option<&Configuration>,
+        extra: &[Edit],
+        hints: &mut Suggester,
+    ) -> Option<ScenarioFile> {
+        if !self.any_split() {
+            return None;
+        }
+        let mut switches: HashMap<&str, bool> = HashMap::new();
+        // Each edit's path, and its value (`None` removes), in the order they apply.
+        let mut edits: Vec<(&str, Option<&Value>)> = Vec::new();
+        if let Some(cf) = cf {
+            let switching = !cf.enable.is_empty() || !cf.disable.is_empty();
+            if switching && !self.is_split("providers") {
+                return None;
+            }
+            // A later switch of the same id wins, as in the file.
+            for id in &cf.enable {
+                switches.insert(id, true);
+            }
+            for id in &cf.disable {
+                switches.insert(id, false);
+            }
+            edits.extend(cf.remove.iter().map(|p| (p.as_str(), None)));
+            edits.extend(cf.set.iter().map(|(p, v)| (p.as_str(), Some(v))));
+        }
+        edits.extend(extra.iter().map(|e| (e.path.as_str(), Some(&e.value))));
+        let mut doc = self.rest.clone();
+        // The elements edits reach into, each as a document of its own (`providers[0]`).
+        let mut touched: BTreeMap<(usize, usize), Table> = BTreeMap::new();
+        for (p, value) in edits {
+            let segs = path::parse(p).ok()?;
+            let (target, at) = match segs.as_slice() {
+                [Segment::Key(key), second, inner @ ..] if self.is_split(key) => {
+                    if inner.is_empty() || inner[0] == Segment::Key("id".into()) {
+                        return None;
+                    }
+                    let k = SPLIT_KEYS.iter().position(|s| s == key)?;
+                    let i = self.element_index(base, k, second)?;
+                    let element = match touched.entry((k, i)) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let mut v = self.element(text, k, i)?;
+                            // Switched before any edit, as on the whole document.
+                            let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
+                            if let (Some(&on), Some(t)) = (switches.get(id), v.as_table_mut()) {
+                                t.insert("enabled".into(), Value::Boolean(on));
+                            }
+                            e.insert(Table::from_iter([(key.clone(), Value::Array(vec![v]))]))
+                        }
+                    };
+                    let inside: String = inner
+                        .iter()
+                        .map(|s| match s {
+                            Segment::Key(k) => format!(".{k}"),
+                            Segment::Index(i) => format!("[{i}]"),
+                        })
+                        .collect();
+                    (element, format!("{key}[0]{inside}"))
+                }
+                [Segment::Key(key), ..] if !self.is_split(key) => (&mut doc, p.to_string()),
+                _ => return None,
+            };
+            match value {
+                None => remove_path(target, &at, hints).ok()?,
+                Some(v) => set_path(target, &at, v.clone(), hints).ok()?,
+            }
+        }
+        let mut resolved = ScenarioFile::deserialize(Value::Table(doc)).ok()?;
+        self.splice(base, &mut resolved);
+        let mut found = HashSet::new();
+        for p in &mut resolved.providers {
+            if let Some(&on) = switches.get(p.id.as_str()) {
+                p.enabled = on;
+                found.insert(p.id.clone());
+            }
+        }
+        for ((k, i), mut t) in touched {
+            let Some(Value::Array(mut a)) = t.remove(SPLIT_KEYS[k]) else {
+                return None;
+            };
+            let v = a.pop().filter(|_| a.is_empty())?;
+            match SPLIT_KEYS[k] {
+                "providers" => *resolved.providers.get_mut(i)? = Provider::deserialize(v).ok()?,
+                "regions" => *resolved.regions.get_mut(i)? = Region::deserialize(v).ok()?,
+                _ => return None,
+            }
+        }
+        if found.len() != switches.len() || !validate(&resolved).is_empty() {
+            return None;
+        }
+        Some(resolved)
     }
 
     /// Every numeric field's path, top-level keys in order, skipping `configurations` and

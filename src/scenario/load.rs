@@ -14,7 +14,7 @@ use super::edit::{remove_path, set_path};
 use super::error::{Problem, ScenarioError, line_col};
 use super::limits::{MAX_FILE_BYTES, MAX_NESTING};
 use super::path::{self, Segment};
-use super::schema::{Configuration, ScenarioFile};
+use super::schema::ScenarioFile;
 use super::suggest::Suggester;
 use super::validate::validate;
 
@@ -362,7 +362,10 @@ impl Scenario {
             .configurations
             .iter()
             .find(|c| c.name == configuration);
-        if let Some(resolved) = self.resolve_in_parts(cf, extra, hints) {
+        if let Some(resolved) = self
+            .document
+            .resolve(&self.text, &self.base, cf, extra, hints)
+        {
             return Ok(resolved);
         }
         let Some(mut doc) = self.document.whole_table(&self.text) else {
@@ -441,65 +444,6 @@ impl Scenario {
                     .collect(),
             ))
         }
-    }
-
-    /// A configuration's scenario without parsing the split arrays (providers, regions) again:
-    /// edits go to the rest of the document and providers are switched on and off in place.
-    /// `None` when an edit reaches into a split array or anything is wrong; the whole document
-    /// is then edited as written, which says what is wrong.
-    fn resolve_in_parts(
-        &self,
-        cf: Option<&Configuration>,
-        extra: &[Edit],
-        hints: &mut Suggester,
-    ) -> Option<ScenarioFile> {
-        if !self.document.any_split() {
-            return None;
-        }
-        let reaches_split = |p: &String| match path::parse(p).ok()?.first()? {
-            Segment::Key(k) => (!self.document.is_split(k)).then_some(()),
-            Segment::Index(_) => None,
-        };
-        let mut doc = self.document.rest().clone();
-        let mut switches = std::collections::HashMap::new();
-        if let Some(cf) = cf {
-            let switches_any = !cf.enable.is_empty() || !cf.disable.is_empty();
-            if switches_any && !self.document.is_split("providers") {
-                return None;
-            }
-            // A later switch of the same id wins, as in the file.
-            for id in &cf.enable {
-                switches.insert(id.as_str(), true);
-            }
-            for id in &cf.disable {
-                switches.insert(id.as_str(), false);
-            }
-            for path in &cf.remove {
-                reaches_split(path)?;
-                remove_path(&mut doc, path, hints).ok()?;
-            }
-            for (path, value) in &cf.set {
-                reaches_split(path)?;
-                set_path(&mut doc, path, value.clone(), hints).ok()?;
-            }
-        }
-        for e in extra {
-            reaches_split(&e.path)?;
-            set_path(&mut doc, &e.path, e.value.clone(), hints).ok()?;
-        }
-        let mut resolved = ScenarioFile::deserialize(Value::Table(doc)).ok()?;
-        self.document.splice(&self.base, &mut resolved);
-        let mut found = std::collections::HashSet::new();
-        for p in &mut resolved.providers {
-            if let Some(&on) = switches.get(p.id.as_str()) {
-                p.enabled = on;
-                found.insert(p.id.clone());
-            }
-        }
-        if found.len() != switches.len() || !validate(&resolved).is_empty() {
-            return None;
-        }
-        Some(resolved)
     }
 
     /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.

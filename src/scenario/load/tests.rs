@@ -68,7 +68,42 @@ fn edits_in_parts_and_whole_agree_and_bad_ones_are_reported_alike() {
         vec![edit("rules.contract_lenght", Value::Integer(12))],
         vec![edit("provders.x", Value::Integer(1))],
         vec![edit("rules.contract_length", Value::Integer(-3))],
+        // Into elements by index and by id, twice into one, and switching one the
+        // configuration switches too.
+        vec![
+            edit("providers[2].reserves", Value::Integer(7)),
+            edit(&format!("providers.{provider}.markup"), Value::Float(0.2)),
+            edit(&format!("providers.{provider}.reserves"), Value::Float(1.0)),
+            edit("providers.national-comms.enabled", Value::Boolean(false)),
+            edit("providers.comms-north.enabled", Value::Boolean(true)),
+            edit("regions[0].name", Value::String("North".into())),
+        ],
+        // Bad edits inside an element, and one replacing an element's id.
+        vec![edit(
+            &format!("providers.{provider}.servics.x"),
+            Value::Integer(1),
+        )],
+        vec![edit(
+            &format!("providers.{provider}.reserves"),
+            Value::Float(f64::NAN),
+        )],
+        vec![edit(
+            &format!("providers.{provider}.id"),
+            Value::String("x".into()),
+        )],
+        vec![edit("providers[999].reserves", Value::Integer(1))],
     ];
+    // Every England configuration, and the good edits, resolve in parts: the providers are not
+    // parsed again whole for an edit that reaches into one of them.
+    for cf in &parts.base.configurations {
+        for e in [&[][..], &edits[0], &edits[1], &edits[5]] {
+            let hints = &mut Suggester::new();
+            let r = parts
+                .document
+                .resolve(&parts.text, &parts.base, Some(cf), e, hints);
+            assert!(r.is_some(), "{}: {e:?}", cf.name);
+        }
+    }
     for c in whole.configuration_names() {
         for e in &edits {
             let p = parts.resolve_with(&c, e).map(|s| json(&s));
