@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pieces::{Evaluation, KeepNothing, PieceOutcome, SavedPieces, assemble, pieces};
 use super::{ExploreError, Progress, Study};
-use crate::experiment::{Provenance, RatingOutcome};
+use crate::experiment::shard::Shard;
+use crate::experiment::{Provenance, RatingOutcome, Summary};
 use crate::scenario::schema::Rating;
 
 /// Index of an observed rating among the outcomes ([`RatingOutcome::ALL`], the order of every
@@ -142,8 +144,8 @@ pub fn observed_configuration(
         })
 }
 
-/// Runs the observed configuration and scores every recorded rating.
-pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreError> {
+/// Checks that the scenario records ratings to back-test against.
+pub fn check(study: &Study) -> Result<&crate::scenario::schema::Observed, ExploreError> {
     let observed = study.scenario.base.observed.as_ref().ok_or_else(|| {
         ExploreError::Input(format!(
             "{}: the scenario has no [observed] section to back-test against",
@@ -156,8 +158,46 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
             study.scenario.file
         )));
     }
-    let n = study.replications;
-    let s = study.run(&[], 0..n, &mut |_| {}, &|d| progress(d, n))?;
+    Ok(observed)
+}
+
+/// Runs the observed configuration and scores every recorded rating.
+pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreError> {
+    run_with(study, progress, &mut KeepNothing)
+}
+
+/// [`run`], saving its finished piece in `saved` and taking it back after a stop.
+pub fn run_with(
+    study: &Study,
+    progress: Progress,
+    saved: &mut dyn SavedPieces,
+) -> Result<BacktestResult, ExploreError> {
+    check(study)?;
+    let outcomes = run_shard(study, Shard::WHOLE, saved, progress)?;
+    let point = assemble(1, study.replications, outcomes).map_err(ExploreError::Input)?;
+    analyse(study, &point[0].summary)
+}
+
+/// Runs shard `shard`'s part of the back-test's replications (its one point; see [`pieces`]).
+pub fn run_shard(
+    study: &Study,
+    shard: Shard,
+    saved: &mut dyn SavedPieces,
+    progress: Progress,
+) -> Result<Vec<PieceOutcome>, ExploreError> {
+    let mine = pieces(1, study.replications, shard);
+    let total = crate::explore::pieces::replications(&mine);
+    Evaluation {
+        study,
+        edits: &[Vec::new()],
+        keep: &|_, _| Vec::new(),
+    }
+    .run(&mine, saved, progress, 0, total)
+}
+
+/// Scores every recorded rating against the summary of the observed configuration's replications.
+pub fn analyse(study: &Study, s: &Summary) -> Result<BacktestResult, ExploreError> {
+    let observed = check(study)?;
     let mut predictions = Vec::new();
     for (i, o) in observed.ratings.iter().enumerate() {
         let at = format!("observed.ratings[{i}]");
