@@ -6,49 +6,12 @@
 use crate::scenario::schema::ProviderKind;
 
 use super::kernel;
+use super::menu::Relation;
 use super::state::{Replication, Supplier};
 
 /// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
 /// with more takes the general path.
 const MENU_OPTIONS: usize = 32;
-
-/// How a provider's closeness to a CCG depends on the CCG's host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Relation {
-    /// It does not (national providers).
-    None,
-    /// Closer when it is the CCG's host (local CSUs).
-    Host,
-    /// Closer when the CCG's host is one of its members (collaboratives).
-    Member,
-}
-
-/// One option of a round's menu: a provider open and active for a service.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct MenuOffer {
-    provider: u32,
-    relation: Relation,
-    /// Price over the service's reference price.
-    price_ratio: f64,
-    /// Effective quality.
-    quality: f64,
-    /// Closeness when the relation holds.
-    close_related: f64,
-    /// Closeness otherwise.
-    close: f64,
-}
-
-/// Per region and service, the providers a CCG can choose from in this round, read once from
-/// provider state when the round starts (`start[region * S + s]..start[region * S + s + 1]`
-/// into `offers`).
-#[derive(Debug, Default)]
-pub(super) struct Menu {
-    offers: Vec<MenuOffer>,
-    start: Vec<u32>,
-    /// Per line (`p * S + s`): whether it can be bought from (provider open, line active), and
-    /// its effective quality, for the checks every contract gets each quarter.
-    pub(super) lines: Vec<(bool, f64)>,
-}
 
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
 /// `-bp (price_ratio - 1) + bq quality + bl closeness_term + bi [current]`, where
@@ -357,72 +320,6 @@ impl Replication<'_> {
             1 => Supplier::Independent,
             i => Supplier::Provider(live[i - 2].provider as usize),
         })
-    }
-
-    /// Rebuilds the round's [`Menu`]: per region and service, the candidates open and active
-    /// now, with their price ratio, effective quality and closeness. Choices read provider state
-    /// only through it, and no choice changes provider state, so it holds for the whole round.
-    /// Its buffers are reused, so nothing is allocated after the first round.
-    pub(super) fn refresh_menu(&mut self) {
-        let m = self.m;
-        let ns = self.ns();
-        let mut menu = std::mem::take(&mut self.menu);
-        menu.offers.clear();
-        menu.start.clear();
-        let l = &m.closeness;
-        for region in &m.candidates {
-            for (s, candidates) in region.iter().enumerate() {
-                menu.start.push(menu.offers.len() as u32);
-                let sv = &m.services[s];
-                for &pi in candidates {
-                    let st = &self.providers[pi];
-                    let line = &st.lines[s];
-                    if !(st.is_open() && line.active) {
-                        continue;
-                    }
-                    // Candidates of a region lie in it (or are national).
-                    let in_region = m.providers[pi].region.is_some();
-                    let (relation, close_related, close) = match m.providers[pi].kind {
-                        ProviderKind::National => (Relation::None, l.other, l.other),
-                        ProviderKind::Local => (
-                            Relation::Host,
-                            l.host,
-                            if in_region {
-                                l.same_region_local
-                            } else {
-                                l.other
-                            },
-                        ),
-                        ProviderKind::Collaborative => (
-                            Relation::Member,
-                            l.member_collaborative,
-                            if in_region {
-                                l.region_collaborative
-                            } else {
-                                l.other
-                            },
-                        ),
-                    };
-                    menu.offers.push(MenuOffer {
-                        provider: pi as u32,
-                        relation,
-                        price_ratio: line.price / sv.reference_price,
-                        quality: line.eff_quality,
-                        close_related,
-                        close,
-                    });
-                }
-            }
-        }
-        menu.lines.clear();
-        for st in &self.providers {
-            let open = st.is_open();
-            menu.lines
-                .extend(st.lines.iter().map(|l| (open && l.active, l.eff_quality)));
-        }
-        debug_assert_eq!(menu.start.len(), m.candidates.len() * ns);
-        menu.start.push(menu.offers.len() as u32);
-        self.menu = menu;
     }
 
     /// The nests' dissimilarities, or none when every one is 1: that is the plain logit, kept on

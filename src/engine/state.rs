@@ -7,9 +7,9 @@ use crate::model::rng::{self, Purpose};
 use crate::scenario::schema::{Normal, Rating};
 
 use super::assurance::Assessment;
-use super::choice::Menu;
 use super::delivery::Delivery;
 use super::finance::Books;
+use super::menu::Menu;
 use super::observation::{Fate, Ledger, Observer};
 
 /// Who supplies a CCG with a service.
