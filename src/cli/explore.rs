@@ -170,7 +170,9 @@ fn sweep_stopped(saves: &SweepSaves, points: usize, argv: &[String]) -> ExitCode
 
 /// `csmarket sweep`.
 pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let study = study(&args.study, args.config.as_deref())?;
+    let options = Options::from_args(&args.study)?.calibrated(&args.study)?;
+    let configuration = options.configuration(args.config.as_deref())?;
+    let study = study_of(options, configuration);
     let axes = args
         .params
         .iter()
@@ -343,7 +345,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
 
 /// `csmarket backtest`.
 pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let options = Options::from_args(&args.study)?;
+    let options = Options::from_args(&args.study)?.calibrated(&args.study)?;
     let configuration =
         explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
     let study = study_of(options, configuration);
@@ -377,6 +379,48 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
             row[1],
             row[2],
             row[3]
+        );
+    }
+    outln!("In words: {}.", s.verdict());
+    if !result.targets.is_empty() {
+        outln!(
+            "\n{:<36} {:>9} {:>9} {:>21} {:>6} {:>9} {:>9} {:>7}",
+            "target",
+            "observed",
+            "mean",
+            "90% band",
+            "inside",
+            "crps",
+            "reference",
+            "skill"
+        );
+        for t in &result.targets {
+            outln!(
+                "{:<36} {:>9.4} {:>9.4} {:>10.4} to {:<7.4} {:>6} {:>9.4} {:>9.4} {:>+7.2}",
+                t.target,
+                t.observed,
+                t.mean,
+                t.p5,
+                t.p95,
+                if t.inside_90 { "yes" } else { "no" },
+                t.crps,
+                t.reference,
+                t.skill
+            );
+        }
+        for t in &result.targets {
+            outln!("{}: {}.", t.target, t.verdict());
+        }
+        outln!(
+            "In words: {}.",
+            explore::target_check::summary(&result.targets)
+        );
+    }
+    if let Some(p) = &result.origin.posterior {
+        outln!(
+            "Calibrated model: parameters drawn from {} (SHA-256 {}).",
+            p.file,
+            p.sha256
         );
     }
     outln!("Results written to {}/", dir.display());

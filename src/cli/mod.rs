@@ -40,6 +40,11 @@ use crate::scenario::{Scenario, ScenarioError};
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/england-2012.toml");
 /// The name shown for the built-in scenario: provenance and messages say it is the built-in copy.
 pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml (built-in)";
+/// The posterior sample of the built-in scenario's calibration (`csmarket calibrate --config
+/// national-comms`, docs/calibration.md): the default job runs the calibrated model.
+pub const DEFAULT_POSTERIOR: &str = include_str!("../../scenarios/england-2012.posterior.csv");
+/// The name shown for the built-in posterior.
+pub const DEFAULT_POSTERIOR_NAME: &str = "scenarios/england-2012.posterior.csv (built-in)";
 /// Where the default scenario's file lives in a checkout of csmarket.
 pub const DEFAULT_SCENARIO_FILE: &str = "scenarios/england-2012.toml";
 
@@ -107,6 +112,11 @@ pub enum Command {
   csmarket backtest -n 500 --seed 7")]
     Backtest(explore::BacktestArgs),
     /// Fit the scenario's uncertain parameters to its observed targets (ABC-SMC).
+    // -n and --posterior come with the shared options but calibrate refuses them: not shown.
+    #[command(
+        mut_arg("replications", |a| a.hide(true)),
+        mut_arg("posterior", |a| a.hide(true))
+    )]
     #[command(after_help = "Examples:
   csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
   csmarket calibrate --config national-comms --resume

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::target_check::{Collector, TargetCheck};
 use super::{ExploreError, Progress, Study};
 use crate::experiment::{Provenance, RatingOutcome};
 use crate::scenario::schema::Rating;
@@ -123,6 +124,29 @@ pub struct BacktestResult {
     pub predictions: Vec<Prediction>,
     /// Scores.
     pub scores: Scores,
+    /// Every calibration target of `[[observed.targets]]` against the model's predictive
+    /// distribution and a naive reference ([`super::target_check`]).
+    #[serde(default)]
+    pub targets: Vec<TargetCheck>,
+}
+
+impl Scores {
+    /// Whether the model beats the base rate, in words.
+    pub fn verdict(&self) -> String {
+        let against = format!(
+            "Brier {:.3} against {:.3} for always guessing the observed frequencies, skill {:+.2}; \
+             accuracy {:.1}%",
+            self.brier,
+            self.brier_base_rate,
+            self.skill,
+            self.accuracy * 100.0
+        );
+        if self.skill > 0.0 {
+            format!("the ratings beat the base rate ({against})")
+        } else {
+            format!("the ratings do not beat the base rate ({against})")
+        }
+    }
 }
 
 /// The configuration the scenario's observations were made under.
@@ -157,7 +181,46 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
         )));
     }
     let n = study.replications;
-    let s = study.run(&[], 0..n, &mut |_| {}, &|d| progress(d, n))?;
+    let (mut collectors, markets) = target_collectors(study, &observed.configuration)?;
+    let others = collectors
+        .iter()
+        .filter(|(c, _)| *c != study.configuration)
+        .count() as u64;
+    let total = n * (1 + others);
+    let s = {
+        let own = collectors
+            .iter_mut()
+            .position(|(c, _)| *c == study.configuration);
+        let market = own.map(|i| &markets[i]);
+        let mut sink = |r: &crate::engine::ReplicationOutcome| {
+            if let (Some(i), Some(m)) = (own, market) {
+                collectors[i].1.record(m, r);
+            }
+        };
+        study.run(&[], 0..n, &mut sink, &|d| progress(d, total))?
+    };
+    // Targets observed under another configuration run that configuration too.
+    let mut done = n;
+    for (i, m) in markets.iter().enumerate() {
+        let configuration = collectors[i].0.clone();
+        if configuration == study.configuration {
+            continue;
+        }
+        let other = Study {
+            configuration,
+            ..study.clone()
+        };
+        let collector = &mut collectors[i].1;
+        other.run(&[], 0..n, &mut |r| collector.record(m, r), &|d| {
+            progress(done + d, total)
+        })?;
+        done += n;
+    }
+    let targets = collectors
+        .into_iter()
+        .zip(&markets)
+        .flat_map(|((c, collector), m)| collector.finish(&c, m))
+        .collect();
     let mut predictions = Vec::new();
     for (i, o) in observed.ratings.iter().enumerate() {
         let at = format!("observed.ratings[{i}]");
@@ -198,7 +261,44 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
         source: observed.source.clone(),
         scores: score(&ps, &os),
         predictions,
+        targets,
     })
+}
+
+/// One collector per configuration the targets were observed under (the observed section's
+/// first), with that configuration's market (its scenario values: the structure is the same
+/// under a posterior).
+fn target_collectors(
+    study: &Study,
+    observed_under: &str,
+) -> Result<(Vec<(String, Collector)>, Vec<crate::model::Market>), ExploreError> {
+    let file = &study.scenario.file;
+    let Some(observed) = &study.scenario.base.observed else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut configurations: Vec<String> = Vec::new();
+    for t in &observed.targets {
+        let c = t.configuration.as_deref().unwrap_or(observed_under);
+        if !configurations.iter().any(|x| x == c) {
+            configurations.push(c.to_string());
+        }
+    }
+    let (mut collectors, mut markets) = (Vec::new(), Vec::new());
+    for c in configurations {
+        let market = crate::model::Market::compile(&study.scenario.resolve(&c)?, &c)
+            .map_err(|e| ExploreError::Input(format!("{file}: in configuration `{c}`: {e}")))?;
+        let targets: Vec<_> = observed
+            .targets
+            .iter()
+            .filter(|t| t.configuration.as_deref().unwrap_or(observed_under) == c)
+            .cloned()
+            .collect();
+        let collector = Collector::new(&targets, &market)
+            .map_err(|e| ExploreError::Input(format!("{file}: observed.targets: {e}")))?;
+        collectors.push((c, collector));
+        markets.push(market);
+    }
+    Ok((collectors, markets))
 }
 
 #[cfg(test)]
