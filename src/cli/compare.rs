@@ -182,6 +182,16 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
 
     out!("{}", headline_table(&outcome.summaries));
     out!("{}", difference_table(&outcome.comparison));
+    if let Some(p) = &plan.posterior {
+        let p = p.source();
+        outln!(
+            "Calibrated model: each run drew its parameter values from {} ({} particles, \
+             SHA-256 {}).",
+            p.file,
+            p.rows,
+            p.sha256
+        );
+    }
     outln!("Report: {}", out.join(layout::REPORT_HTML).display());
     Ok(ExitCode::SUCCESS)
 }

@@ -103,7 +103,7 @@ impl Options {
         let source = p.source();
         let note = format!(
             "the built-in England 2012 runs calibrated: each replication draws its parameter \
-             values from the posterior {} ({} particles, SHA-256 {}); give the scenario's path \
+             values from the posterior sample {}: {} particles, SHA-256 {}; give the scenario's path \
              to run its own values instead",
             source.file, source.rows, source.sha256
         );
