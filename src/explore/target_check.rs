@@ -127,9 +127,10 @@ pub fn reference(t: &Target, m: &Market) -> (f64, String) {
             .filter(|p| t.provider_kind.is_none_or(|k| p.kind == k))
             .count() as f64
     };
+    let plural = if of_kind() == 1.0 { "" } else { "s" };
     let which = t.provider_kind.map_or_else(
-        || "providers".to_string(),
-        |k| format!("{} providers", k.as_str()),
+        || format!("provider{plural}"),
+        |k| format!("{} provider{plural}", k.as_str()),
     );
     match t.kind {
         TargetKind::RatingCount => (
