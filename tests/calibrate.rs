@@ -507,9 +507,13 @@ fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
         report.contains("<h2>Calibration</h2>"),
         "no calibration section"
     );
-    // England 2012 has targets but no priors yet: bad input, exit 2, saying what to write.
+    // A scenario with no priors (the tutorial): bad input, exit 2, saying what to write.
     let out = csmarket()
-        .args(["calibrate", "--particles", "4", "--out"])
+        .args([
+            "calibrate",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/tutorial.toml"),
+        ])
+        .args(["--config", "collaborative", "--particles", "4", "--out"])
         .arg(dir.path().join("england"))
         .output()
         .unwrap();
