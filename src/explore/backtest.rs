@@ -181,45 +181,42 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
         )));
     }
     let n = study.replications;
-    let (mut collectors, markets) = target_collectors(study, &observed.configuration)?;
-    let others = collectors
+    let mut runs = target_runs(study, &observed.configuration)?;
+    let others = runs
         .iter()
-        .filter(|(c, _)| *c != study.configuration)
+        .filter(|t| t.configuration != study.configuration)
         .count() as u64;
     let total = n * (1 + others);
     let s = {
-        let own = collectors
+        let mut own = runs
             .iter_mut()
-            .position(|(c, _)| *c == study.configuration);
-        let market = own.map(|i| &markets[i]);
+            .find(|t| t.configuration == study.configuration);
         let mut sink = |r: &crate::engine::ReplicationOutcome| {
-            if let (Some(i), Some(m)) = (own, market) {
-                collectors[i].1.record(m, r);
+            if let Some(t) = own.as_mut() {
+                t.collector.record(&t.market, r);
             }
         };
         study.run(&[], 0..n, &mut sink, &|d| progress(d, total))?
     };
     // Targets observed under another configuration run that configuration too.
     let mut done = n;
-    for (i, m) in markets.iter().enumerate() {
-        let configuration = collectors[i].0.clone();
-        if configuration == study.configuration {
-            continue;
-        }
+    for t in runs
+        .iter_mut()
+        .filter(|t| t.configuration != study.configuration)
+    {
         let other = Study {
-            configuration,
+            configuration: t.configuration.clone(),
             ..study.clone()
         };
-        let collector = &mut collectors[i].1;
-        other.run(&[], 0..n, &mut |r| collector.record(m, r), &|d| {
+        let (collector, market) = (&mut t.collector, &t.market);
+        other.run(&[], 0..n, &mut |r| collector.record(market, r), &|d| {
             progress(done + d, total)
         })?;
         done += n;
     }
-    let targets = collectors
+    let targets = runs
         .into_iter()
-        .zip(&markets)
-        .flat_map(|((c, collector), m)| collector.finish(&c, m))
+        .flat_map(|t| t.collector.finish(&t.configuration, &t.market))
         .collect();
     let mut predictions = Vec::new();
     for (i, o) in observed.ratings.iter().enumerate() {
@@ -265,16 +262,19 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
     })
 }
 
-/// One collector per configuration the targets were observed under (the observed section's
-/// first), with that configuration's market (its scenario values: the structure is the same
-/// under a posterior).
-fn target_collectors(
-    study: &Study,
-    observed_under: &str,
-) -> Result<(Vec<(String, Collector)>, Vec<crate::model::Market>), ExploreError> {
+/// The targets observed under one configuration, with that configuration's market (its
+/// scenario values: the structure is the same under a posterior) and their values as they come.
+struct TargetRun {
+    configuration: String,
+    collector: Collector,
+    market: crate::model::Market,
+}
+
+/// One run per configuration the targets were observed under, in the order the targets first name them.
+fn target_runs(study: &Study, observed_under: &str) -> Result<Vec<TargetRun>, ExploreError> {
     let file = &study.scenario.file;
     let Some(observed) = &study.scenario.base.observed else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Vec::new());
     };
     let mut configurations: Vec<String> = Vec::new();
     for t in &observed.targets {
@@ -283,7 +283,7 @@ fn target_collectors(
             configurations.push(c.to_string());
         }
     }
-    let (mut collectors, mut markets) = (Vec::new(), Vec::new());
+    let mut runs = Vec::new();
     for c in configurations {
         let market = crate::model::Market::compile(&study.scenario.resolve(&c)?, &c)
             .map_err(|e| ExploreError::Input(format!("{file}: in configuration `{c}`: {e}")))?;
@@ -295,10 +295,13 @@ fn target_collectors(
             .collect();
         let collector = Collector::new(&targets, &market)
             .map_err(|e| ExploreError::Input(format!("{file}: observed.targets: {e}")))?;
-        collectors.push((c, collector));
-        markets.push(market);
+        runs.push(TargetRun {
+            configuration: c,
+            collector,
+            market,
+        });
     }
-    Ok((collectors, markets))
+    Ok(runs)
 }
 
 #[cfg(test)]
