@@ -491,3 +491,52 @@ fn tutorial_is_a_small_market_a_newcomer_can_read() {
         .collect();
     assert_eq!(on, ["national"]);
 }
+
+/// A large market is read in parts with no positions kept, and parsed again whole only to report
+/// a problem (issue 11): the scenario read is the one TOML's whole-document reader gives, and a
+/// problem deep inside still names its line, column and field path.
+#[test]
+fn a_problem_deep_in_a_large_generated_market_names_its_line_column_and_path() {
+    use csmarket::generate::{MarketSize, generate};
+    let size = MarketSize {
+        ccgs: 2_110,
+        providers: 250,
+        regions: 40,
+        seed: 2012,
+    };
+    let (text, scenario) = generate(&size, "gen.toml").expect("generates");
+    let whole: ScenarioFile = toml::from_str(&text).expect("parses whole");
+    assert_eq!(
+        serde_json::to_string(&scenario.base).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+    // The first quality figure of the 200th provider, and where it is.
+    let element = text.match_indices("[[providers]]").nth(199).unwrap().0;
+    let line_start = element + text[element..].find("\nservices.").unwrap() + 1;
+    let service = text[line_start + "services.".len()..]
+        .split(' ')
+        .next()
+        .unwrap();
+    let value = line_start + text[line_start..].find("quality = ").unwrap() + "quality = ".len();
+    let end = value + text[value..].find(',').unwrap();
+    let line = text[..value].matches('\n').count() + 1;
+    let column = value - line_start + 1;
+    let with = |v: &str| format!("{}{v}{}", &text[..value], &text[end..]);
+    let error = |t: &str| {
+        Scenario::from_text("gen.toml", t)
+            .expect_err("is refused")
+            .to_string()
+    };
+    let at = format!("gen.toml:{line}:{column}: providers[199].services.{service}.quality: ");
+    // Out of range: found by validation, after reading in parts.
+    let e = error(&with("7.5"));
+    assert!(e.starts_with(&at), "expected `{at}`: {e}");
+    assert!(e.contains("got 7.5; allowed: a number from 0 to 1"), "{e}");
+    // The wrong type: found while reading.
+    let e = error(&with("\"high\""));
+    assert!(e.starts_with(&at), "expected `{at}`: {e}");
+    assert!(e.contains("invalid type"), "{e}");
+    // Not TOML: the line and column of the syntax error.
+    let e = error(&with("0.7 0.8"));
+    assert!(e.starts_with(&format!("gen.toml:{line}:")), "{e}");
+}

@@ -2,11 +2,14 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::{Spanned, Table, Value};
 
+use super::document::{Document, read_in_parts, too_deep};
 use super::edit::{remove_path, set_path};
 use super::error::{Problem, ScenarioError, line_col};
 use super::limits::{MAX_FILE_BYTES, MAX_NESTING};
@@ -29,10 +32,11 @@ pub struct Scenario {
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
     /// The exact text read (its SHA-256 is `sha256`), written beside results as `scenario.toml`.
-    pub text: std::sync::Arc<str>,
+    pub text: Arc<str>,
     /// The scenario as written, before any configuration.
     pub base: ScenarioFile,
-    raw: Table,
+    /// The document as written, for configuration edits and path look-ups.
+    document: Document,
 }
 
 /// A problem with the file as a whole (no position).
@@ -75,8 +79,9 @@ fn read_bytes(path: &Path, file: &str) -> Result<Vec<u8>, ScenarioError> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big(format!("{} bytes", meta.len())));
     }
-    // Read at most one byte past the cap, in case the file grows or misreports its size.
-    let mut bytes = Vec::new();
+    // Read at most one byte past the cap, in case the file grows or misreports its size. Sized
+    // to the file, so a large file is not held in a buffer grown by doubling.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(read_error)?;
@@ -105,23 +110,6 @@ fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
             configuration: None,
         }])
     })
-}
-
-/// The first table or array nested deeper than [`MAX_NESTING`], by its start offset. Walks
-/// without recursion, so a hostile file cannot exhaust the stack here.
-fn too_deep(root: &Spanned<DeValue<'_>>) -> Option<usize> {
-    let mut stack = vec![(root, 0usize)];
-    while let Some((node, depth)) = stack.pop() {
-        if depth > MAX_NESTING {
-            return Some(node.span().start);
-        }
-        match node.get_ref() {
-            DeValue::Table(t) => stack.extend(t.values().map(|v| (v, depth + 1))),
-            DeValue::Array(a) => stack.extend(a.iter().map(|v| (v, depth + 1))),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The start of the dotted key with the most `.`s, when it has more than [`MAX_NESTING`]: toml
@@ -167,12 +155,58 @@ impl Scenario {
 
     /// Checks a scenario given as bytes (UTF-8 text); `file` names it in messages.
     pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<Scenario, ScenarioError> {
-        let text = decode(file, bytes)?;
-        Scenario::from_text(file, &text)
+        // The text is kept as shared text; the decoded copy goes before parsing starts.
+        let text: Arc<str> = decode(file, bytes)?.into();
+        Scenario::from_shared(file, text)
     }
 
     /// Checks a scenario given as text; `file` names it in messages.
+    ///
+    /// A valid scenario is read in parts, keeping no positions (see [`super::document`]); only
+    /// when that finds a problem is the file parsed again whole, with a position for every value,
+    /// to report each problem's line and column.
     pub fn from_text(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::from_shared(file, text.into())
+    }
+
+    fn from_shared(file: &str, text: Arc<str>) -> Result<Scenario, ScenarioError> {
+        match Scenario::read_quietly(file, &text) {
+            Some(scenario) => Ok(scenario),
+            None => Scenario::read_with_positions(file, &text),
+        }
+    }
+
+    /// Reads and checks a scenario in parts, configurations included: `None` on any problem.
+    fn read_quietly(file: &str, text: &Arc<str>) -> Option<Scenario> {
+        let (base, document) = read_in_parts(text)?;
+        if !validate(&base).is_empty() {
+            return None;
+        }
+        let scenario = Scenario {
+            file: file.to_string(),
+            sha256: hex_sha256(text.as_bytes()),
+            text: Arc::clone(text),
+            base,
+            document,
+        };
+        for u in &scenario.base.uncertain {
+            if !matches!(
+                scenario.value_at(&u.path),
+                Some(Value::Integer(_) | Value::Float(_))
+            ) {
+                return None;
+            }
+        }
+        let mut hints = Suggester::new();
+        for cf in &scenario.base.configurations {
+            scenario.resolve_checked(&cf.name, &[], &mut hints).ok()?;
+        }
+        Some(scenario)
+    }
+
+    /// Reads and checks a scenario as one document with a position for every value, so that
+    /// every problem names its line and column.
+    fn read_with_positions(file: &str, text: &Arc<str>) -> Result<Scenario, ScenarioError> {
         let problem = |position, path: String, message: String| Problem {
             file: file.to_string(),
             position,
@@ -205,7 +239,9 @@ impl Scenario {
                 nesting_message(),
             )]));
         }
-        let de = toml::Deserializer::parse(text).map_err(syntax)?;
+        // Deserialized from a copy of the tree already parsed: parsing the text again would hold
+        // the parser's token and event lists, several times the file's size, beside the tree.
+        let de = ValueDeserializer::from(spanned.clone());
         let base: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = clean_path(&e.path().to_string());
             let pos = e
@@ -219,13 +255,13 @@ impl Scenario {
             .into_iter()
             .map(|f| problem(Some(locate(text, &spanned, &f.path)), f.path, f.message))
             .collect();
-        let raw: Table = toml::from_str(text).map_err(syntax)?;
+        let raw = Table::deserialize(ValueDeserializer::from(spanned.clone())).map_err(syntax)?;
         let scenario = Scenario {
             file: file.to_string(),
             sha256: hex_sha256(text.as_bytes()),
-            text: text.into(),
+            text: Arc::clone(text),
             base,
-            raw,
+            document: Document::whole(raw),
         };
         // Uncertain parameters must name numeric fields, so sensitivity analysis can vary them.
         // One suggester for every hint, so thousands of misspelt paths stay fast.
@@ -321,14 +357,25 @@ impl Scenario {
             message,
             configuration: Some(configuration.to_string()),
         };
-        let mut doc = self.raw.clone();
-        let mut problems = Vec::new();
-        if let Some(cf) = self
+        let cf = self
             .base
             .configurations
             .iter()
-            .find(|c| c.name == configuration)
+            .find(|c| c.name == configuration);
+        if let Some(resolved) = self
+            .document
+            .resolve(&self.text, &self.base, cf, extra, hints)
         {
+            return Ok(resolved);
+        }
+        let Some(mut doc) = self.document.whole_table(&self.text) else {
+            return Err(ScenarioError::Invalid(vec![problem(
+                String::new(),
+                "the scenario's text no longer matches what was read".into(),
+            )]));
+        };
+        let mut problems = Vec::new();
+        if let Some(cf) = cf {
             // One pass over the providers, however many are switched (generated markets have
             // thousands); a later switch of the same id wins, as in the file.
             let mut switches: std::collections::HashMap<&str, bool> =
@@ -401,53 +448,12 @@ impl Scenario {
 
     /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.
     pub fn numeric_paths(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (k, x) in &self.raw {
-            if k != "configurations" && k != "observed" {
-                collect_numeric(x, k.clone(), &mut out);
-            }
-        }
-        out
+        self.document.numeric_paths(&self.text)
     }
 
     /// The value at a path of the base scenario, if any.
     pub fn value_at(&self, path: &str) -> Option<Value> {
-        let segs = path::parse(path).ok()?;
-        let (first, rest) = segs.split_first()?;
-        let Segment::Key(k) = first else { return None };
-        rest.iter().try_fold(self.raw.get(k)?, path::child).cloned()
-    }
-}
-
-fn collect_numeric(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Integer(_) | Value::Float(_) => out.push(at),
-        Value::Table(t) => {
-            for (k, x) in t {
-                if at == "configurations"
-                    || (at.is_empty() && (k == "configurations" || k == "observed"))
-                {
-                    continue;
-                }
-                let p = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                collect_numeric(x, p, out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                // Elements with an id are addressed by it, which survives reordering.
-                let p = match x.get("id").and_then(Value::as_str) {
-                    Some(id) => format!("{at}.{id}"),
-                    None => format!("{at}[{i}]"),
-                };
-                collect_numeric(x, p, out);
-            }
-        }
-        _ => {}
+        self.document.value_at(&self.text, &self.base, path)
     }
 }
 
@@ -492,3 +498,6 @@ fn locate(text: &str, root: &Spanned<DeValue<'_>>, path: &str) -> (usize, usize)
     }
     best.map_or((1, 1), |o| line_col(text, o))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,13 @@
 //! Scenario files: the schema the user writes, parsing with positions, validation and configurations.
 
+pub mod document;
 pub mod edit;
 pub mod error;
 pub mod limits;
 pub mod load;
 pub mod path;
 pub mod schema;
+pub mod split;
 pub mod suggest;
 pub mod validate;
 

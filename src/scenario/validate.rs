@@ -63,8 +63,14 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             format!("must be a probability in (0, 1], got {}", v.survival),
         );
     }
+    // A set, so naming every provider of a generated market stays linear.
+    let ids: BTreeSet<&str> = if v.providers.is_empty() {
+        BTreeSet::new()
+    } else {
+        s.providers.iter().map(|p| p.id.as_str()).collect()
+    };
     for (i, id) in v.providers.iter().enumerate() {
-        if !s.providers.iter().any(|p| &p.id == id) {
+        if !ids.contains(id.as_str()) {
             c.fail(
                 format!("viability.providers[{i}]"),
                 format!("names no provider of the scenario: {id:?}"),
