@@ -141,7 +141,7 @@ fn strip(v: &mut serde_json::Value) {
 }
 
 /// The bytes that count for a file: volatile provenance removed.
-fn normalised(path: &Path) -> Vec<u8> {
+pub fn normalised(path: &Path) -> Vec<u8> {
     let bytes = fs::read(path).unwrap();
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {

@@ -531,7 +531,7 @@ fn a_sweep_stopped_by_ctrl_c_resumes_to_the_output_of_an_uninterrupted_one() {
     let root = tempfile::tempdir().unwrap();
     let stopped = root.path().join("stopped");
     let mut child = resumable_sweep(&stopped).spawn().unwrap();
-    let saved = stopped.join("sweep/.progress/point-1.json");
+    let saved = stopped.join("sweep/.progress/piece-1.json");
     wait_for_file(&mut child, &saved, "saved second point");
     signal(&child, "INT");
     let out = child.wait_with_output().unwrap();

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # End-to-end test of examples/slurm/ on a real Slurm (scripts/slurm-local.sh up brings up one):
-# a sharded `csmarket run` of England 2012 in 3 shards, where
-#   shard 0 has its csmarket SIGKILLed after its first checkpoint (as the OOM killer would),
+# a sharded `csmarket run` of England 2012, then a sharded `csmarket sweep` of it, each in 3
+# shards, where
+#   shard 0 has its csmarket SIGKILLed after its first save (as the OOM killer would),
 #   shard 1 has its time limit cut to 1 minute while it runs (Slurm warns it, it saves and requeues),
 #   shard 2 is cancelled with scancel while it runs (the finish job submits it again);
-# nobody touches anything after that. The merge must complete by itself and equal a one-machine run
-# byte for byte: every file, except the provenance that says when and how the work was run
-# (`started`, `finished`, `threads`, `command_line` in summary.json; the same lines of a report),
-# as in tests/golden.rs.
+# nobody touches anything after that; and a calibration through examples/slurm/calibrate.sh with
+# one shard of its first generation cancelled. Each merge must complete by itself and equal a one-machine
+# run of the same command byte for byte: every file, except the provenance that says when and how
+# the work was run (`started`, `finished`, `threads`, `command_line` in the JSON files; the same
+# lines of a report), as in tests/golden.rs.
 #
 #   scripts/slurm-local.sh up && tests/slurm-e2e.sh; scripts/slurm-local.sh down
 #
 # Environment: CSMARKET (default target/release/csmarket), SLURM_E2E_REPS (replications per
-# configuration, default 30000: each shard must run for longer than Slurm's warning takes to come,
-# up to 40 s), SLURM_E2E_KEEP=1 keeps the temporary folder.
+# configuration of the run, default 30000: each shard must run for longer than Slurm's warning
+# takes to come, up to 40 s), SLURM_E2E_SWEEP_REPS (replications per grid point of the 12-point
+# sweep, default 4000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
+# outlast the warning too), SLURM_E2E_ONLY (run, sweep or calibrate: only that case), SLURM_E2E_KEEP=1 keeps
+# the temporary folder.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
+SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-4000}"
 SCENARIO="$root/scenarios/england-2012.toml"
 SHARDS=3
 started=$(date +%s)
@@ -33,11 +39,11 @@ fail() {
 sinfo -h -o %t >/dev/null 2>&1 || fail "no Slurm answers (scripts/slurm-local.sh up)"
 
 tmp=$(mktemp -d /tmp/csmarket-slurm-e2e.XXXXXX)
-work="$tmp/work"
-name="csmarket-work"
 cleanup() {
     # Whatever happened, leave no job of this test behind.
-    scancel --name="$name" 2>/dev/null || true
+    scancel --name=csmarket-run 2>/dev/null || true
+    scancel --name=csmarket-sweep 2>/dev/null || true
+    scancel --name=csmarket-calibrate 2>/dev/null || true
     # `|| true`: under set -e a failing last command here would turn a pass into exit status 1.
     if [[ -n "${one_pid:-}" ]]; then kill "$one_pid" 2>/dev/null || true; fi
     if [[ "${SLURM_E2E_KEEP:-}" == 1 ]]; then
@@ -58,7 +64,8 @@ wait_running_with_progress() {
     local k=$1 limit=$2 id
     for ((i = 0; i < limit * 2; i++)); do
         id=$(running_id "$k")
-        if [[ -n "$id" ]] && compgen -G "$work/shard-$k/*/.progress/state.json" >/dev/null; then
+        # run saves .progress/state.json in each configuration's folder; sweep .progress/piece-J.json.
+        if [[ -n "$id" ]] && compgen -G "$work/shard-$k/*/.progress/*.json" >/dev/null; then
             echo "$id"
             return 0
         fi
@@ -67,98 +74,8 @@ wait_running_with_progress() {
     fail "shard $k did not start and checkpoint within $limit s; squeue: $(squeue -h -r)"
 }
 
-# The one-machine run to compare with, started now at the lowest priority: it fills the CPUs while
-# tasks wait to be requeued, and gives way to them otherwise.
-nice -n 19 "$CSMARKET" run "$SCENARIO" -n "$REPS" --out "$tmp/one" >"$tmp/one.log" 2>&1 &
-one_pid=$!
-
-say "submitting $SHARDS shards of England 2012, $REPS replications per configuration"
-"$root/examples/slurm/submit.sh" --shards "$SHARDS" --cpus 1 --mem 1G --time 10 \
-    --signal-secs 50 --save-secs 2 --retries 2 --work "$work" --csmarket "$CSMARKET" \
-    run "$SCENARIO" -n "$REPS"
-array=$(awk '/round 1:/ {for (i = 1; i <= NF; i++) if ($i == "job") {print $(i + 1); exit}}' "$work/history")
-[[ -n "$array" ]] || fail "no array job id in $work/history"
-
-# Shard 1: an administrator's cut of the time limit to 1 minute, while the task runs.
-for ((i = 0; i < 120; i++)); do
-    id1=$(running_id 1)
-    [[ -n "$id1" ]] && break
-    sleep 0.5
-done
-[[ -n "$id1" ]] || fail "shard 1 did not start"
-scontrol update JobId="$id1" TimeLimit=1
-say "shard 1 (job $id1): time limit cut to 1 minute"
-
-# Shard 0: SIGKILL its csmarket once progress is saved.
-id0=$(wait_running_with_progress 0 120)
-pids=$(scontrol listpids "$id0" | awk 'NR > 1 {print $1}')
-killed=""
-for pid in $pids; do
-    if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == csmarket ]]; then
-        kill -KILL "$pid"
-        killed=$pid
-    fi
-done
-[[ -n "$killed" ]] || fail "no csmarket process in job $id0 (scontrol listpids: $pids)"
-say "shard 0 (job $id0): SIGKILLed csmarket (pid $killed)"
-
-# Shard 2 starts in the CPU shard 0 gave up; cancel it once it has saved progress.
-id2=$(wait_running_with_progress 2 180)
-scancel "${array}_2"
-say "shard 2 (job $id2): cancelled with scancel ${array}_2"
-
-say "waiting for the finish job to merge, with no further help"
-for ((i = 0; i < 1800; i++)); do
-    [[ -f "$work/done/merged" ]] && break
-    if grep -qE "gave up|stopped:|merge failed" "$work/logs/finish.log" 2>/dev/null; then
-        cat "$work/logs/finish.log" >&2
-        fail "the finish job did not merge"
-    fi
-    sleep 1
-done
-[[ -f "$work/done/merged" ]] || fail "no merge within 30 minutes; squeue: $(squeue -h -r)"
-cluster_secs=$(($(date +%s) - started))
-say "merged by the cluster in ${cluster_secs}s"
-
-echo "---- what each failure case printed"
-echo "shard 0 (SIGKILL):"
-grep -E "===|killed|requeue|resuming|complete|Stopped|saved in" "$work/logs/shard-0.log" | sed 's/^/  /'
-echo "shard 1 (time limit):"
-grep -E "===|time limit|stopped|Stopped|saved in|requeue|resuming|complete|CANCELLED|TIME LIMIT" "$work/logs/shard-1.log" | sed 's/^/  /'
-echo "shard 2 (cancelled):"
-grep -E "===|SIGTERM|Stopped|saved in|CANCELLED|requeue|resuming|complete" "$work/logs/shard-2.log" | sed 's/^/  /'
-echo "finish job:"
-sed 's/^/  /' "$work/logs/finish.log"
-echo "----"
-
-# Each failure must really have happened and been recovered the way it was meant to.
-grep -q "killed by signal 9" "$work/logs/shard-0.log" || fail "shard 0 did not see its csmarket killed"
-grep -q "requeueing itself" "$work/logs/shard-0.log" || fail "shard 0 did not requeue itself"
-grep -q "time limit in about" "$work/logs/shard-1.log" ||
-    fail "shard 1 finished before Slurm's warning came; raise SLURM_E2E_REPS"
-grep -q "requeueing itself (time limit)" "$work/logs/shard-1.log" || fail "shard 1 did not requeue itself"
-grep -q "round 2" "$work/logs/shard-2.log" || fail "shard 2 was not submitted again by the finish job"
-for k in 0 1 2; do
-    grep -q "resuming with replications" "$work/logs/shard-$k.log" || fail "shard $k did not resume from saved progress"
-done
-
-# A rerun of a finished submission: every shard's marker makes its task return at once, and the
-# finish job merges again.
-rm "$work/done/merged"
-"$root/examples/slurm/submit.sh" --resubmit "$work" >/dev/null
-for ((i = 0; i < 120; i++)); do
-    [[ -f "$work/done/merged" ]] && break
-    sleep 1
-done
-[[ -f "$work/done/merged" ]] || fail "a resubmission of complete shards did not merge within 120 s"
-grep -q "already complete" "$work/logs/shard-0.log" || fail "a complete shard did not return at once"
-say "resubmitted after completion: shard 0 $(grep "already complete" "$work/logs/shard-0.log" | sed 's/.*shard 0: //'); merged again in ${i}s"
-
-say "waiting for the one-machine run of the same"
-wait "$one_pid" || fail "the one-machine run failed: $(cat "$tmp/one.log")"
-
-# A file's bytes without the provenance of when and how it was run (summary.json is pretty-printed:
-# one key a line, `command_line` a list over several lines).
+# A file's bytes without the provenance of when and how it was run: JSON files are pretty-printed,
+# one key a line, `command_line` a list over several lines; a report's lines of the same.
 normalised() {
     case $1 in
     *.json)
@@ -176,15 +93,179 @@ normalised() {
     esac
 }
 
-(cd "$tmp/one" && find . -type f | sort) >"$tmp/one.files"
-(cd "$work/merged" && find . -type f | sort) >"$tmp/merged.files"
-diff -u "$tmp/one.files" "$tmp/merged.files" || fail "the merged output has other files than a one-machine run"
-count=0
-while read -r f; do
-    cmp -s <(normalised "$tmp/one/$f") <(normalised "$work/merged/$f") ||
-        fail "$f differs between the one-machine run and the merge"
-    count=$((count + 1))
-done <"$tmp/one.files"
-grep -q '"replications": '"$REPS" "$work/merged/all-local/summary.json" ||
-    fail "merged summary does not count $REPS replications"
-say "PASS: $count files equal a one-machine run (provenance aside); cluster ${cluster_secs}s, all $(($(date +%s) - started))s"
+
+# One case: `csmarket COMMAND ARGS` on one machine (in the background, at the lowest priority: it
+# fills the CPUs while tasks wait to be requeued, and gives way to them otherwise) and through
+# examples/slurm/ in 3 shards with the three failures; the merge must complete by itself and equal
+# the one-machine output. $1: the case's name (run or sweep), then the command and its arguments.
+submission() {
+    local label=$1
+    shift
+    work="$tmp/$label"
+    local one="$tmp/$label-one" case_started
+    case_started=$(date +%s)
+    nice -n 19 "$CSMARKET" "$@" --out "$one" >"$one.log" 2>&1 &
+    one_pid=$!
+
+    say "$label: submitting $SHARDS shards of: csmarket $*"
+    "$root/examples/slurm/submit.sh" --shards "$SHARDS" --cpus 1 --mem 1G --time 10 \
+        --signal-secs 50 --save-secs 2 --retries 2 --work "$work" --csmarket "$CSMARKET" "$@"
+    array=$(awk '/round 1:/ {for (i = 1; i <= NF; i++) if ($i == "job") {print $(i + 1); exit}}' "$work/history")
+    [[ -n "$array" ]] || fail "no array job id in $work/history"
+
+    # Shard 1: an administrator's cut of the time limit to 1 minute, while the task runs.
+    local id0 id1 id2 pids pid killed=""
+    for ((i = 0; i < 120; i++)); do
+        id1=$(running_id 1)
+        [[ -n "$id1" ]] && break
+        sleep 0.5
+    done
+    [[ -n "$id1" ]] || fail "$label: shard 1 did not start"
+    scontrol update JobId="$id1" TimeLimit=1
+    say "$label: shard 1 (job $id1): time limit cut to 1 minute"
+
+    # Shard 0: SIGKILL its csmarket once progress is saved.
+    id0=$(wait_running_with_progress 0 120)
+    pids=$(scontrol listpids "$id0" | awk 'NR > 1 {print $1}')
+    for pid in $pids; do
+        if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == csmarket ]]; then
+            kill -KILL "$pid"
+            killed=$pid
+        fi
+    done
+    [[ -n "$killed" ]] || fail "$label: no csmarket process in job $id0 (scontrol listpids: $pids)"
+    say "$label: shard 0 (job $id0): SIGKILLed csmarket (pid $killed)"
+
+    # Shard 2 starts in the CPU shard 0 gave up; cancel it once it has saved progress.
+    id2=$(wait_running_with_progress 2 180)
+    scancel "${array}_2"
+    say "$label: shard 2 (job $id2): cancelled with scancel ${array}_2"
+
+    say "$label: waiting for the finish job to merge, with no further help"
+    for ((i = 0; i < 1800; i++)); do
+        [[ -f "$work/done/merged" ]] && break
+        if grep -qE "gave up|stopped:|merge failed" "$work/logs/finish.log" 2>/dev/null; then
+            cat "$work/logs/finish.log" >&2
+            fail "$label: the finish job did not merge"
+        fi
+        sleep 1
+    done
+    [[ -f "$work/done/merged" ]] || fail "$label: no merge within 30 minutes; squeue: $(squeue -h -r)"
+    local cluster_secs=$(($(date +%s) - case_started))
+    say "$label: merged by the cluster in ${cluster_secs}s"
+
+    echo "---- $label: what each failure case printed"
+    echo "shard 0 (SIGKILL):"
+    grep -E "===|killed|requeue|resuming|complete|Stopped|saved in" "$work/logs/shard-0.log" | sed 's/^/  /'
+    echo "shard 1 (time limit):"
+    grep -E "===|time limit|stopped|Stopped|saved in|requeue|resuming|complete|CANCELLED|TIME LIMIT" "$work/logs/shard-1.log" | sed 's/^/  /'
+    echo "shard 2 (cancelled):"
+    grep -E "===|SIGTERM|Stopped|saved in|CANCELLED|requeue|resuming|complete" "$work/logs/shard-2.log" | sed 's/^/  /'
+    echo "finish job:"
+    sed 's/^/  /' "$work/logs/finish.log"
+    echo "----"
+
+    # Each failure must really have happened and been recovered the way it was meant to.
+    grep -q "killed by signal 9" "$work/logs/shard-0.log" || fail "$label: shard 0 did not see its csmarket killed"
+    grep -q "requeueing itself" "$work/logs/shard-0.log" || fail "$label: shard 0 did not requeue itself"
+    grep -q "time limit in about" "$work/logs/shard-1.log" ||
+        fail "$label: shard 1 finished before Slurm's warning came; raise its replications"
+    grep -q "requeueing itself (time limit)" "$work/logs/shard-1.log" || fail "$label: shard 1 did not requeue itself"
+    grep -q "round 2" "$work/logs/shard-2.log" || fail "$label: shard 2 was not submitted again by the finish job"
+    for k in 0 1 2; do
+        grep -q "resuming with" "$work/logs/shard-$k.log" || fail "$label: shard $k did not resume from saved progress"
+    done
+
+    if [[ "$label" == run ]]; then
+        # A rerun of a finished submission: every shard's marker makes its task return at once,
+        # and the finish job merges again.
+        rm "$work/done/merged"
+        "$root/examples/slurm/submit.sh" --resubmit "$work" >/dev/null
+        for ((i = 0; i < 120; i++)); do
+            [[ -f "$work/done/merged" ]] && break
+            sleep 1
+        done
+        [[ -f "$work/done/merged" ]] || fail "a resubmission of complete shards did not merge within 120 s"
+        grep -q "already complete" "$work/logs/shard-0.log" || fail "a complete shard did not return at once"
+        say "$label: resubmitted after completion: shard 0 $(grep "already complete" "$work/logs/shard-0.log" | sed 's/.*shard 0: //'); merged again in ${i}s"
+    fi
+
+    say "$label: waiting for the one-machine run of the same"
+    wait "$one_pid" || fail "$label: the one-machine run failed: $(cat "$one.log")"
+    one_pid=""
+
+    (cd "$one" && find . -type f | sort) >"$one.files"
+    (cd "$work/merged" && find . -type f | sort) >"$work.files"
+    diff -u "$one.files" "$work.files" || fail "$label: the merged output has other files than a one-machine run"
+    local count=0 f
+    while read -r f; do
+        cmp -s <(normalised "$one/$f") <(normalised "$work/merged/$f") ||
+            fail "$label: $f differs between the one-machine run and the merge"
+        count=$((count + 1))
+    done <"$one.files"
+    say "$label: PASS: $count files equal a one-machine run (provenance aside); cluster ${cluster_secs}s"
+}
+
+if [[ "${SLURM_E2E_ONLY:-run}" == run ]]; then
+    submission run run "$SCENARIO" -n "$REPS"
+    grep -q '"replications": '"$REPS" "$tmp/run/merged/all-local/summary.json" ||
+        fail "merged summary does not count $REPS replications"
+fi
+if [[ "${SLURM_E2E_ONLY:-sweep}" == sweep ]]; then
+    # 12 grid points, 4 to a shard: each point is a piece, saved as it finishes.
+    submission sweep sweep "$SCENARIO" --config comms-collaboratives \
+        --param services.communications.locality=0:1:12 -n "$SWEEP_REPS"
+    grep -q '"replications": '"$SWEEP_REPS" "$tmp/sweep/merged/sweep/sweep.json" ||
+        fail "merged sweep does not count $SWEEP_REPS replications a point"
+fi
+if [[ "${SLURM_E2E_ONLY:-calibrate}" == calibrate ]]; then
+    # A calibration generation by generation (examples/slurm/calibrate.sh) of the tutorial with
+    # two priors and two targets, one shard of the first generation cancelled before it runs: the
+    # merge job submits it again, and the posterior equals a one-machine calibration.
+    { cat <<'EOF2'
+uncertain = [
+  { path = "services.bi.in_house.unit_cost", min = 0.3, max = 1.2, reason = "e2e test" },
+  { path = "rules.plan_share", min = 0.2, max = 1.0, reason = "e2e test" },
+]
+EOF2
+        cat "$root/scenarios/tutorial.toml"
+        cat <<'EOF2'
+
+[observed]
+configuration = "collaborative"
+
+[[observed.targets]]
+kind = "in_house_share"
+quarter = 4
+value = 0.3
+tolerance = 0.05
+source = "e2e test"
+EOF2
+    } >"$tmp/calibrate.toml"
+    cal=("$tmp/calibrate.toml" --config collaborative --particles 60 --generations 3 --reps 4 --seed 6)
+    "$CSMARKET" calibrate "${cal[@]}" --out "$tmp/calibrate-one" >"$tmp/calibrate-one.log" 2>&1 ||
+        fail "calibrate: the one-machine calibration failed: $(cat "$tmp/calibrate-one.log")"
+    say "calibrate: submitting generations of 3 shards"
+    "$root/examples/slurm/calibrate.sh" --shards 3 --cpus 1 --mem 1G --time 10 --work "$tmp/calibrate" \
+        --csmarket "$CSMARKET" "${cal[@]}" >/dev/null
+    array=$(grep -o 'shards job [0-9]*' "$tmp/calibrate/history" | head -n 1 | awk '{print $3}')
+    scancel "${array}_1"
+    say "calibrate: generation 0 shard 1 cancelled with scancel ${array}_1"
+    for ((i = 0; i < 600; i++)); do
+        [[ -f "$tmp/calibrate/done" ]] && break
+        grep -qE "gave up|stopped:|failed" "$tmp/calibrate/logs/merge.log" 2>/dev/null && break
+        sleep 1
+    done
+    echo "---- calibrate: what the merge jobs printed"
+    grep -E "merge:|Stopped" "$tmp/calibrate/logs/merge.log" | sed 's/^/  /'
+    echo "----"
+    [[ -f "$tmp/calibrate/done" ]] || fail "calibrate: the calibration did not complete by itself"
+    grep -q "shards 1 are not complete: submitting them again" "$tmp/calibrate/logs/merge.log" ||
+        fail "calibrate: the cancelled shard was not submitted again"
+    for f in posterior.csv generations.csv fit.csv posterior.svg pairs.svg; do
+        cmp -s "$tmp/calibrate-one/calibrate/$f" "$tmp/calibrate/main/calibrate/$f" ||
+            fail "calibrate: $f differs from a one-machine calibration"
+    done
+    say "calibrate: PASS: posterior, generations, fit and charts equal a one-machine calibration"
+fi
+say "PASS: every case; all $(($(date +%s) - started))s"

@@ -13,4 +13,5 @@ mod outputs;
 mod rules;
 mod scale;
 mod scenario_files;
+mod shards;
 mod util;

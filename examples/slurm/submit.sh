@@ -11,8 +11,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-# Commands that take --shard K/N and whose shards `csmarket merge` joins.
-SHARDABLE=(run)
+# Commands that take --shard K/N and whose shards `csmarket merge` joins (calibrate is split by
+# generation instead: see calibrate.sh).
+SHARDABLE=(run compare sweep sensitivity backtest)
 
 usage() {
     cat <<EOF
@@ -38,7 +39,8 @@ Options (each may also be given in the environment variable in brackets):
   --requeues N         times a task may requeue itself in all [REQUEUES, default 20]
   --signal-secs S      the warning before the time limit at which a task saves and requeues;
                        more than one block of 1024 replications takes [SIGNAL_SECS, default 120]
-  --save-secs S        seconds between saves of progress [SAVE_SECS, default 60]
+  --save-secs S        seconds between saves of progress of run and compare (sweep, sensitivity
+                       and backtest save after each piece) [SAVE_SECS, default 60]
   --resubmit WORK      submit again the shards of WORK that are not complete, and a finish job
 EOF
 }
@@ -131,7 +133,7 @@ fi
 command=$1
 shift
 [[ " ${SHARDABLE[*]} " == *" $command "* ]] ||
-    die "'$command' cannot be split into shards yet; shardable: ${SHARDABLE[*]}"
+    die "'$command' cannot be split into shards here; shardable: ${SHARDABLE[*]} (calibrate: use calibrate.sh)"
 for a in "$@"; do
     case $a in
     --out | --out=* | --shard | --shard=* | --resume | --threads | --threads=* | -j* | --save-secs* | --checkpoint-secs*)

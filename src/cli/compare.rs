@@ -8,9 +8,10 @@ use clap::Args;
 
 use super::output::headline_table;
 use super::run::RunPlan;
-use super::{CommonArgs, InputError, RunArgs, output};
+use super::{CommonArgs, InputError, RunArgs, output, study_shards};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
+use crate::experiment::shard::Shard;
 use crate::explore::backtest::BacktestResult;
 use crate::explore::sensitivity::SensitivityResult;
 use crate::explore::sweep::SweepResult;
@@ -38,9 +39,17 @@ pub struct CompareArgs {
     /// quarter, in long form.
     #[arg(long)]
     pub series: bool,
-    /// Carry on from the progress a stopped comparison saved (starts afresh if none).
+    /// Carry on from the progress a stopped comparison saved (starts afresh if none); a shard
+    /// already complete returns at once.
     #[arg(long)]
     pub resume: bool,
+    /// Run only shard K of N: replications [K R/N, (K+1) R/N) of every configuration (numbered
+    /// from 0); join the shards' folders with `csmarket merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Seconds between saves of progress; the first block of replications is always saved.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub save_secs: u64,
 }
 
 impl CompareArgs {
@@ -52,6 +61,8 @@ impl CompareArgs {
             baseline: None,
             series: false,
             resume: false,
+            shard: None,
+            save_secs: 30,
         }
     }
 }
@@ -72,6 +83,8 @@ impl ComparePlan {
         let mut plan = RunPlan::from_args(&RunArgs {
             common: args.common.clone(),
             configs: args.configs.clone(),
+            shard: args.shard,
+            save_secs: args.save_secs,
             ..RunArgs::default_job()
         })?;
         let baseline = match &args.baseline {
@@ -118,14 +131,70 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
     let _lock = super::lock_output(out, argv)?;
-    // The comparison's own folder holds one folder per configuration, laid out as `run`'s.
-    let folders = OutputLayout::new(out);
     let labels = Labels::from_markets(&markets);
     let started = chrono::Utc::now().to_rfc3339();
+    let identity = study_shards::identity(
+        "compare",
+        &plan.scenario,
+        &plan.configurations.join(","),
+        plan.seed,
+        plan.replications,
+        &study_shards::CompareSettings {
+            configurations: plan.configurations.clone(),
+            baseline,
+            series: plan.series,
+        },
+        args.common.posterior.as_deref(),
+        plan.shard,
+    )?;
+    if study_shards::already_complete(out, &identity, plan.resume) {
+        return Ok(ExitCode::SUCCESS);
+    }
     let summaries = match super::run::run_all(&plan, argv, Some(&labels))? {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    if plan.shard != Shard::WHOLE {
+        // Each configuration's folder holds its `run` shard; `shard.json`, written last, says the
+        // comparison's shard is complete and how to merge it.
+        let notes = plan.notes.clone();
+        study_shards::finish(
+            out,
+            identity,
+            &plan.scenario,
+            &notes,
+            started,
+            Vec::new(),
+            None,
+        )?;
+        super::run::clear_progress(&plan)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    plan.write_tidy()?;
+    write_comparison(&plan, baseline, summaries, started, argv)?;
+    // Every file is written: the saved progress has done its job.
+    super::run::clear_progress(&plan)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a comparison's own files (its configurations' folders and tidy tables written already):
+/// the paired differences read back from the rows, the charts and the report; prints the tables.
+/// `compare` and the merge of its shards both end here.
+pub fn write_comparison(
+    plan: &RunPlan,
+    baseline: usize,
+    summaries: Vec<crate::experiment::Summary>,
+    started: String,
+    argv: &[String],
+) -> anyhow::Result<()> {
+    let out = &plan.out;
+    let markets: Vec<Market> = plan
+        .configurations
+        .iter()
+        .map(|c| plan.market(c))
+        .collect::<anyhow::Result<_>>()?;
+    let labels = Labels::from_markets(&markets);
+    let folders = OutputLayout::new(out);
     let dirs: Vec<_> = plan
         .configurations
         .iter()
@@ -136,7 +205,6 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         summaries,
         comparison,
     };
-    plan.write_tidy()?;
     // The comparison's provenance names the baseline; each configuration's names itself.
     let provenance = plan.provenance(
         &plan.configurations[baseline],
@@ -182,9 +250,6 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     };
     export::write(out, &report::files(&input))
         .with_context(|| format!("cannot write the report in {}", out.display()))?;
-    // Every file is written: the saved progress has done its job.
-    super::run::clear_progress(&plan)?;
-
     out!("{}", headline_table(&outcome.summaries));
     out!("{}", difference_table(&outcome.comparison));
     if let Some(p) = &plan.posterior {
@@ -198,7 +263,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         );
     }
     outln!("Report: {}", out.join(layout::REPORT_HTML).display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The sweep, sensitivity analysis and back-test an earlier command left under the same output

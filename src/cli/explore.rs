@@ -8,14 +8,15 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
-use super::sweep_saves::SweepSaves;
-use super::{CommonArgs, InputError, output, progress};
-use crate::charts;
+use super::piece_saves::{PieceSaves, Rows};
+use super::study_output::{parameters, write_backtest, write_sensitivity, write_sweep};
+use super::study_shards::{self, SensitivitySettings, SweepSettings};
+use super::{CommonArgs, InputError, progress};
+use crate::experiment::shard::Shard;
 use crate::explore::sensitivity::{Output, SensitivityPlan};
 use crate::explore::sweep::{Refine, SweepPlan};
 use crate::explore::{self, ExploreError, Study};
-use crate::export;
-use crate::export::layout::{self, OutputLayout};
+use crate::export::layout::OutputLayout;
 
 /// `csmarket sweep`.
 #[derive(Debug, Clone, Args)]
@@ -42,9 +43,14 @@ pub struct SweepArgs {
     /// Replications at refined points, as a multiple of -n (at most 1000000000 in all).
     #[arg(long, default_value_t = Refine::default().factor)]
     pub refine_factor: u64,
-    /// Carry on from the grid points a stopped sweep saved (starts afresh if none).
+    /// Carry on from the grid points a stopped sweep saved (starts afresh if none); a shard
+    /// already complete returns at once.
     #[arg(long)]
     pub resume: bool,
+    /// Run only shard K of N of the grid points' replications (numbered from 0); join the
+    /// shards' folders with `csmarket merge`. Not with --refine.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 /// `csmarket sensitivity`.
@@ -74,6 +80,14 @@ pub struct SensitivityArgs {
     /// Morris grid levels (even, 2 to 100).
     #[arg(long, default_value_t = 4)]
     pub levels: u32,
+    /// Carry on from the design points a stopped analysis saved (starts afresh if none); a shard
+    /// already complete returns at once.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only shard K of N of the design points' replications (numbered from 0); join the
+    /// shards' folders with `csmarket merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 /// `csmarket backtest`.
@@ -82,6 +96,14 @@ pub struct BacktestArgs {
     /// Scenario, replications, seed, threads and output folder.
     #[command(flatten)]
     pub study: CommonArgs,
+    /// Carry on from what a stopped back-test saved (starts afresh if none); a shard already
+    /// complete returns at once.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only shard K of N of the replications (numbered from 0); join the shards' folders
+    /// with `csmarket merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 /// Turns an exploration error into one the command line reports with the right exit status.
@@ -141,31 +163,87 @@ fn create(dir: &Path, argv: &[String]) -> anyhow::Result<crate::export::lock::Ou
         .with_context(|| format!("cannot use output folder {}", dir.display()))
 }
 
-/// Writes the exact scenario text a study ran, `scenario.toml`, into its folder.
-fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyhow::Result<()> {
-    let file = dir.join(layout::SCENARIO);
-    export::atomic::write(&file, scenario.text.as_bytes())
-        .with_context(|| format!("cannot write {}", file.display()))
-}
-
 /// Grid points of a sweep.
 fn plan_points(plan: &SweepPlan) -> usize {
     plan.axes.iter().map(|a| a.values.len()).product()
 }
 
-/// Says, after a signal, which grid points of a sweep finished and the command that resumes;
-/// returns the exit status of a process stopped by that signal.
-fn sweep_stopped(saves: &SweepSaves, points: usize, argv: &[String]) -> ExitCode {
-    let signal = super::stop::requested().unwrap_or(15);
-    super::say_err(&format!(
-        "Stopped by {}.\nSweep: grid points 1..{} of {points} finished and saved in {}.\n\
-         Resume with:\n  {}\n",
-        super::stop::name(signal),
-        saves.finished,
-        saves.progress_dir().display(),
-        super::stop::resume_command(argv)
-    ));
-    ExitCode::from(super::stop::exit_status(signal))
+/// How a study command's run ended.
+enum Ran<T> {
+    /// The whole study ran: its result, to be written.
+    Whole(T),
+    /// A shard ran and left its pieces for `csmarket merge`.
+    Shard,
+    /// A signal stopped it with its progress saved; the exit status to end with.
+    Stopped(ExitCode),
+}
+
+/// Runs a study's pieces under a progress bar with its progress saved in `saves`, stopping
+/// cleanly on a signal: the whole study (`whole`, which returns its result) or, for a shard, its
+/// pieces (`shard`), which are then left in `dir` for `csmarket merge`.
+#[allow(clippy::too_many_arguments)]
+fn run_saved<T>(
+    label: &str,
+    dir: &Path,
+    mut saves: PieceSaves,
+    identity: crate::export::study_shard::StudyIdentity,
+    scenario: &crate::scenario::Scenario,
+    points: usize,
+    argv: &[String],
+    whole: impl FnOnce(explore::Progress, &mut PieceSaves) -> Result<T, ExploreError>,
+    shard: impl FnOnce(
+        explore::Progress,
+        &mut PieceSaves,
+    ) -> Result<Vec<crate::explore::pieces::PieceOutcome>, ExploreError>,
+) -> anyhow::Result<Ran<T>> {
+    let started = chrono::Utc::now().to_rfc3339();
+    let sharded = identity.shard != Shard::WHOLE;
+    let outcome = if sharded {
+        with_bar(label, |p| shard(p, &mut saves)).map(Err)
+    } else {
+        with_bar(label, |p| whole(p, &mut saves)).map(Ok)
+    };
+    if saves.stopped {
+        let (what, unit, total) = if sharded {
+            let mine =
+                crate::explore::pieces::pieces(points, identity.replications, identity.shard);
+            (
+                format!("Shard {} of the {label}", identity.shard),
+                "pieces",
+                mine.len(),
+            )
+        } else {
+            let mut what = label.to_string();
+            what[..1].make_ascii_uppercase();
+            let unit = if label == "sweep" {
+                "grid points"
+            } else {
+                "points"
+            };
+            (what, unit, points)
+        };
+        return Ok(Ran::Stopped(study_shards::stopped(
+            &what,
+            unit,
+            saves.finished,
+            total,
+            saves.progress_dir(),
+            argv,
+        )));
+    }
+    if outcome.is_err() && saves.finished == 0 {
+        // Nothing to resume (bad input found before the first piece): leave nothing behind.
+        let _ = std::fs::remove_dir_all(saves.progress_dir());
+    }
+    let outcome = outcome?;
+    let rows = saves.finish(dir)?;
+    match outcome {
+        Ok(result) => Ok(Ran::Whole(result)),
+        Err(pieces) => {
+            study_shards::finish(dir, identity, scenario, &[], started, pieces, rows)?;
+            Ok(Ran::Shard)
+        }
+    }
 }
 
 /// `csmarket sweep`.
@@ -189,89 +267,65 @@ pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
         }),
     };
     plan.check().map_err(report)?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    if shard != Shard::WHOLE && plan.refine.is_some() {
+        return Err(InputError(
+            "--refine cannot be split into shards (each refined point waits on the one before); \
+             merge the sharded sweep, then refine on one machine"
+                .into(),
+        )
+        .into());
+    }
     let dir = layout(&args.study).sweep();
     let _lock = create(&dir, argv)?;
-    // runs.csv: a row per grid point and replication, the point's values as columns.
-    let parameters: Vec<(String, String)> = plan
-        .axes
-        .iter()
-        .map(|a| {
-            (
-                export::tidy::parameter_column(&a.path),
-                format!("the value of `{}` at this point of the sweep", a.path),
-            )
-        })
-        .collect();
+    let settings = SweepSettings {
+        axes: plan.axes.clone(),
+        providers: plan.providers.clone(),
+    };
+    let identity = study_shards::study_identity(
+        "sweep",
+        &plan.study,
+        &settings,
+        args.study.posterior.as_deref(),
+        shard,
+    )?;
+    if study_shards::already_complete(&dir, &identity, args.resume) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let parameters = parameters(&plan);
     super::stop::cooperate();
-    let mut saves = SweepSaves::open(&dir, &plan, &parameters, args.resume)?;
-    let outcome = with_bar("sweep", |p| {
-        explore::sweep::run_with_rows(&plan, p, &mut saves)
-    });
-    if saves.stopped {
-        return Ok(sweep_stopped(&saves, plan_points(&plan), argv));
-    }
-    if outcome.is_err() && saves.finished == 0 {
-        // Nothing to resume (bad input found before the first point): leave nothing behind.
-        let _ = std::fs::remove_dir_all(saves.progress_dir());
-    }
-    let mut result = outcome?;
-    saves.finish(&dir)?;
-    export::atomic::write(
-        &dir.join(layout::COLUMNS),
-        &export::column::columns_csv(&export::tidy::runs_columns(&parameters))?,
-    )
-    .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
-    write_scenario(&dir, &plan.study.scenario)?;
-    result.origin.command_line = argv.to_vec();
-    output::write_files(&dir, &export::sweep::files(&result))?;
-    output::write_charts(&dir, &charts::explore::sweep_charts(&result)?)?;
-    for n in &result.notes {
-        errln!("note: {n}");
-    }
-    outln!(
-        "{} points x {} replications of `{}`",
-        result.points.len(),
-        result.origin.replications,
-        result.origin.configuration
+    let saves = PieceSaves::open(
+        &dir,
+        identity.clone(),
+        Some(Rows {
+            configuration: &plan.study.configuration,
+            parameters: &parameters,
+            values: explore::sweep::grid(&plan.axes),
+        }),
+        args.resume,
+    )?;
+    let result = run_saved(
+        "sweep",
+        &dir,
+        saves,
+        identity,
+        &plan.study.scenario,
+        plan_points(&plan),
+        argv,
+        |p, saves| explore::sweep::run_with_rows(&plan, p, saves),
+        |p, saves| {
+            let design = explore::sweep::design(&plan)?;
+            explore::sweep::run_shard(&plan, &design, shard, saves, p)
+        },
     );
-    if result.tipping.is_empty() {
-        outln!("No provider's survival crosses 50% within the sweep.");
-    } else {
-        outln!(
-            "{:<28} {:<8} {:<9} tipping point (interval) on {}",
-            "provider",
-            "method",
-            "direction",
-            result.axes[0].path
-        );
-        for t in &result.tipping {
-            let fixed = t
-                .fixed
-                .iter()
-                .map(|(p, v)| format!("{p}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            outln!(
-                "{:<28} {:<8} {:<9} {}{}{}",
-                t.provider,
-                t.method.as_str(),
-                t.crossing.direction.as_str(),
-                if result.axes.len() > 1 {
-                    format!("{}: ", t.parameter)
-                } else {
-                    String::new()
-                },
-                explore::sweep::describe(&t.crossing),
-                if fixed.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {fixed}")
-                }
-            );
+    match result? {
+        Ran::Stopped(code) => Ok(code),
+        Ran::Shard => Ok(ExitCode::SUCCESS),
+        Ran::Whole(result) => {
+            write_sweep(&dir, &plan, result, argv)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
-    outln!("Results written to {}/", dir.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `csmarket sensitivity`.
@@ -299,48 +353,53 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
         levels: args.levels,
     };
     plan.check().map_err(report)?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
     let dir = layout(&args.study).sensitivity();
     let _lock = create(&dir, argv)?;
-    let mut result = with_bar("sensitivity", |p| explore::sensitivity::run(&plan, p))?;
-    write_scenario(&dir, &plan.study.scenario)?;
-    result.origin.command_line = argv.to_vec();
-    output::write_files(&dir, &export::sensitivity::files(&result))?;
-    output::write_charts(&dir, &charts::explore::sensitivity_charts(&result)?)?;
-    if !result.skipped.is_empty() {
-        errln!(
-            "note: {} parameters left out (listed in sensitivity.json)",
-            result.skipped.len()
-        );
+    let settings = SensitivitySettings {
+        all: plan.all,
+        fraction: plan.fraction,
+        outputs: plan.outputs.clone(),
+        trajectories: plan.trajectories,
+        levels: plan.levels,
+    };
+    let identity =
+        study_shards::study_identity("sensitivity", &plan.study, &settings, None, shard)?;
+    if study_shards::already_complete(&dir, &identity, args.resume) {
+        return Ok(ExitCode::SUCCESS);
     }
-    outln!(
-        "{} parameters varied by ±{}% on `{}`, {} replications per run",
-        result.factors.len(),
-        result.fraction * 100.0,
-        result.origin.configuration,
-        result.origin.replications
-    );
-    for (oi, o) in result.outputs.iter().enumerate() {
-        outln!(
-            "{} (baseline {:.4}): largest effects",
-            o.name(),
-            result.baseline.get(oi).copied().unwrap_or(f64::NAN)
-        );
-        let morris = result.morris_of(o);
-        for row in result.oat_of(o).into_iter().take(5) {
-            let m = morris.iter().find(|m| m.path == row.path);
-            outln!(
-                "  {:<52} swing {:+.4}{}",
-                row.path,
-                row.swing,
-                m.map_or_else(String::new, |m| format!(
-                    "  mu* {:.4}  sigma {:.4}",
-                    m.mu_star, m.sigma
-                ))
-            );
+    super::stop::cooperate();
+    // The design is laid out before any replication runs: a bad parameter fails at once.
+    let design = explore::sensitivity::design(&plan).map_err(report)?;
+    let saves = PieceSaves::open(&dir, identity.clone(), None, args.resume)?;
+    let ran = run_saved(
+        "sensitivity",
+        &dir,
+        saves,
+        identity,
+        &plan.study.scenario,
+        design.edits.len(),
+        argv,
+        |p, saves| {
+            let outcomes = explore::sensitivity::run_shard(&plan, &design, Shard::WHOLE, saves, p)?;
+            let points = crate::explore::pieces::assemble(
+                design.edits.len(),
+                plan.study.replications,
+                outcomes,
+            )
+            .map_err(ExploreError::Input)?;
+            explore::sensitivity::analyse(&plan, &design, &points)
+        },
+        |p, saves| explore::sensitivity::run_shard(&plan, &design, shard, saves, p),
+    )?;
+    match ran {
+        Ran::Stopped(code) => Ok(code),
+        Ran::Shard => Ok(ExitCode::SUCCESS),
+        Ran::Whole(result) => {
+            write_sensitivity(&dir, &plan.study, result, argv)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
-    outln!("Results written to {}/", dir.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `csmarket backtest`.
@@ -349,80 +408,39 @@ pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode
     let configuration =
         explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
     let study = study_of(options, configuration);
+    explore::backtest::check(&study).map_err(report)?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
     let dir = layout(&args.study).backtest();
     let _lock = create(&dir, argv)?;
-    let mut result = with_bar("backtest", |p| explore::backtest::run(&study, p))?;
-    write_scenario(&dir, &study.scenario)?;
-    result.origin.command_line = argv.to_vec();
-    output::write_files(&dir, &export::backtest::files(&result))?;
-    output::write_charts(&dir, &charts::explore::backtest_charts(&result)?)?;
-    let s = &result.scores;
-    outln!(
-        "{} recorded ratings, configuration `{}`, {} replications",
-        s.n,
-        result.origin.configuration,
-        result.origin.replications
-    );
-    outln!(
-        "accuracy {:.1}%  Brier {:.4}  (base rates {:.4}, skill {:+.3})",
-        s.accuracy * 100.0,
-        s.brier,
-        s.brier_base_rate,
-        s.skill
-    );
-    outln!("observed \\ modal     A     B     C  unrated");
-    for (i, row) in s.confusion.iter().enumerate() {
-        outln!(
-            "{:<16} {:>5} {:>5} {:>5} {:>8}",
-            explore::backtest::outcome_name(i),
-            row[0],
-            row[1],
-            row[2],
-            row[3]
-        );
+    let identity = study_shards::study_identity(
+        "backtest",
+        &study,
+        &serde_json::json!({}),
+        args.study.posterior.as_deref(),
+        shard,
+    )?;
+    if study_shards::already_complete(&dir, &identity, args.resume) {
+        return Ok(ExitCode::SUCCESS);
     }
-    outln!("In words: {}.", s.verdict());
-    if !result.targets.is_empty() {
-        outln!(
-            "\n{:<36} {:>9} {:>9} {:>21} {:>6} {:>9} {:>9} {:>7}",
-            "target",
-            "observed",
-            "mean",
-            "90% band",
-            "inside",
-            "crps",
-            "reference",
-            "skill"
-        );
-        for t in &result.targets {
-            outln!(
-                "{:<36} {:>9.4} {:>9.4} {:>10.4} to {:<7.4} {:>6} {:>9.4} {:>9.4} {:>+7.2}",
-                t.target,
-                t.observed,
-                t.mean,
-                t.p5,
-                t.p95,
-                if t.inside_90 { "yes" } else { "no" },
-                t.crps,
-                t.reference,
-                t.skill
-            );
+    super::stop::cooperate();
+    let saves = PieceSaves::open(&dir, identity.clone(), None, args.resume)?;
+    let ran = run_saved(
+        "backtest",
+        &dir,
+        saves,
+        identity,
+        &study.scenario,
+        1,
+        argv,
+        |p, saves| explore::backtest::run_with(&study, p, saves),
+        |p, saves| explore::backtest::run_shard(&study, shard, saves, p),
+    )?;
+    match ran {
+        Ran::Stopped(code) => Ok(code),
+        Ran::Shard => Ok(ExitCode::SUCCESS),
+        Ran::Whole(result) => {
+            write_backtest(&dir, &study, result, argv)?;
+            Ok(ExitCode::SUCCESS)
         }
-        for t in &result.targets {
-            outln!("{}: {}.", t.target, t.verdict());
-        }
-        outln!(
-            "In words: {}.",
-            explore::target_check::summary(&result.targets)
-        );
     }
-    if let Some(p) = &result.origin.posterior {
-        outln!(
-            "Calibrated model: parameters drawn from {} (SHA-256 {}).",
-            p.file,
-            p.sha256
-        );
-    }
-    outln!("Results written to {}/", dir.display());
-    Ok(ExitCode::SUCCESS)
 }

@@ -18,11 +18,14 @@ pub mod compare;
 pub mod explore;
 pub mod options;
 pub mod output;
+pub mod piece_saves;
 pub mod progress;
 pub mod run;
 pub mod scale;
 pub mod stop;
-pub mod sweep_saves;
+pub mod study_merge;
+pub mod study_output;
+pub mod study_shards;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +36,7 @@ use crate::experiment::resume::ResumeError;
 use crate::experiment::shard::Shard;
 use crate::export::lock::{LockError, OutputLock};
 use crate::export::merge::MergeError;
+use crate::export::study_shard::StudyMergeError;
 use crate::generate::GenerateError;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -135,9 +139,12 @@ pub enum Command {
   csmarket generate --ccgs 2000 --providers 100 --regions 10 --out big.toml
   csmarket generate --ccgs 200 --providers 10 --regions 2 | csmarket validate /dev/stdin")]
     Generate(scale::GenerateArgs),
-    /// Merge the output folders of `run --shard` into the output one machine would have written.
+    /// Merge the output folders of `run`, `compare`, `sweep`, `sensitivity` or `backtest` with
+    /// `--shard K/N` into the output one machine would have written.
     #[command(after_help = "Examples:
   csmarket merge shard0 shard1 shard2 shard3 --out all
+  csmarket sweep --config national-comms --param services.communications.locality=0:1:21 --shard 0/2 --out s0
+  csmarket merge s0 s1 --out all          (writes all/sweep/ as one machine would)
   csmarket merge machine-*/output --out merged")]
     Merge(scale::MergeArgs),
 }
@@ -355,6 +362,8 @@ fn is_input_error(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<InputError>().is_some()
             || c.downcast_ref::<MergeError>()
                 .is_some_and(MergeError::is_input_error)
+            || c.downcast_ref::<StudyMergeError>()
+                .is_some_and(|e| !matches!(e, StudyMergeError::Io { .. }))
             || c.downcast_ref::<GenerateError>()
                 .is_some_and(|e| matches!(e, GenerateError::Size(_)))
             || c.downcast_ref::<LockError>()

@@ -20,7 +20,8 @@ use crate::model::Market;
 /// Arguments of `csmarket merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// Output folders of `csmarket run --shard K/N`, one per shard, in any order.
+    /// Output folders (`--out`) of `csmarket run`, `compare`, `sweep`, `sensitivity` or `backtest`
+    /// with `--shard K/N`, one per shard, in any order.
     #[arg(required = true)]
     pub shards: Vec<PathBuf>,
     /// Folder for the merged results.
@@ -30,6 +31,16 @@ pub struct MergeArgs {
 
 /// `csmarket merge`.
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
+    // The shards of compare, sweep, sensitivity and backtest first (a comparison's report shows
+    // the explorations merged beside it); then those of `run`, if the folders hold any.
+    if !super::study_merge::merge(&args.shards, &args.out, argv)? {
+        outln!(
+            "Merged {} shard folders into {}/",
+            args.shards.len(),
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     // Everything is checked before the output folder is created or locked.
     let checked = shard_merge::check_shards(&args.shards, &args.out)?;
     let _lock = super::lock_output(&args.out, argv)?;

@@ -4,9 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::target_check::{Collector, TargetCheck};
+use super::calibrate::measure::Measure;
+use super::pieces::{
+    Evaluation, KeepNothing, PieceOutcome, PointOutcome, SavedPieces, assemble, pieces,
+};
+use super::target_check::TargetCheck;
 use super::{ExploreError, Progress, Study};
-use crate::experiment::{Provenance, RatingOutcome};
+use crate::experiment::shard::Shard;
+use crate::experiment::{Provenance, RatingOutcome, Summary};
 use crate::scenario::schema::Rating;
 
 /// Index of an observed rating among the outcomes ([`RatingOutcome::ALL`], the order of every
@@ -128,6 +133,9 @@ pub struct BacktestResult {
     /// distribution and a naive reference ([`super::target_check`]).
     #[serde(default)]
     pub targets: Vec<TargetCheck>,
+    /// Targets left out, and why (observed under another configuration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_notes: Vec<String>,
 }
 
 impl Scores {
@@ -166,8 +174,8 @@ pub fn observed_configuration(
         })
 }
 
-/// Runs the observed configuration and scores every recorded rating.
-pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreError> {
+/// Checks that the scenario records ratings to back-test against.
+pub fn check(study: &Study) -> Result<&crate::scenario::schema::Observed, ExploreError> {
     let observed = study.scenario.base.observed.as_ref().ok_or_else(|| {
         ExploreError::Input(format!(
             "{}: the scenario has no [observed] section to back-test against",
@@ -180,43 +188,66 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
             study.scenario.file
         )));
     }
-    let n = study.replications;
-    let mut runs = target_runs(study, &observed.configuration)?;
-    let others = runs
-        .iter()
-        .filter(|t| t.configuration != study.configuration)
-        .count() as u64;
-    let total = n * (1 + others);
-    let s = {
-        let mut own = runs
-            .iter_mut()
-            .find(|t| t.configuration == study.configuration);
-        let mut sink = |r: &crate::engine::ReplicationOutcome| {
-            if let Some(t) = own.as_mut() {
-                t.collector.record(&t.market, r);
-            }
-        };
-        study.run(&[], 0..n, &mut sink, &|d| progress(d, total))?
-    };
-    // Targets observed under another configuration run that configuration too.
-    let mut done = n;
-    for t in runs
-        .iter_mut()
-        .filter(|t| t.configuration != study.configuration)
-    {
-        let other = Study {
-            configuration: t.configuration.clone(),
-            ..study.clone()
-        };
-        let (collector, market) = (&mut t.collector, &t.market);
-        other.run(&[], 0..n, &mut |r| collector.record(market, r), &|d| {
-            progress(done + d, total)
-        })?;
-        done += n;
+    Ok(observed)
+}
+
+/// Runs the observed configuration and scores every recorded rating.
+pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreError> {
+    run_with(study, progress, &mut KeepNothing)
+}
+
+/// [`run`], saving its finished piece in `saved` and taking it back after a stop.
+pub fn run_with(
+    study: &Study,
+    progress: Progress,
+    saved: &mut dyn SavedPieces,
+) -> Result<BacktestResult, ExploreError> {
+    check(study)?;
+    let outcomes = run_shard(study, Shard::WHOLE, saved, progress)?;
+    let point = assemble(1, study.replications, outcomes).map_err(ExploreError::Input)?;
+    analyse(study, &point[0])
+}
+
+/// Runs shard `shard`'s part of the back-test's replications (its one point; see [`pieces`]).
+pub fn run_shard(
+    study: &Study,
+    shard: Shard,
+    saved: &mut dyn SavedPieces,
+    progress: Progress,
+) -> Result<Vec<PieceOutcome>, ExploreError> {
+    let mine = pieces(1, study.replications, shard);
+    let total = crate::explore::pieces::replications(&mine);
+    // Each target's value in each replication is kept with the piece, for analyse.
+    let targets = own_targets(study)?;
+    Evaluation {
+        study,
+        edits: &[Vec::new()],
+        keep: &|_, r| {
+            targets
+                .measures
+                .iter()
+                .map(|m| m.value(&targets.market, r))
+                .collect()
+        },
     }
-    let targets = runs
-        .into_iter()
-        .flat_map(|t| t.collector.finish(&t.configuration, &t.market))
+    .run(&mine, saved, progress, 0, total)
+}
+
+/// Scores every recorded rating against the summary of the observed configuration's
+/// replications, and every target observed under that configuration against the values the
+/// replications kept ([`super::target_check`]).
+pub fn analyse(study: &Study, point: &PointOutcome) -> Result<BacktestResult, ExploreError> {
+    let observed = check(study)?;
+    let s: &Summary = &point.summary;
+    let own = own_targets(study)?;
+    let targets = own
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let values = point.per_rep.get(i).map_or(&[][..], |v| &v[..]);
+            super::target_check::check(t, &study.configuration, values, &own.market)
+        })
         .collect();
     let mut predictions = Vec::new();
     for (i, o) in observed.ratings.iter().enumerate() {
@@ -259,49 +290,57 @@ pub fn run(study: &Study, progress: Progress) -> Result<BacktestResult, ExploreE
         scores: score(&ps, &os),
         predictions,
         targets,
+        target_notes: own.notes,
     })
 }
 
-/// The targets observed under one configuration, with that configuration's market (its
-/// scenario values: the structure is the same under a posterior) and their values as they come.
-struct TargetRun {
-    configuration: String,
-    collector: Collector,
+/// The targets observed under the back-test's configuration, resolved against its market (its
+/// scenario values: the structure is the same under a posterior); targets observed under another
+/// configuration are named in notes (back-test them by calibrating or running that one).
+struct OwnTargets {
+    targets: Vec<crate::scenario::schema::Target>,
+    measures: Vec<Measure>,
     market: crate::model::Market,
+    notes: Vec<String>,
 }
 
-/// One run per configuration the targets were observed under, in the order the targets first name them.
-fn target_runs(study: &Study, observed_under: &str) -> Result<Vec<TargetRun>, ExploreError> {
+fn own_targets(study: &Study) -> Result<OwnTargets, ExploreError> {
     let file = &study.scenario.file;
-    let Some(observed) = &study.scenario.base.observed else {
-        return Ok(Vec::new());
+    let c = &study.configuration;
+    let market = crate::model::Market::compile(&study.scenario.resolve(c)?, c)
+        .map_err(|e| ExploreError::Input(format!("{file}: in configuration `{c}`: {e}")))?;
+    let mut own = OwnTargets {
+        targets: Vec::new(),
+        measures: Vec::new(),
+        market,
+        notes: Vec::new(),
     };
-    let mut configurations: Vec<String> = Vec::new();
-    for t in &observed.targets {
-        let c = t.configuration.as_deref().unwrap_or(observed_under);
-        if !configurations.iter().any(|x| x == c) {
-            configurations.push(c.to_string());
+    let Some(observed) = &study.scenario.base.observed else {
+        return Ok(own);
+    };
+    for (i, t) in observed.targets.iter().enumerate() {
+        let under = t
+            .configuration
+            .as_deref()
+            .unwrap_or(&observed.configuration);
+        if under != c {
+            own.notes.push(format!(
+                "observed.targets[{i}] `{}` was observed under `{under}`, not the back-test's \
+                 `{c}`; not back-tested here",
+                t.label()
+            ));
+            continue;
         }
+        let m = Measure::of(t, &own.market).map_err(|e| {
+            ExploreError::Input(format!(
+                "{file}: observed.targets[{i}] `{}`: {e}",
+                t.label()
+            ))
+        })?;
+        own.targets.push(t.clone());
+        own.measures.push(m);
     }
-    let mut runs = Vec::new();
-    for c in configurations {
-        let market = crate::model::Market::compile(&study.scenario.resolve(&c)?, &c)
-            .map_err(|e| ExploreError::Input(format!("{file}: in configuration `{c}`: {e}")))?;
-        let targets: Vec<_> = observed
-            .targets
-            .iter()
-            .filter(|t| t.configuration.as_deref().unwrap_or(observed_under) == c)
-            .cloned()
-            .collect();
-        let collector = Collector::new(&targets, &market)
-            .map_err(|e| ExploreError::Input(format!("{file}: observed.targets: {e}")))?;
-        runs.push(TargetRun {
-            configuration: c,
-            collector,
-            market,
-        });
-    }
-    Ok(runs)
+    Ok(own)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod backtest;
 pub mod calibrate;
+pub mod pieces;
 pub mod sensitivity;
 pub mod sweep;
 pub mod target_check;

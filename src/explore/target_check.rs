@@ -18,7 +18,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::abc::weighted_quantile;
-use super::calibrate::measure::Measure;
 use crate::model::Market;
 use crate::scenario::schema::{Target, TargetKind};
 
@@ -200,48 +199,6 @@ pub fn check(t: &Target, configuration: &str, values: &[f64], m: &Market) -> Tar
         reference_crps,
         skill,
         source: t.source.clone(),
-    }
-}
-
-/// Reads each target's value from every replication of one configuration.
-pub struct Collector {
-    /// The targets, each with its resolved measure.
-    targets: Vec<(Target, Measure)>,
-    /// Values per target, in replication order.
-    values: Vec<Vec<f64>>,
-}
-
-impl Collector {
-    /// Resolves targets against the configuration's market; says which target is wrong.
-    pub fn new(targets: &[Target], m: &Market) -> Result<Collector, String> {
-        let targets = targets
-            .iter()
-            .map(|t| {
-                Measure::of(t, m)
-                    .map(|x| (t.clone(), x))
-                    .map_err(|e| format!("target `{}`: {e}", t.label()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Collector {
-            values: vec![Vec::new(); targets.len()],
-            targets,
-        })
-    }
-
-    /// Records one replication.
-    pub fn record(&mut self, m: &Market, r: &crate::engine::ReplicationOutcome) {
-        for ((_, measure), v) in self.targets.iter().zip(&mut self.values) {
-            v.push(measure.value(m, r));
-        }
-    }
-
-    /// The checks, in target order.
-    pub fn finish(self, configuration: &str, m: &Market) -> Vec<TargetCheck> {
-        self.targets
-            .iter()
-            .zip(&self.values)
-            .map(|((t, _), v)| check(t, configuration, v, m))
-            .collect()
     }
 }
 

@@ -50,6 +50,9 @@ pub const SCENARIO: &str = "scenario.toml";
 pub const SUMMARY: &str = "summary.json";
 /// `state.json`: what a shard leaves for `csmarket merge`.
 pub const SHARD_STATE: &str = "state.json";
+/// `shard.json`: what a shard of `compare`, `sweep`, `sensitivity` or `backtest` leaves for
+/// `csmarket merge`, in the command's folder.
+pub const STUDY_SHARD: &str = "shard.json";
 /// `comparison.csv`: paired differences against the baseline.
 pub const COMPARISON: &str = "comparison.csv";
 /// `report.html`: the self-contained report.

@@ -62,7 +62,7 @@ pub enum MergeError {
     },
     /// A folder holds no shard results.
     #[error(
-        "{dir}: no shard results here (no <configuration>/{STATE_FILE}); shards are written by `csmarket run --shard K/N --out DIR`"
+        "{dir}: no shard results here (no <configuration>/{STATE_FILE}); shards are written by `csmarket run --shard K/N --out DIR` (or compare, sweep, sensitivity, backtest)"
     )]
     NotAShard {
         /// The folder.
@@ -519,6 +519,17 @@ pub fn merge(
 }
 
 impl CheckedMerge {
+    /// The configurations of the shards, in name order.
+    pub fn configuration_names(&self) -> Vec<String> {
+        self.configurations.iter().map(|(c, _)| c.clone()).collect()
+    }
+
+    /// Puts the configurations in the order of `names` (a comparison's), which the tidy tables follow.
+    pub fn order_by(&mut self, names: &[String]) {
+        self.configurations
+            .sort_by_key(|(c, _)| names.iter().position(|n| n == c));
+    }
+
     /// Folds the checked shards' summaries in shard order and writes each configuration's results
     /// files into `out` as one machine would have; returns each merged configuration, from which
     /// the caller draws the charts (as `run` draws them).

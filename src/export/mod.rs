@@ -15,6 +15,7 @@ pub mod lock;
 pub mod merge;
 pub mod sensitivity;
 pub mod series;
+pub mod study_shard;
 pub mod summary;
 pub mod sweep;
 pub mod tidy;

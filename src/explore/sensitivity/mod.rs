@@ -23,7 +23,7 @@ use super::Study;
 use crate::experiment::{MarketFigure, Provenance};
 pub use analysis::elementary_effects;
 pub use design::{Trajectory, morris_design, parameter_paths};
-pub use run::run;
+pub use run::{SensitivityDesign, analyse, design, run, run_shard, run_with};
 
 /// A figure whose sensitivity is measured: a provider's survival, or the mean of a market-wide
 /// headline figure (from the registry, [`MarketFigure`]).

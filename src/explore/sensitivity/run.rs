@@ -4,12 +4,16 @@
 use super::analysis::paired;
 use super::design::factor;
 use super::{
-    MorrisRow, OatRow, Output, SensitivityPlan, SensitivityResult, Skipped, elementary_effects,
-    morris_design, parameter_paths,
+    Factor, MorrisRow, OatRow, Output, SensitivityPlan, SensitivityResult, Skipped, Trajectory,
+    elementary_effects, morris_design, parameter_paths,
 };
 use crate::engine::{Fate, ReplicationOutcome};
+use crate::experiment::shard::Shard;
 use crate::experiment::{MarketFigure, Summary};
-use crate::explore::{ExploreError, Progress};
+use crate::explore::pieces::{
+    Evaluation, KeepNothing, PieceOutcome, PointOutcome, SavedPieces, assemble, pieces,
+};
+use crate::explore::{ExploreError, NumericField, Progress};
 use crate::scenario::Edit;
 use crate::scenario::suggest::close_matches;
 
@@ -39,14 +43,39 @@ impl Measure {
     }
 }
 
-/// Outputs at one point, and per replication when asked.
-struct Eval {
-    values: Vec<f64>,
-    per_rep: Vec<Vec<f64>>,
+/// A sensitivity analysis's design checked against the scenario: the factors and outputs, the
+/// Morris trajectories, and every point it evaluates (the baseline, both ends of each factor one
+/// at a time, then each trajectory's points), each with its edits.
+#[derive(Debug, Clone)]
+pub struct SensitivityDesign {
+    factors: Vec<(NumericField, Factor)>,
+    skipped: Vec<Skipped>,
+    outputs: Vec<Output>,
+    measures: Vec<Measure>,
+    trajectories: Vec<Trajectory>,
+    /// Each evaluated point's edits, in evaluation order.
+    pub edits: Vec<Vec<Edit>>,
 }
 
-/// Runs a sensitivity analysis: baseline, one-at-a-time at both ends of every factor, then Morris.
-pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResult, ExploreError> {
+impl SensitivityDesign {
+    /// Whether point `p` keeps its outputs per replication (the one-at-a-time ends do, for the
+    /// paired interval of their swing).
+    fn keeps(&self, p: usize) -> bool {
+        (1..=2 * self.factors.len()).contains(&p)
+    }
+
+    /// The outputs of point `p` in one replication, where the point keeps them.
+    pub fn per_replication(&self, p: usize, r: &ReplicationOutcome) -> Vec<f64> {
+        if self.keeps(p) {
+            self.measures.iter().map(|m| m.of_replication(r)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Checks a sensitivity analysis's plan against the scenario and lays out every point it runs.
+pub fn design(plan: &SensitivityPlan) -> Result<SensitivityDesign, ExploreError> {
     let study = &plan.study;
     plan.check()?;
     let (paths, mut skipped) = parameter_paths(study, plan.all)?;
@@ -70,11 +99,8 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
                 .map_or_else(String::new, |s| format!(" (`{}`: {})", s.path, s.why))
         )));
     }
-    let n = study.replications;
     let k = factors.len();
     let r = plan.trajectories as usize;
-    let total = (1 + 2 * k as u64 + (r * (k + 1)) as u64) * n;
-    let mut done = 0u64;
 
     // The baseline tells which providers exist, to check and default the outputs.
     let market = study.market(&[])?;
@@ -119,39 +145,109 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
             provider,
         });
     }
-
-    let mut evaluate = |edits: &[Edit], keep: bool| -> Result<Eval, ExploreError> {
-        let mut per_rep: Vec<Vec<f64>> = vec![Vec::new(); if keep { measures.len() } else { 0 }];
-        let base = done;
-        let s = study.run(
-            edits,
-            0..n,
-            &mut |rep| {
-                for (v, m) in per_rep.iter_mut().zip(&measures) {
-                    v.push(m.of_replication(rep));
-                }
-            },
-            &|d| progress(base + d, total),
-        )?;
-        done += n;
-        Ok(Eval {
-            values: measures.iter().map(|m| m.of_summary(&s)).collect(),
-            per_rep,
-        })
+    let trajectories = if r > 0 {
+        morris_design(k, r, plan.levels, study.seed)
+    } else {
+        Vec::new()
     };
-
-    let baseline = evaluate(&[], false)?.values;
-    let mut oat = Vec::new();
+    let mut edits = vec![Vec::new()];
     for (field, f) in &factors {
-        let lo = evaluate(&[field.edit(f.low)], true)?;
-        let hi = evaluate(&[field.edit(f.high)], true)?;
+        edits.push(vec![field.edit(f.low)]);
+        edits.push(vec![field.edit(f.high)]);
+    }
+    for t in &trajectories {
+        for u in &t.points {
+            edits.push(
+                factors
+                    .iter()
+                    .zip(u)
+                    .map(|((field, f), &x)| field.edit(f.low + x * (f.high - f.low)))
+                    .collect(),
+            );
+        }
+    }
+    Ok(SensitivityDesign {
+        factors,
+        skipped,
+        outputs,
+        measures,
+        trajectories,
+        edits,
+    })
+}
+
+/// Runs a sensitivity analysis: baseline, one-at-a-time at both ends of every factor, then Morris.
+pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResult, ExploreError> {
+    run_with(plan, progress, &mut KeepNothing)
+}
+
+/// [`run`], saving every finished point in `saved` and taking back those an earlier, stopped run
+/// finished.
+pub fn run_with(
+    plan: &SensitivityPlan,
+    progress: Progress,
+    saved: &mut dyn SavedPieces,
+) -> Result<SensitivityResult, ExploreError> {
+    let design = design(plan)?;
+    let outcomes = run_shard(plan, &design, Shard::WHOLE, saved, progress)?;
+    let points = assemble(design.edits.len(), plan.study.replications, outcomes)
+        .map_err(ExploreError::Input)?;
+    analyse(plan, &design, &points)
+}
+
+/// Runs shard `shard`'s pieces of the design's points (see [`pieces`]).
+pub fn run_shard(
+    plan: &SensitivityPlan,
+    design: &SensitivityDesign,
+    shard: Shard,
+    saved: &mut dyn SavedPieces,
+    progress: Progress,
+) -> Result<Vec<PieceOutcome>, ExploreError> {
+    let mine = pieces(design.edits.len(), plan.study.replications, shard);
+    let total = crate::explore::pieces::replications(&mine);
+    Evaluation {
+        study: &plan.study,
+        edits: &design.edits,
+        keep: &|p, r| design.per_replication(p, r),
+    }
+    .run(&mine, saved, progress, 0, total)
+}
+
+/// The analysis of every point's outcome (in the design's order): the tornado's one-at-a-time
+/// effects and the Morris statistics.
+pub fn analyse(
+    plan: &SensitivityPlan,
+    design: &SensitivityDesign,
+    points: &[PointOutcome],
+) -> Result<SensitivityResult, ExploreError> {
+    let study = &plan.study;
+    let outputs = &design.outputs;
+    let values = |p: &PointOutcome| -> Vec<f64> {
+        design
+            .measures
+            .iter()
+            .map(|m| m.of_summary(&p.summary))
+            .collect()
+    };
+    if points.len() != design.edits.len() {
+        return Err(ExploreError::Input(format!(
+            "{} points evaluated of the design's {}",
+            points.len(),
+            design.edits.len()
+        )));
+    }
+    let baseline = values(&points[0]);
+    let mut oat = Vec::new();
+    for (i, (_, f)) in design.factors.iter().enumerate() {
+        let (lo, hi) = (&points[1 + 2 * i], &points[2 + 2 * i]);
+        let (y_lo, y_hi) = (values(lo), values(hi));
         for (oi, o) in outputs.iter().enumerate() {
             oat.push(OatRow {
                 output: o.name(),
                 path: f.path.clone(),
-                y_low: lo.values[oi],
-                y_high: hi.values[oi],
-                swing: hi.values[oi] - lo.values[oi],
+                y_low: y_lo[oi],
+                y_high: y_hi[oi],
+                swing: y_hi[oi] - y_lo[oi],
                 swing_ci: paired(&lo.per_rep[oi], &hi.per_rep[oi]),
             });
         }
@@ -165,21 +261,20 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
                 .unwrap_or(std::cmp::Ordering::Equal),
         )
     });
-
+    let k = design.factors.len();
+    let r = plan.trajectories as usize;
+    let factors = &design.factors;
+    let mut next = 1 + 2 * k;
     let mut morris = Vec::new();
     if r > 0 {
-        let design = morris_design(k, r, plan.levels, study.seed);
+        let design_t = &design.trajectories;
         let mut ys: Vec<Vec<Vec<f64>>> = vec![Vec::new(); outputs.len()];
-        for t in &design {
+        for t in design_t {
             let mut per_output: Vec<Vec<f64>> = vec![Vec::new(); outputs.len()];
-            for u in &t.points {
-                let edits: Vec<Edit> = factors
-                    .iter()
-                    .zip(u)
-                    .map(|((field, f), &x)| field.edit(f.low + x * (f.high - f.low)))
-                    .collect();
-                let e = evaluate(&edits, false)?;
-                for (v, y) in per_output.iter_mut().zip(e.values) {
+            for _ in &t.points {
+                let e = values(&points[next]);
+                next += 1;
+                for (v, y) in per_output.iter_mut().zip(e) {
                     v.push(y);
                 }
             }
@@ -188,7 +283,7 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
             }
         }
         for (o, y) in outputs.iter().zip(&ys) {
-            let stats = elementary_effects(&design, y, k);
+            let stats = elementary_effects(design_t, y, k);
             let mut rows: Vec<MorrisRow> = factors
                 .iter()
                 .zip(stats)
@@ -212,10 +307,10 @@ pub fn run(plan: &SensitivityPlan, progress: Progress) -> Result<SensitivityResu
     Ok(SensitivityResult {
         origin: study.provenance(),
         fraction: plan.fraction,
-        outputs,
+        outputs: outputs.clone(),
         baseline,
-        factors: factors.into_iter().map(|(_, f)| f).collect(),
-        skipped,
+        factors: factors.iter().map(|(_, f)| f.clone()).collect(),
+        skipped: design.skipped.clone(),
         oat,
         morris,
         trajectories: plan.trajectories,

@@ -16,7 +16,7 @@ use crate::experiment::HeadlineFigures;
 use crate::experiment::Provenance;
 use crate::stats::Proportion;
 pub use design::{Axis, Refine, SweepPlan, grid, parse_param, parse_spec};
-pub use run::{KeepNothing, SavedPoints, run, run_with_rows};
+pub use run::{SweepDesign, analyse, design, run, run_shard, run_with_rows};
 pub use tipping::{
     Crossing, CurvePoint, Direction, Method, describe, find_crossings, grid_tipping_points,
 };

@@ -6,52 +6,30 @@ use super::{
     SweepPoint, SweepResult, THRESHOLD, TippingPoint, find_crossings, grid, grid_tipping_points,
 };
 use crate::experiment::Summary;
+use crate::experiment::shard::Shard;
+use crate::explore::pieces::{
+    Evaluation, KeepNothing, PieceOutcome, SavedPieces, assemble, pieces,
+};
 use crate::explore::{ExploreError, NumericField, Progress, Study};
+use crate::scenario::Edit;
 use crate::scenario::path;
 use crate::scenario::suggest::close_matches;
 
-/// Where a sweep keeps its finished grid points, so that a stopped sweep can carry on: the
-/// command line saves them in the output folder; [`KeepNothing`] keeps none.
-pub trait SavedPoints {
-    /// One replication of the grid point with parameter values `values`, in point order and
-    /// replication order (the rows of `runs.csv`).
-    fn row(&mut self, values: &[f64], r: &crate::engine::ReplicationOutcome);
-    /// The summary of grid point `i`, saved by an earlier sweep that stopped (its rows are
-    /// already kept, so they are not handed over again).
-    fn load(&mut self, i: usize) -> Option<Summary>;
-    /// Grid point `i` is finished and every one of its rows handed over. An error stops the
-    /// sweep (handed back as [`ExploreError::Run`]).
-    fn save(&mut self, i: usize, summary: &Summary) -> anyhow::Result<()>;
+/// A sweep's design checked against the scenario: each axis's field, the grid of points and
+/// each point's edits.
+#[derive(Debug, Clone)]
+pub struct SweepDesign {
+    /// Each axis's field, in axis order.
+    pub fields: Vec<NumericField>,
+    /// Every grid point's values, in [`grid`] order.
+    pub grid: Vec<Vec<f64>>,
+    /// Every grid point's edits.
+    pub edits: Vec<Vec<Edit>>,
 }
 
-/// Keeps no grid points: a sweep run in one go.
-pub struct KeepNothing;
-
-impl SavedPoints for KeepNothing {
-    fn row(&mut self, _: &[f64], _: &crate::engine::ReplicationOutcome) {}
-
-    fn load(&mut self, _: usize) -> Option<Summary> {
-        None
-    }
-
-    fn save(&mut self, _: usize, _: &Summary) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
-pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
-    run_with_rows(plan, progress, &mut KeepNothing)
-}
-
-/// [`run`], handing every replication of every grid point to `saved` with the point's values
-/// (refined points are not among them) and every finished point, and taking back the points an
-/// earlier, stopped sweep finished.
-pub fn run_with_rows(
-    plan: &SweepPlan,
-    progress: Progress,
-    saved: &mut dyn SavedPoints,
-) -> Result<SweepResult, ExploreError> {
+/// Checks a sweep's plan and every point's edits (before any replication runs, so a bad value
+/// fails fast) and lays out its grid.
+pub fn design(plan: &SweepPlan) -> Result<SweepDesign, ExploreError> {
     let study = &plan.study;
     plan.check()?;
     let mut fields: Vec<NumericField> = Vec::new();
@@ -70,34 +48,73 @@ pub fn run_with_rows(
         ));
     }
     let grid = grid(&plan.axes);
-    let n = study.replications;
-    let mut total = grid.len() as u64 * n;
-    // Check every point's edits before running any, so a bad value fails fast.
-    let mut markets_ok = Vec::with_capacity(grid.len());
+    let mut edits = Vec::with_capacity(grid.len());
     for values in &grid {
-        let edits: Vec<_> = fields.iter().zip(values).map(|(f, &v)| f.edit(v)).collect();
-        study.market(&edits)?;
-        markets_ok.push(edits);
+        let e: Vec<_> = fields.iter().zip(values).map(|(f, &v)| f.edit(v)).collect();
+        study.market(&e)?;
+        edits.push(e);
     }
-    let mut points = Vec::with_capacity(grid.len());
+    Ok(SweepDesign {
+        fields,
+        grid,
+        edits,
+    })
+}
+
+/// Runs a sweep: every grid point, tipping points along every axis, and `--refine` if asked.
+pub fn run(plan: &SweepPlan, progress: Progress) -> Result<SweepResult, ExploreError> {
+    run_with_rows(plan, progress, &mut KeepNothing)
+}
+
+/// Runs shard `shard`'s pieces of a sweep's grid points (see [`pieces`]), handing every
+/// replication to `saved` and taking back the pieces an earlier, stopped run finished.
+pub fn run_shard(
+    plan: &SweepPlan,
+    design: &SweepDesign,
+    shard: Shard,
+    saved: &mut dyn SavedPieces,
+    progress: Progress,
+) -> Result<Vec<PieceOutcome>, ExploreError> {
+    let mine = pieces(design.grid.len(), plan.study.replications, shard);
+    let total = crate::explore::pieces::replications(&mine);
+    Evaluation {
+        study: &plan.study,
+        edits: &design.edits,
+        keep: &|_, _| Vec::new(),
+    }
+    .run(&mine, saved, progress, 0, total)
+}
+
+/// [`run`], handing every replication of every grid point to `saved` (refined points are not
+/// among them) and every finished point, and taking back the points an earlier, stopped sweep
+/// finished.
+pub fn run_with_rows(
+    plan: &SweepPlan,
+    progress: Progress,
+    saved: &mut dyn SavedPieces,
+) -> Result<SweepResult, ExploreError> {
+    let design = design(plan)?;
+    let outcomes = run_shard(plan, &design, Shard::WHOLE, saved, progress)?;
+    let n = plan.study.replications;
+    let points = assemble(design.grid.len(), n, outcomes).map_err(ExploreError::Input)?;
+    let summaries: Vec<Summary> = points.into_iter().map(|p| p.summary).collect();
+    let mut result = analyse(plan, &design, &summaries)?;
+    refine(plan, &design, &mut result, progress)?;
+    Ok(result)
+}
+
+/// A sweep's result from every grid point's summary (in grid order): survival and headline
+/// figures per point, the providers charted and the tipping points on the grid (`--refine` is
+/// run separately).
+pub fn analyse(
+    plan: &SweepPlan,
+    design: &SweepDesign,
+    summaries: &[Summary],
+) -> Result<SweepResult, ExploreError> {
+    let study = &plan.study;
+    let mut points = Vec::with_capacity(summaries.len());
     let mut providers = Vec::new();
-    for (i, (values, edits)) in grid.iter().zip(&markets_ok).enumerate() {
-        let base = i as u64 * n;
-        let s = match saved.load(i) {
-            Some(s) => {
-                progress(base + n, total);
-                s
-            }
-            None => {
-                let s = study.run(edits, 0..n, &mut |r| saved.row(values, r), &|d| {
-                    progress(base + d, total)
-                })?;
-                saved
-                    .save(i, &s)
-                    .map_err(|e| ExploreError::Run(crate::experiment::RunError::Sink(e)))?;
-                s
-            }
-        };
+    for (values, s) in design.grid.iter().zip(summaries) {
         if providers.is_empty() {
             providers = s
                 .providers
@@ -116,7 +133,7 @@ pub fn run_with_rows(
                 .iter()
                 .map(|p| Survival::of(&p.survived))
                 .collect(),
-            headline: PointHeadline::of(&s),
+            headline: PointHeadline::of(s),
         });
     }
     let mut result = SweepResult {
@@ -131,8 +148,22 @@ pub fn run_with_rows(
     };
     result.chosen = choose(&result, &plan.providers)?;
     result.tipping = grid_tipping_points(&result);
+    Ok(result)
+}
+
+/// `--refine`: narrows each charted provider's tipping point by bisection with more replications,
+/// on this machine (a refined point waits on the one before it).
+fn refine(
+    plan: &SweepPlan,
+    design: &SweepDesign,
+    result: &mut SweepResult,
+    progress: Progress,
+) -> Result<(), ExploreError> {
+    let study = &plan.study;
+    let n = study.replications;
+    let mut total = design.grid.len() as u64 * n;
     if let Some(refine) = plan.refine {
-        let field = &fields[0];
+        let field = &design.fields[0];
         let targets: Vec<TippingPoint> = result
             .tipping
             .iter()
@@ -141,7 +172,7 @@ pub fn run_with_rows(
             .collect();
         let reps = n.saturating_mul(refine.factor.max(1));
         total += targets.len() as u64 * u64::from(refine.steps + 2) * reps;
-        let mut done = grid.len() as u64 * n;
+        let mut done = design.grid.len() as u64 * n;
         for t in targets {
             let Some(pi) = result.provider_index(&t.provider) else {
                 continue;
@@ -211,7 +242,7 @@ pub fn run_with_rows(
                 }));
         }
     }
-    Ok(result)
+    Ok(())
 }
 
 /// Notes for axes that edit a provider the configuration disables (they change nothing).
