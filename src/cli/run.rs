@@ -155,6 +155,7 @@ fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
         seed: plan.seed,
         replications: plan.replications,
         shard: plan.shard,
+        posterior_sha256: plan.posterior.as_ref().map(|p| p.source().sha256),
     }
 }
 
