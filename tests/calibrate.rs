@@ -209,6 +209,34 @@ fn calibration_is_the_same_for_one_and_two_threads_and_for_shards() {
         e.contains("generation-000.json") && e.contains("another seed"),
         "{e}"
     );
+    // A saved generation edited after it was written breaks its seal and is refused.
+    let saved = resumed.path().join("state/generation-000.json");
+    let text_saved = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text_saved.starts_with("{\"format\":1,\"sha256\":"),
+        "{text_saved:.60}"
+    );
+    let edited = text_saved.clone();
+    // Change one digit of the first particle's distance: still JSON, no longer what was sealed.
+    let at = edited.find("\"distance\":").unwrap() + "\"distance\":".len();
+    let mut bytes = edited.into_bytes();
+    let digit = bytes[at..].iter().position(u8::is_ascii_digit).unwrap() + at;
+    bytes[digit] = if bytes[digit] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&saved, &bytes).unwrap();
+    let e = calibrate::run(
+        &plan(&text, 1, 12, 3),
+        &mut store,
+        Mode::Whole { resume: true },
+        &[],
+        &quiet(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("generation-000.json") && e.contains("SHA-256 seal"),
+        "{e}"
+    );
+    std::fs::write(&saved, text_saved).unwrap();
     // A merge with a shard missing says which and how to make it.
     let e = calibrate::run(
         &plan(&text, 1, 12, 3),
@@ -479,9 +507,13 @@ fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
         report.contains("<h2>Calibration</h2>"),
         "no calibration section"
     );
-    // England 2012 has targets but no priors yet: bad input, exit 2, saying what to write.
+    // A scenario with no priors (the tutorial): bad input, exit 2, saying what to write.
     let out = csmarket()
-        .args(["calibrate", "--particles", "4", "--out"])
+        .args([
+            "calibrate",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/tutorial.toml"),
+        ])
+        .args(["--config", "collaborative", "--particles", "4", "--out"])
         .arg(dir.path().join("england"))
         .output()
         .unwrap();

@@ -554,6 +554,90 @@ fn backtest_scores_every_observed_rating() {
 }
 
 #[test]
+fn backtest_scores_every_target_of_its_configuration_against_its_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture()).unwrap()
+        + r#"
+[[observed.targets]]
+kind = "in_house_share"
+quarter = 2
+value = 0.3
+tolerance = 0.1
+source = "test"
+
+[[observed.targets]]
+kind = "open_providers"
+quarter = 4
+provider_kind = "local"
+value = 2
+tolerance = 1
+source = "test"
+
+[[observed.targets]]
+kind = "open_providers"
+quarter = 4
+value = 2
+tolerance = 1
+configuration = "local"
+source = "test"
+"#;
+    let file = dir.path().join("targets.toml");
+    fs::write(&file, text).unwrap();
+    let out = csmarket()
+        .args(["backtest", "-n", "40", "--out"])
+        .arg(dir.path())
+        .arg(&file)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("In words: on "), "{stdout}");
+    // A target observed under another configuration is named, not scored.
+    assert!(
+        stdout.contains("observed.targets[2]") && stdout.contains("not back-tested here"),
+        "{stdout}"
+    );
+    let rows = csv_rows(&dir.path().join("backtest/targets.csv"));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let at = |name: &str| column(&rows, name);
+    // Each target's mean is the mean of the figure over a plain run of the observed configuration.
+    let scenario = Scenario::from_path(&file).unwrap();
+    let mut market = Market::compile(&scenario.resolve("national").unwrap(), "national").unwrap();
+    market.seed = scenario.base.scenario.seed;
+    let (mut in_house, mut open) = (0.0, 0.0);
+    experiment::run(
+        &market,
+        0..40,
+        1,
+        &mut |r| {
+            in_house += r.series[1].in_house_share;
+            open += f64::from(r.series[3].open_by_kind[0]);
+            Ok(())
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let value = |row: usize, name: &str| rows[row][at(name)].parse::<f64>().unwrap();
+    assert_eq!(rows[1][0], "in_house_share:q2");
+    assert_eq!(rows[1][at("configuration")], "national");
+    assert!(
+        (value(1, "mean") - in_house / 40.0).abs() < 1e-12,
+        "{rows:?}"
+    );
+    assert!((value(2, "mean") - open / 40.0).abs() < 1e-12, "{rows:?}");
+    // The references are those stated: a quarter for a share, persistence for open providers.
+    assert_eq!(value(1, "reference"), 0.25);
+    assert_eq!(value(2, "reference"), 3.0);
+    // Skill is 1 - CRPS / |reference - observed|, and the verdict says whether it is above 0.
+    for r in 1..3 {
+        let skill = 1.0 - value(r, "crps") / (value(r, "reference") - value(r, "observed")).abs();
+        assert!((value(r, "skill") - skill).abs() < 1e-9, "{rows:?}");
+        let beats = rows[r][at("beats_reference")] == "true";
+        assert_eq!(beats, skill > 0.0);
+        assert_eq!(rows[r][at("verdict")].starts_with("beats"), beats);
+    }
+}
+
+#[test]
 fn refine_needs_a_single_parameter() {
     let dir = tempfile::tempdir().unwrap();
     let out = csmarket()

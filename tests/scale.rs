@@ -239,6 +239,21 @@ fn merging_shards_of_different_runs_is_refused_with_the_reason() {
     let e = merge_fails(&[&s[0], &s[1], &other_scenario], &out);
     assert!(e.contains("scenario SHA-256"), "{e}");
 
+    // A shard whose replications drew their parameters from a posterior sample.
+    let posterior = r.join("posterior.csv");
+    fs::write(&posterior, "weight,services.bi.locality\n1,0.3\n1,0.7\n").unwrap();
+    let with_posterior = r.join("posterior");
+    csmarket()
+        .args(["run", fixture(), "-n", "301", "--seed", "11"])
+        .args(["--shard", "2/3", "--posterior"])
+        .arg(&posterior)
+        .arg("--out")
+        .arg(&with_posterior)
+        .assert()
+        .success();
+    let e = merge_fails(&[&s[0], &s[1], &with_posterior], &out);
+    assert!(e.contains("posterior SHA-256"), "{e}");
+
     // A folder that is not a shard at all, and a shard with a configuration missing.
     let e = merge_fails(&[&s[0], r], &out);
     assert!(e.contains("no shard results here"), "{e}");

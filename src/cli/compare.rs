@@ -234,7 +234,12 @@ pub fn write_comparison(
             })
             .collect(),
     };
-    let explorations = explorations_beside(&OutputLayout::new(out.parent().unwrap_or(out)))?;
+    let builtin = plan
+        .posterior
+        .as_ref()
+        .is_some_and(|p| p.file == super::DEFAULT_POSTERIOR_NAME);
+    let explorations =
+        explorations_beside(&OutputLayout::new(out.parent().unwrap_or(out)), builtin)?;
     let input = ReportInput {
         run: &info,
         summaries: &outcome.summaries,
@@ -247,14 +252,25 @@ pub fn write_comparison(
         .with_context(|| format!("cannot write the report in {}", out.display()))?;
     out!("{}", headline_table(&outcome.summaries));
     out!("{}", difference_table(&outcome.comparison));
+    if let Some(p) = &plan.posterior {
+        let p = p.source();
+        outln!(
+            "Calibrated model: each run drew its parameter values from {} ({} particles, \
+             SHA-256 {}).",
+            p.file,
+            p.rows,
+            p.sha256
+        );
+    }
     outln!("Report: {}", out.join(layout::REPORT_HTML).display());
     Ok(())
 }
 
 /// The sweep, sensitivity analysis and back-test an earlier command left under the same output
 /// root, read back from their JSON files, each with its charts drawn again in memory for the
-/// report.
-fn explorations_beside(root: &OutputLayout) -> anyhow::Result<Explorations> {
+/// report; and the calibration there, or, when the built-in posterior ran (`builtin`), the
+/// calibration that made it.
+fn explorations_beside(root: &OutputLayout, builtin: bool) -> anyhow::Result<Explorations> {
     let sweep = export::read_json::<SweepResult>(&root.sweep().join(layout::SWEEP_JSON));
     let sensitivity =
         export::read_json::<SensitivityResult>(&root.sensitivity().join(layout::SENSITIVITY_JSON));
@@ -282,7 +298,13 @@ fn explorations_beside(root: &OutputLayout) -> anyhow::Result<Explorations> {
             }
             None => None,
         },
-        calibration: export::read_json(&root.calibrate().join(layout::CALIBRATION_JSON)),
+        calibration: export::read_json(&root.calibrate().join(layout::CALIBRATION_JSON)).or_else(
+            || {
+                builtin
+                    .then(|| serde_json::from_str(super::DEFAULT_CALIBRATION).ok())
+                    .flatten()
+            },
+        ),
     })
 }
 

@@ -248,7 +248,9 @@ fn run_saved<T>(
 
 /// `csmarket sweep`.
 pub fn sweep(args: &SweepArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let study = study(&args.study, args.config.as_deref())?;
+    let options = Options::from_args(&args.study)?.calibrated(&args.study)?;
+    let configuration = options.configuration(args.config.as_deref())?;
+    let study = study_of(options, configuration);
     let axes = args
         .params
         .iter()
@@ -402,7 +404,7 @@ pub fn sensitivity(args: &SensitivityArgs, argv: &[String]) -> anyhow::Result<Ex
 
 /// `csmarket backtest`.
 pub fn backtest(args: &BacktestArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    let options = Options::from_args(&args.study)?;
+    let options = Options::from_args(&args.study)?.calibrated(&args.study)?;
     let configuration =
         explore::backtest::observed_configuration(&options.scenario).map_err(report)?;
     let study = study_of(options, configuration);

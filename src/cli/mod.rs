@@ -44,6 +44,14 @@ use crate::scenario::{Scenario, ScenarioError};
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/england-2012.toml");
 /// The name shown for the built-in scenario: provenance and messages say it is the built-in copy.
 pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/england-2012.toml (built-in)";
+/// The posterior sample of the built-in scenario's calibration (`csmarket calibrate --config
+/// national-comms`, docs/calibration.md): the default job runs the calibrated model.
+pub const DEFAULT_POSTERIOR: &str = include_str!("../../scenarios/england-2012.posterior.csv");
+/// The summary of the calibration that made [`DEFAULT_POSTERIOR`] (its `calibration.json`): the
+/// default job's report shows its priors, posterior and fit.
+pub const DEFAULT_CALIBRATION: &str = include_str!("../../scenarios/england-2012.calibration.json");
+/// The name shown for the built-in posterior.
+pub const DEFAULT_POSTERIOR_NAME: &str = "scenarios/england-2012.posterior.csv (built-in)";
 /// Where the default scenario's file lives in a checkout of csmarket.
 pub const DEFAULT_SCENARIO_FILE: &str = "scenarios/england-2012.toml";
 
@@ -111,6 +119,11 @@ pub enum Command {
   csmarket backtest -n 500 --seed 7")]
     Backtest(explore::BacktestArgs),
     /// Fit the scenario's uncertain parameters to its observed targets (ABC-SMC).
+    // -n and --posterior come with the shared options but calibrate refuses them: not shown.
+    #[command(
+        mut_arg("replications", |a| a.hide(true)),
+        mut_arg("posterior", |a| a.hide(true))
+    )]
     #[command(after_help = "Examples:
   csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
   csmarket calibrate --config national-comms --resume
@@ -410,6 +423,28 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_posterior_fits_the_built_in_scenario_and_its_calibration_summary() {
+        let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO).unwrap();
+        let p = crate::explore::calibrate::posterior::Posterior::from_text(
+            DEFAULT_POSTERIOR_NAME,
+            DEFAULT_POSTERIOR,
+            &s,
+        )
+        .unwrap();
+        let summary: crate::explore::calibrate::store::Summary =
+            serde_json::from_str(DEFAULT_CALIBRATION).unwrap();
+        let columns: Vec<&str> = p.fields.iter().map(|f| f.path.as_str()).collect();
+        let fitted: Vec<&str> = summary.marginals.iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(columns, fitted);
+        // Every parameter of the posterior still has its prior in the scenario.
+        for m in &summary.marginals {
+            let u = s.base.uncertain.iter().find(|u| u.path == m.path).unwrap();
+            assert_eq!(u.prior(), Some(m.prior), "{}", m.path);
+        }
+        assert_eq!(summary.origin.configuration, "national-comms");
+    }
 
     #[test]
     fn an_error_says_each_cause_once() {

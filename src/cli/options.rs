@@ -85,6 +85,34 @@ impl Options {
         })
     }
 
+    /// The calibrated model where the built-in scenario runs without `--posterior`: its shipped
+    /// posterior ([`super::DEFAULT_POSTERIOR`]) is attached and a note says so, in the terminal
+    /// and in provenance. A scenario given by path runs on its own values unless `--posterior`
+    /// names a sample. Commands that vary the parameters themselves (sensitivity, calibrate)
+    /// do not call this.
+    pub fn calibrated(mut self, args: &CommonArgs) -> anyhow::Result<Options> {
+        if args.scenario.is_some() || self.posterior.is_some() {
+            return Ok(self);
+        }
+        let p = Posterior::from_text(
+            super::DEFAULT_POSTERIOR_NAME,
+            super::DEFAULT_POSTERIOR,
+            &self.scenario,
+        )
+        .map_err(InputError)?;
+        let source = p.source();
+        let note = format!(
+            "the built-in England 2012 runs calibrated: each replication draws its parameter \
+             values from the posterior sample {}: {} particles, SHA-256 {}; give the scenario's path \
+             to run its own values instead",
+            source.file, source.rows, source.sha256
+        );
+        errln!("Note: {note}.");
+        self.notes.push(note);
+        self.posterior = Some(Arc::new(p));
+        Ok(self)
+    }
+
     /// The configurations asked for, each checked against the scenario (none asked: all).
     pub fn configurations(&self, asked: &[String]) -> Result<Vec<String>, ScenarioError> {
         let available = self.scenario.configuration_names();

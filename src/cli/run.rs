@@ -15,6 +15,7 @@ use crate::experiment::resumable::{Finished, ResumableRun, Stopped};
 use crate::experiment::resume::{self, RowsMark};
 use crate::experiment::shard::{RunIdentity, Shard};
 use crate::experiment::{Labels, Summary};
+use crate::explore::calibrate::posterior::Posterior;
 use crate::export::merge::{self as shard_merge, ShardState};
 use crate::export::{self, Provenance, ReplicationLog};
 use crate::model::Market;
@@ -52,7 +53,7 @@ pub struct RunPlan {
 impl RunPlan {
     /// Turns raw arguments into a plan, checking every name against the scenario.
     pub fn from_args(args: &RunArgs) -> anyhow::Result<RunPlan> {
-        let options = Options::from_args(&args.common)?;
+        let options = Options::from_args(&args.common)?.calibrated(&args.common)?;
         let configurations = options.configurations(&args.configs)?;
         Ok(RunPlan {
             scenario: options.scenario,
@@ -95,6 +96,7 @@ impl RunPlan {
             commit: Provenance::this_commit(),
             build_profile: Provenance::this_profile(),
             notes: self.notes.clone(),
+            posterior: self.posterior.as_ref().map(|p| p.source()),
         }
     }
 
@@ -126,9 +128,10 @@ impl RunPlan {
         market.seed = self.seed;
         if let Some(p) = &self.posterior {
             let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+                let row = Posterior::under_configuration(row, &self.scenario, configuration);
                 let resolved = self
                     .scenario
-                    .resolve_with(configuration, row)
+                    .resolve_with(configuration, &row)
                     .map_err(|e| e.to_string())?;
                 Market::compile(&resolved, configuration).map_err(|e| e.to_string())
             };
@@ -152,6 +155,7 @@ fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
         seed: plan.seed,
         replications: plan.replications,
         shard: plan.shard,
+        posterior_sha256: plan.posterior.as_ref().map(|p| p.source().sha256),
     }
 }
 

@@ -192,8 +192,7 @@ fn merge_study(
         }
         _ => {
             let points = fold(1, shards)?;
-            let result =
-                explore::backtest::analyse(&study, &points[0].summary).map_err(explore_error)?;
+            let result = explore::backtest::analyse(&study, &points[0]).map_err(explore_error)?;
             let _lock = super::lock_output(&dir, argv)?;
             super::study_output::write_backtest(&dir, &study, result, argv)
         }

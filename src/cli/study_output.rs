@@ -185,6 +185,51 @@ pub fn write_backtest(
             row[3]
         );
     }
+    outln!("In words: {}.", s.verdict());
+    if !result.targets.is_empty() {
+        outln!(
+            "\n{:<36} {:>9} {:>9} {:>21} {:>6} {:>9} {:>9} {:>7}",
+            "target",
+            "observed",
+            "mean",
+            "90% band",
+            "inside",
+            "crps",
+            "reference",
+            "skill"
+        );
+        for t in &result.targets {
+            outln!(
+                "{:<36} {:>9.4} {:>9.4} {:>10.4} to {:<7.4} {:>6} {:>9.4} {:>9.4} {:>+7.2}",
+                t.target,
+                t.observed,
+                t.mean,
+                t.p5,
+                t.p95,
+                if t.inside_90 { "yes" } else { "no" },
+                t.crps,
+                t.reference,
+                t.skill
+            );
+        }
+        for t in &result.targets {
+            outln!("{}: {}.", t.target, t.verdict());
+        }
+        outln!(
+            "In words: {}.",
+            explore::target_check::summary(&result.targets)
+        );
+    }
+    for n in &result.target_notes {
+        outln!("Note: {n}.");
+    }
+    if let Some(p) = &result.origin.posterior {
+        outln!(
+            "Calibrated model: parameters drawn from {} (SHA-256 {}).",
+            p.file,
+            p.sha256
+        );
+    }
     outln!("Results written to {}/", dir.display());
     Ok(())
 }

@@ -47,6 +47,21 @@ pub struct Provenance {
     /// `scenarios/england-2012.toml` differs from the built-in copy that ran).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The posterior sample each replication drew its parameter values from (`--posterior`, or
+    /// the one shipped with the built-in scenario); `None`: the scenario's own values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorSource>,
+}
+
+/// Which posterior sample a result was drawn from: its file, SHA-256 and rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosteriorSource {
+    /// The file as given (or the built-in copy's name).
+    pub file: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Rows (particles) in the sample.
+    pub rows: usize,
 }
 
 /// The git commit this csmarket was built from, as `build.rs` found it (`unknown` without git).
@@ -101,6 +116,7 @@ mod tests {
             commit: String::new(),
             build_profile: String::new(),
             notes: Vec::new(),
+            posterior: None,
         }
     }
 

@@ -236,6 +236,7 @@ mod tests {
             seed: 7,
             replications: 40,
             shard: Shard::new(1, 2).unwrap(),
+            posterior_sha256: None,
         }
     }
 

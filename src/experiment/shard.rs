@@ -95,6 +95,10 @@ pub struct RunIdentity {
     pub replications: u64,
     /// Which part of the run this is.
     pub shard: Shard,
+    /// SHA-256 of the posterior sample replications drew their parameters from, if any
+    /// (left out of the file when none, so older saves still read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior_sha256: Option<String>,
 }
 
 impl RunIdentity {
@@ -133,9 +137,21 @@ impl RunIdentity {
                 self.shard.count.to_string(),
                 other.shard.count.to_string(),
             ),
+            (
+                "posterior SHA-256",
+                posterior_name(&self.posterior_sha256),
+                posterior_name(&other.posterior_sha256),
+            ),
         ];
         pairs.into_iter().find(|(_, a, b)| a != b)
     }
+}
+
+/// A posterior's hash, or the words for a run drawn from the scenario's own values.
+fn posterior_name(sha256: &Option<String>) -> String {
+    sha256
+        .clone()
+        .unwrap_or_else(|| "none (the scenario's own values)".to_string())
 }
 
 #[cfg(test)]
@@ -192,11 +208,16 @@ mod tests {
             seed: 1,
             replications: 10,
             shard: Shard { index: 0, count: 2 },
+            posterior_sha256: None,
         };
         let mut b = a.clone();
         b.shard.index = 1;
         assert_eq!(a.mismatch(&b), None);
         b.seed = 2;
         assert_eq!(a.mismatch(&b), Some(("seed", "1".into(), "2".into())));
+        let mut c = a.clone();
+        c.shard.index = 1;
+        c.posterior_sha256 = Some("cd".into());
+        assert_eq!(a.mismatch(&c).map(|m| m.0), Some("posterior SHA-256"));
     }
 }

@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pieces::{Evaluation, KeepNothing, PieceOutcome, SavedPieces, assemble, pieces};
+use super::calibrate::measure::Measure;
+use super::pieces::{
+    Evaluation, KeepNothing, PieceOutcome, PointOutcome, SavedPieces, assemble, pieces,
+};
+use super::target_check::TargetCheck;
 use super::{ExploreError, Progress, Study};
 use crate::experiment::shard::Shard;
 use crate::experiment::{Provenance, RatingOutcome, Summary};
@@ -125,6 +129,32 @@ pub struct BacktestResult {
     pub predictions: Vec<Prediction>,
     /// Scores.
     pub scores: Scores,
+    /// Every calibration target of `[[observed.targets]]` against the model's predictive
+    /// distribution and a naive reference ([`super::target_check`]).
+    #[serde(default)]
+    pub targets: Vec<TargetCheck>,
+    /// Targets left out, and why (observed under another configuration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_notes: Vec<String>,
+}
+
+impl Scores {
+    /// Whether the model beats the base rate, in words.
+    pub fn verdict(&self) -> String {
+        let against = format!(
+            "Brier {:.3} against {:.3} for always guessing the observed frequencies, skill {:+.2}; \
+             accuracy {:.1}%",
+            self.brier,
+            self.brier_base_rate,
+            self.skill,
+            self.accuracy * 100.0
+        );
+        if self.skill > 0.0 {
+            format!("the ratings beat the base rate ({against})")
+        } else {
+            format!("the ratings do not beat the base rate ({against})")
+        }
+    }
 }
 
 /// The configuration the scenario's observations were made under.
@@ -175,7 +205,7 @@ pub fn run_with(
     check(study)?;
     let outcomes = run_shard(study, Shard::WHOLE, saved, progress)?;
     let point = assemble(1, study.replications, outcomes).map_err(ExploreError::Input)?;
-    analyse(study, &point[0].summary)
+    analyse(study, &point[0])
 }
 
 /// Runs shard `shard`'s part of the back-test's replications (its one point; see [`pieces`]).
@@ -187,17 +217,38 @@ pub fn run_shard(
 ) -> Result<Vec<PieceOutcome>, ExploreError> {
     let mine = pieces(1, study.replications, shard);
     let total = crate::explore::pieces::replications(&mine);
+    // Each target's value in each replication is kept with the piece, for analyse.
+    let targets = own_targets(study)?;
     Evaluation {
         study,
         edits: &[Vec::new()],
-        keep: &|_, _| Vec::new(),
+        keep: &|_, r| {
+            targets
+                .measures
+                .iter()
+                .map(|m| m.value(&targets.market, r))
+                .collect()
+        },
     }
     .run(&mine, saved, progress, 0, total)
 }
 
-/// Scores every recorded rating against the summary of the observed configuration's replications.
-pub fn analyse(study: &Study, s: &Summary) -> Result<BacktestResult, ExploreError> {
+/// Scores every recorded rating against the summary of the observed configuration's
+/// replications, and every target observed under that configuration against the values the
+/// replications kept ([`super::target_check`]).
+pub fn analyse(study: &Study, point: &PointOutcome) -> Result<BacktestResult, ExploreError> {
     let observed = check(study)?;
+    let s: &Summary = &point.summary;
+    let own = own_targets(study)?;
+    let targets = own
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let values = point.per_rep.get(i).map_or(&[][..], |v| &v[..]);
+            super::target_check::check(t, &study.configuration, values, &own.market)
+        })
+        .collect();
     let mut predictions = Vec::new();
     for (i, o) in observed.ratings.iter().enumerate() {
         let at = format!("observed.ratings[{i}]");
@@ -238,7 +289,58 @@ pub fn analyse(study: &Study, s: &Summary) -> Result<BacktestResult, ExploreErro
         source: observed.source.clone(),
         scores: score(&ps, &os),
         predictions,
+        targets,
+        target_notes: own.notes,
     })
+}
+
+/// The targets observed under the back-test's configuration, resolved against its market (its
+/// scenario values: the structure is the same under a posterior); targets observed under another
+/// configuration are named in notes (back-test them by calibrating or running that one).
+struct OwnTargets {
+    targets: Vec<crate::scenario::schema::Target>,
+    measures: Vec<Measure>,
+    market: crate::model::Market,
+    notes: Vec<String>,
+}
+
+fn own_targets(study: &Study) -> Result<OwnTargets, ExploreError> {
+    let file = &study.scenario.file;
+    let c = &study.configuration;
+    let market = crate::model::Market::compile(&study.scenario.resolve(c)?, c)
+        .map_err(|e| ExploreError::Input(format!("{file}: in configuration `{c}`: {e}")))?;
+    let mut own = OwnTargets {
+        targets: Vec::new(),
+        measures: Vec::new(),
+        market,
+        notes: Vec::new(),
+    };
+    let Some(observed) = &study.scenario.base.observed else {
+        return Ok(own);
+    };
+    for (i, t) in observed.targets.iter().enumerate() {
+        let under = t
+            .configuration
+            .as_deref()
+            .unwrap_or(&observed.configuration);
+        if under != c {
+            own.notes.push(format!(
+                "observed.targets[{i}] `{}` was observed under `{under}`, not the back-test's \
+                 `{c}`; not back-tested here",
+                t.label()
+            ));
+            continue;
+        }
+        let m = Measure::of(t, &own.market).map_err(|e| {
+            ExploreError::Input(format!(
+                "{file}: observed.targets[{i}] `{}`: {e}",
+                t.label()
+            ))
+        })?;
+        own.targets.push(t.clone());
+        own.measures.push(m);
+    }
+    Ok(own)
 }
 
 #[cfg(test)]

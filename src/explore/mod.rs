@@ -12,6 +12,7 @@ pub mod calibrate;
 pub mod pieces;
 pub mod sensitivity;
 pub mod sweep;
+pub mod target_check;
 
 use std::ops::Range;
 
@@ -253,6 +254,11 @@ impl Study {
         if let Some(p) = &self.posterior {
             // The row's values first, then this study's edits: a swept value wins.
             let build = |row: &[Edit]| -> Result<Market, String> {
+                let row = calibrate::posterior::Posterior::under_configuration(
+                    row,
+                    &self.scenario,
+                    &self.configuration,
+                );
                 let all: Vec<Edit> = row.iter().chain(edits).cloned().collect();
                 let resolved = self
                     .scenario
@@ -324,6 +330,7 @@ impl Study {
             commit: Provenance::this_commit(),
             build_profile: Provenance::this_profile(),
             notes: Vec::new(),
+            posterior: self.posterior.as_ref().map(|p| p.source()),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The files of a back-test: `backtest.csv`, `confusion.csv`, `scores.csv` and `backtest.json`.
+//! The files of a back-test: `backtest.csv`, `confusion.csv`, `scores.csv`, `targets.csv` and
+//! `backtest.json`.
 
 use super::{Exporter, json_bytes, layout, num, to_csv};
 use crate::experiment::RatingOutcome;
@@ -68,6 +69,54 @@ pub fn scores_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
     ])
 }
 
+/// `targets.csv`: one row per calibration target: observed, the model's mean and 90% band, its
+/// CRPS, the naive reference and its CRPS, the skill, and the verdict in words.
+pub fn targets_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
+    let mut rows = vec![
+        [
+            "target",
+            "configuration",
+            "observed",
+            "tolerance",
+            "mean",
+            "p5",
+            "p95",
+            "inside_90",
+            "crps",
+            "reference",
+            "reference_crps",
+            "skill",
+            "beats_reference",
+            "reference_rule",
+            "verdict",
+            "source",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for t in &r.targets {
+        rows.push(vec![
+            t.target.clone(),
+            t.configuration.clone(),
+            num(Some(t.observed)),
+            num(Some(t.tolerance)),
+            num(Some(t.mean)),
+            num(Some(t.p5)),
+            num(Some(t.p95)),
+            t.inside_90.to_string(),
+            num(Some(t.crps)),
+            num(Some(t.reference)),
+            num(Some(t.reference_crps)),
+            num(Some(t.skill)),
+            t.beats_reference().to_string(),
+            t.reference_rule.clone(),
+            t.verdict(),
+            t.source.clone(),
+        ]);
+    }
+    to_csv(rows)
+}
+
 /// A file of a back-test.
 #[derive(Debug, Clone, Copy)]
 pub enum BacktestExport<'a> {
@@ -77,6 +126,8 @@ pub enum BacktestExport<'a> {
     Confusion(&'a BacktestResult),
     /// `scores.csv`.
     Scores(&'a BacktestResult),
+    /// `targets.csv`.
+    Targets(&'a BacktestResult),
     /// `backtest.json`.
     Json(&'a BacktestResult),
 }
@@ -87,6 +138,7 @@ impl Exporter for BacktestExport<'_> {
             BacktestExport::Predictions(_) => layout::BACKTEST_CSV,
             BacktestExport::Confusion(_) => layout::CONFUSION_CSV,
             BacktestExport::Scores(_) => layout::SCORES_CSV,
+            BacktestExport::Targets(_) => layout::TARGETS_CSV,
             BacktestExport::Json(_) => layout::BACKTEST_JSON,
         }
         .into()
@@ -97,17 +149,19 @@ impl Exporter for BacktestExport<'_> {
             BacktestExport::Predictions(r) => backtest_csv(r),
             BacktestExport::Confusion(r) => confusion_csv(r),
             BacktestExport::Scores(r) => scores_csv(r),
+            BacktestExport::Targets(r) => targets_csv(r),
             BacktestExport::Json(r) => json_bytes(r),
         }
     }
 }
 
 /// The files of a back-test.
-pub fn files(r: &BacktestResult) -> [BacktestExport<'_>; 4] {
+pub fn files(r: &BacktestResult) -> [BacktestExport<'_>; 5] {
     [
         BacktestExport::Predictions(r),
         BacktestExport::Confusion(r),
         BacktestExport::Scores(r),
+        BacktestExport::Targets(r),
         BacktestExport::Json(r),
     ]
 }

@@ -1,5 +1,5 @@
 //! The files of a calibration: its saved generations and shards under `state/` (the
-//! [`Store`] the calibration keeps them in), and its results: `posterior.csv`, `generations.csv`,
+//! [`Store`] the calibration keeps them in, each sealed with its SHA-256), and its results: `posterior.csv`, `generations.csv`,
 //! `fit.csv` and `calibration.json`. Every file is written whole or not at all.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Exporter, atomic, json_bytes, layout, num, to_csv};
+use crate::experiment::sealed;
 use crate::experiment::shard::Shard;
 use crate::explore::calibrate::Setup;
 use crate::explore::calibrate::abc::weighted_quantile;
@@ -39,11 +40,15 @@ impl FileStore {
     }
 }
 
+/// Format of the sealed generation and shard files (`experiment::sealed`): a file edited, cut
+/// short or damaged after it was written is refused rather than resumed or merged.
+pub const STATE_FORMAT: u32 = 1;
+
 fn save<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    atomic::write(path, &serde_json::to_vec(value)?)?;
+    atomic::write(path, &sealed::seal(STATE_FORMAT, value)?)?;
     Ok(())
 }
 
@@ -53,7 +58,7 @@ fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    sealed::open(STATE_FORMAT, &bytes).map(Some).map_err(|e| {
         format!(
             "{}: not a saved calibration file of this version: {e}",
             path.display()

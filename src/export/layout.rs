@@ -79,6 +79,8 @@ pub const BACKTEST_CSV: &str = "backtest.csv";
 pub const CONFUSION_CSV: &str = "confusion.csv";
 /// `scores.csv`: accuracy and Brier scores.
 pub const SCORES_CSV: &str = "scores.csv";
+/// `targets.csv`: each calibration target against the model and a naive reference.
+pub const TARGETS_CSV: &str = "targets.csv";
 /// `backtest.json`: the whole back-test result.
 pub const BACKTEST_JSON: &str = "backtest.json";
 /// Folder of a calibration.

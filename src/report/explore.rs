@@ -333,8 +333,56 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
             outcome_name(p.modal)
         ));
     }
-    h.push_str("</table>\n</section>\n");
+    h.push_str("</table>\n");
+    h.push_str(&targets_table(r));
+    h.push_str("</section>\n");
     h
+}
+
+/// Every calibration target against the model and its naive reference, in words.
+fn targets_table(r: &BacktestResult) -> String {
+    let mut h = format!(
+        "<p>{}.</p>\n",
+        html_escape(&capitalise(&r.scores.verdict()))
+    );
+    if r.targets.is_empty() {
+        return h;
+    }
+    h.push_str(&format!(
+        "<h3>Every target</h3>\n<p>{}. The score is the continuous ranked probability score \
+         (CRPS) of the model's distribution over runs; a naive reference forecast is scored the \
+         same way (its absolute error); skill is 1 - CRPS / reference CRPS.</p>\n",
+        html_escape(&capitalise(&crate::explore::target_check::summary(
+            &r.targets
+        )))
+    ));
+    h.push_str("<table>\n<tr><th>target</th><th>observed</th><th>model mean</th><th>90% band</th><th>inside</th><th>CRPS</th><th>reference</th><th>reference CRPS</th><th>skill</th><th>in words</th></tr>\n");
+    for t in &r.targets {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4} to {:.4}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:+.2}</td><td>{}</td></tr>\n",
+            html_escape(&t.target),
+            t.observed,
+            t.mean,
+            t.p5,
+            t.p95,
+            if t.inside_90 { "yes" } else { "no" },
+            t.crps,
+            t.reference,
+            t.reference_crps,
+            t.skill,
+            html_escape(&t.verdict())
+        ));
+    }
+    h.push_str("</table>\n");
+    h
+}
+
+/// A sentence's first letter in capitals.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -138,16 +138,29 @@ fn run_facts(info: &RunInfo) -> Vec<(String, String)> {
         ("Baseline", r.configuration.clone()),
         ("Runs per configuration", r.replications.to_string()),
         ("Seed", r.seed.to_string()),
+        ("Parameters", parameters_fact(r)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
 
+/// Whether the model ran calibrated: which posterior sample each run drew its parameters from.
+fn parameters_fact(r: &crate::experiment::Provenance) -> String {
+    match &r.posterior {
+        Some(p) => format!(
+            "calibrated: each run draws its parameter values from the posterior sample {} \
+             ({} particles of `csmarket calibrate`)",
+            p.file, p.rows
+        ),
+        None => "the scenario's own values (not calibrated)".into(),
+    }
+}
+
 /// Where the results came from, in full (the method section).
 fn provenance_facts(info: &RunInfo) -> Vec<(String, String)> {
     let r = &info.provenance;
-    vec![
+    let mut facts = vec![
         ("Scenario SHA-256", r.scenario_sha256.clone()),
         (
             "Threads",
@@ -156,10 +169,14 @@ fn provenance_facts(info: &RunInfo) -> Vec<(String, String)> {
         ("csmarket version", r.csmarket_version.clone()),
         ("Date", r.finished.clone()),
         ("Command line", r.command_line.join(" ")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    ];
+    if let Some(p) = &r.posterior {
+        facts.insert(
+            1,
+            ("Posterior SHA-256", format!("{} ({})", p.sha256, p.file)),
+        );
+    }
+    facts.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// The model in five lines.
@@ -464,6 +481,7 @@ mod tests {
                 commit: String::new(),
                 build_profile: String::new(),
                 notes: Vec::new(),
+                posterior: None,
             },
             configurations: names
                 .iter()

@@ -157,3 +157,31 @@ fn run_with_missing_scenario_file_names_it() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("no/such/file.toml"), "{stderr}");
 }
+
+#[test]
+fn calibrate_help_shows_no_option_it_refuses() {
+    let out = csmarket().args(["calibrate", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    // The options listed (the examples below them may name other commands' options).
+    let listed: Vec<&str> = help
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .collect();
+    let listed = listed.join("\n");
+    assert!(
+        listed.contains("--reps") && listed.contains("--particles"),
+        "{help}"
+    );
+    for refused in ["--replications", "-n,", "--posterior"] {
+        assert!(!listed.contains(refused), "`{refused}` shown:\n{help}");
+    }
+    // Still refused with a reason when given.
+    let out = csmarket()
+        .args(["calibrate", "-n", "3", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takes --reps"));
+}

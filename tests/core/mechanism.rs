@@ -81,3 +81,48 @@ fn national_comms_is_stopped_because_its_customer_domain_fails() {
         "{first}"
     );
 }
+
+/// A configuration of the built-in scenario on the calibrated model: each replication draws its
+/// parameter values from the shipped posterior, as the default job runs it.
+fn calibrated_summary(configuration: &str) -> csmarket::experiment::Summary {
+    use csmarket::cli::{DEFAULT_POSTERIOR, DEFAULT_POSTERIOR_NAME};
+    use csmarket::explore::calibrate::posterior::Posterior;
+    let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO).unwrap();
+    let posterior = std::sync::Arc::new(
+        Posterior::from_text(DEFAULT_POSTERIOR_NAME, DEFAULT_POSTERIOR, &s).unwrap(),
+    );
+    let mut m = Market::compile(&s.resolve(configuration).unwrap(), configuration).unwrap();
+    let build = |row: &[Edit]| -> Result<Market, String> {
+        let row = Posterior::under_configuration(row, &s, configuration);
+        let resolved = s
+            .resolve_with(configuration, &row)
+            .map_err(|e| e.to_string())?;
+        Market::compile(&resolved, configuration).map_err(|e| e.to_string())
+    };
+    posterior.attach(&mut m, &build).unwrap();
+    experiment::summarise(&m, 0..200, 0).unwrap()
+}
+
+#[test]
+fn on_the_calibrated_model_national_comms_is_stopped_for_lack_of_customers() {
+    let s = calibrated_summary("national-comms");
+    let p = s.provider("national-comms").unwrap();
+    let stopped = p.stopped.estimate().unwrap();
+    assert!(stopped > 0.5, "stopped in {stopped:.2} of runs");
+    let c = s.diagnostics.get("national-comms", 0).unwrap();
+    let (customer_failed, _) = c.domain_shares(0).unwrap();
+    assert!(
+        customer_failed > 0.9,
+        "customer domain failed in {customer_failed:.2} at the first checkpoint"
+    );
+}
+
+#[test]
+fn on_the_calibrated_model_national_comms_survives_when_communications_locality_is_near_zero() {
+    // `national-low-locality` sets communications' locality to 0.02; the posterior's own value
+    // of that parameter gives way to the configuration's.
+    let s = calibrated_summary("national-low-locality");
+    let p = s.provider("national-comms").unwrap();
+    let survived = p.survived.estimate().unwrap();
+    assert!(survived > 0.5, "survived in {survived:.2} of runs");
+}

@@ -12,6 +12,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use toml::Value;
 
+use sha2::{Digest, Sha256};
+
+use crate::experiment::provenance::PosteriorSource;
 use crate::explore::NumericField;
 use crate::model::rng::{self, Purpose, entity_key};
 use crate::model::{Market, Variants};
@@ -33,6 +36,8 @@ pub struct Posterior {
     pub rows: Vec<Vec<f64>>,
     /// Cumulative weights, in row order (the last is the total).
     cumulative: Vec<f64>,
+    /// SHA-256 of the text read, for provenance.
+    sha256: String,
 }
 
 impl Posterior {
@@ -137,7 +142,20 @@ impl Posterior {
             fields,
             rows,
             cumulative,
+            sha256: Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
         })
+    }
+
+    /// Which sample this is, for provenance: file, SHA-256 of its text and rows.
+    pub fn source(&self) -> PosteriorSource {
+        PosteriorSource {
+            file: self.file.clone(),
+            sha256: self.sha256.clone(),
+            rows: self.rows.len(),
+        }
     }
 
     /// The row replication `replication` draws under `seed`.
@@ -162,6 +180,26 @@ impl Posterior {
             .iter()
             .zip(&self.rows[i])
             .map(|(f, &x)| f.edit(if f.integer { x.round() } else { x }))
+            .collect()
+    }
+
+    /// A row's edits as a configuration keeps them: a value the configuration itself `set`s
+    /// (`national-low-locality` sets communications' locality) is part of what the configuration
+    /// is, so the row leaves it alone and fills in only what the configuration leaves uncertain.
+    pub fn under_configuration(
+        row: &[Edit],
+        scenario: &Scenario,
+        configuration: &str,
+    ) -> Vec<Edit> {
+        let set = scenario
+            .base
+            .configurations
+            .iter()
+            .find(|c| c.name == configuration)
+            .map(|c| &c.set);
+        row.iter()
+            .filter(|e| set.is_none_or(|s| !s.contains_key(&e.path)))
+            .cloned()
             .collect()
     }
 
@@ -260,6 +298,30 @@ mod tests {
         let share = f64::from(counts[1]) / 4000.0;
         assert!((share - 0.75).abs() < 0.03, "{counts:?}");
         assert_eq!(p.draw(7, 11), p.draw(7, 11));
+    }
+
+    #[test]
+    fn a_value_the_configuration_sets_is_kept_and_the_rest_of_the_row_applies() {
+        let text = include_str!("../../../tests/fixtures/small.toml").replace(
+            "name = \"national\"",
+            "name = \"national\"\nset = { \"services.comms.locality\" = 0.02 }",
+        );
+        let s = Scenario::from_text("small.toml", &text).unwrap();
+        let p = Posterior::from_text(
+            "p.csv",
+            "services.comms.locality,services.bi.locality,weight\n0.9,0.5,1\n",
+            &s,
+        )
+        .unwrap();
+        let row = p.edits(0);
+        let kept = Posterior::under_configuration(&row, &s, "national");
+        assert_eq!(
+            kept.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+            ["services.bi.locality"]
+        );
+        assert_eq!(Posterior::under_configuration(&row, &s, "local"), row);
+        assert_eq!(p.source().rows, 1);
+        assert_eq!(p.source().sha256.len(), 64);
     }
 
     #[test]
