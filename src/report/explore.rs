@@ -100,11 +100,11 @@ pub fn calibration_section(s: &CalibrationSummary) -> String {
         h.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{} to {}</td><td>{}</td><td>{} to {}</td></tr>\n",
             html_escape(&m.path),
-            m.prior.0,
-            m.prior.1,
-            num(Some(m.quantiles[1])),
-            num(Some(m.quantiles[0])),
-            num(Some(m.quantiles[2]))
+            readable(m.prior.0),
+            readable(m.prior.1),
+            readable(m.quantiles[1]),
+            readable(m.quantiles[0]),
+            readable(m.quantiles[2])
         ));
     }
     h.push_str(
@@ -115,16 +115,49 @@ pub fn calibration_section(s: &CalibrationSummary) -> String {
         h.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td></tr>\n",
             html_escape(&f.target),
-            num(Some(f.observed)),
-            num(Some(f.mean)),
-            num(Some(f.band.0)),
-            num(Some(f.band.1)),
+            readable(f.observed),
+            readable(f.mean),
+            readable(f.band.0),
+            readable(f.band.1),
             if f.inside { "yes" } else { "no" },
             html_escape(&f.source)
         ));
     }
     h.push_str("</table>\n</section>\n");
     h
+}
+
+/// A figure as a reader takes it in: three significant figures, whole numbers of a thousand or
+/// more grouped by thousands (the CSVs keep every digit).
+fn readable(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v.abs() >= 1000.0 {
+        let digits = format!("{:.0}", v.abs());
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        return if v < 0.0 {
+            format!("-{grouped}")
+        } else {
+            grouped
+        };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 /// A chart as an inline `<figure>`, or a note naming it when it was not drawn.
@@ -397,6 +430,19 @@ mod tests {
             svg: r#"<svg width="300" height="200" viewBox="0 0 300 200" xmlns="http://www.w3.org/2000/svg"><text>hi</text></svg>"#.into(),
             png: Vec::new(),
         }
+    }
+
+    #[test]
+    fn calibration_figures_show_three_significant_figures_and_group_thousands() {
+        assert_eq!(readable(0.6176017156655911), "0.618");
+        assert_eq!(readable(14.281811540491804), "14.3");
+        assert_eq!(readable(0.02), "0.02");
+        assert_eq!(readable(1.0), "1");
+        assert_eq!(readable(0.0), "0");
+        assert_eq!(readable(-0.0421), "-0.0421");
+        assert_eq!(readable(604304.5950493282), "604,305");
+        assert_eq!(readable(-1234.4), "-1,234");
+        assert_eq!(readable(f64::NAN), "n/a");
     }
 
     #[test]
