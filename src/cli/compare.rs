@@ -127,7 +127,7 @@ pub fn run(args: &CompareArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
     let markets: Vec<Market> = plan
         .configurations
         .iter()
-        .map(|c| plan.market(c))
+        .map(|c| plan.base_market(c))
         .collect::<anyhow::Result<_>>()?;
     let out = &plan.out;
     let _lock = super::lock_output(out, argv)?;
@@ -191,7 +191,7 @@ pub fn write_comparison(
     let markets: Vec<Market> = plan
         .configurations
         .iter()
-        .map(|c| plan.market(c))
+        .map(|c| plan.base_market(c))
         .collect::<anyhow::Result<_>>()?;
     let labels = Labels::from_markets(&markets);
     let folders = OutputLayout::new(out);

@@ -116,8 +116,10 @@ impl RunPlan {
         Ok(())
     }
 
-    /// The compiled market of a configuration, with the plan's seed.
-    pub fn market(&self, configuration: &str) -> anyhow::Result<Market> {
+    /// The compiled market of a configuration at the scenario's own values, with the plan's seed:
+    /// its layout (ids, names, checkpoints) is every posterior row's, without the cost of
+    /// compiling a market per row.
+    pub fn base_market(&self, configuration: &str) -> anyhow::Result<Market> {
         let resolved = self.scenario.resolve(configuration)?;
         let mut market = Market::compile(&resolved, configuration).map_err(|e| {
             InputError(format!(
@@ -126,6 +128,13 @@ impl RunPlan {
             ))
         })?;
         market.seed = self.seed;
+        Ok(market)
+    }
+
+    /// The compiled market of a configuration, with the plan's seed and, under a posterior, the
+    /// market of every posterior row for the replications to draw from.
+    pub fn market(&self, configuration: &str) -> anyhow::Result<Market> {
+        let mut market = self.base_market(configuration)?;
         if let Some(p) = &self.posterior {
             let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
                 let row = Posterior::under_configuration(row, &self.scenario, configuration);

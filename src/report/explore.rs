@@ -94,7 +94,7 @@ pub fn calibration_section(s: &CalibrationSummary) -> String {
         ));
     }
     h.push_str(
-        "<table>\n<tr><th>parameter</th><th>prior</th><th>median</th><th>90% interval</th></tr>\n",
+        "<div class=\"scroll\"><table>\n<tr><th>parameter</th><th>prior</th><th>median</th><th>90% interval</th></tr>\n",
     );
     for m in &s.marginals {
         h.push_str(&format!(
@@ -108,12 +108,12 @@ pub fn calibration_section(s: &CalibrationSummary) -> String {
         ));
     }
     h.push_str(
-        "</table>\n<table>\n<tr><th>target</th><th>observed</th><th>predicted mean</th>\
+        "</table></div>\n<div class=\"scroll\"><table>\n<tr><th>target</th><th>observed</th><th>predicted mean</th>\
                 <th>90% band</th><th>inside</th><th>source</th></tr>\n",
     );
     for f in &s.fit {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td class=\"text\">{}</td></tr>\n",
             html_escape(&f.target),
             readable(f.observed),
             readable(f.mean),
@@ -123,7 +123,7 @@ pub fn calibration_section(s: &CalibrationSummary) -> String {
             html_escape(&f.source)
         ));
     }
-    h.push_str("</table>\n</section>\n");
+    h.push_str("</table></div>\n</section>\n");
     h
 }
 
@@ -197,7 +197,7 @@ pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
     if r.tipping.is_empty() {
         h.push_str("<p>No provider's survival crosses 50% within the sweep.</p>\n");
     } else {
-        h.push_str("<table>\n<tr><th>provider</th><th>parameter</th><th>other parameters</th><th>direction</th><th>tipping point (interval)</th><th>method</th><th>replications</th></tr>\n");
+        h.push_str("<div class=\"scroll\"><table>\n<tr><th>provider</th><th>parameter</th><th>other parameters</th><th>direction</th><th>tipping point (interval)</th><th>method</th><th>replications</th></tr>\n");
         for t in &r.tipping {
             h.push_str(&format!(
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -216,7 +216,7 @@ pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
                 t.replications
             ));
         }
-        h.push_str("</table>\n");
+        h.push_str("</table></div>\n");
     }
     if r.axes.len() == 1 {
         h.push_str(&figure(charts, layout::SWEEP_DIR, chart::SWEEP_SURVIVAL));
@@ -226,7 +226,7 @@ pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
             h.push_str(&figure(charts, layout::SWEEP_DIR, &chart::heatmap(id)));
         }
     }
-    h.push_str("<h3>Survival at each point</h3>\n<table>\n<tr>");
+    h.push_str("<h3>Survival at each point</h3>\n<div class=\"scroll\"><table>\n<tr>");
     for a in &r.axes {
         h.push_str(&format!("<th><code>{}</code></th>", html_escape(&a.path)));
     }
@@ -261,7 +261,7 @@ pub fn sweep_section(r: &SweepResult, charts: &[Rendered]) -> String {
                 .map_or_else(|| "-".into(), |m| format!("{m:.2}"))
         ));
     }
-    h.push_str("</table>\n</section>\n");
+    h.push_str("</table></div>\n</section>\n");
     h
 }
 
@@ -295,7 +295,7 @@ pub fn sensitivity_section(r: &SensitivityResult, charts: &[Rendered]) -> String
             layout::SENSITIVITY_DIR,
             &chart::tornado(&o.name()),
         ));
-        h.push_str("<table>\n<tr><th>parameter</th><th>at &minus;</th><th>at +</th><th>swing (95% paired interval)</th><th>Morris &mu;*</th><th>&sigma;</th></tr>\n");
+        h.push_str("<div class=\"scroll\"><table>\n<tr><th>parameter</th><th>at &minus;</th><th>at +</th><th>swing (95% paired interval)</th><th>Morris &mu;*</th><th>&sigma;</th></tr>\n");
         let morris = r.morris_of(o);
         for row in r.oat_of(o).into_iter().take(15) {
             let m = morris.iter().find(|m| m.path == row.path);
@@ -311,7 +311,7 @@ pub fn sensitivity_section(r: &SensitivityResult, charts: &[Rendered]) -> String
                 m.map_or_else(|| "-".into(), |m| format!("{:.4}", m.sigma)),
             ));
         }
-        h.push_str("</table>\n");
+        h.push_str("</table></div>\n");
     }
     h.push_str("</section>\n");
     h
@@ -340,7 +340,7 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
         s.skill
     ));
     h.push_str(&figure(charts, layout::BACKTEST_DIR, chart::BACKTEST));
-    h.push_str("<table>\n<tr><th>observed \\ predicted</th>");
+    h.push_str("<div class=\"scroll\"><table>\n<tr><th>observed \\ predicted</th>");
     for o in RatingOutcome::ALL.map(RatingOutcome::as_str) {
         h.push_str(&format!("<th>{o}</th>"));
     }
@@ -352,7 +352,7 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
         }
         h.push_str("</tr>\n");
     }
-    h.push_str("</table>\n<table>\n<tr><th>checkpoint</th><th>provider</th><th>observed</th><th>P(A)</th><th>P(B)</th><th>P(C)</th><th>P(unrated)</th><th>modal</th></tr>\n");
+    h.push_str("</table></div>\n<div class=\"scroll\"><table>\n<tr><th>checkpoint</th><th>provider</th><th>observed</th><th>P(A)</th><th>P(B)</th><th>P(C)</th><th>P(unrated)</th><th>modal</th></tr>\n");
     for p in &r.predictions {
         h.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>\n",
@@ -366,7 +366,7 @@ pub fn backtest_section(r: &BacktestResult, charts: &[Rendered]) -> String {
             outcome_name(p.modal)
         ));
     }
-    h.push_str("</table>\n");
+    h.push_str("</table></div>\n");
     h.push_str(&targets_table(r));
     h.push_str("</section>\n");
     h
@@ -389,10 +389,10 @@ fn targets_table(r: &BacktestResult) -> String {
             &r.targets
         )))
     ));
-    h.push_str("<table>\n<tr><th>target</th><th>observed</th><th>model mean</th><th>90% band</th><th>inside</th><th>CRPS</th><th>reference</th><th>reference CRPS</th><th>skill</th><th>in words</th></tr>\n");
+    h.push_str("<div class=\"scroll\"><table>\n<tr><th>target</th><th>observed</th><th>model mean</th><th>90% band</th><th>inside</th><th>CRPS</th><th>reference</th><th>reference CRPS</th><th>skill</th><th>in words</th></tr>\n");
     for t in &r.targets {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4} to {:.4}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:+.2}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4} to {:.4}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:+.2}</td><td class=\"text\">{}</td></tr>\n",
             html_escape(&t.target),
             t.observed,
             t.mean,
@@ -406,7 +406,7 @@ fn targets_table(r: &BacktestResult) -> String {
             html_escape(&t.verdict())
         ));
     }
-    h.push_str("</table>\n");
+    h.push_str("</table></div>\n");
     h
 }
 
