@@ -147,6 +147,69 @@ impl RunIdentity {
     }
 }
 
+/// Why a set of shards is not every shard of one run or study, each once.
+#[derive(Debug)]
+pub enum SetProblem<'a, T> {
+    /// `other` belongs to another run than `first`: the field, and its value in each.
+    Mismatch {
+        /// The first shard given.
+        first: &'a T,
+        /// The shard that differs from it.
+        other: &'a T,
+        /// The field they differ in, and its two values.
+        field: (&'static str, String, String),
+    },
+    /// Two shards are the same shard.
+    Duplicate {
+        /// One of them.
+        first: &'a T,
+        /// The other.
+        other: &'a T,
+        /// The shard both are.
+        shard: Shard,
+    },
+    /// These shard indices of `count` are missing (sorted, never empty).
+    Missing(Vec<u64>),
+}
+
+/// Puts `shards` in shard order and checks they are every shard of one run, each once: each
+/// matches the first given (`mismatch`, shard index aside), no shard appears twice and none is
+/// missing. `run` and study merges share it; each words the problem for its own files.
+pub fn check_set<T>(
+    shards: &mut [T],
+    shard: impl Fn(&T) -> Shard,
+    mismatch: impl Fn(&T, &T) -> Option<(&'static str, String, String)>,
+) -> Result<(), SetProblem<'_, T>> {
+    if shards.is_empty() {
+        return Ok(());
+    }
+    if let Some((i, field)) =
+        (1..shards.len()).find_map(|i| mismatch(&shards[0], &shards[i]).map(|f| (i, f)))
+    {
+        return Err(SetProblem::Mismatch {
+            first: &shards[0],
+            other: &shards[i],
+            field,
+        });
+    }
+    shards.sort_by_key(|s| shard(s).index);
+    if let Some(i) = (1..shards.len()).find(|&i| shard(&shards[i - 1]) == shard(&shards[i])) {
+        return Err(SetProblem::Duplicate {
+            first: &shards[i - 1],
+            other: &shards[i],
+            shard: shard(&shards[i]),
+        });
+    }
+    let count = shard(&shards[0]).count;
+    if shards.len() as u64 != count {
+        let have: Vec<u64> = shards.iter().map(|s| shard(s).index).collect();
+        return Err(SetProblem::Missing(
+            (0..count).filter(|k| !have.contains(k)).collect(),
+        ));
+    }
+    Ok(())
+}
+
 /// A posterior's hash, or the words for a run drawn from the scenario's own values.
 fn posterior_name(sha256: &Option<String>) -> String {
     sha256
@@ -197,6 +260,39 @@ mod tests {
         }
         let msg = "3/3".parse::<Shard>().unwrap_err().to_string();
         assert!(msg.contains("numbered from 0"), "{msg}");
+    }
+
+    #[test]
+    fn a_shard_set_is_sorted_and_must_hold_every_shard_of_one_run_once() {
+        let shard = |s: &(u64, u64, u64)| Shard::new(s.1, s.2).unwrap();
+        let seed = |a: &(u64, u64, u64), b: &(u64, u64, u64)| {
+            (a.0 != b.0).then(|| ("seed", a.0.to_string(), b.0.to_string()))
+        };
+        let mut set = vec![(1, 2, 3), (1, 0, 3), (1, 1, 3)];
+        assert!(check_set(&mut set, shard, seed).is_ok());
+        assert_eq!(set, vec![(1, 0, 3), (1, 1, 3), (1, 2, 3)]);
+        let mut other = vec![(1, 0, 3), (2, 1, 3), (1, 2, 3)];
+        assert!(matches!(
+            check_set(&mut other, shard, seed),
+            Err(SetProblem::Mismatch {
+                other: (2, 1, 3),
+                field: ("seed", _, _),
+                ..
+            })
+        ));
+        let mut twice = vec![(1, 1, 3), (1, 0, 3), (1, 1, 3)];
+        assert!(matches!(
+            check_set(&mut twice, shard, seed),
+            Err(SetProblem::Duplicate {
+                shard: Shard { index: 1, count: 3 },
+                ..
+            })
+        ));
+        let mut short = vec![(1, 2, 4), (1, 0, 4)];
+        assert!(matches!(
+            check_set(&mut short, shard, seed),
+            Err(SetProblem::Missing(m)) if m == vec![1, 3]
+        ));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{Provenance, write_summary};
 use crate::experiment::Summary;
 use crate::experiment::resume::RowsMark;
 use crate::experiment::sealed::{self, HashingReader, hex_digest};
-use crate::experiment::shard::{RunIdentity, Shard};
+use crate::experiment::shard::{self, RunIdentity, SetProblem, Shard};
 
 /// A shard's state file, in each configuration folder of a shard's output.
 pub const STATE_FILE: &str = super::layout::SHARD_STATE;
@@ -259,9 +259,18 @@ fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> 
         states.push((d, s));
     }
     let state_file = |d: &Path| d.join(STATE_FILE).display().to_string();
-    let (first_dir, first) = &states[0];
-    for (d, s) in &states[1..] {
-        if let Some((field, a, b)) = first.identity.mismatch(&s.identity) {
+    let checked = shard::check_set(
+        &mut states,
+        |(_, s)| s.identity.shard,
+        |(_, a), (_, b)| a.identity.mismatch(&b.identity),
+    );
+    match checked {
+        Ok(()) => {}
+        Err(SetProblem::Mismatch {
+            first: (first_dir, _),
+            other: (d, _),
+            field: (field, a, b),
+        }) => {
             return Err(MergeError::Mismatch {
                 file: state_file(first_dir),
                 other: state_file(d),
@@ -270,37 +279,36 @@ fn check(configuration: &str, dirs: Vec<PathBuf>) -> Result<Shards, MergeError> 
                 b,
             });
         }
-    }
-    states.sort_by_key(|(_, s)| s.identity.shard.index);
-    for w in states.windows(2) {
-        if w[0].1.identity.shard == w[1].1.identity.shard {
+        Err(SetProblem::Duplicate {
+            first: (d0, _),
+            other: (d1, _),
+            shard,
+        }) => {
             return Err(MergeError::Duplicate {
-                file: state_file(&w[0].0),
-                other: state_file(&w[1].0),
-                shard: w[0].1.identity.shard,
+                file: state_file(d0),
+                other: state_file(d1),
+                shard,
             });
         }
-    }
-    let id = &states[0].1.identity;
-    let count = id.shard.count;
-    if states.len() as u64 != count {
-        let have: Vec<u64> = states.iter().map(|(_, s)| s.identity.shard.index).collect();
-        let missing: Vec<u64> = (0..count).filter(|k| !have.contains(k)).collect();
-        let gap = Shard {
-            index: missing[0],
-            count,
+        Err(SetProblem::Missing(missing)) => {
+            let id = &states[0].1.identity;
+            let count = id.shard.count;
+            let gap = Shard {
+                index: missing[0],
+                count,
+            }
+            .range(id.replications);
+            return Err(MergeError::Missing {
+                configuration: configuration.to_string(),
+                missing: missing
+                    .iter()
+                    .map(|k| format!("{k}/{count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                count,
+                gap: format!("{}..{}", gap.start, gap.end),
+            });
         }
-        .range(id.replications);
-        return Err(MergeError::Missing {
-            configuration: configuration.to_string(),
-            missing: missing
-                .iter()
-                .map(|k| format!("{k}/{count}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            count,
-            gap: format!("{}..{}", gap.start, gap.end),
-        });
     }
     Ok(Shards { states })
 }

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::atomic::{self, AtomicFile};
 use crate::experiment::resume::RowsMark;
 use crate::experiment::sealed::{self, hex_digest};
-use crate::experiment::shard::Shard;
+use crate::experiment::shard::{self, SetProblem, Shard};
 use crate::explore::pieces::PieceOutcome;
 
 /// The state file a study shard leaves in its command's folder.
@@ -245,11 +245,18 @@ pub fn check_set(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, StudyShard)>, StudyMe
         states.push((d.clone(), read(d)?));
     }
     let file = |d: &Path| d.join(STATE_FILE).display().to_string();
-    let Some((first_dir, first)) = states.first() else {
-        return Ok(states);
-    };
-    for (d, s) in &states[1..] {
-        if let Some((field, a, b)) = first.identity.mismatch(&s.identity) {
+    let checked = shard::check_set(
+        &mut states,
+        |(_, s)| s.identity.shard,
+        |(_, a), (_, b)| a.identity.mismatch(&b.identity),
+    );
+    match checked {
+        Ok(()) => {}
+        Err(SetProblem::Mismatch {
+            first: (first_dir, _),
+            other: (d, _),
+            field: (field, a, b),
+        }) => {
             return Err(StudyMergeError::Mismatch {
                 file: file(first_dir),
                 other: file(d),
@@ -258,35 +265,35 @@ pub fn check_set(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, StudyShard)>, StudyMe
                 b,
             });
         }
-    }
-    states.sort_by_key(|(_, s)| s.identity.shard.index);
-    for w in states.windows(2) {
-        if w[0].1.identity.shard == w[1].1.identity.shard {
+        Err(SetProblem::Duplicate {
+            first: (d0, _),
+            other: (d1, _),
+            shard,
+        }) => {
             return Err(StudyMergeError::Duplicate {
-                file: file(&w[0].0),
-                other: file(&w[1].0),
-                shard: w[0].1.identity.shard,
+                file: file(d0),
+                other: file(d1),
+                shard,
             });
         }
-    }
-    let id = &states[0].1.identity;
-    let count = id.shard.count;
-    if states.len() as u64 != count {
-        let have: Vec<u64> = states.iter().map(|(_, s)| s.identity.shard.index).collect();
-        return Err(StudyMergeError::Missing {
-            command: id.command.clone(),
-            missing: (0..count)
-                .filter(|k| !have.contains(k))
-                .map(|k| format!("{k}/{count}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            count,
-            given: dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        Err(SetProblem::Missing(missing)) => {
+            let id = &states[0].1.identity;
+            let count = id.shard.count;
+            return Err(StudyMergeError::Missing {
+                command: id.command.clone(),
+                missing: missing
+                    .iter()
+                    .map(|k| format!("{k}/{count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                count,
+                given: dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
     }
     for (d, s) in &states {
         if let Some(mark) = &s.rows {
