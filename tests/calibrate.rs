@@ -90,6 +90,8 @@ fn quiet() -> Listener<'static> {
     Listener {
         generation: &|_, _, _| {},
         task_done: &|_| {},
+        stop: &|| false,
+        resumed: &|_, _, _, _| {},
     }
 }
 
@@ -148,6 +150,98 @@ fn calibration_recovers_the_tutorials_own_parameters() {
     assert!(dir.path().join("state/generation-003.json").is_file());
 }
 
+/// A generation's shard stopped part way (a signal, a time limit, a lost node) keeps the
+/// particles it finished; `--resume` runs only the others and saves the shard byte for byte as an
+/// uninterrupted run does; resumed once complete, it returns at once.
+#[test]
+fn a_calibration_shard_stopped_part_way_resumes_to_the_shard_an_uninterrupted_one_saves() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let text = recovery_scenario();
+    let shard = csmarket::experiment::shard::Shard::new(1, 2).unwrap();
+    let file = "state/generation-001/shard-1-of-2.json";
+    let progress = "state/generation-001/shard-1-of-2.progress.json";
+    // Generation 0 on one machine, then shard 1/2 of generation 1 (particles 6..12): whole in
+    // `straight`, stopped after two particles and resumed in `stopped`.
+    let (straight, stopped) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [&straight, &stopped] {
+        calibrate_in(
+            &plan(&text, 1, 12, 1),
+            dir.path(),
+            Mode::Whole { resume: false },
+        );
+    }
+    let two = plan(&text, 1, 12, 2);
+    let shard_mode = |resume| Mode::Shard { shard, resume };
+    assert!(matches!(
+        calibrate_in(&two, straight.path(), shard_mode(false)),
+        Outcome::Shard { already: false, .. }
+    ));
+
+    let done = AtomicU64::new(0);
+    let stopping = Listener {
+        generation: &|_, _, _| {},
+        task_done: &|n| done.store(n, Ordering::SeqCst),
+        stop: &|| done.load(Ordering::SeqCst) >= 2,
+        resumed: &|_, _, _, _| panic!("nothing to resume from"),
+    };
+    let mut store = FileStore::new(stopped.path());
+    let outcome = calibrate::run(&two, &mut store, shard_mode(false), &[], &stopping).unwrap();
+    let Outcome::Stopped {
+        generation,
+        finished,
+        tasks,
+        ..
+    } = outcome
+    else {
+        panic!("expected a stopped shard, got {outcome:?}");
+    };
+    assert_eq!((generation, tasks.clone()), (1, 6..12));
+    assert!((2..6).contains(&finished), "stopped after {finished} of 6");
+    assert!(stopped.path().join(progress).is_file(), "progress saved");
+    assert!(!stopped.path().join(file).exists(), "no shard file yet");
+
+    let resumed_with = AtomicU64::new(0);
+    let resuming = Listener {
+        generation: &|_, _, n| assert_eq!(n as usize, 6 - finished, "runs only the rest"),
+        task_done: &|_| {},
+        stop: &|| false,
+        resumed: &|t, saved, tasks, _| {
+            assert_eq!((t, tasks.clone()), (1, 6..12));
+            resumed_with.store(saved as u64, Ordering::SeqCst);
+        },
+    };
+    let outcome = calibrate::run(&two, &mut store, shard_mode(true), &[], &resuming).unwrap();
+    assert!(matches!(outcome, Outcome::Shard { already: false, .. }));
+    assert_eq!(resumed_with.load(Ordering::SeqCst) as usize, finished);
+    assert_eq!(
+        fs::read(straight.path().join(file)).unwrap(),
+        fs::read(stopped.path().join(file)).unwrap(),
+        "the resumed shard is the uninterrupted one"
+    );
+    assert!(!stopped.path().join(progress).exists(), "progress removed");
+    assert!(matches!(
+        calibrate_in(&two, stopped.path(), shard_mode(true)),
+        Outcome::Shard { already: true, .. }
+    ));
+
+    // Stopped before its first particle, a shard saves nothing; a progress file that is not
+    // one (here a saved shard) is refused, naming it, rather than resumed.
+    fs::remove_file(stopped.path().join(file)).unwrap();
+    let stop_at_once = Listener {
+        stop: &|| true,
+        ..quiet()
+    };
+    let mut store = FileStore::new(stopped.path());
+    assert!(matches!(
+        calibrate::run(&two, &mut store, shard_mode(false), &[], &stop_at_once).unwrap(),
+        Outcome::Stopped { finished: 0, .. }
+    ));
+    assert!(!stopped.path().join(progress).exists());
+    fs::copy(straight.path().join(file), stopped.path().join(progress)).unwrap();
+    let e = calibrate::run(&two, &mut store, shard_mode(true), &[], &quiet()).unwrap_err();
+    assert!(e.to_string().contains("shard-1-of-2.progress.json"), "{e}");
+}
+
 #[test]
 fn calibration_is_the_same_for_one_and_two_threads_and_for_shards() {
     let text = recovery_scenario();
@@ -168,7 +262,14 @@ fn calibration_is_the_same_for_one_and_two_threads_and_for_shards() {
         for k in 0..3 {
             let s = csmarket::experiment::shard::Shard::new(k, 3).unwrap();
             assert!(matches!(
-                run(sharded.path(), 1, Mode::Shard(s)),
+                run(
+                    sharded.path(),
+                    1,
+                    Mode::Shard {
+                        shard: s,
+                        resume: false,
+                    },
+                ),
                 Outcome::Shard { .. }
             ));
         }

@@ -353,3 +353,80 @@ fn a_sweep_shard_stopped_by_a_signal_resumes_to_the_shard_an_uninterrupted_one_w
     };
     assert_eq!(pieces(&stopped), pieces(&whole));
 }
+
+/// Shard folders that hold several commands' shards (a sweep's and a comparison's, then a
+/// comparison's and a run's, each `--out` shared) are merged whole or not at all: when a later
+/// command's set is refused, no earlier command's output is written either; when every set is
+/// whole, every command's output is written.
+#[test]
+fn a_merge_of_several_commands_is_written_whole_or_not_at_all() {
+    let root = tempfile::tempdir().unwrap();
+    let sweep = [
+        "sweep",
+        fixture(),
+        "--config",
+        "national",
+        "--param",
+        "services.comms.locality=0:1:2",
+        "-n",
+        "4",
+        "--seed",
+        "2",
+    ];
+    let compare = |seed: &str| ["compare", fixture(), "-n", "6", "--seed", seed].map(String::from);
+    let run = |seed: &str| ["run", fixture(), "-n", "6", "--seed", seed].map(String::from);
+    let shard = |args: &[String], k: u32, dir: &Path| {
+        csmarket()
+            .args(args)
+            .args(["--shard", &format!("{k}/2"), "--threads", "1", "--out"])
+            .arg(dir)
+            .assert()
+            .success();
+    };
+    let sweep: Vec<String> = sweep.map(String::from).to_vec();
+    // Folders a: the sweep's and the comparison's shards, shard 1's comparison of another seed
+    // (the sweep, merged before the comparison, would be whole).
+    let a: Vec<PathBuf> = (0..2).map(|k| root.path().join(format!("a{k}"))).collect();
+    // Folders b: a whole comparison and the run's shards, shard 1's run of another seed (the
+    // comparison is merged before the run).
+    let b: Vec<PathBuf> = (0..2).map(|k| root.path().join(format!("b{k}"))).collect();
+    for k in 0..2u32 {
+        let i = k as usize;
+        shard(&sweep, k, &a[i]);
+        shard(&compare(if k == 0 { "3" } else { "9" }), k, &a[i]);
+        shard(&compare("3"), k, &b[i]);
+        shard(&run(if k == 0 { "3" } else { "9" }), k, &b[i]);
+    }
+    for (dirs, what) in [(&a, "compare"), (&b, "run")] {
+        let out = root.path().join(format!("refused-{what}"));
+        let (code, err) = merge(&[&dirs[0], &dirs[1]], &out);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("seed"),
+            "says why the {what} set is refused: {err}"
+        );
+        assert!(
+            !out.exists(),
+            "a refused {what} set leaves nothing, not even the command merged before it"
+        );
+    }
+
+    // Whole sets of every command: each command's output is written.
+    for k in 0..2u32 {
+        let i = k as usize;
+        fs::remove_dir_all(&a[i]).unwrap();
+        shard(&sweep, k, &a[i]);
+        shard(&compare("3"), k, &a[i]);
+        shard(&run("3"), k, &a[i]);
+    }
+    let out = root.path().join("merged");
+    let (code, err) = merge(&[&a[0], &a[1]], &out);
+    assert_eq!(code, Some(0), "{err}");
+    for written in [
+        "sweep/sweep.json",
+        "compare/report.html",
+        "national/summary.json",
+    ] {
+        assert!(out.join(written).is_file(), "{written} written");
+    }
+}

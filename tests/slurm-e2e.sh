@@ -26,6 +26,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
 SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-8000}"
+COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-12000}"
 SCENARIO="$root/scenarios/england-2012.toml"
 SHARDS=3
 started=$(date +%s)
@@ -44,6 +45,9 @@ cleanup() {
     # Whatever happened, leave no job of this test behind.
     scancel --name=csmarket-run 2>/dev/null || true
     scancel --name=csmarket-sweep 2>/dev/null || true
+    scancel --name=csmarket-compare 2>/dev/null || true
+    # A node the test set down and had not seen back: bring it back for whoever comes next.
+    if [[ -n "${node_down:-}" ]]; then scontrol update NodeName="$node_down" State=RESUME 2>/dev/null || true; fi
     scancel --name=csmarket-calibrate 2>/dev/null || true
     # `|| true`: under set -e a failing last command here would turn a pass into exit status 1.
     if [[ -n "${one_pid:-}" ]]; then kill "$one_pid" 2>/dev/null || true; fi
@@ -65,8 +69,10 @@ wait_running_with_progress() {
     local k=$1 limit=$2 id
     for ((i = 0; i < limit * 2; i++)); do
         id=$(running_id "$k")
-        # run saves .progress/state.json in each configuration's folder; sweep .progress/piece-J.json.
-        if [[ -n "$id" ]] && compgen -G "$work/shard-$k/*/.progress/*.json" >/dev/null; then
+        # run saves .progress/state.json in each configuration's folder, compare the same under
+        # compare/; sweep .progress/piece-J.json.
+        if [[ -n "$id" ]] && { compgen -G "$work/shard-$k/*/.progress/*.json" ||
+            compgen -G "$work/shard-$k/*/*/.progress/*.json"; } >/dev/null; then
             echo "$id"
             return 0
         fi
@@ -95,27 +101,11 @@ normalised() {
 }
 
 
-# One case: `csmarket COMMAND ARGS` on one machine (in the background, at the lowest priority: it
-# fills the CPUs while tasks wait to be requeued, and gives way to them otherwise) and through
-# examples/slurm/ in 3 shards with the three failures; the merge must complete by itself and equal
-# the one-machine output. $1: the case's name (run or sweep), then the command and its arguments.
-submission() {
-    local label=$1
-    shift
-    work="$tmp/$label"
-    local one="$tmp/$label-one" case_started
-    case_started=$(date +%s)
-    nice -n 19 "$CSMARKET" "$@" --out "$one" >"$one.log" 2>&1 &
-    one_pid=$!
-
-    say "$label: submitting $SHARDS shards of: csmarket $*"
-    "$root/examples/slurm/submit.sh" --shards "$SHARDS" --cpus 1 --mem 1G --time 10 \
-        --signal-secs 50 --save-secs 2 --retries 2 --work "$work" --csmarket "$CSMARKET" "$@"
-    array=$(awk '/round 1:/ {for (i = 1; i <= NF; i++) if ($i == "job") {print $(i + 1); exit}}' "$work/history")
-    [[ -n "$array" ]] || fail "no array job id in $work/history"
-
-    # Shard 1: an administrator's cut of the time limit to 1 minute, while the task runs.
+# The three task failures of the run and sweep cases: shard 1's time limit cut to 1 minute while
+# it runs, shard 0's csmarket SIGKILLed after its first save, shard 2 cancelled after its first save.
+three_failures() {
     local id0 id1 id2 pids pid killed=""
+    # Shard 1: an administrator's cut of the time limit to 1 minute, while the task runs.
     for ((i = 0; i < 120; i++)); do
         id1=$(running_id 1)
         [[ -n "$id1" ]] && break
@@ -141,6 +131,113 @@ submission() {
     id2=$(wait_running_with_progress 2 180)
     scancel "${array}_2"
     say "$label: shard 2 (job $id2): cancelled with scancel ${array}_2"
+}
+
+# What each of the three failures printed, and whether each happened and was recovered as meant.
+three_failures_check() {
+    echo "shard 0 (SIGKILL):"
+    grep -E "===|killed|requeue|resuming|complete|Stopped|saved in" "$work/logs/shard-0.log" | sed 's/^/  /'
+    echo "shard 1 (time limit):"
+    grep -E "===|time limit|stopped|Stopped|saved in|requeue|resuming|complete|CANCELLED|TIME LIMIT" "$work/logs/shard-1.log" | sed 's/^/  /'
+    echo "shard 2 (cancelled):"
+    grep -E "===|SIGTERM|Stopped|saved in|CANCELLED|requeue|resuming|complete" "$work/logs/shard-2.log" | sed 's/^/  /'
+    echo "finish job:"
+    sed 's/^/  /' "$work/logs/finish.log"
+    echo "----"
+    grep -q "killed by signal 9" "$work/logs/shard-0.log" || fail "$label: shard 0 did not see its csmarket killed"
+    grep -q "requeueing itself" "$work/logs/shard-0.log" || fail "$label: shard 0 did not requeue itself"
+    grep -q "time limit in about" "$work/logs/shard-1.log" ||
+        fail "$label: shard 1 finished before Slurm's warning came; raise its replications"
+    if ! grep -q "requeueing itself (time limit)" "$work/logs/shard-1.log"; then
+        grep -q "complete: marked" "$work/logs/shard-1.log" &&
+            fail "$label: shard 1 finished its work as Slurm's warning came, leaving nothing to requeue; raise its replications"
+        fail "$label: shard 1 did not requeue itself"
+    fi
+    grep -q "round 2" "$work/logs/shard-2.log" || fail "$label: shard 2 was not submitted again by the finish job"
+    for k in 0 1 2; do
+        grep -q "resuming with" "$work/logs/shard-$k.log" || fail "$label: shard $k did not resume from saved progress"
+    done
+}
+
+# A node failure: once shards 0 and 1 (the node's 2 CPUs) have saved progress, the node is set
+# DOWN, which is what slurmctld does to a node that stops answering. Slurm itself kills and
+# requeues the node's tasks (their --requeue; state NODE_FAIL) and the finish job, pending on
+# afterany, waits on. With the scratch cluster's ReturnToService=2 the node is back as soon as its
+# slurmd answers; were it still down after 10 s (ReturnToService=0 or 1), the test resumes it, as
+# an administrator would after repairing it. Nothing else is touched.
+node_failure() {
+    local id0 id1 node state
+    id0=$(wait_running_with_progress 0 180)
+    id1=$(wait_running_with_progress 1 180)
+    node=$(squeue -h -j "$id0" -o %N)
+    [[ -n "$node" ]] || fail "$label: no node for job $id0"
+    scontrol update NodeName="$node" State=DOWN Reason="slurm-e2e: node failure"
+    node_down=$node
+    say "$label: node $node set DOWN while shards 0 (job $id0) and 1 (job $id1) ran"
+    # Slurm requeues both: each is pending again (or already restarted) with a restart counted.
+    for id in "$id0" "$id1"; do
+        for ((i = 0; i < 60; i++)); do
+            scontrol show job "$id" 2>/dev/null | grep -qE "Restarts=[1-9]" && break
+            sleep 0.5
+        done
+        scontrol show job "$id" | grep -qE "Restarts=[1-9]" ||
+            fail "$label: Slurm did not requeue job $id after its node failed: $(scontrol show job "$id" | grep -E 'JobState|Restarts')"
+    done
+    say "$label: Slurm requeued jobs $id0 and $id1 itself: $(scontrol show job "$id0" | grep -oE 'JobState=[A-Z_]+ Reason=[^ ]+')"
+    for ((i = 0; i < 20; i++)); do
+        state=$(sinfo -h -n "$node" -N -o %t)
+        [[ "$state" == down* || "$state" == drain* || "$state" == fail* ]] || break
+        sleep 0.5
+    done
+    if [[ "$state" == down* || "$state" == drain* || "$state" == fail* ]]; then
+        scontrol update NodeName="$node" State=RESUME
+        say "$label: node $node still $state after 10 s: resumed by the test, as an administrator"
+    else
+        say "$label: node $node is $state again by itself (ReturnToService); nobody resumed it"
+    fi
+    node_down=""
+}
+
+node_failure_check() {
+    for k in 0 1; do
+        echo "shard $k (node failure):"
+        grep -E "===|NODE FAILURE|SIGTERM|Stopped|saved in|requeue|resuming|complete" "$work/logs/shard-$k.log" | sed 's/^/  /'
+    done
+    echo "finish job:"
+    sed 's/^/  /' "$work/logs/finish.log"
+    echo "----"
+    for k in 0 1; do
+        grep -q "DUE TO NODE FAILURE" "$work/logs/shard-$k.log" || fail "$label: shard $k's log does not show the node failure"
+        grep -q "round 1, attempt 2" "$work/logs/shard-$k.log" ||
+            fail "$label: shard $k was not requeued by Slurm after the node failure (no attempt 2 of round 1)"
+        grep -q "resuming with" "$work/logs/shard-$k.log" || fail "$label: shard $k did not resume from saved progress"
+    done
+    grep -q "round 2" "$work/history" && fail "$label: the finish job had to submit shards again; Slurm's requeue should have recovered the node failure"
+    return 0
+}
+
+# One case: `csmarket COMMAND ARGS` on one machine (in the background, at the lowest priority: it
+# fills the CPUs while tasks wait to be requeued, and gives way to them otherwise) and through
+# examples/slurm/ in 3 shards with failures; the merge must complete by itself and equal the
+# one-machine output. $1: the case's name (run, sweep or compare), $2: the failures
+# (three_failures or node_failure), then the command and its arguments.
+submission() {
+    label=$1
+    local failures=$2
+    shift 2
+    work="$tmp/$label"
+    local one="$tmp/$label-one" case_started
+    case_started=$(date +%s)
+    nice -n 19 "$CSMARKET" "$@" --out "$one" >"$one.log" 2>&1 &
+    one_pid=$!
+
+    say "$label: submitting $SHARDS shards of: csmarket $*"
+    "$root/examples/slurm/submit.sh" --shards "$SHARDS" --cpus 1 --mem 1G --time 10 \
+        --signal-secs 50 --save-secs 2 --retries 2 --work "$work" --csmarket "$CSMARKET" "$@"
+    array=$(awk '/round 1:/ {for (i = 1; i <= NF; i++) if ($i == "job") {print $(i + 1); exit}}' "$work/history")
+    [[ -n "$array" ]] || fail "no array job id in $work/history"
+
+    "$failures"
 
     say "$label: waiting for the finish job to merge, with no further help"
     for ((i = 0; i < 1800; i++)); do
@@ -156,30 +253,7 @@ submission() {
     say "$label: merged by the cluster in ${cluster_secs}s"
 
     echo "---- $label: what each failure case printed"
-    echo "shard 0 (SIGKILL):"
-    grep -E "===|killed|requeue|resuming|complete|Stopped|saved in" "$work/logs/shard-0.log" | sed 's/^/  /'
-    echo "shard 1 (time limit):"
-    grep -E "===|time limit|stopped|Stopped|saved in|requeue|resuming|complete|CANCELLED|TIME LIMIT" "$work/logs/shard-1.log" | sed 's/^/  /'
-    echo "shard 2 (cancelled):"
-    grep -E "===|SIGTERM|Stopped|saved in|CANCELLED|requeue|resuming|complete" "$work/logs/shard-2.log" | sed 's/^/  /'
-    echo "finish job:"
-    sed 's/^/  /' "$work/logs/finish.log"
-    echo "----"
-
-    # Each failure must really have happened and been recovered the way it was meant to.
-    grep -q "killed by signal 9" "$work/logs/shard-0.log" || fail "$label: shard 0 did not see its csmarket killed"
-    grep -q "requeueing itself" "$work/logs/shard-0.log" || fail "$label: shard 0 did not requeue itself"
-    grep -q "time limit in about" "$work/logs/shard-1.log" ||
-        fail "$label: shard 1 finished before Slurm's warning came; raise its replications"
-    if ! grep -q "requeueing itself (time limit)" "$work/logs/shard-1.log"; then
-        grep -q "complete: marked" "$work/logs/shard-1.log" &&
-            fail "$label: shard 1 finished its work as Slurm's warning came, leaving nothing to requeue; raise its replications"
-        fail "$label: shard 1 did not requeue itself"
-    fi
-    grep -q "round 2" "$work/logs/shard-2.log" || fail "$label: shard 2 was not submitted again by the finish job"
-    for k in 0 1 2; do
-        grep -q "resuming with" "$work/logs/shard-$k.log" || fail "$label: shard $k did not resume from saved progress"
-    done
+    "${failures}_check"
 
     if [[ "$label" == run ]]; then
         # A rerun of a finished submission: every shard's marker makes its task return at once,
@@ -212,16 +286,22 @@ submission() {
 }
 
 if [[ "${SLURM_E2E_ONLY:-run}" == run ]]; then
-    submission run run "$SCENARIO" -n "$REPS"
+    submission run three_failures run "$SCENARIO" -n "$REPS"
     grep -q '"replications": '"$REPS" "$tmp/run/merged/all-local/summary.json" ||
         fail "merged summary does not count $REPS replications"
 fi
 if [[ "${SLURM_E2E_ONLY:-sweep}" == sweep ]]; then
     # 12 grid points, 4 to a shard: each point is a piece, saved as it finishes.
-    submission sweep sweep "$SCENARIO" --config comms-collaboratives \
+    submission sweep three_failures sweep "$SCENARIO" --config comms-collaboratives \
         --param services.communications.locality=0:1:12 -n "$SWEEP_REPS"
     grep -q '"replications": '"$SWEEP_REPS" "$tmp/sweep/merged/sweep/sweep.json" ||
         fail "merged sweep does not count $SWEEP_REPS replications a point"
+fi
+if [[ "${SLURM_E2E_ONLY:-compare}" == compare ]]; then
+    # Every configuration, paired: shards 0 and 1 lose their node after their first save.
+    submission compare node_failure compare "$SCENARIO" -n "$COMPARE_REPS"
+    grep -q '"replications": '"$COMPARE_REPS" "$tmp/compare/merged/compare/all-local/summary.json" ||
+        fail "merged comparison does not count $COMPARE_REPS replications"
 fi
 if [[ "${SLURM_E2E_ONLY:-calibrate}" == calibrate ]]; then
     # A calibration generation by generation (examples/slurm/calibrate.sh) of the tutorial with

@@ -43,9 +43,11 @@ submit_round() {
         "$HERE/shard.sbatch")
     array=${array%%;*}
     # afterany, not afterok: afterok is never satisfied once a task has failed, even if it is
-    # requeued and succeeds; the finish job itself decides what is missing.
+    # requeued and succeeds; the finish job itself decides what is missing. --requeue: if its node
+    # fails Slurm runs it again (whatever the cluster's JobRequeue), and it picks up where it was.
     finish=$(sbatch --parsable "${common[@]}" \
         --cpus-per-task=1 \
+        --requeue \
         --dependency="afterany:$array" \
         --output="$WORK/logs/finish.log" \
         "$HERE/finish.sbatch")

@@ -41,11 +41,13 @@ pub struct CalibrateArgs {
     /// Most proposals a particle may try in one generation before the calibration stops.
     #[arg(long, default_value_t = 1000)]
     pub max_attempts: u32,
-    /// Carry on from the generations saved in the output folder.
+    /// Carry on from the generations saved in the output folder (with --shard: from the
+    /// particles a stopped run of the shard saved; a shard saved complete returns at once).
     #[arg(long)]
     pub resume: bool,
-    /// Run only shard K of N of the next generation's particles and save them for --merge.
-    #[arg(long, value_name = "K/N", conflicts_with_all = ["merge", "resume"])]
+    /// Run only shard K of N of the next generation's particles and save them for --merge; on
+    /// SIGINT or SIGTERM it stops after the particles it is running, with those finished saved.
+    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
     pub shard: Option<Shard>,
     /// Fold the N shards of the next generation into it (after every `--shard K/N` finished).
     #[arg(long, value_name = "N", conflicts_with = "resume")]
@@ -84,7 +86,10 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
     let configuration = options.configuration(args.config.as_deref().or(observed.as_deref()))?;
     let reps = super::options::check_replications("--reps", args.reps)?;
     let mode = match (args.shard, args.merge) {
-        (Some(s), _) => Mode::Shard(s),
+        (Some(shard), _) => Mode::Shard {
+            shard,
+            resume: args.resume,
+        },
         (None, Some(0)) => return Err(InputError("--merge 0: at least one shard".into()).into()),
         (None, Some(n)) => Mode::Merge(n),
         (None, None) => Mode::Whole {
@@ -121,7 +126,22 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
             });
         },
         task_done: &|done| bar.set_position(done),
+        stop: &|| super::stop::requested().is_some(),
+        resumed: &|t, saved, tasks, place| {
+            // Said every time, so that a log shows where each attempt carried on from.
+            errln!(
+                "calibrate shard {}: resuming generation {t} with {saved} of particles {}..{} \
+                 saved in {place}",
+                args.shard.map(|s| s.to_string()).unwrap_or_default(),
+                tasks.start,
+                tasks.end
+            );
+        },
     };
+    if args.shard.is_some() {
+        // A shard stops by itself after the particles it is running, keeping those finished.
+        super::stop::cooperate();
+    }
     let mut store = FileStore::new(&dir);
     let outcome = calibrate::run(&plan, &mut store, mode, argv, &listen).map_err(report)?;
     bar.finish_and_clear();
@@ -133,7 +153,39 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
                 stop.describe()
             );
         }
-        Outcome::Shard { generation, tasks } => {
+        Outcome::Shard {
+            generation,
+            tasks,
+            already: true,
+        } => {
+            outln!(
+                "Generation {generation}: particles {}..{} are saved complete already in {}/state/: \
+                 nothing to do.",
+                tasks.start,
+                tasks.end,
+                dir.display()
+            );
+        }
+        Outcome::Stopped {
+            generation,
+            finished,
+            tasks,
+            place,
+        } => {
+            let signal = super::stop::requested().unwrap_or(15);
+            super::say_err(&format!(
+                "Stopped by {}.\nGeneration {generation}: {finished} of particles {}..{} saved in \
+                 {place}.\nResume with:\n  {}\n",
+                super::stop::name(signal),
+                tasks.start,
+                tasks.end,
+                super::stop::resume_command(argv)
+            ));
+            return Ok(ExitCode::from(super::stop::exit_status(signal)));
+        }
+        Outcome::Shard {
+            generation, tasks, ..
+        } => {
             outln!(
                 "Generation {generation}: particles {}..{} saved in {}/state/; merge with \
                  `csmarket calibrate --merge N` once every shard is done.",

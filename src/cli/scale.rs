@@ -32,18 +32,25 @@ pub struct MergeArgs {
 
 /// `csmarket merge`.
 pub fn merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<ExitCode> {
-    // The shards of compare, sweep, sensitivity and backtest first (a comparison's report shows
-    // the explorations merged beside it); then those of `run`, if the folders hold any.
-    if !super::study_merge::merge(&args.shards, &args.out, argv)? {
+    // Every set is checked before anything is written (a merge is written whole or not at all):
+    // the shards of compare, sweep, sensitivity and backtest, then those of `run`, if the folders
+    // hold any. They are written in the same order: a comparison's report shows the explorations
+    // merged beside it.
+    let studies = super::study_merge::check(&args.shards, &args.out)?;
+    let runs = if studies.run_left {
+        Some(shard_merge::check_shards(&args.shards, &args.out)?)
+    } else {
+        None
+    };
+    studies.write(argv)?;
+    let Some(checked) = runs else {
         outln!(
             "Merged {} shard folders into {}/",
             args.shards.len(),
             args.out.display()
         );
         return Ok(ExitCode::SUCCESS);
-    }
-    // Everything is checked before the output folder is created or locked.
-    let checked = shard_merge::check_shards(&args.shards, &args.out)?;
+    };
     let _lock = super::lock_output(&args.out, argv)?;
     let merged = checked.write(&args.out, argv)?;
     // The charts one machine would have drawn of the whole run, drawn as `run` draws them.

@@ -49,9 +49,44 @@ fn contents(dir: &Path) -> Result<(bool, Vec<&'static str>), MergeError> {
     Ok((run, studies))
 }
 
-/// Merges the study shards (`compare`, `sweep`, `sensitivity`, `backtest`) in `shards` into `out`;
-/// returns whether `run` shards are left to the caller (they are, or the folders hold no study).
-pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<bool> {
+/// The study shards of a merge, every set checked and analysed, ready to write; and whether `run`
+/// shards are left to the caller (they are, or the folders hold no study).
+pub struct CheckedStudies {
+    studies: Vec<CheckedStudy>,
+    /// `run` shards are left to the caller.
+    pub run_left: bool,
+}
+
+/// One study command's merge, checked and analysed: only the writing is left.
+enum CheckedStudy {
+    Sweep {
+        dir: PathBuf,
+        plan: Box<SweepPlan>,
+        result: Box<explore::sweep::SweepResult>,
+        shards: Vec<(PathBuf, StudyShard)>,
+    },
+    Sensitivity {
+        dir: PathBuf,
+        study: Box<Study>,
+        result: Box<explore::sensitivity::SensitivityResult>,
+    },
+    Backtest {
+        dir: PathBuf,
+        study: Box<Study>,
+        result: Box<explore::backtest::BacktestResult>,
+    },
+    Compare {
+        checked: Box<shard_merge::CheckedMerge>,
+        plan: Box<RunPlan>,
+        baseline: usize,
+        started: String,
+    },
+}
+
+/// Checks the study shards (`compare`, `sweep`, `sensitivity`, `backtest`) in `shards`, every
+/// command's set, and analyses them, writing nothing: a merge is written whole or not at all, so
+/// a later command's set refused leaves no earlier command's output behind.
+pub fn check(shards: &[PathBuf], out: &Path) -> anyhow::Result<CheckedStudies> {
     let mut found = Vec::with_capacity(shards.len());
     let canonical_out = std::fs::canonicalize(out).ok();
     for d in shards {
@@ -71,12 +106,16 @@ pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<
             format!("shards of {}", all.join(", "))
         }
     };
+    let none = CheckedStudies {
+        studies: Vec::new(),
+        run_left: true,
+    };
     if found
         .iter()
         .any(|(run, studies)| !run && studies.is_empty())
     {
         // The merge of `run` shards names the folder that holds no shards at all.
-        return Ok(true);
+        return Ok(none);
     }
     for (d, f) in shards.iter().zip(&found).skip(1) {
         if *f != found[0] {
@@ -90,11 +129,29 @@ pub fn merge(shards: &[PathBuf], out: &Path, argv: &[String]) -> anyhow::Result<
             .into());
         }
     }
-    for command in &found[0].1 {
-        let dirs: Vec<PathBuf> = shards.iter().map(|d| d.join(command)).collect();
-        merge_study(command, &dirs, out, argv)?;
+    let studies = found[0]
+        .1
+        .iter()
+        .map(|command| {
+            let dirs: Vec<PathBuf> = shards.iter().map(|d| d.join(command)).collect();
+            check_study(command, &dirs, out)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(CheckedStudies {
+        run_left: found[0].0 || found[0].1.is_empty(),
+        studies,
+    })
+}
+
+impl CheckedStudies {
+    /// Writes every study's merged output under the `out` it was checked for, in the order checked (the explorations
+    /// before the comparison, whose report shows them).
+    pub fn write(self, argv: &[String]) -> anyhow::Result<()> {
+        for study in self.studies {
+            write_study(study, argv)?;
+        }
+        Ok(())
     }
-    Ok(found[0].0 || found[0].1.is_empty())
 }
 
 /// The study the shards ran, from the first shard's scenario text and identity.
@@ -131,13 +188,9 @@ fn explore_error(e: explore::ExploreError) -> anyhow::Error {
     }
 }
 
-/// Merges one study command's shard folders into `OUT/<command>/`.
-fn merge_study(
-    command: &str,
-    dirs: &[PathBuf],
-    out_root: &Path,
-    argv: &[String],
-) -> anyhow::Result<()> {
+/// Checks one study command's shard folders and analyses them for `OUT/<command>/`; nothing is
+/// written.
+fn check_study(command: &str, dirs: &[PathBuf], out_root: &Path) -> anyhow::Result<CheckedStudy> {
     let shards = study_shard::check_set(dirs)?;
     let first = shards[0].1.clone();
     let id = &first.identity;
@@ -145,14 +198,13 @@ fn merge_study(
     // The layout's folder names are the commands' names.
     let dir = out_root.join(command);
     if command == layout::COMPARE_DIR {
-        return merge_compare(&first, dirs, &dir, argv);
+        return check_compare(&first, dirs, &dir);
     }
     let study = study_of(&first)?;
     let fold = |points: usize, shards: Vec<(PathBuf, StudyShard)>| {
         assemble(points, n, study_shard::all_pieces(shards))
             .map_err(|e| InputError(format!("{command} shards: {e}")))
     };
-    // Everything is read and analysed before the output folder is created.
     match command {
         layout::SWEEP_DIR => {
             let s: SweepSettings = settings(id)?;
@@ -169,9 +221,12 @@ fn merge_study(
                 .collect();
             let result =
                 explore::sweep::analyse(&plan, &design, &summaries).map_err(explore_error)?;
-            let _lock = super::lock_output(&dir, argv)?;
-            study_shard::merge_rows(&shards, &dir.join(layout::RUNS))?;
-            super::study_output::write_sweep(&dir, &plan, result, argv)
+            Ok(CheckedStudy::Sweep {
+                dir,
+                plan: Box::new(plan),
+                result: Box::new(result),
+                shards,
+            })
         }
         layout::SENSITIVITY_DIR => {
             let s: SensitivitySettings = settings(id)?;
@@ -187,26 +242,67 @@ fn merge_study(
             let points = fold(design.edits.len(), shards)?;
             let result =
                 explore::sensitivity::analyse(&plan, &design, &points).map_err(explore_error)?;
-            let _lock = super::lock_output(&dir, argv)?;
-            super::study_output::write_sensitivity(&dir, &plan.study, result, argv)
+            Ok(CheckedStudy::Sensitivity {
+                dir,
+                study: Box::new(plan.study),
+                result: Box::new(result),
+            })
         }
         _ => {
             let points = fold(1, shards)?;
             let result = explore::backtest::analyse(&study, &points[0]).map_err(explore_error)?;
-            let _lock = super::lock_output(&dir, argv)?;
-            super::study_output::write_backtest(&dir, &study, result, argv)
+            Ok(CheckedStudy::Backtest {
+                dir,
+                study: Box::new(study),
+                result: Box::new(result),
+            })
         }
     }
 }
 
-/// Merges a comparison's shards: each configuration's `run` shards into `OUT/compare/<c>/`, then
-/// the paired comparison, charts and report from the merged rows, as `compare` writes them.
-fn merge_compare(
-    first: &StudyShard,
-    dirs: &[PathBuf],
-    out: &Path,
-    argv: &[String],
-) -> anyhow::Result<()> {
+/// Writes one checked study's merged output.
+fn write_study(study: CheckedStudy, argv: &[String]) -> anyhow::Result<()> {
+    match study {
+        CheckedStudy::Sweep {
+            dir,
+            plan,
+            result,
+            shards,
+        } => {
+            let _lock = super::lock_output(&dir, argv)?;
+            study_shard::merge_rows(&shards, &dir.join(layout::RUNS))?;
+            super::study_output::write_sweep(&dir, &plan, *result, argv)
+        }
+        CheckedStudy::Sensitivity { dir, study, result } => {
+            let _lock = super::lock_output(&dir, argv)?;
+            super::study_output::write_sensitivity(&dir, &study, *result, argv)
+        }
+        CheckedStudy::Backtest { dir, study, result } => {
+            let _lock = super::lock_output(&dir, argv)?;
+            super::study_output::write_backtest(&dir, &study, *result, argv)
+        }
+        CheckedStudy::Compare {
+            checked,
+            plan,
+            baseline,
+            started,
+        } => {
+            let out = &plan.out;
+            let _lock = super::lock_output(out, argv)?;
+            let merged = checked.write(out, argv)?;
+            for m in &merged {
+                super::output::write_configuration_charts(&m.dir, &m.summary, &m.labels)?;
+            }
+            let summaries = merged.into_iter().map(|m| m.summary).collect();
+            super::compare::write_comparison(&plan, baseline, summaries, started, argv)
+        }
+    }
+}
+
+/// Checks a comparison's shards: each configuration's `run` shards (for `OUT/compare/<c>/`) and
+/// the comparison's own settings; the paired comparison, charts and report are written from the
+/// merged rows, as `compare` writes them.
+fn check_compare(first: &StudyShard, dirs: &[PathBuf], out: &Path) -> anyhow::Result<CheckedStudy> {
     let id = &first.identity;
     let s: CompareSettings = settings(id)?;
     let study = study_of(first)?;
@@ -224,11 +320,6 @@ fn merge_compare(
         .into());
     }
     checked.order_by(&s.configurations);
-    let _lock = super::lock_output(out, argv)?;
-    let merged = checked.write(out, argv)?;
-    for m in &merged {
-        super::output::write_configuration_charts(&m.dir, &m.summary, &m.labels)?;
-    }
     let plan = RunPlan {
         scenario: study.scenario,
         configurations: s.configurations,
@@ -243,9 +334,12 @@ fn merge_compare(
         series: s.series,
         posterior: None,
     };
-    let summaries = merged.into_iter().map(|m| m.summary).collect();
-    let started = shards_started(dirs);
-    super::compare::write_comparison(&plan, s.baseline, summaries, started, argv)
+    Ok(CheckedStudy::Compare {
+        checked: Box::new(checked),
+        plan: Box::new(plan),
+        baseline: s.baseline,
+        started: shards_started(dirs),
+    })
 }
 
 /// When the first of a comparison's shards started.

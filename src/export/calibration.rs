@@ -13,7 +13,9 @@ use crate::experiment::shard::Shard;
 use crate::explore::calibrate::Setup;
 use crate::explore::calibrate::abc::weighted_quantile;
 use crate::explore::calibrate::sampler::Generation;
-use crate::explore::calibrate::store::{Fit, SavedGeneration, SavedShard, Store, Summary};
+use crate::explore::calibrate::store::{
+    Fit, SavedGeneration, SavedProgress, SavedShard, Store, Summary,
+};
 
 /// A calibration's saved generations and shards, as files under `DIR/state/`.
 #[derive(Debug, Clone)]
@@ -37,6 +39,12 @@ impl FileStore {
         self.dir
             .join(format!("generation-{t:03}"))
             .join(format!("shard-{}-of-{}.json", s.index, s.count))
+    }
+
+    fn progress_file(&self, t: u32, s: Shard) -> PathBuf {
+        self.dir
+            .join(format!("generation-{t:03}"))
+            .join(format!("shard-{}-of-{}.progress.json", s.index, s.count))
     }
 }
 
@@ -88,6 +96,25 @@ impl Store for FileStore {
 
     fn save_shard(&mut self, saved: &SavedShard) -> anyhow::Result<()> {
         save(&self.shard_file(saved.generation, saved.shard), saved)
+    }
+
+    fn progress(&self, t: u32, s: Shard) -> Result<Option<SavedProgress>, String> {
+        load(&self.progress_file(t, s))
+    }
+
+    fn save_progress(&mut self, saved: &SavedProgress) -> anyhow::Result<()> {
+        save(&self.progress_file(saved.generation, saved.shard), saved)
+    }
+
+    fn clear_progress(&mut self, t: u32, s: Shard) -> anyhow::Result<()> {
+        match std::fs::remove_file(self.progress_file(t, s)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn progress_place(&self, t: u32, s: Shard) -> String {
+        self.progress_file(t, s).display().to_string()
     }
 
     fn place(&self, t: u32, shard: Option<Shard>) -> String {

@@ -13,6 +13,7 @@ pub mod abc;
 mod exact;
 pub mod measure;
 pub mod posterior;
+pub mod resume;
 pub mod sampler;
 pub mod store;
 
@@ -345,7 +346,12 @@ pub enum Mode {
         resume: bool,
     },
     /// One shard of the next generation's tasks, saved for `--merge`.
-    Shard(Shard),
+    Shard {
+        /// Which shard.
+        shard: Shard,
+        /// Carry on from the tasks a stopped run of the shard saved.
+        resume: bool,
+    },
     /// Folds the next generation's shards (split this many ways) into the generation.
     Merge(u64),
 }
@@ -356,6 +362,10 @@ pub struct Listener<'a> {
     pub generation: &'a dyn Fn(u32, Option<f64>, u64),
     /// Tasks of the current generation done on this machine.
     pub task_done: &'a (dyn Fn(u64) + Sync),
+    /// Whether a shard should stop (a signal came): it saves what it finished and returns.
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+    /// A shard resumes: generation, tasks saved, the shard's tasks and where they were saved.
+    pub resumed: &'a dyn Fn(u32, usize, &std::ops::Range<usize>, &str),
 }
 
 /// What a calibration did.
@@ -376,12 +386,25 @@ pub enum Outcome {
         generation: u32,
         /// Tasks run.
         tasks: std::ops::Range<usize>,
+        /// They were saved complete before (a resumed shard that had finished).
+        already: bool,
+    },
+    /// A shard stopped on request before its last task, with the tasks it finished saved.
+    Stopped {
+        /// Generation.
+        generation: u32,
+        /// Tasks finished and saved.
+        finished: usize,
+        /// The shard's tasks.
+        tasks: std::ops::Range<usize>,
+        /// Where they are saved.
+        place: String,
     },
     /// Nothing was left to do: the saved generations already meet a stopping rule.
     AlreadyDone(Stop),
 }
 
-fn machine(e: impl Into<anyhow::Error>) -> ExploreError {
+pub(crate) fn machine(e: impl Into<anyhow::Error>) -> ExploreError {
     ExploreError::Run(RunError::Sink(e.into()))
 }
 
@@ -406,7 +429,7 @@ pub fn run(
     };
     let stop = loop {
         if let Some(s) = stop_before(plan, &done) {
-            if matches!(mode, Mode::Shard(_) | Mode::Merge(_)) {
+            if matches!(mode, Mode::Shard { .. } | Mode::Merge(_)) {
                 return Ok(Outcome::AlreadyDone(s));
             }
             break s;
@@ -415,23 +438,10 @@ pub fn run(
             let round = Round::after(plan, &setup, &done);
             let results = match mode {
                 Mode::Merge(count) => store::load_shards(store, &id, round.index, count)?,
-                Mode::Shard(s) => {
-                    let tasks = store::task_range(plan.particles, s);
-                    (listen.generation)(round.index, round.epsilon, tasks.len() as u64);
-                    let results =
-                        sampler::run_tasks(plan, &setup, &round, tasks.clone(), listen.task_done)?;
-                    let saved = store::SavedShard {
-                        identity: id.clone(),
-                        generation: round.index,
-                        shard: s,
-                        tasks: tasks.clone(),
-                        results,
-                    };
-                    store.save_shard(&saved).map_err(machine)?;
-                    return Ok(Outcome::Shard {
-                        generation: round.index,
-                        tasks,
-                    });
+                Mode::Shard { shard, resume } => {
+                    return resume::run_shard(
+                        plan, &setup, &id, &round, shard, resume, store, listen,
+                    );
                 }
                 Mode::Whole { .. } => {
                     let n = plan.particles;

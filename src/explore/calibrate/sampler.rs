@@ -174,7 +174,7 @@ pub fn run_tasks(
 }
 
 /// One particle task: proposals until one is accepted or `max_attempts` are spent.
-fn task(
+pub(super) fn task(
     plan: &CalibrationPlan,
     setup: &Setup,
     round: &Round,

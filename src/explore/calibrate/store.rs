@@ -38,6 +38,21 @@ pub struct SavedShard {
     pub results: Vec<TaskResult>,
 }
 
+/// The particles of a shard that finished before it was stopped (a signal, a time limit, a lost
+/// node), so that `--shard K/N --resume` runs only the others: each particle task draws only from
+/// its own streams, so the shard it completes is the one an uninterrupted run saves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedProgress {
+    /// Whose shard it is.
+    pub identity: Identity,
+    /// Generation index.
+    pub generation: u32,
+    /// Which shard.
+    pub shard: Shard,
+    /// The finished tasks and their results, in task order.
+    pub finished: Vec<(usize, TaskResult)>,
+}
+
 /// Where a calibration's generations and shards are kept (files in `export::calibration`; memory
 /// in tests). Reads return `Ok(None)` for what was never saved, and a message for what cannot be
 /// read.
@@ -52,6 +67,14 @@ pub trait Store {
     fn shard(&self, t: u32, s: Shard) -> Result<Option<SavedShard>, String>;
     /// Saves a shard's results.
     fn save_shard(&mut self, saved: &SavedShard) -> anyhow::Result<()>;
+    /// The progress saved by shard `s` of generation `t` when it was stopped, if any.
+    fn progress(&self, t: u32, s: Shard) -> Result<Option<SavedProgress>, String>;
+    /// Saves a shard's progress (replacing what was saved before).
+    fn save_progress(&mut self, saved: &SavedProgress) -> anyhow::Result<()>;
+    /// Forgets shard `s` of generation `t`'s progress (it finished, or starts afresh).
+    fn clear_progress(&mut self, t: u32, s: Shard) -> anyhow::Result<()>;
+    /// Where shard `s` of generation `t` keeps its progress, for messages.
+    fn progress_place(&self, t: u32, s: Shard) -> String;
     /// Where generation `t` (`shard` none) or one of its shards is kept, for messages.
     fn place(&self, t: u32, shard: Option<Shard>) -> String;
 }
@@ -114,6 +137,38 @@ pub fn load_shards(
         results.extend(saved.results);
     }
     Ok(results)
+}
+
+/// The finished tasks a stopped shard saved, by task; none when nothing was saved. Progress of
+/// another calibration, generation or shard, or of a task outside the shard's, is refused.
+pub fn load_progress(
+    store: &dyn Store,
+    identity: &Identity,
+    t: u32,
+    s: Shard,
+    tasks: &Range<usize>,
+) -> Result<std::collections::BTreeMap<usize, TaskResult>, ExploreError> {
+    let Some(saved) = store.progress(t, s).map_err(input)? else {
+        return Ok(Default::default());
+    };
+    let place = store.progress_place(t, s);
+    check_identity(&place, &saved.identity, identity)?;
+    if saved.generation != t || saved.shard != s {
+        return Err(input(format!(
+            "{place}: holds the progress of generation {} shard {}, expected generation {t} shard {s}",
+            saved.generation, saved.shard
+        )));
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (i, r) in saved.finished {
+        if !tasks.contains(&i) || out.insert(i, r).is_some() {
+            return Err(input(format!(
+                "{place}: task {i} is outside the shard's tasks {tasks:?} or saved twice; run \
+                 without --resume to start the shard afresh"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// The tasks shard `s` runs out of `particles`.
