@@ -26,7 +26,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
 SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-8000}"
-COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-12000}"
+COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-9000}"
+CAL_REPS="${SLURM_E2E_CALIBRATE_REPS:-600}"
 SCENARIO="$root/scenarios/england-2012.toml"
 SHARDS=3
 started=$(date +%s)
@@ -49,6 +50,7 @@ cleanup() {
     # A node the test set down and had not seen back: bring it back for whoever comes next.
     if [[ -n "${node_down:-}" ]]; then scontrol update NodeName="$node_down" State=RESUME 2>/dev/null || true; fi
     scancel --name=csmarket-calibrate 2>/dev/null || true
+    scancel --name=csmarket-calwarn 2>/dev/null || true
     # `|| true`: under set -e a failing last command here would turn a pass into exit status 1.
     if [[ -n "${one_pid:-}" ]]; then kill "$one_pid" 2>/dev/null || true; fi
     if [[ "${SLURM_E2E_KEEP:-}" == 1 ]]; then
@@ -352,5 +354,58 @@ EOF2
             fail "calibrate: $f differs from a one-machine calibration"
     done
     say "calibrate: PASS: posterior, generations, fit and charts equal a one-machine calibration"
+
+    # A generation's shard warned of its time limit part way: England 2012's prior generation,
+    # 40 particles of CAL_REPS replications in 2 shards (20 particles, about 30 s each). Once
+    # shard 0 has saved particles, its batch shell gets USR1, the signal Slurm's
+    # --signal=B:USR1@S sends it before the limit (the run and sweep cases wait for the real
+    # one): it stops csmarket, which saves the particles it finished, requeues itself and
+    # resumes; the posterior equals a one-machine calibration.
+    warn=("$SCENARIO" --particles 40 --generations 1 --reps "$CAL_REPS" --seed 7)
+    nice -n 19 "$CSMARKET" calibrate "${warn[@]}" --out "$tmp/calwarn-one" >"$tmp/calwarn-one.log" 2>&1 &
+    one_pid=$!
+    say "calibrate-warned: submitting a generation of 2 shards"
+    "$root/examples/slurm/calibrate.sh" --shards 2 --cpus 1 --mem 1G --time 10 --signal-secs 50 \
+        --work "$tmp/calwarn" --csmarket "$CSMARKET" "${warn[@]}" >/dev/null
+    array=$(grep -o 'shards job [0-9]*' "$tmp/calwarn/history" | head -n 1 | awk '{print $3}')
+    progress="$tmp/calwarn/tasks/shard-0/calibrate/state/generation-000/shard-0-of-2.progress.json"
+    for ((i = 0; i < 240; i++)); do
+        [[ -f "$progress" ]] && break
+        sleep 0.5
+    done
+    [[ -f "$progress" ]] || fail "calibrate-warned: shard 0 saved no particles within 120 s"
+    id0=$(running_id 0)
+    shell=""
+    for pid in $(scontrol listpids "$id0" | awk 'NR > 1 {print $1}'); do
+        if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == csmarket ]]; then
+            shell=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status")
+        fi
+    done
+    [[ -n "$shell" ]] || fail "calibrate-warned: no csmarket process in job $id0"
+    kill -USR1 "$shell"
+    say "calibrate-warned: shard 0 (job $id0): USR1 to its batch shell (pid $shell)"
+    for ((i = 0; i < 600; i++)); do
+        [[ -f "$tmp/calwarn/done" ]] && break
+        grep -qE "gave up|stopped:|failed" "$tmp/calwarn/logs/merge.log" 2>/dev/null && break
+        sleep 1
+    done
+    echo "---- calibrate-warned: what shard 0 printed"
+    grep -E "===|time limit|Stopped|saved in|requeue|resuming|complete" "$tmp/calwarn/logs/shard-0.log" | sed 's/^/  /'
+    echo "----"
+    [[ -f "$tmp/calwarn/done" ]] || fail "calibrate-warned: the calibration did not complete by itself"
+    if ! grep -q "requeueing itself (time limit)" "$tmp/calwarn/logs/shard-0.log"; then
+        grep -q "complete:" "$tmp/calwarn/logs/shard-0.log" &&
+            fail "calibrate-warned: shard 0 finished its particles as the warning came; raise SLURM_E2E_CALIBRATE_REPS"
+        fail "calibrate-warned: shard 0 did not requeue itself after the warning"
+    fi
+    grep -q "resuming generation 0 with" "$tmp/calwarn/logs/shard-0.log" ||
+        fail "calibrate-warned: shard 0 did not resume from the particles it saved"
+    wait "$one_pid" || fail "calibrate-warned: the one-machine calibration failed: $(cat "$tmp/calwarn-one.log")"
+    one_pid=""
+    for f in posterior.csv generations.csv fit.csv posterior.svg pairs.svg; do
+        cmp -s "$tmp/calwarn-one/calibrate/$f" "$tmp/calwarn/main/calibrate/$f" ||
+            fail "calibrate-warned: $f differs from a one-machine calibration"
+    done
+    say "calibrate-warned: PASS: the resumed shard's posterior, generations, fit and charts equal a one-machine calibration"
 fi
 say "PASS: every case; all $(($(date +%s) - started))s"

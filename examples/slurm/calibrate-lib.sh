@@ -30,10 +30,14 @@ submit_generation() {
         --open-mode=append
     )
     [[ -n "$PARTITION" ]] && common+=(--partition="$PARTITION")
+    # B:USR1@S: the batch shell of a task hears USR1 S seconds before the time limit, stops
+    # csmarket (which saves the particles it finished) and requeues itself.
     array=$(sbatch --parsable "${common[@]}" --array="$tasks" --cpus-per-task="$CPUS" \
-        --requeue --output="$WORK/logs/shard-%a.log" "$HERE/calibrate-shard.sbatch")
+        --requeue --signal="B:USR1@$SIGNAL_SECS" --output="$WORK/logs/shard-%a.log" \
+        "$HERE/calibrate-shard.sbatch")
     array=${array%%;*}
-    merge=$(sbatch --parsable "${common[@]}" --cpus-per-task="$CPUS" \
+    # --requeue: if its node fails Slurm runs the merge job again, which starts over.
+    merge=$(sbatch --parsable "${common[@]}" --cpus-per-task="$CPUS" --requeue \
         --dependency="afterany:$array" --output="$WORK/logs/merge.log" \
         "$HERE/calibrate-merge.sbatch")
     merge=${merge%%;*}

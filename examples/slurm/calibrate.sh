@@ -3,8 +3,10 @@
 # Runs `csmarket calibrate` on Slurm generation by generation: each generation's particles as an
 # array of shards (`calibrate --shard K/N`), then a merge job (`calibrate --merge N`) that folds
 # them into the generation and submits the next generation's array and merge, until the
-# calibration stops. A shard that did not finish (killed, timed out, cancelled, node failure) is
-# submitted again by the merge job, at most --retries times a generation.
+# calibration stops. A shard saves the particles it finishes: warned of its time limit, or with
+# csmarket killed, it requeues itself and resumes; a shard that did not finish (cancelled, node
+# failure, out of requeues) is submitted again by the merge job, at most --retries times a
+# generation, and resumes too.
 #
 #   examples/slurm/calibrate.sh [OPTIONS] [SCENARIO] [CALIBRATE ARGS...]
 #   examples/slurm/calibrate.sh --shards 8 --cpus 4 scenarios/england-2012.toml --particles 400
@@ -26,69 +28,34 @@ Options (each may also be given in the environment variable in brackets):
   --shards N         array tasks a generation [SHARDS, default 4]
   --cpus N           CPUs per task [CPUS, default 4 or the largest node's CPUs if fewer]
   --mem SIZE         memory per task, as sbatch --mem [MEM, default 2G]
-  --time LIMIT       time limit of one shard of a generation [TIME, default 01:00:00]
+  --time LIMIT       time limit of one attempt at a shard of a generation; a longer shard saves
+                     the particles it finished and requeues itself [TIME, default 01:00:00]
   --partition NAME   partition [PARTITION, default the cluster's default]
   --work DIR         folder every node can see [WORK, default results/slurm-calibrate-DATE]
   --csmarket PATH    the csmarket binary [CSMARKET, default csmarket on PATH]
   --retries N        times a generation's missing shards are submitted again [RETRIES, default 3]
+  --requeues N       times a task may requeue itself in all [REQUEUES, default 20]
+  --signal-secs S    the warning before the time limit at which a task stops csmarket, which
+                     saves the particles it finished once those it is running end: more than
+                     one particle takes [SIGNAL_SECS, default 120]
 EOF2
 }
 
-die() {
-    echo "calibrate.sh: $*" >&2
-    exit 2
-}
-positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number above 0, not '$2'"; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
-while (($#)); do
-    case $1 in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    --shards | --cpus | --mem | --time | --partition | --work | --csmarket | --retries)
-        (($# >= 2)) || die "$1 needs a value"
-        case $1 in
-        --shards) SHARDS=$2 ;;
-        --cpus) CPUS=$2 ;;
-        --mem) MEM=$2 ;;
-        --time) TIME=$2 ;;
-        --partition) PARTITION=$2 ;;
-        --work) WORK=$2 ;;
-        --csmarket) CSMARKET=$2 ;;
-        --retries) RETRIES=$2 ;;
-        esac
-        shift 2
-        ;;
-    *) break ;;
-    esac
-done
+TAKES="--shards --cpus --mem --time --partition --work --csmarket --retries --requeues --signal-secs"
+read_options "$@"
+set -- "${REST[@]}"
 for a in "$@"; do
     case $a in
     --out | --out=* | --shard | --shard=* | --merge | --merge=* | --resume | --threads | --threads=* | -j*)
-        die "leave $a out: the scripts set --out, --shard, --merge and --threads"
+        die "leave $a out: the scripts set --out, --shard, --merge, --resume and --threads"
         ;;
     esac
 done
 
-SHARDS=${SHARDS:-4}
-MEM=${MEM:-2G}
-TIME=${TIME:-01:00:00}
-PARTITION=${PARTITION:-}
-RETRIES=${RETRIES:-3}
-CSMARKET=${CSMARKET:-csmarket}
-positive --shards "$SHARDS"
-[[ "$RETRIES" =~ ^[0-9]+$ ]] || die "--retries must be a whole number, not '$RETRIES'"
-command -v sbatch >/dev/null || die "sbatch is not on PATH: run this on a Slurm login node"
-found=$(command -v "$CSMARKET") || die "csmarket binary '$CSMARKET' not found (set --csmarket or CSMARKET)"
-CSMARKET=$(realpath "$found")
-part_flag=()
-[[ -n "$PARTITION" ]] && part_flag=(--partition="$PARTITION")
-node_cpus=$(sinfo -h "${part_flag[@]}" -o %c | tr -d '+' | sort -n | tail -n 1)
-[[ "$node_cpus" =~ ^[0-9]+$ ]] || die "sinfo found no nodes${PARTITION:+ in partition $PARTITION}"
-[[ -n "${CPUS:-}" ]] || CPUS=$((node_cpus < 4 ? node_cpus : 4))
-positive --cpus "$CPUS"
-((CPUS <= node_cpus)) || die "--cpus $CPUS: the largest node has $node_cpus CPUs"
+check_options
 
 WORK=${WORK:-results/slurm-calibrate-$(date +%Y%m%d-%H%M%S)}
 [[ -e "$WORK/submission" ]] && die "$WORK already holds a submission; use another --work"
@@ -101,7 +68,7 @@ HERE=$here
 printf '%s\0' calibrate "$@" >"$WORK/submission/command"
 {
     echo "# The settings of this calibration, read by every task and merge job."
-    declare -p SHARDS CPUS MEM TIME PARTITION RETRIES CSMARKET WORK NAME HERE
+    declare -p SHARDS CPUS MEM TIME PARTITION RETRIES REQUEUES SIGNAL_SECS CSMARKET WORK NAME HERE
 } >"$WORK/submission/settings"
 
 # shellcheck source=calibrate-lib.sh

@@ -1,6 +1,116 @@
 # shellcheck shell=bash
-# Shared by submit.sh and finish.sbatch: how one round of a submission is queued.
-# Sourced, not run. Expects the settings of the submission (see submit.sh) to be loaded.
+# Shared by submit.sh, calibrate.sh and finish.sbatch: the options of a submission (read and
+# checked the same way by both submitting scripts), and how one round of a submission is queued.
+# Sourced, not run. The round functions expect the settings of the submission (see submit.sh) to
+# be loaded.
+
+die() {
+    echo "${0##*/}: $*" >&2
+    exit 2
+}
+
+positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number above 0, not '$2'"; }
+
+# Seconds in an sbatch time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
+limit_seconds() {
+    local t=$1 days=0 h=0 m=0 s=0
+    if [[ "$t" =~ ^([0-9]+)-(.*)$ ]]; then
+        days=${BASH_REMATCH[1]}
+        t=${BASH_REMATCH[2]}
+        IFS=: read -r h m s <<<"$t"
+    else
+        local parts
+        IFS=: read -ra parts <<<"$t"
+        case ${#parts[@]} in
+        1) m=${parts[0]} ;;
+        2) m=${parts[0]} s=${parts[1]} ;;
+        3) h=${parts[0]} m=${parts[1]} s=${parts[2]} ;;
+        *) return 1 ;;
+        esac
+    fi
+    for v in "$days" "${h:-0}" "${m:-0}" "${s:-0}"; do
+        [[ "$v" =~ ^[0-9]+$ ]] || return 1
+    done
+    echo $(((10#$days * 24 + 10#${h:-0}) * 3600 + 10#${m:-0} * 60 + 10#${s:-0}))
+}
+
+# Reads the options at the front of "$@" that the calling script takes (the words of TAKES, such
+# as "--shards --cpus --mem"), each into its setting (--shards into SHARDS, --signal-secs into
+# SIGNAL_SECS, ...); --help calls the script's usage. Stops at the first word that is not one of
+# them and leaves it and the rest in REST.
+# shellcheck disable=SC2034 # OUT and RESUBMIT are read by submit.sh
+read_options() {
+    REST=()
+    while (($#)); do
+        case $1 in
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        esac
+        [[ " $TAKES " == *" $1 "* ]] || break
+        (($# >= 2)) || die "$1 needs a value"
+        case $1 in
+        --shards) SHARDS=$2 ;;
+        --cpus) CPUS=$2 ;;
+        --mem) MEM=$2 ;;
+        --time) TIME=$2 ;;
+        --partition) PARTITION=$2 ;;
+        --work) WORK=$2 ;;
+        --out) OUT=$2 ;;
+        --csmarket) CSMARKET=$2 ;;
+        --retries) RETRIES=$2 ;;
+        --requeues) REQUEUES=$2 ;;
+        --signal-secs) SIGNAL_SECS=$2 ;;
+        --save-secs) SAVE_SECS=$2 ;;
+        --resubmit) RESUBMIT=$2 ;;
+        esac
+        shift 2
+    done
+    REST=("$@")
+}
+
+# The settings' defaults, then their checks against each other and the cluster: sbatch and the
+# csmarket binary found (CSMARKET made absolute), and CPUs per task that some node of the
+# partition has (CPUS defaults to 4, or fewer if no node has 4). A task asking for more than any
+# node has would stay pending for ever without a word (or be refused by sbatch): say so now.
+check_options() {
+    SHARDS=${SHARDS:-4}
+    MEM=${MEM:-2G}
+    TIME=${TIME:-01:00:00}
+    PARTITION=${PARTITION:-}
+    RETRIES=${RETRIES:-3}
+    REQUEUES=${REQUEUES:-20}
+    SIGNAL_SECS=${SIGNAL_SECS:-120}
+    SAVE_SECS=${SAVE_SECS:-60}
+    CSMARKET=${CSMARKET:-csmarket}
+
+    positive --shards "$SHARDS"
+    positive --signal-secs "$SIGNAL_SECS"
+    positive --save-secs "$SAVE_SECS"
+    [[ "$RETRIES" =~ ^[0-9]+$ ]] || die "--retries must be a whole number, not '$RETRIES'"
+    [[ "$REQUEUES" =~ ^[0-9]+$ ]] || die "--requeues must be a whole number, not '$REQUEUES'"
+    local limit
+    limit=$(limit_seconds "$TIME") || die "--time '$TIME' is not a Slurm time limit (MM, HH:MM:SS, D-HH:MM ...)"
+    ((SIGNAL_SECS < limit)) ||
+        die "--signal-secs $SIGNAL_SECS is not below --time $TIME ($limit s): a task would be warned before it starts"
+
+    command -v sbatch >/dev/null || die "sbatch is not on PATH: run this on a Slurm login node"
+    local found
+    found=$(command -v "$CSMARKET") || die "csmarket binary '$CSMARKET' not found (set --csmarket or CSMARKET)"
+    CSMARKET=$(realpath "$found")
+
+    local part_flag=() node_cpus
+    [[ -n "$PARTITION" ]] && part_flag=(--partition="$PARTITION")
+    node_cpus=$(sinfo -h "${part_flag[@]}" -o %c | tr -d '+' | sort -n | tail -n 1)
+    [[ "$node_cpus" =~ ^[0-9]+$ ]] || die "sinfo found no nodes${PARTITION:+ in partition $PARTITION}"
+    if [[ -z "${CPUS:-}" ]]; then
+        CPUS=$((node_cpus < 4 ? node_cpus : 4))
+    fi
+    positive --cpus "$CPUS"
+    ((CPUS <= node_cpus)) ||
+        die "--cpus $CPUS: the largest node${PARTITION:+ in partition $PARTITION} has $node_cpus CPUs"
+}
 
 # The shard outputs of a submission, in shard order.
 shard_dirs() {

@@ -45,75 +45,21 @@ Options (each may also be given in the environment variable in brackets):
 EOF
 }
 
-die() {
-    echo "submit.sh: $*" >&2
-    exit 2
-}
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
-# Seconds in an sbatch time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
-limit_seconds() {
-    local t=$1 days=0 h=0 m=0 s=0
-    if [[ "$t" =~ ^([0-9]+)-(.*)$ ]]; then
-        days=${BASH_REMATCH[1]}
-        t=${BASH_REMATCH[2]}
-        IFS=: read -r h m s <<<"$t"
-    else
-        local parts
-        IFS=: read -ra parts <<<"$t"
-        case ${#parts[@]} in
-        1) m=${parts[0]} ;;
-        2) m=${parts[0]} s=${parts[1]} ;;
-        3) h=${parts[0]} m=${parts[1]} s=${parts[2]} ;;
-        *) return 1 ;;
-        esac
-    fi
-    for v in "$days" "${h:-0}" "${m:-0}" "${s:-0}"; do
-        [[ "$v" =~ ^[0-9]+$ ]] || return 1
-    done
-    echo $(((10#$days * 24 + 10#${h:-0}) * 3600 + 10#${m:-0} * 60 + 10#${s:-0}))
-}
-
-positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number above 0, not '$2'"; }
-
-resubmit=""
-while (($#)); do
-    case $1 in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    --shards | --cpus | --mem | --time | --partition | --work | --out | --csmarket | --retries | \
-        --requeues | --signal-secs | --save-secs | --resubmit)
-        (($# >= 2)) || die "$1 needs a value"
-        case $1 in
-        --shards) SHARDS=$2 ;;
-        --cpus) CPUS=$2 ;;
-        --mem) MEM=$2 ;;
-        --time) TIME=$2 ;;
-        --partition) PARTITION=$2 ;;
-        --work) WORK=$2 ;;
-        --out) OUT=$2 ;;
-        --csmarket) CSMARKET=$2 ;;
-        --retries) RETRIES=$2 ;;
-        --requeues) REQUEUES=$2 ;;
-        --signal-secs) SIGNAL_SECS=$2 ;;
-        --save-secs) SAVE_SECS=$2 ;;
-        --resubmit) resubmit=$2 ;;
-        esac
-        shift 2
-        ;;
-    -*) die "unknown option $1 (see --help)" ;;
-    *) break ;;
-    esac
-done
+TAKES="--shards --cpus --mem --time --partition --work --out --csmarket --retries --requeues --signal-secs --save-secs --resubmit"
+RESUBMIT=""
+read_options "$@"
+set -- "${REST[@]}"
+[[ "${1:-}" == -* ]] && die "unknown option $1 (see --help)"
+resubmit=$RESUBMIT
 
 if [[ -n "$resubmit" ]]; then
     (($# == 0)) || die "--resubmit takes no command: the submission's own is used"
     [[ -f "$resubmit/submission/settings" ]] || die "$resubmit is not the WORK folder of a submission"
     # shellcheck source=/dev/null
     source "$resubmit/submission/settings"
-    # shellcheck source=lib.sh
-    source "$here/lib.sh"
     HERE=$here
     [[ -f "$WORK/done/merged" ]] && {
         echo "already merged into $OUT"
@@ -142,41 +88,7 @@ for a in "$@"; do
     esac
 done
 
-SHARDS=${SHARDS:-4}
-MEM=${MEM:-2G}
-TIME=${TIME:-01:00:00}
-PARTITION=${PARTITION:-}
-RETRIES=${RETRIES:-3}
-REQUEUES=${REQUEUES:-20}
-SIGNAL_SECS=${SIGNAL_SECS:-120}
-SAVE_SECS=${SAVE_SECS:-60}
-CSMARKET=${CSMARKET:-csmarket}
-
-positive --shards "$SHARDS"
-positive --signal-secs "$SIGNAL_SECS"
-positive --save-secs "$SAVE_SECS"
-[[ "$RETRIES" =~ ^[0-9]+$ ]] || die "--retries must be a whole number, not '$RETRIES'"
-[[ "$REQUEUES" =~ ^[0-9]+$ ]] || die "--requeues must be a whole number, not '$REQUEUES'"
-limit=$(limit_seconds "$TIME") || die "--time '$TIME' is not a Slurm time limit (MM, HH:MM:SS, D-HH:MM ...)"
-((SIGNAL_SECS < limit)) ||
-    die "--signal-secs $SIGNAL_SECS is not below --time $TIME ($limit s): a task would be warned before it starts"
-
-command -v sbatch >/dev/null || die "sbatch is not on PATH: run this on a Slurm login node"
-found=$(command -v "$CSMARKET") || die "csmarket binary '$CSMARKET' not found (set --csmarket or CSMARKET)"
-CSMARKET=$(realpath "$found")
-
-# A task asking for more than any node has would stay pending for ever without a word (or be
-# refused by sbatch): say so now.
-part_flag=()
-[[ -n "$PARTITION" ]] && part_flag=(--partition="$PARTITION")
-node_cpus=$(sinfo -h "${part_flag[@]}" -o %c | tr -d '+' | sort -n | tail -n 1)
-[[ "$node_cpus" =~ ^[0-9]+$ ]] || die "sinfo found no nodes${PARTITION:+ in partition $PARTITION}"
-if [[ -z "${CPUS:-}" ]]; then
-    CPUS=$((node_cpus < 4 ? node_cpus : 4))
-fi
-positive --cpus "$CPUS"
-((CPUS <= node_cpus)) ||
-    die "--cpus $CPUS: the largest node${PARTITION:+ in partition $PARTITION} has $node_cpus CPUs"
+check_options
 
 WORK=${WORK:-results/slurm-$command-$(date +%Y%m%d-%H%M%S)}
 [[ -e "$WORK/submission" ]] && die "$WORK already holds a submission: use --resubmit $WORK, or another --work"
@@ -195,8 +107,6 @@ printf '%s\0' "$command" "$@" >"$WORK/submission/command"
         CSMARKET WORK OUT NAME HERE
 } >"$WORK/submission/settings"
 
-# shellcheck source=lib.sh
-source "$here/lib.sh"
 echo "csmarket $command $* as $SHARDS shards of $CPUS CPUs, $MEM, $TIME per attempt"
 submit_round 1 "0-$((SHARDS - 1))"
 echo "watch:   squeue --name=$NAME; tail -f $WORK/logs/finish.log"
