@@ -91,7 +91,7 @@ fn quiet() -> Listener<'static> {
         generation: &|_, _, _| {},
         task_done: &|_| {},
         stop: &|| false,
-        resumed: &|_, _, _, _| {},
+        resumed: &|_| {},
     }
 }
 
@@ -182,7 +182,7 @@ fn a_calibration_shard_stopped_part_way_resumes_to_the_shard_an_uninterrupted_on
         generation: &|_, _, _| {},
         task_done: &|n| done.store(n, Ordering::SeqCst),
         stop: &|| done.load(Ordering::SeqCst) >= 2,
-        resumed: &|_, _, _, _| panic!("nothing to resume from"),
+        resumed: &|_| panic!("nothing to resume from"),
     };
     let mut store = FileStore::new(stopped.path());
     let outcome = calibrate::run(&two, &mut store, shard_mode(false), &[], &stopping).unwrap();
@@ -205,9 +205,9 @@ fn a_calibration_shard_stopped_part_way_resumes_to_the_shard_an_uninterrupted_on
         generation: &|_, _, n| assert_eq!(n as usize, 6 - finished, "runs only the rest"),
         task_done: &|_| {},
         stop: &|| false,
-        resumed: &|t, saved, tasks, _| {
-            assert_eq!((t, tasks.clone()), (1, 6..12));
-            resumed_with.store(saved as u64, Ordering::SeqCst);
+        resumed: &|r| {
+            assert_eq!((r.generation, r.tasks.clone()), (1, 6..12));
+            resumed_with.store(r.saved as u64, Ordering::SeqCst);
         },
     };
     let outcome = calibrate::run(&two, &mut store, shard_mode(true), &[], &resuming).unwrap();
@@ -624,4 +624,32 @@ fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
         err.contains("no uncertain parameter has a prior range"),
         "{err}"
     );
+}
+
+/// On the command line, `calibrate --shard K/N --resume` of a shard saved complete says so and
+/// returns at once, leaving the shard file as it was.
+#[test]
+fn a_complete_calibration_shard_resumed_returns_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("recovery.toml");
+    fs::write(&scenario, recovery_scenario()).unwrap();
+    let out = dir.path().join("out");
+    let shard = |extra: &[&str]| {
+        let o = csmarket()
+            .arg("calibrate")
+            .arg(&scenario)
+            .args(["--particles", "6", "--reps", "1", "--shard", "1/2", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let file = out.join("calibrate/state/generation-000/shard-1-of-2.json");
+    assert!(shard(&[]).contains("particles 3..6 saved in"));
+    let saved = fs::read(&file).unwrap();
+    let said = shard(&["--resume"]);
+    assert!(said.contains("saved complete already"), "{said}");
+    assert_eq!(fs::read(&file).unwrap(), saved);
 }

@@ -127,14 +127,16 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
         },
         task_done: &|done| bar.set_position(done),
         stop: &|| super::stop::requested().is_some(),
-        resumed: &|t, saved, tasks, place| {
+        resumed: &|r| {
             // Said every time, so that a log shows where each attempt carried on from.
             errln!(
-                "calibrate shard {}: resuming generation {t} with {saved} of particles {}..{} \
-                 saved in {place}",
+                "calibrate shard {}: resuming generation {} with {} of particles {}..{} saved in {}",
                 args.shard.map(|s| s.to_string()).unwrap_or_default(),
-                tasks.start,
-                tasks.end
+                r.generation,
+                r.saved,
+                r.tasks.start,
+                r.tasks.end,
+                r.place
             );
         },
     };

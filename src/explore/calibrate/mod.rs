@@ -364,8 +364,8 @@ pub struct Listener<'a> {
     pub task_done: &'a (dyn Fn(u64) + Sync),
     /// Whether a shard should stop (a signal came): it saves what it finished and returns.
     pub stop: &'a (dyn Fn() -> bool + Sync),
-    /// A shard resumes: generation, tasks saved, the shard's tasks and where they were saved.
-    pub resumed: &'a dyn Fn(u32, usize, &std::ops::Range<usize>, &str),
+    /// A shard resumes from the tasks an earlier run of it saved.
+    pub resumed: &'a dyn Fn(&resume::Resumed),
 }
 
 /// What a calibration did.

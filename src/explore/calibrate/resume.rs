@@ -19,6 +19,22 @@ use crate::experiment::RunError;
 use crate::experiment::shard::Shard;
 use crate::explore::ExploreError;
 
+/// The tasks a shard finished, by task.
+pub type Finished = BTreeMap<usize, TaskResult>;
+
+/// A shard carrying on from the tasks an earlier run of it saved, as told to the listener.
+#[derive(Debug, Clone)]
+pub struct Resumed<'a> {
+    /// Generation.
+    pub generation: u32,
+    /// Tasks saved.
+    pub saved: usize,
+    /// The shard's tasks.
+    pub tasks: Range<usize>,
+    /// Where they were saved.
+    pub place: &'a str,
+}
+
 /// Longest time between saves of a running shard's finished tasks.
 pub const SAVE_EVERY: Duration = Duration::from_secs(5);
 
@@ -52,21 +68,25 @@ pub fn run_shard(
         BTreeMap::new()
     };
     if !finished.is_empty() {
-        (listen.resumed)(t, finished.len(), &tasks, &store.progress_place(t, s));
+        (listen.resumed)(&Resumed {
+            generation: t,
+            saved: finished.len(),
+            tasks: tasks.clone(),
+            place: &store.progress_place(t, s),
+        });
     }
     let todo: Vec<usize> = tasks
         .clone()
         .filter(|i| !finished.contains_key(i))
         .collect();
     (listen.generation)(t, round.epsilon, todo.len() as u64);
-    let progress = |finished: &BTreeMap<usize, TaskResult>| SavedProgress {
+    let progress = |finished: &Finished| SavedProgress {
         identity: id.clone(),
         generation: t,
         shard: s,
         finished: finished.iter().map(|(i, r)| (*i, r.clone())).collect(),
     };
-    let mut save =
-        |f: &BTreeMap<usize, TaskResult>| store.save_progress(&progress(f)).map_err(machine);
+    let mut save = |f: &Finished| store.save_progress(&progress(f)).map_err(machine);
     let ran = run_tasks_saving(plan, setup, round, &todo, &mut finished, listen, &mut save);
     if ran.is_err() || finished.len() < tasks.len() {
         // What finished is kept whatever stopped the rest, unless nothing did.
@@ -120,9 +140,9 @@ fn run_tasks_saving(
     setup: &Setup,
     round: &Round,
     todo: &[usize],
-    finished: &mut BTreeMap<usize, TaskResult>,
+    finished: &mut Finished,
     listen: &Listener,
-    save: &mut dyn FnMut(&BTreeMap<usize, TaskResult>) -> Result<(), ExploreError>,
+    save: &mut dyn FnMut(&Finished) -> Result<(), ExploreError>,
 ) -> Result<(), ExploreError> {
     let threads = plan.study.threads;
     let pool = rayon::ThreadPoolBuilder::new()
