@@ -5,11 +5,16 @@
 #   shard 0 has its csmarket SIGKILLed after its first save (as the OOM killer would),
 #   shard 1 has its time limit cut to 1 minute while it runs (Slurm warns it, it saves and requeues),
 #   shard 2 is cancelled with scancel while it runs (the finish job submits it again);
-# nobody touches anything after that; and a calibration through examples/slurm/calibrate.sh with
-# one shard of its first generation cancelled. Each merge must complete by itself and equal a one-machine
-# run of the same command byte for byte: every file, except the provenance that says when and how
-# the work was run (`started`, `finished`, `threads`, `command_line` in the JSON files; the same
-# lines of a report), as in tests/golden.rs.
+# a sharded `csmarket compare` whose node fails (is set DOWN) once shards 0 and 1 have saved
+# progress: Slurm requeues them itself; nobody touches anything after that (but to resume the
+# node, as an administrator would, on a cluster where it does not come back by itself); a
+# calibration through examples/slurm/calibrate.sh with one shard of its first generation
+# cancelled; and a calibration generation whose shard 0 gets the time-limit warning (USR1) part
+# way, saves its finished particles, requeues itself and resumes. Each merge must complete by
+# itself and equal a one-machine run of the same command byte for byte: every file, except the
+# provenance that says when and how the work was run (`started`, `finished`, `threads`,
+# `command_line` in the JSON files; the same lines of a report), as in tests/golden.rs; a
+# calibration's posterior, generations, fit and charts.
 #
 #   scripts/slurm-local.sh up && tests/slurm-e2e.sh; scripts/slurm-local.sh down
 #
@@ -18,8 +23,12 @@
 # takes to come, up to 40 s), SLURM_E2E_SWEEP_REPS (replications per grid point of the 12-point
 # sweep, default 8000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
 # outlast the warning, which comes up to 40 s after the cut: at 4000 a shard of 4 pieces took 32 s
-# on CI's machine and once finished its last piece as the warning came, with nothing left to requeue), SLURM_E2E_ONLY (run, sweep or calibrate: only that case), SLURM_E2E_KEEP=1 keeps
-# the temporary folder.
+# on CI's machine and once finished its last piece as the warning came, with nothing left to
+# requeue), SLURM_E2E_COMPARE_REPS (replications per configuration of the comparison, default
+# 9000: the node fails about 2 s into shards of about 20 s), SLURM_E2E_CALIBRATE_REPS
+# (replications per particle of the warned calibration, default 600: about 1.5 s a particle, 20
+# particles a shard, the warning after the first save at 5 s), SLURM_E2E_ONLY (run, sweep,
+# compare or calibrate: only that case), SLURM_E2E_KEEP=1 keeps the temporary folder.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
