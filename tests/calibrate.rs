@@ -626,30 +626,88 @@ fn calibrate_command_writes_its_files_and_refuses_what_it_cannot_fit() {
     );
 }
 
-/// On the command line, `calibrate --shard K/N --resume` of a shard saved complete says so and
-/// returns at once, leaving the shard file as it was.
+/// On the command line, a calibration shard stopped by SIGTERM ends the particles it is running,
+/// saves those finished, says so and exits 143; `--resume` runs the rest and saves the shard byte
+/// for byte as an uninterrupted run does; resumed again once complete, it says so and returns at
+/// once.
 #[test]
-fn a_complete_calibration_shard_resumed_returns_at_once() {
+fn a_calibration_shard_stopped_by_sigterm_resumes_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("recovery.toml");
     fs::write(&scenario, recovery_scenario()).unwrap();
-    let out = dir.path().join("out");
-    let shard = |extra: &[&str]| {
-        let o = csmarket()
-            .arg("calibrate")
+    // A shard of 12 particles of 1,000 replications: about 6 s on one thread of a debug build.
+    let shard = |out: &Path| {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("csmarket"));
+        c.arg("calibrate")
             .arg(&scenario)
-            .args(["--particles", "6", "--reps", "1", "--shard", "1/2", "--out"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
+            .args([
+                "--particles",
+                "24",
+                "--reps",
+                "1000",
+                "--shard",
+                "1/2",
+                "-j",
+                "1",
+            ])
+            .arg("--out")
+            .arg(out);
+        c
     };
-    let file = out.join("calibrate/state/generation-000/shard-1-of-2.json");
-    assert!(shard(&[]).contains("particles 3..6 saved in"));
-    let saved = fs::read(&file).unwrap();
-    let said = shard(&["--resume"]);
+    let file = "calibrate/state/generation-000/shard-1-of-2.json";
+    let progress = "calibrate/state/generation-000/shard-1-of-2.progress.json";
+    let straight = dir.path().join("straight");
+    let o = shard(&straight).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let stopped = dir.path().join("stopped");
+    let mut child = shard(&stopped)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::util::wait_for_file(
+        &mut child,
+        &stopped.join("calibrate/.csmarket.lock"),
+        "output lock",
+    );
+    // Well into its particles (each a fraction of a second), far from their end.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    crate::util::signal(&child, "TERM");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("SIGTERM: stopping after the particles it is running"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Stopped by SIGTERM.\nGeneration 0, particles 12..24: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("Resume with:") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(stopped.join(progress).is_file(), "particles saved: {err}");
+    assert!(!stopped.join(file).exists());
+
+    let o = shard(&stopped).arg("--resume").output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("calibrate shard 1/2: resuming generation 0 with "),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(straight.join(file)).unwrap(),
+        fs::read(stopped.join(file)).unwrap(),
+        "the resumed shard is the uninterrupted one"
+    );
+    assert!(!stopped.join(progress).exists(), "progress removed");
+
+    let o = shard(&stopped).arg("--resume").output().unwrap();
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
     assert!(said.contains("saved complete already"), "{said}");
-    assert_eq!(fs::read(&file).unwrap(), saved);
 }

@@ -142,7 +142,7 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
     };
     if args.shard.is_some() {
         // A shard stops by itself after the particles it is running, keeping those finished.
-        super::stop::cooperate();
+        super::stop::cooperate_after("the particles it is running");
     }
     let mut store = FileStore::new(&dir);
     let outcome = calibrate::run(&plan, &mut store, mode, argv, &listen).map_err(report)?;
@@ -175,9 +175,14 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
             place,
         } => {
             let signal = super::stop::requested().unwrap_or(15);
+            let kept = if finished == 0 {
+                "none finished, nothing saved".to_string()
+            } else {
+                format!("{finished} saved in {place}")
+            };
             super::say_err(&format!(
-                "Stopped by {}.\nGeneration {generation}: {finished} of particles {}..{} saved in \
-                 {place}.\nResume with:\n  {}\n",
+                "Stopped by {}.\nGeneration {generation}, particles {}..{}: {kept}.\nResume \
+                 with:\n  {}\n",
                 super::stop::name(signal),
                 tasks.start,
                 tasks.end,

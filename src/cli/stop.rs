@@ -17,6 +17,9 @@ use crate::export::lock::shell_words;
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The running command stops by itself at safe points.
 static COOPERATIVE: AtomicBool = AtomicBool::new(false);
+/// What a cooperative command finishes before it stops, for the message on the first signal
+/// (the current block of replications unless [`cooperate_after`] says otherwise).
+static FINISHES: OnceLock<&'static str> = OnceLock::new();
 /// The command line, for the message that says how to run it again.
 static COMMAND_LINE: OnceLock<Vec<String>> = OnceLock::new();
 
@@ -61,9 +64,12 @@ pub fn install(argv: &[String]) {
                 if first && COOPERATIVE.load(Ordering::SeqCst) {
                     let _ = writeln!(
                         err,
-                        "\n{}: stopping after the current block of replications, with progress \
-                         saved (send it again to stop at once)",
-                        name(signal)
+                        "\n{}: stopping after {}, with progress saved (send it again to stop at \
+                         once)",
+                        name(signal),
+                        FINISHES
+                            .get()
+                            .unwrap_or(&"the current block of replications")
                     );
                     continue;
                 }
@@ -94,6 +100,13 @@ pub fn install(argv: &[String]) {
 /// The running command stops by itself at safe points when [`requested`] says so.
 pub fn cooperate() {
     COOPERATIVE.store(true, Ordering::SeqCst);
+}
+
+/// As [`cooperate`], for a command that finishes `what` (such as "the particles it is running")
+/// before it stops.
+pub fn cooperate_after(what: &'static str) {
+    let _ = FINISHES.set(what);
+    cooperate();
 }
 
 /// The stopping signal received, if any.
