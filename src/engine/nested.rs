@@ -1,0 +1,221 @@
+//! The nested-logit choice (MODEL.md section 10) from the round's menu: the engine's path for
+//! England 2012 and any market whose nests are not all 1. It does what `choice::pick_nested`
+//! does over the general path's options, with the same operations in the same order, so the pick
+//! is the same bit for bit; what it saves is work, not precision: each option's `exp` is taken
+//! once (the general path took it for the nest's sum and again for the option's weight), two at a
+//! time in SSE2 lanes, the logarithms inline ([`kernel::ln`]), and nothing leaves the stack.
+
+use super::choice::{
+    MENU_OPTIONS, NEST_HOST_NETWORK, NEST_IN_HOUSE, NEST_INDEPENDENT, NEST_OTHER_NHS, NESTS,
+    utility,
+};
+use super::kernel;
+use super::menu::{MenuOffer, Relation};
+use super::state::{Replication, Supplier};
+
+impl Replication<'_> {
+    /// The nested-logit choice from the round's menu, the same bit for bit as
+    /// `choice::pick_nested` over the general path's options. None when the region has more
+    /// options than the stack holds.
+    #[inline]
+    pub(super) fn choose_nested_from_menu(
+        &self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        u: f64,
+        lambdas: [f64; NESTS],
+    ) -> Option<Supplier> {
+        let mut x = [0.0; MENU_OPTIONS];
+        let (n, live) = self.nested_weights(c, s, current, lambdas, &mut x)?;
+        let x = &x[..n];
+        let mut total = 0.0;
+        for &e in x {
+            total += e;
+        }
+        let mut target = u * total;
+        let mut chosen = n - 1;
+        for (i, &e) in x.iter().enumerate() {
+            if target < e {
+                chosen = i;
+                break;
+            }
+            target -= e;
+        }
+        Some(match chosen {
+            0 => Supplier::InHouse,
+            1 => Supplier::Independent,
+            i => Supplier::Provider(live[i - 2].provider as usize),
+        })
+    }
+
+    /// Each option's unnormalised nested-logit probability, in the general path's order
+    /// (in-house, independent, then the menu's offers), written to `x`: the weights
+    /// `choice::pick_nested` leaves in its options. Returns the number of options and the offers,
+    /// or None when the region has more options than `x` holds.
+    #[inline(always)]
+    fn nested_weights<'a>(
+        &'a self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        lambdas: [f64; NESTS],
+        x: &mut [f64; MENU_OPTIONS],
+    ) -> Option<(usize, &'a [MenuOffer])> {
+        let m = self.m;
+        let ns = self.ns();
+        let sv = &m.services[s];
+        let menu = &self.menu;
+        let r = m.ccgs[c].region * ns + s;
+        let live = &menu.offers[menu.start[r] as usize..menu.start[r + 1] as usize];
+        let n = live.len() + 2;
+        if n > MENU_OPTIONS {
+            return None;
+        }
+        let w = self.prefs[c];
+        // Each option's utility over its nest's lambda, then (in place) its exp less the nest's max.
+        let mut nest = [0u8; MENU_OPTIONS];
+        x[0] = utility(
+            w,
+            self.in_house_ratio[c * ns + s],
+            sv.in_house_quality,
+            sv.locality * m.closeness.in_house,
+            current == Supplier::InHouse,
+        ) / lambdas[NEST_IN_HOUSE];
+        nest[0] = NEST_IN_HOUSE as u8;
+        x[1] = utility(
+            w,
+            sv.independent_price / sv.reference_price,
+            sv.independent_quality,
+            sv.locality * m.closeness.other,
+            current == Supplier::Independent,
+        ) / lambdas[NEST_INDEPENDENT];
+        nest[1] = NEST_INDEPENDENT as u8;
+        let host = self.hosts[c];
+        let mut max = [f64::NEG_INFINITY; NESTS];
+        max[NEST_IN_HOUSE] = max[NEST_IN_HOUSE].max(x[0]);
+        max[NEST_INDEPENDENT] = max[NEST_INDEPENDENT].max(x[1]);
+        for ((o, xi), ni) in live.iter().zip(&mut x[2..]).zip(&mut nest[2..]) {
+            let related = match o.relation {
+                Relation::Host => host == Some(o.provider as usize),
+                Relation::Member => {
+                    host.is_some_and(|h| self.providers[o.provider as usize].members.contains(&h))
+                }
+                Relation::None => false,
+            };
+            let (close, k) = if related {
+                (o.close_related, NEST_HOST_NETWORK)
+            } else {
+                (o.close, NEST_OTHER_NHS)
+            };
+            *xi = utility(
+                w,
+                o.price_ratio,
+                o.quality,
+                sv.locality * close,
+                current == Supplier::Provider(o.provider as usize),
+            ) / lambdas[k];
+            *ni = k as u8;
+            max[k] = max[k].max(*xi);
+        }
+        let x = &mut x[..n];
+        let nest = &nest[..n];
+        for (xi, &k) in x.iter_mut().zip(nest) {
+            *xi -= max[k as usize];
+        }
+        kernel::exp_in_place(x);
+        let mut sum = [0.0; NESTS];
+        for (&e, &k) in x.iter().zip(nest) {
+            sum[k as usize] += e;
+        }
+        // Each nest's lambda times its inclusive value, and the largest of them.
+        let mut li = [0.0; NESTS];
+        let mut top = f64::NEG_INFINITY;
+        for k in 0..NESTS {
+            if sum[k] > 0.0 {
+                li[k] = lambdas[k] * (max[k] + kernel::ln(sum[k]));
+                top = top.max(li[k]);
+            }
+        }
+        // A nest's weight over its own sum, so each option's weight is its unnormalised probability.
+        let mut factor = li.map(|l| l - top);
+        kernel::exp_in_place(&mut factor);
+        for k in 0..NESTS {
+            factor[k] = if sum[k] > 0.0 {
+                factor[k] / sum[k]
+            } else {
+                0.0
+            };
+        }
+        for (xi, &k) in x.iter_mut().zip(nest) {
+            *xi *= factor[k as usize];
+        }
+        Some((n, live))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::choice::pick_nested;
+    use crate::engine::testing::{market, replication_in_quarter_one};
+    use crate::model::rng::{Purpose, stream, uniform};
+    use crate::scenario::schema::Nests;
+
+    /// The menu's nested weights are the general path's, bit for bit, and so is every pick: for
+    /// every CCG, service and current supplier, with a host network of two (a local CSU and its
+    /// collaborative), other NHS providers, national ones, and lambdas from near 0 to 1.
+    #[test]
+    fn nested_choice_from_the_menu_is_the_general_path_bit_for_bit() {
+        let mut r = stream(21, 0, 0, 0, Purpose::Choice, 0);
+        let mut compared = 0;
+        for config in ["local", "collaborative", "national"] {
+            let mut m = market(config);
+            for lambdas in [
+                [1.0, 0.7, 0.3, 1.0],
+                [0.5, 0.05, 0.9, 0.2],
+                [1.0, 1.0, 0.05, 1.0],
+            ] {
+                let [in_house, host_network, other_nhs, independent] = lambdas;
+                m.choice.nests = Nests {
+                    in_house,
+                    host_network,
+                    other_nhs,
+                    independent,
+                };
+                let w = replication_in_quarter_one(&m);
+                let nests = w.nesting().unwrap();
+                let mut options = Vec::new();
+                for c in 0..m.ccgs.len() {
+                    for s in 0..m.services.len() {
+                        let providers = (0..m.providers.len()).map(Supplier::Provider);
+                        let currents = [Supplier::None, Supplier::InHouse, Supplier::Independent];
+                        for current in currents.into_iter().chain(providers) {
+                            let mut x = [0.0; MENU_OPTIONS];
+                            let (n, _) = w.nested_weights(c, s, current, nests, &mut x).unwrap();
+                            w.general_options(c, s, current, &mut options);
+                            assert_eq!(n, options.len());
+                            for _ in 0..20 {
+                                let u = uniform(&mut r);
+                                let fast = w.choose_nested_from_menu(c, s, current, u, nests);
+                                w.general_options(c, s, current, &mut options);
+                                let slow = pick_nested(&mut options, |o| w.nest(o, c), nests, u);
+                                assert_eq!(fast, Some(slow), "ccg {c}, service {s}, u {u}");
+                            }
+                            for (a, b) in x[..n].iter().zip(&options) {
+                                assert_eq!(
+                                    a.to_bits(),
+                                    b.1.to_bits(),
+                                    "{:?} against {options:?}",
+                                    &x[..n]
+                                );
+                            }
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 500, "{compared}");
+    }
+}
