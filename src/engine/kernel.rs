@@ -79,7 +79,7 @@ const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
 pub fn ln(x: f64) -> f64 {
     let ui = x.to_bits();
     let hx = (ui >> 32) as u32;
-    if hx < 0x0010_0000 || hx >= 0x7ff0_0000 {
+    if !(0x0010_0000..0x7ff0_0000).contains(&hx) {
         // Sign set, zero, subnormal, infinite or NaN (a set sign makes hx at least 0x8000_0000).
         return libm::log(x);
     }
@@ -132,19 +132,23 @@ pub fn exp_in_place(xs: &mut [f64]) {
 #[inline(always)]
 fn exp_pair(v: [f64; 2]) -> [f64; 2] {
     use std::arch::x86_64::*;
-    let high = |x: f64| ((x.to_bits() >> 32) as u32) & 0x7fff_ffff;
-    let (h0, h1) = (high(v[0]), high(v[1]));
-    if h0 >= 0x4086_232b || h1 >= 0x4086_232b {
-        return [exp(v[0]), exp(v[1])];
-    }
     // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics are always available.
     unsafe {
         let x = _mm_set_pd(v[1], v[0]);
-        let lane = |c: bool| if c { f64::from_bits(u64::MAX) } else { 0.0 };
-        let mask = |c0: bool, c1: bool| _mm_set_pd(lane(c1), lane(c0));
-        let big = mask(h0 >= 0x3ff0_a2b2, h1 >= 0x3ff0_a2b2);
-        let reduced = mask(h0 > 0x3fd6_2e42, h1 > 0x3fd6_2e42);
-        let tiny = mask(h0 <= 0x3e30_0000, h1 <= 0x3e30_0000);
+        // Each lane's high word less its sign, twice, so that 32-bit compares give 64-bit masks
+        // (the words are below 2^31, so the signed compares order them as libm's unsigned ones).
+        let h = _mm_and_si128(
+            _mm_shuffle_epi32::<0b11_11_01_01>(_mm_castpd_si128(x)),
+            _mm_set1_epi32(0x7fff_ffff),
+        );
+        let above = |t: i32| _mm_castsi128_pd(_mm_cmpgt_epi32(h, _mm_set1_epi32(t)));
+        if _mm_movemask_pd(above(0x4086_232a)) != 0 {
+            // |x| >= 708.39 in a lane: overflow, underflow or NaN, which the scalar exp handles.
+            return [exp(v[0]), exp(v[1])];
+        }
+        let big = above(0x3ff0_a2b1);
+        let reduced = above(0x3fd6_2e42);
+        let tiny = _mm_castsi128_pd(_mm_cmpgt_epi32(_mm_set1_epi32(0x3e30_0001), h));
         let sign = _mm_and_pd(x, _mm_set1_pd(-0.0));
         let half = _mm_or_pd(_mm_set1_pd(0.5), sign);
         let one = _mm_set1_pd(1.0);

@@ -53,6 +53,9 @@ impl Replication<'_> {
     /// (in-house, independent, then the menu's offers), written to `x`: the weights
     /// `choice::pick_nested` leaves in its options. Returns the number of options and the offers,
     /// or None when the region has more options than `x` holds.
+    ///
+    /// In-house and the independent sector are alone in their nests, so their `exp(U / lambda -
+    /// max)` is `exp(0) = 1` exactly, and the nest sum is `0 + 1`; only the offers' exps are taken.
     #[inline(always)]
     fn nested_weights<'a>(
         &'a self,
@@ -73,37 +76,38 @@ impl Replication<'_> {
             return None;
         }
         let w = self.prefs[c];
-        // Each option's utility over its nest's lambda, then (in place) its exp less the nest's max.
-        let mut nest = [0u8; MENU_OPTIONS];
-        x[0] = utility(
-            w,
-            self.in_house_ratio[c * ns + s],
-            sv.in_house_quality,
-            sv.locality * m.closeness.in_house,
-            current == Supplier::InHouse,
-        ) / lambdas[NEST_IN_HOUSE];
-        nest[0] = NEST_IN_HOUSE as u8;
-        x[1] = utility(
-            w,
-            sv.independent_price / sv.reference_price,
-            sv.independent_quality,
-            sv.locality * m.closeness.other,
-            current == Supplier::Independent,
-        ) / lambdas[NEST_INDEPENDENT];
-        nest[1] = NEST_INDEPENDENT as u8;
-        let host = self.hosts[c];
         let mut max = [f64::NEG_INFINITY; NESTS];
-        max[NEST_IN_HOUSE] = max[NEST_IN_HOUSE].max(x[0]);
-        max[NEST_INDEPENDENT] = max[NEST_INDEPENDENT].max(x[1]);
-        for ((o, xi), ni) in live.iter().zip(&mut x[2..]).zip(&mut nest[2..]) {
-            let related = match o.relation {
+        max[NEST_IN_HOUSE] = max[NEST_IN_HOUSE].max(
+            utility(
+                w,
+                self.in_house_ratio[c * ns + s],
+                sv.in_house_quality,
+                sv.locality * m.closeness.in_house,
+                current == Supplier::InHouse,
+            ) / lambdas[NEST_IN_HOUSE],
+        );
+        max[NEST_INDEPENDENT] = max[NEST_INDEPENDENT].max(
+            utility(
+                w,
+                sv.independent_price / sv.reference_price,
+                sv.independent_quality,
+                sv.locality * m.closeness.other,
+                current == Supplier::Independent,
+            ) / lambdas[NEST_INDEPENDENT],
+        );
+        // Each offer's utility over its nest's lambda, then (in place) its exp less the nest's max.
+        let host = self.hosts[c];
+        let mut in_network = [false; MENU_OPTIONS];
+        let offers = &mut x[2..n];
+        for ((o, xi), net) in live.iter().zip(offers.iter_mut()).zip(&mut in_network) {
+            *net = match o.relation {
                 Relation::Host => host == Some(o.provider as usize),
                 Relation::Member => {
                     host.is_some_and(|h| self.providers[o.provider as usize].members.contains(&h))
                 }
                 Relation::None => false,
             };
-            let (close, k) = if related {
+            let (close, k) = if *net {
                 (o.close_related, NEST_HOST_NETWORK)
             } else {
                 (o.close, NEST_OTHER_NHS)
@@ -115,19 +119,26 @@ impl Replication<'_> {
                 sv.locality * close,
                 current == Supplier::Provider(o.provider as usize),
             ) / lambdas[k];
-            *ni = k as u8;
             max[k] = max[k].max(*xi);
         }
-        let x = &mut x[..n];
-        let nest = &nest[..n];
-        for (xi, &k) in x.iter_mut().zip(nest) {
-            *xi -= max[k as usize];
+        let (max_network, max_other) = (max[NEST_HOST_NETWORK], max[NEST_OTHER_NHS]);
+        for (xi, &net) in offers.iter_mut().zip(&in_network) {
+            *xi -= if net { max_network } else { max_other };
         }
-        kernel::exp_in_place(x);
+        kernel::exp_in_place(offers);
         let mut sum = [0.0; NESTS];
-        for (&e, &k) in x.iter().zip(nest) {
-            sum[k as usize] += e;
+        sum[NEST_IN_HOUSE] += 1.0;
+        sum[NEST_INDEPENDENT] += 1.0;
+        let (mut sum_network, mut sum_other) = (0.0, 0.0);
+        for (&e, &net) in offers.iter().zip(&in_network) {
+            if net {
+                sum_network += e;
+            } else {
+                sum_other += e;
+            }
         }
+        sum[NEST_HOST_NETWORK] = sum_network;
+        sum[NEST_OTHER_NHS] = sum_other;
         // Each nest's lambda times its inclusive value, and the largest of them.
         let mut li = [0.0; NESTS];
         let mut top = f64::NEG_INFINITY;
@@ -147,8 +158,12 @@ impl Replication<'_> {
                 0.0
             };
         }
-        for (xi, &k) in x.iter_mut().zip(nest) {
-            *xi *= factor[k as usize];
+        // The singletons' exp is 1, and 1 times a factor is the factor.
+        x[0] = factor[NEST_IN_HOUSE];
+        x[1] = factor[NEST_INDEPENDENT];
+        let (f_network, f_other) = (factor[NEST_HOST_NETWORK], factor[NEST_OTHER_NHS]);
+        for (xi, &net) in x[2..n].iter_mut().zip(&in_network) {
+            *xi *= if net { f_network } else { f_other };
         }
         Some((n, live))
     }
