@@ -306,7 +306,7 @@ impl Replication<'_> {
                 w,
                 o.price_ratio,
                 o.quality,
-                sv.locality * close,
+                close,
                 current == Supplier::Provider(o.provider as usize),
             );
         }

@@ -27,12 +27,8 @@ impl Replication<'_> {
         lambdas: [f64; NESTS],
     ) -> Option<Supplier> {
         let mut x = [0.0; MENU_OPTIONS];
-        let (n, live) = self.nested_weights(c, s, current, lambdas, &mut x)?;
+        let (n, live, total) = self.nested_weights(c, s, current, lambdas, &mut x)?;
         let x = &x[..n];
-        let mut total = 0.0;
-        for &e in x {
-            total += e;
-        }
         let mut target = u * total;
         let mut chosen = n - 1;
         for (i, &e) in x.iter().enumerate() {
@@ -51,8 +47,9 @@ impl Replication<'_> {
 
     /// Each option's unnormalised nested-logit probability, in the general path's order
     /// (in-house, independent, then the menu's offers), written to `x`: the weights
-    /// `choice::pick_nested` leaves in its options. Returns the number of options and the offers,
-    /// or None when the region has more options than `x` holds.
+    /// `choice::pick_nested` leaves in its options. Returns the number of options, the offers and
+    /// the weights' sum (added in option order, as `pick_nested` adds them), or None when the
+    /// region has more options than `x` holds.
     ///
     /// In-house and the independent sector are alone in their nests, so their `exp(U / lambda -
     /// max)` is `exp(0) = 1` exactly, and the nest sum is `0 + 1`; only the offers' exps are taken.
@@ -64,7 +61,7 @@ impl Replication<'_> {
         current: Supplier,
         lambdas: [f64; NESTS],
         x: &mut [f64; MENU_OPTIONS],
-    ) -> Option<(usize, &'a [MenuOffer])> {
+    ) -> Option<(usize, &'a [MenuOffer], f64)> {
         let m = self.m;
         let ns = self.ns();
         let sv = &m.services[s];
@@ -116,7 +113,7 @@ impl Replication<'_> {
                 w,
                 o.price_ratio,
                 o.quality,
-                sv.locality * close,
+                close,
                 current == Supplier::Provider(o.provider as usize),
             ) / lambdas[k];
             max[k] = max[k].max(*xi);
@@ -161,18 +158,22 @@ impl Replication<'_> {
         // The singletons' exp is 1, and 1 times a factor is the factor.
         x[0] = factor[NEST_IN_HOUSE];
         x[1] = factor[NEST_INDEPENDENT];
+        let mut total = 0.0;
+        total += x[0];
+        total += x[1];
         let (f_network, f_other) = (factor[NEST_HOST_NETWORK], factor[NEST_OTHER_NHS]);
         for (xi, &net) in x[2..n].iter_mut().zip(&in_network) {
             *xi *= if net { f_network } else { f_other };
+            total += *xi;
         }
-        Some((n, live))
+        Some((n, live, total))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::choice::pick_nested;
+    use crate::engine::choice::{pick, pick_nested};
     use crate::engine::testing::{market, replication_in_quarter_one};
     use crate::model::rng::{Purpose, stream, uniform};
     use crate::scenario::schema::Nests;
@@ -207,7 +208,7 @@ mod tests {
                         let currents = [Supplier::None, Supplier::InHouse, Supplier::Independent];
                         for current in currents.into_iter().chain(providers) {
                             let mut x = [0.0; MENU_OPTIONS];
-                            let (n, _) = w.nested_weights(c, s, current, nests, &mut x).unwrap();
+                            let (n, _, _) = w.nested_weights(c, s, current, nests, &mut x).unwrap();
                             w.general_options(c, s, current, &mut options);
                             assert_eq!(n, options.len());
                             for _ in 0..20 {
@@ -232,5 +233,31 @@ mod tests {
             }
         }
         assert!(compared > 500, "{compared}");
+    }
+
+    /// The plain logit's menu path (every lambda 1) picks what the general path picks.
+    #[test]
+    fn plain_choice_from_the_menu_is_the_general_path() {
+        let mut r = stream(22, 0, 0, 0, Purpose::Choice, 0);
+        for config in ["local", "collaborative", "national"] {
+            let m = market(config);
+            let w = replication_in_quarter_one(&m);
+            assert!(w.nesting().is_none());
+            let mut options = Vec::new();
+            for c in 0..m.ccgs.len() {
+                for s in 0..m.services.len() {
+                    let providers = (0..m.providers.len()).map(Supplier::Provider);
+                    let currents = [Supplier::None, Supplier::InHouse, Supplier::Independent];
+                    for current in currents.into_iter().chain(providers) {
+                        for _ in 0..20 {
+                            let u = uniform(&mut r);
+                            let fast = w.choose(c, s, current, u, &mut options, None);
+                            w.general_options(c, s, current, &mut options);
+                            assert_eq!(fast, pick(&mut options, u), "ccg {c}, service {s}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
