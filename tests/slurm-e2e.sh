@@ -21,10 +21,10 @@
 # Environment: CSMARKET (default target/release/csmarket), SLURM_E2E_REPS (replications per
 # configuration of the run, default 30000: each shard must run for longer than Slurm's warning
 # takes to come, up to 40 s), SLURM_E2E_SWEEP_REPS (replications per grid point of the 12-point
-# sweep, default 8000: a grid point is a piece, saved as it finishes, and a shard's 4 pieces must
-# outlast the warning, which comes up to 40 s after the cut: at 4000 a shard of 4 pieces took 32 s
-# on CI's machine and once finished its last piece as the warning came, with nothing left to
-# requeue), SLURM_E2E_COMPARE_REPS (replications per configuration of the comparison, default
+# sweep, default 12000: a grid point is a piece, saved as it finishes, and the warning, which comes
+# up to 40 s after the cut, must come before a shard's last piece starts: at 4000 a shard of 4
+# pieces took 32 s on CI's machine and once finished its last piece as the warning came, with
+# nothing left to requeue; 8000 left too little margin once main's engine ran about 25% faster), SLURM_E2E_COMPARE_REPS (replications per configuration of the comparison, default
 # 9000: the node fails about 2 s into shards of about 20 s), SLURM_E2E_CALIBRATE_REPS
 # (replications per particle of the warned calibration, default 600: about 1.5 s a particle, 20
 # particles a shard, the warning after the first save at 5 s), SLURM_E2E_ONLY (run, sweep,
@@ -34,7 +34,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
-SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-8000}"
+SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-12000}"
 COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-9000}"
 CAL_REPS="${SLURM_E2E_CALIBRATE_REPS:-600}"
 SCENARIO="$root/scenarios/england-2012.toml"
