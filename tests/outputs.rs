@@ -276,3 +276,180 @@ fn a_sweep_writes_runs_with_the_points_parameter_values() {
         fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial.toml")).unwrap()
     );
 }
+
+/// `--quiet` promises errors and warnings only: no progress bar, no tables, no notes. Every
+/// command that prints something is run quietly, the built-in scenario's included (its runs say
+/// they are calibrated), and must print nothing; an error and a warning are still said.
+#[test]
+fn quiet_prints_nothing_but_errors_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    // The built-in scenario where a command says it runs calibrated (run, compare: the default
+    // job is `compare`); the small market elsewhere, to keep the test short.
+    let builtin_reps = ["-n", "1", "--seed", "3"];
+    let commands: Vec<Vec<String>> = [
+        vec!["run", "--config", "all-local", "--out", &d("run")],
+        vec![
+            "compare",
+            "--config",
+            "all-local,national-comms",
+            "--out",
+            &d("compare"),
+        ],
+    ]
+    .into_iter()
+    .map(|c| {
+        c.into_iter()
+            .chain(builtin_reps)
+            .map(String::from)
+            .collect()
+    })
+    .chain(
+        [
+            vec![
+                "sweep",
+                fixture(),
+                "--config",
+                "national",
+                "--param",
+                "services.comms.locality=0:1:2",
+                "-n",
+                "2",
+                "--out",
+                &d("sweep"),
+            ],
+            vec!["backtest", fixture(), "-n", "2", "--out", &d("backtest")],
+            vec![
+                "sensitivity",
+                fixture(),
+                "--config",
+                "national",
+                "--all",
+                "-n",
+                "2",
+                "--trajectories",
+                "1",
+                "--out",
+                &d("sensitivity"),
+            ],
+            vec![
+                "calibrate",
+                "--config",
+                "national-comms",
+                "--particles",
+                "2",
+                "--generations",
+                "1",
+                "--reps",
+                "1",
+                "--out",
+                &d("calibrate"),
+            ],
+            vec!["validate", fixture()],
+            vec![
+                "generate",
+                "--ccgs",
+                "20",
+                "--providers",
+                "4",
+                "--regions",
+                "2",
+                "--out",
+                &d("generated.toml"),
+            ],
+            vec![
+                "run",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--out",
+                &d("s0"),
+            ],
+            vec![
+                "run",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "1/2",
+                "--out",
+                &d("s1"),
+            ],
+            vec!["merge", &d("s0"), &d("s1"), "--out", &d("merged")],
+            vec![
+                "backtest",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--out",
+                &d("b0"),
+            ],
+            // Complete already: a note that nothing is left to do.
+            vec![
+                "backtest",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--resume",
+                "--out",
+                &d("b0"),
+            ],
+        ]
+        .into_iter()
+        .map(|c| c.into_iter().map(String::from).collect()),
+    )
+    .collect();
+    for args in &commands {
+        let out = csmarket().arg("-q").args(args).output().unwrap();
+        let said = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert!(out.status.success(), "{args:?}: {}", said(&out.stderr));
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed: {}",
+            said(&out.stdout)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?} said: {}",
+            said(&out.stderr)
+        );
+    }
+    // An error is still said.
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "[scenario\n").unwrap();
+    let out = csmarket()
+        .arg("-q")
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.toml"),
+        "{out:?}"
+    );
+    // And so is a warning: an edited scenarios/england-2012.toml in the working folder did not run.
+    let local = dir.path().join("edited");
+    fs::create_dir_all(local.join("scenarios")).unwrap();
+    fs::write(local.join("scenarios/england-2012.toml"), "# edited\n").unwrap();
+    let out = csmarket()
+        .current_dir(&local)
+        .args(["-q", "run", "-n", "1", "--config", "all-local"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Warning: ") && err.contains("differs from the built-in copy"),
+        "{err}"
+    );
+    assert!(!err.contains("calibrated"), "a note under --quiet: {err}");
+}

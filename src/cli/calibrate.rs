@@ -148,7 +148,7 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
             summary,
         } => {
             for n in &summary.notes {
-                errln!("note: {n}");
+                super::note(&format!("note: {n}"));
             }
             outln!(
                 "{:>10} {:>10} {:>10} {:>8} {:>11}",

@@ -26,6 +26,7 @@ pub mod stop;
 pub mod study_merge;
 pub mod study_output;
 pub mod study_shards;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -290,11 +291,18 @@ pub fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A note for people on standard error (what was written, which scenario ran); `--quiet` drops it.
+/// A note for people on standard error (what was written, which scenario ran, where a run
+/// resumed from); `--quiet` drops it.
 pub fn note(text: &str) {
     if !quiet() {
         say_err(&format!("{text}\n"));
     }
+}
+
+/// A warning on standard error, said even under `--quiet`: something the user most likely did not
+/// mean, such as a local scenario file that did not run.
+pub fn warn(text: &str) {
+    say_err(&format!("Warning: {text}\n"));
 }
 
 /// Writes text to standard output (`--quiet` drops it). A closed stdout (`csmarket validate *.toml | head -1`) is not
@@ -344,12 +352,12 @@ pub fn error_message(e: &anyhow::Error) -> String {
 pub fn lock_output(dir: &Path, argv: &[String]) -> anyhow::Result<OutputLock> {
     let lock = OutputLock::acquire(dir, argv)?;
     if !lock.cleaned().is_empty() {
-        errln!(
+        note(&format!(
             "Removed {} temporary file{} a stopped run left in {}",
             lock.cleaned().len(),
             if lock.cleaned().len() == 1 { "" } else { "s" },
             dir.display()
-        );
+        ));
     }
     Ok(lock)
 }

@@ -243,14 +243,14 @@ pub fn run_configuration(
         open_log,
         &|done| {
             if !started.swap(true, std::sync::atomic::Ordering::Relaxed) && done > 0 {
-                errln!(
+                super::note(&format!(
                     "{configuration}: resuming with replications {}..{} of {}..{} saved in {}",
                     range.start,
                     range.start + done,
                     range.start,
                     range.end,
                     resume::progress_dir(&dir).display()
-                );
+                ));
                 bar.resumed(done);
             } else {
                 bar.done(done);

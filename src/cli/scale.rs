@@ -97,13 +97,13 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Some(p) if p.as_os_str() != "-" => {
             atomic::write(p, text.as_bytes())
                 .with_context(|| format!("cannot write {}", p.display()))?;
-            errln!(
+            super::note(&format!(
                 "Wrote {} ({} CCGs, {} local CSUs, {} regions)",
                 p.display(),
                 size.ccgs,
                 size.providers,
                 size.regions
-            );
+            ));
         }
         _ => {
             let mut out = std::io::stdout().lock();

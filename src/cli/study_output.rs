@@ -51,7 +51,7 @@ pub fn write_sweep(
     output::write_files(dir, &export::sweep::files(&result))?;
     output::write_charts(dir, &charts::explore::sweep_charts(&result)?)?;
     for n in &result.notes {
-        errln!("note: {n}");
+        super::note(&format!("note: {n}"));
     }
     outln!(
         "{} points x {} replications of `{}`",
@@ -112,10 +112,10 @@ pub fn write_sensitivity(
     output::write_files(dir, &export::sensitivity::files(&result))?;
     output::write_charts(dir, &charts::explore::sensitivity_charts(&result)?)?;
     if !result.skipped.is_empty() {
-        errln!(
+        super::note(&format!(
             "note: {} parameters left out (listed in sensitivity.json)",
             result.skipped.len()
-        );
+        ));
     }
     outln!(
         "{} parameters varied by ±{}% on `{}`, {} replications per run",
