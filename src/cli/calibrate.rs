@@ -212,6 +212,10 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
             }
             if let Some(last) = generations.last() {
                 output::write_files(&dir, &files(&setup, &generations, last, &summary))?;
+                super::study_output::write_dictionary(
+                    &dir,
+                    &crate::export::calibration::columns(&setup),
+                )?;
                 let drawn = crate::charts::calibration::calibration_charts(
                     &setup,
                     last,

@@ -19,6 +19,13 @@ pub fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyho
         .with_context(|| format!("cannot write {}", file.display()))
 }
 
+/// Writes the data dictionary `columns.csv` of a study's folder.
+pub fn write_dictionary(dir: &Path, columns: &[export::column::Column]) -> anyhow::Result<()> {
+    let file = dir.join(layout::COLUMNS);
+    export::atomic::write(&file, &export::column::columns_csv(columns)?)
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
 /// A sweep's parameter columns of `runs.csv`: a column per swept parameter, with its meaning.
 pub fn parameters(plan: &SweepPlan) -> Vec<(String, String)> {
     plan.axes
@@ -41,11 +48,10 @@ pub fn write_sweep(
     mut result: crate::explore::sweep::SweepResult,
     argv: &[String],
 ) -> anyhow::Result<()> {
-    export::atomic::write(
-        &dir.join(layout::COLUMNS),
-        &export::column::columns_csv(&export::tidy::runs_columns(&parameters(plan)))?,
-    )
-    .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
+    let mut columns = export::tidy::runs_columns(&parameters(plan));
+    let axes: Vec<String> = result.axes.iter().map(|a| a.path.clone()).collect();
+    columns.extend(export::sweep::columns(&axes));
+    write_dictionary(dir, &columns)?;
     write_scenario(dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::sweep::files(&result))?;
@@ -108,6 +114,7 @@ pub fn write_sensitivity(
     argv: &[String],
 ) -> anyhow::Result<()> {
     write_scenario(dir, &study.scenario)?;
+    write_dictionary(dir, &export::sensitivity::columns())?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::sensitivity::files(&result))?;
     output::write_charts(dir, &charts::explore::sensitivity_charts(&result)?)?;
@@ -157,6 +164,7 @@ pub fn write_backtest(
     argv: &[String],
 ) -> anyhow::Result<()> {
     write_scenario(dir, &study.scenario)?;
+    write_dictionary(dir, &export::backtest::columns())?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::backtest::files(&result))?;
     output::write_charts(dir, &charts::explore::backtest_charts(&result)?)?;
