@@ -32,13 +32,16 @@ pub struct CalibrateArgs {
     /// Stop once a generation's tolerance (in tolerance units of the targets) is at most this.
     #[arg(long)]
     pub tolerance: Option<f64>,
-    /// Quantile of the last generation's distances that becomes the next tolerance.
+    /// Quantile of the last generation's distances that becomes the next tolerance, between 0
+    /// and 1.
     #[arg(long, default_value_t = 0.5)]
     pub quantile: f64,
-    /// Replications per particle; the distance uses each target's mean over them.
+    /// Replications per particle, 1 to 1000000000; the distance uses each target's mean over
+    /// them.
     #[arg(long, default_value_t = 5)]
     pub reps: u64,
-    /// Most proposals a particle may try in one generation before the calibration stops.
+    /// Most proposals a particle may try in one generation before the calibration stops, 1 to
+    /// 1000000.
     #[arg(long, default_value_t = 1000)]
     pub max_attempts: u32,
     /// Carry on from the generations saved in the output folder.

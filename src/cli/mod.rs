@@ -110,11 +110,13 @@ pub enum Command {
   csmarket sweep --config national-comms --param providers.national-comms.reserves=0:4e6:9 --refine")]
     Sweep(explore::SweepArgs),
     /// Rank uncertain parameters by their effect: tornado (one at a time) and Morris screening.
+    // --posterior comes with the shared options but sensitivity refuses it: not shown.
+    #[command(mut_arg("posterior", |a| a.hide(true)))]
     #[command(after_help = "Examples:
   csmarket sensitivity --config national-comms
   csmarket sensitivity --config national-comms --metrics survival:national-comms,cost_per_head --all")]
     Sensitivity(explore::SensitivityArgs),
-    /// Score the model against the scenario's observed checkpoint ratings.
+    /// Score the model against the scenario's observations: checkpoint ratings and targets.
     #[command(after_help = "Examples:
   csmarket backtest
   csmarket backtest -n 500 --seed 7")]
@@ -126,7 +128,7 @@ pub enum Command {
         mut_arg("posterior", |a| a.hide(true))
     )]
     #[command(after_help = "Examples:
-  csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
+  csmarket calibrate --config national-comms --particles 200 --reps 5
   csmarket calibrate --config national-comms --resume
   csmarket run --config national-comms --posterior output/england-2012/calibrate/posterior.csv")]
     Calibrate(calibrate::CalibrateArgs),
