@@ -94,10 +94,8 @@ pub fn name_matches(pattern: &str, name: &str) -> bool {
     };
     // The placeholder takes at least one character; the rest of the pattern matches what follows.
     rest.char_indices()
-        .skip(1)
-        .map(|(i, _)| i)
-        .chain([rest.len()])
-        .any(|i| name_matches(tail, &rest[i..]))
+        .map(|(i, c)| i + c.len_utf8())
+        .any(|end| name_matches(tail, &rest[end..]))
 }
 
 #[cfg(test)]
