@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::output;
+use super::terminal::{self, TerminalTable};
 use crate::charts;
 use crate::explore::sweep::SweepPlan;
 use crate::explore::{self, Study};
@@ -193,49 +194,84 @@ pub fn write_backtest(
             row[3]
         );
     }
-    outln!("In words: {}.", s.verdict());
+    let prose = terminal::prose_width();
+    out!(
+        "{}",
+        terminal::wrap(&format!("In words: {}.", s.verdict()), prose, "", "")
+    );
     if !result.targets.is_empty() {
-        outln!(
-            "\n{:<36} {:>9} {:>9} {:>21} {:>6} {:>9} {:>9} {:>7}",
-            "target",
-            "observed",
-            "mean",
-            "90% band",
-            "inside",
-            "crps",
-            "reference",
-            "skill"
-        );
+        let f = |x: f64| terminal::figure(x);
+        let table = TerminalTable {
+            header: [
+                "target",
+                "observed",
+                "mean",
+                "90% band",
+                "inside",
+                "crps",
+                "reference",
+                "skill",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: result
+                .targets
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.target.clone(),
+                        f(t.observed),
+                        f(t.mean),
+                        format!("{} to {}", f(t.p5), f(t.p95)),
+                        if t.inside_90 { "yes" } else { "no" }.into(),
+                        f(t.crps),
+                        f(t.reference),
+                        format!("{:+.2}", t.skill),
+                    ]
+                })
+                .collect(),
+            groups: vec![vec![1, 2, 3, 4], vec![5, 6, 7]],
+        };
+        outln!("");
+        out!("{}", table.render(terminal::width()));
+        outln!("");
         for t in &result.targets {
-            outln!(
-                "{:<36} {:>9.4} {:>9.4} {:>10.4} to {:<7.4} {:>6} {:>9.4} {:>9.4} {:>+7.2}",
-                t.target,
-                t.observed,
-                t.mean,
-                t.p5,
-                t.p95,
-                if t.inside_90 { "yes" } else { "no" },
-                t.crps,
-                t.reference,
-                t.skill
+            out!(
+                "{}",
+                terminal::wrap(&format!("{}: {}.", t.target, t.verdict()), prose, "", "  ")
             );
         }
-        for t in &result.targets {
-            outln!("{}: {}.", t.target, t.verdict());
-        }
-        outln!(
-            "In words: {}.",
-            explore::target_check::summary(&result.targets)
+        out!(
+            "{}",
+            terminal::wrap(
+                &format!(
+                    "In words: {}.",
+                    explore::target_check::summary(&result.targets)
+                ),
+                prose,
+                "",
+                ""
+            )
         );
     }
     for n in &result.target_notes {
-        outln!("Note: {n}.");
+        out!(
+            "{}",
+            terminal::wrap(&format!("Note: {n}."), prose, "", "  ")
+        );
     }
     if let Some(p) = &result.origin.posterior {
-        outln!(
-            "Calibrated model: parameters drawn from {} (SHA-256 {}).",
-            p.file,
-            p.sha256
+        out!(
+            "{}",
+            terminal::wrap(
+                &format!(
+                    "Calibrated model: parameters drawn from {} (SHA-256 {}).",
+                    p.file, p.sha256
+                ),
+                prose,
+                "",
+                ""
+            )
         );
     }
     outln!("Results written to {}/", dir.display());

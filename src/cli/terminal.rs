@@ -54,6 +54,25 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     out
 }
 
+/// A figure for a terminal table: four significant digits, no trailing zeros (`14`, `14.14`,
+/// `0.5105`, `402080`); the CSV files keep every digit.
+pub fn figure(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// A table for the terminal: headings (stacked on several lines where they hold `\n`), rows, and
 /// the groups of columns after the first that belong together.
 #[derive(Debug, Clone)]
@@ -179,6 +198,18 @@ mod tests {
             wrap(&format!("x {long} y"), 10, "", ""),
             format!("x\n{long}\ny\n")
         );
+    }
+
+    #[test]
+    fn a_figure_shows_four_significant_digits_and_no_trailing_zeros() {
+        assert_eq!(figure(14.0), "14");
+        assert_eq!(figure(14.1400), "14.14");
+        assert_eq!(figure(0.51051), "0.5105");
+        assert_eq!(figure(402080.465), "402080");
+        assert_eq!(figure(-20.371), "-20.37");
+        assert_eq!(figure(0.0036), "0.0036");
+        assert_eq!(figure(0.0), "0");
+        assert_eq!(figure(f64::NAN), "-");
     }
 
     #[test]
