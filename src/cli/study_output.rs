@@ -69,12 +69,14 @@ pub fn write_sweep(
     if result.tipping.is_empty() {
         outln!("No provider's survival crosses 50% within the sweep.");
     } else {
+        // The parameter on a line of its own: a path is long, and a grid has several.
+        let along: Vec<&str> = result.axes.iter().map(|a| a.path.as_str()).collect();
+        outln!("Where survival crosses 50%, along {}:", along.join(" and "));
         outln!(
-            "{:<28} {:<8} {:<9} tipping point (interval) on {}",
+            "{:<28} {:<8} {:<9} tipping point (interval)",
             "provider",
             "method",
-            "direction",
-            result.axes[0].path
+            "direction"
         );
         for t in &result.tipping {
             let fixed = t
