@@ -6,7 +6,7 @@ use crate::model::Market;
 use crate::model::rng::{self, Purpose};
 use crate::scenario::schema::{Normal, Rating};
 
-use super::assurance::Assessment;
+use super::assurance::{Assessment, AssuranceScratch};
 use super::delivery::Delivery;
 use super::finance::Books;
 use super::menu::Menu;
@@ -149,6 +149,8 @@ pub struct Replication<'m> {
     pub(super) delivery: Delivery,
     /// The quarter's accounts (buffers reused each quarter).
     pub(super) books: Books,
+    /// What checkpoints compute (buffers reused at each checkpoint).
+    pub(super) assurance: AssuranceScratch,
     /// Figures recorded for the outcome as the quarters pass.
     pub(super) observer: Observer,
 }
@@ -286,6 +288,7 @@ impl<'m> Replication<'m> {
             decisions: 0,
             delivery: Delivery::default(),
             books: Books::default(),
+            assurance: AssuranceScratch::default(),
             observer: Observer::new(m.periods),
         }
     }
