@@ -237,7 +237,7 @@ impl Replication<'_> {
         let f = &m.finance;
         let st = &self.providers[pi];
         let (mut rev, mut cost) = (0.0, 0.0);
-        let charged = self.pays_hosting_charge(pi);
+        let charged = self.hosting_charge(pi);
         for s in 0..self.ns() {
             let l = &st.lines[s];
             if !l.active {
