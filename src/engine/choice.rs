@@ -11,7 +11,7 @@ use super::state::{Replication, Supplier};
 
 /// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
 /// with more takes the general path.
-const MENU_OPTIONS: usize = 32;
+pub(super) const MENU_OPTIONS: usize = 32;
 
 /// Systematic utility of an option, with weights `[price, quality, locality, inertia]`:
 /// `-bp (price_ratio - 1) + bq quality + bl closeness_term + bi [current]`, where
@@ -178,8 +178,9 @@ impl Replication<'_> {
 
     /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
     /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
-    /// The plain logit reads the round's [`Menu`] (see [`Self::refresh_menu`]) and keeps its
-    /// utilities on the stack; the result is the same, bit for bit, as the general path below.
+    /// Both read the round's menu (see `Replication::refresh_menu`) and keep their utilities on
+    /// the stack; the result is the same, bit for bit, as the general path below, which takes a
+    /// region with more options than the stack holds.
     pub(super) fn choose(
         &self,
         c: usize,
@@ -189,11 +190,29 @@ impl Replication<'_> {
         options: &mut Vec<(Supplier, f64)>,
         nests: Option<[f64; NESTS]>,
     ) -> Supplier {
-        if nests.is_none() {
-            if let Some(pick) = self.choose_from_menu(c, s, current, u) {
-                return pick;
-            }
+        let fast = match nests {
+            None => self.choose_from_menu(c, s, current, u),
+            Some(lambdas) => self.choose_nested_from_menu(c, s, current, u, lambdas),
+        };
+        if let Some(pick) = fast {
+            return pick;
         }
+        self.general_options(c, s, current, options);
+        match nests {
+            None => pick(options, u),
+            Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
+        }
+    }
+
+    /// The general path's options for a CCG and service, with their utilities: in-house, the
+    /// independent sector, then the region's candidates open and active, in candidate order.
+    pub(super) fn general_options(
+        &self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
         let m = self.m;
         let sv = &m.services[s];
         let [bp, bq, bl, bi] = self.prefs[c];
@@ -241,10 +260,6 @@ impl Replication<'_> {
                 ));
             }
         }
-        match nests {
-            None => pick(options, u),
-            Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
-        }
     }
 
     /// The plain-logit choice from the round's menu, with the same operations in the same order
@@ -291,7 +306,7 @@ impl Replication<'_> {
                 w,
                 o.price_ratio,
                 o.quality,
-                sv.locality * close,
+                close,
                 current == Supplier::Provider(o.provider as usize),
             );
         }

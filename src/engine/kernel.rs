@@ -63,6 +63,45 @@ pub fn exp(x: f64) -> f64 {
     }
 }
 
+// libm's `log` constants (FreeBSD e_log.c), by their bits.
+const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
+const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
+const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
+const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
+const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
+const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
+const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
+
+/// `ln x`, bit for bit what `libm::log` returns (the same FreeBSD algorithm and operations, in
+/// the same order), inlined: a nested choice takes one per nest. Zero, negative, subnormal,
+/// infinite and NaN arguments go to `libm::log` itself.
+#[inline(always)]
+pub fn ln(x: f64) -> f64 {
+    let ui = x.to_bits();
+    let hx = (ui >> 32) as u32;
+    if !(0x0010_0000..0x7ff0_0000).contains(&hx) {
+        // Sign set, zero, subnormal, infinite or NaN (a set sign makes hx at least 0x8000_0000).
+        return libm::log(x);
+    }
+    if hx == 0x3ff0_0000 && ui << 32 == 0 {
+        return 0.0;
+    }
+    // Reduce x into [sqrt(2)/2, sqrt(2)]: x = 2^k (1 + f).
+    let h = hx + (0x3ff0_0000 - 0x3fe6_a09e);
+    let k = (h >> 20) as i32 - 0x3ff;
+    let h = (h & 0x000f_ffff) + 0x3fe6_a09e;
+    let f = f64::from_bits((u64::from(h) << 32) | (ui & 0xffff_ffff)) - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let dk = f64::from(k);
+    s * (hfsq + r) + dk * LN2LO - hfsq + f + dk * LN2HI
+}
+
 /// `e^x` of each value in place, bit for bit [`exp`] of each: on x86-64 two at a time with SSE2
 /// (every x86-64 processor has it; the same IEEE operations on two lanes give the same bits),
 /// elsewhere one at a time.
@@ -93,19 +132,23 @@ pub fn exp_in_place(xs: &mut [f64]) {
 #[inline(always)]
 fn exp_pair(v: [f64; 2]) -> [f64; 2] {
     use std::arch::x86_64::*;
-    let high = |x: f64| ((x.to_bits() >> 32) as u32) & 0x7fff_ffff;
-    let (h0, h1) = (high(v[0]), high(v[1]));
-    if h0 >= 0x4086_232b || h1 >= 0x4086_232b {
-        return [exp(v[0]), exp(v[1])];
-    }
     // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics are always available.
     unsafe {
         let x = _mm_set_pd(v[1], v[0]);
-        let lane = |c: bool| if c { f64::from_bits(u64::MAX) } else { 0.0 };
-        let mask = |c0: bool, c1: bool| _mm_set_pd(lane(c1), lane(c0));
-        let big = mask(h0 >= 0x3ff0_a2b2, h1 >= 0x3ff0_a2b2);
-        let reduced = mask(h0 > 0x3fd6_2e42, h1 > 0x3fd6_2e42);
-        let tiny = mask(h0 <= 0x3e30_0000, h1 <= 0x3e30_0000);
+        // Each lane's high word less its sign, twice, so that 32-bit compares give 64-bit masks
+        // (the words are below 2^31, so the signed compares order them as libm's unsigned ones).
+        let h = _mm_and_si128(
+            _mm_shuffle_epi32::<0b11_11_01_01>(_mm_castpd_si128(x)),
+            _mm_set1_epi32(0x7fff_ffff),
+        );
+        let above = |t: i32| _mm_castsi128_pd(_mm_cmpgt_epi32(h, _mm_set1_epi32(t)));
+        if _mm_movemask_pd(above(0x4086_232a)) != 0 {
+            // |x| >= 708.39 in a lane: overflow, underflow or NaN, which the scalar exp handles.
+            return [exp(v[0]), exp(v[1])];
+        }
+        let big = above(0x3ff0_a2b1);
+        let reduced = above(0x3fd6_2e42);
+        let tiny = _mm_castsi128_pd(_mm_cmpgt_epi32(_mm_set1_epi32(0x3e30_0001), h));
         let sign = _mm_and_pd(x, _mm_set1_pd(-0.0));
         let half = _mm_or_pd(_mm_set1_pd(0.5), sign);
         let one = _mm_set1_pd(1.0);
@@ -268,6 +311,49 @@ mod tests {
             f64::MIN_POSITIVE,
         ] {
             same_bits(x);
+        }
+    }
+
+    #[test]
+    fn ln_gives_libms_bits_everywhere() {
+        let same = |x: f64| {
+            let (a, b) = (ln(x), libm::log(x));
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "ln({x:e}) = {a:e}, libm gives {b:e}"
+            );
+        };
+        let mut r = stream(9, 0, 0, 0, Purpose::Choice, 0);
+        // Nest sums lie in [1, options]; the wider ranges meet every exponent.
+        for (low, high) in [
+            (1.0f64, 32.0f64),
+            (0.5, 2.0),
+            (1e-300, 1e300),
+            (0.999, 1.001),
+        ] {
+            for _ in 0..300_000 {
+                let x = low * (high / low).powf(uniform(&mut r));
+                same(x);
+            }
+        }
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            std::f64::consts::SQRT_2,
+            std::f64::consts::FRAC_1_SQRT_2,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 3.0,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            same(x);
+            same(f64::from_bits(x.to_bits().wrapping_add(1)));
+            same(f64::from_bits(x.to_bits().wrapping_sub(1)));
         }
     }
 

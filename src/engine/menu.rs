@@ -1,6 +1,6 @@
 //! The menu of a round of choices (MODEL.md section 4): per region and service, the providers a
 //! CCG can choose from, with what the choice reads of each (price ratio, effective quality,
-//! closeness), taken from provider state once when the round starts. Choices never change
+//! closeness terms), taken from provider state once when the round starts. Choices never change
 //! provider state, so it holds for the whole round; `choice.rs` reads it.
 
 use crate::scenario::schema::ProviderKind;
@@ -27,9 +27,10 @@ pub(super) struct MenuOffer {
     pub(super) price_ratio: f64,
     /// Effective quality.
     pub(super) quality: f64,
-    /// Closeness when the relation holds.
+    /// The service's locality times the closeness when the relation holds (the utility's
+    /// closeness term, the same product the choice took before the menu held it).
     pub(super) close_related: f64,
-    /// Closeness otherwise.
+    /// The same when it does not.
     pub(super) close: f64,
 }
 
@@ -95,8 +96,8 @@ impl Replication<'_> {
                         relation,
                         price_ratio: line.price / sv.reference_price,
                         quality: line.eff_quality,
-                        close_related,
-                        close,
+                        close_related: sv.locality * close_related,
+                        close: sv.locality * close,
                     });
                 }
             }

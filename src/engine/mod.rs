@@ -18,6 +18,7 @@ mod finance;
 mod inspect;
 pub mod kernel;
 mod menu;
+mod nested;
 mod networks;
 mod observation;
 mod plan;
