@@ -589,7 +589,9 @@ source = "test"
         .arg(&file)
         .assert()
         .success();
-    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // Sentences are wrapped to the terminal's width: read them as one line.
+    let stdout = said.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(stdout.contains("In words: on "), "{stdout}");
     // A target observed under another configuration is named, not scored.
     assert!(

@@ -276,3 +276,338 @@ fn a_sweep_writes_runs_with_the_points_parameter_values() {
         fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial.toml")).unwrap()
     );
 }
+
+/// `--quiet` promises errors and warnings only: no progress bar, no tables, no notes. Every
+/// command that prints something is run quietly, the built-in scenario's included (its runs say
+/// they are calibrated), and must print nothing; an error and a warning are still said.
+#[test]
+fn quiet_prints_nothing_but_errors_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    // The built-in scenario where a command says it runs calibrated (run, compare: the default
+    // job is `compare`); the small market elsewhere, to keep the test short.
+    let builtin_reps = ["-n", "1", "--seed", "3"];
+    let commands: Vec<Vec<String>> = [
+        vec!["run", "--config", "all-local", "--out", &d("run")],
+        vec![
+            "compare",
+            "--config",
+            "all-local,national-comms",
+            "--out",
+            &d("compare"),
+        ],
+    ]
+    .into_iter()
+    .map(|c| {
+        c.into_iter()
+            .chain(builtin_reps)
+            .map(String::from)
+            .collect()
+    })
+    .chain(
+        [
+            vec![
+                "sweep",
+                fixture(),
+                "--config",
+                "national",
+                "--param",
+                "services.comms.locality=0:1:2",
+                "-n",
+                "2",
+                "--out",
+                &d("sweep"),
+            ],
+            vec!["backtest", fixture(), "-n", "2", "--out", &d("backtest")],
+            vec![
+                "sensitivity",
+                fixture(),
+                "--config",
+                "national",
+                "--all",
+                "-n",
+                "2",
+                "--trajectories",
+                "1",
+                "--out",
+                &d("sensitivity"),
+            ],
+            vec![
+                "calibrate",
+                "--config",
+                "national-comms",
+                "--particles",
+                "2",
+                "--generations",
+                "1",
+                "--reps",
+                "1",
+                "--out",
+                &d("calibrate"),
+            ],
+            vec!["validate", fixture()],
+            vec![
+                "generate",
+                "--ccgs",
+                "20",
+                "--providers",
+                "4",
+                "--regions",
+                "2",
+                "--out",
+                &d("generated.toml"),
+            ],
+            vec![
+                "run",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--out",
+                &d("s0"),
+            ],
+            vec![
+                "run",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "1/2",
+                "--out",
+                &d("s1"),
+            ],
+            vec!["merge", &d("s0"), &d("s1"), "--out", &d("merged")],
+            vec![
+                "backtest",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--out",
+                &d("b0"),
+            ],
+            // Complete already: a note that nothing is left to do.
+            vec![
+                "backtest",
+                fixture(),
+                "-n",
+                "4",
+                "--shard",
+                "0/2",
+                "--resume",
+                "--out",
+                &d("b0"),
+            ],
+        ]
+        .into_iter()
+        .map(|c| c.into_iter().map(String::from).collect()),
+    )
+    .collect();
+    for args in &commands {
+        let out = csmarket().arg("-q").args(args).output().unwrap();
+        let said = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert!(out.status.success(), "{args:?}: {}", said(&out.stderr));
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed: {}",
+            said(&out.stdout)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?} said: {}",
+            said(&out.stderr)
+        );
+    }
+    // An error is still said.
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "[scenario\n").unwrap();
+    let out = csmarket()
+        .arg("-q")
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.toml"),
+        "{out:?}"
+    );
+    // And so is a warning: an edited scenarios/england-2012.toml in the working folder did not run.
+    let local = dir.path().join("edited");
+    fs::create_dir_all(local.join("scenarios")).unwrap();
+    fs::write(local.join("scenarios/england-2012.toml"), "# edited\n").unwrap();
+    let out = csmarket()
+        .current_dir(&local)
+        .args(["-q", "run", "-n", "1", "--config", "all-local"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Warning: ") && err.contains("differs from the built-in copy"),
+        "{err}"
+    );
+    assert!(!err.contains("calibrated"), "a note under --quiet: {err}");
+}
+
+/// Every CSV file a command writes is described, column by column, in the data dictionary
+/// (`columns.csv`) of its folder or the nearest folder above it: run (with `--series`), compare,
+/// sweep (refined), sensitivity (with Morris), backtest and calibrate.
+#[test]
+fn every_csv_a_command_writes_has_each_column_in_the_data_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let out = |name: &str| root.join(name).display().to_string();
+    let commands: Vec<Vec<String>> = [
+        vec![
+            "run",
+            fixture(),
+            "-n",
+            "4",
+            "--series",
+            "--out",
+            &out("run"),
+        ],
+        vec!["compare", fixture(), "-n", "4", "--out", &out("compare")],
+        vec![
+            "sweep",
+            fixture(),
+            "--config",
+            "national",
+            "--param",
+            "services.comms.locality=0:1:3",
+            "--param",
+            "services.bi.locality=0.1,0.5",
+            "-n",
+            "4",
+            "--out",
+            &out("sweep"),
+        ],
+        vec![
+            "sweep",
+            fixture(),
+            "--config",
+            "national",
+            "--param",
+            "services.comms.locality=0:1:3",
+            "-n",
+            "8",
+            "--refine",
+            "--refine-steps",
+            "1",
+            "--out",
+            &out("refined"),
+        ],
+        vec![
+            "sensitivity",
+            fixture(),
+            "--config",
+            "national",
+            "--all",
+            "-n",
+            "2",
+            "--trajectories",
+            "1",
+            "--out",
+            &out("sensitivity"),
+        ],
+        vec!["backtest", fixture(), "-n", "2", "--out", &out("backtest")],
+        vec![
+            "calibrate",
+            "--config",
+            "national-comms",
+            "--particles",
+            "2",
+            "--generations",
+            "1",
+            "--reps",
+            "1",
+            "--out",
+            &out("calibrate"),
+        ],
+    ]
+    .into_iter()
+    .map(|c| c.into_iter().map(String::from).collect())
+    .collect();
+    for args in &commands {
+        let o = csmarket().arg("-q").args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let mut csvs = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "csv")
+                && p.file_name().is_some_and(|n| n != "columns.csv")
+            {
+                csvs.push(p);
+            }
+        }
+    }
+    let mut files = std::collections::BTreeSet::new();
+    for csv in &csvs {
+        let dictionary = csv
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(root))
+            .map(|a| a.join("columns.csv"))
+            .find(|c| c.exists())
+            .unwrap_or_else(|| panic!("no columns.csv for {}", csv.display()));
+        let entries: Vec<Vec<String>> = csv_rows(&dictionary).into_iter().skip(1).collect();
+        for e in &entries {
+            assert!(
+                !e[2].is_empty() && !e[3].is_empty(),
+                "{e:?} lacks a unit or a meaning"
+            );
+        }
+        let name = csv.file_name().unwrap().to_string_lossy().into_owned();
+        files.insert(name.clone());
+        for column in &csv_rows(csv)[0] {
+            assert!(
+                entries
+                    .iter()
+                    .any(|e| e[0] == name && csmarket::export::column::name_matches(&e[1], column)),
+                "{}: column `{column}` is not in {}",
+                csv.display(),
+                dictionary.display()
+            );
+        }
+    }
+    // Every kind of CSV was seen, so none escaped the check by not being written.
+    for f in [
+        "runs.csv",
+        "fates.csv",
+        "series.csv",
+        "replications.csv",
+        "providers.csv",
+        "services.csv",
+        "timeseries.csv",
+        "checkpoints.csv",
+        "comparison.csv",
+        "sweep.csv",
+        "tipping.csv",
+        "refine.csv",
+        "sensitivity.csv",
+        "morris.csv",
+        "backtest.csv",
+        "confusion.csv",
+        "scores.csv",
+        "targets.csv",
+        "posterior.csv",
+        "generations.csv",
+        "fit.csv",
+    ] {
+        assert!(files.contains(f), "no {f} written: {files:?}");
+    }
+}

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::options::Options;
+use super::terminal::TerminalTable;
 use super::{CommonArgs, InputError, output};
 use crate::experiment::shard::Shard;
 use crate::explore::calibrate::{self, CalibrationPlan, Listener, Mode, Outcome};
@@ -32,13 +33,16 @@ pub struct CalibrateArgs {
     /// Stop once a generation's tolerance (in tolerance units of the targets) is at most this.
     #[arg(long)]
     pub tolerance: Option<f64>,
-    /// Quantile of the last generation's distances that becomes the next tolerance.
+    /// Quantile of the last generation's distances that becomes the next tolerance, between 0
+    /// and 1.
     #[arg(long, default_value_t = 0.5)]
     pub quantile: f64,
-    /// Replications per particle; the distance uses each target's mean over them.
+    /// Replications per particle, 1 to 1000000000; the distance uses each target's mean over
+    /// them.
     #[arg(long, default_value_t = 5)]
     pub reps: u64,
-    /// Most proposals a particle may try in one generation before the calibration stops.
+    /// Most proposals a particle may try in one generation before the calibration stops, 1 to
+    /// 1000000.
     #[arg(long, default_value_t = 1000)]
     pub max_attempts: u32,
     /// Carry on from the generations saved in the output folder.
@@ -148,7 +152,7 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
             summary,
         } => {
             for n in &summary.notes {
-                errln!("note: {n}");
+                super::note(&format!("note: {n}"));
             }
             outln!(
                 "{:>10} {:>10} {:>10} {:>8} {:>11}",
@@ -170,48 +174,67 @@ pub fn calibrate(args: &CalibrateArgs, argv: &[String]) -> anyhow::Result<ExitCo
                 );
             }
             outln!("Stopped: {}.", summary.stop.describe());
-            outln!(
-                "{:<52} {:>12} {:>12} {:>24}",
-                "parameter",
-                "prior",
-                "median",
-                "90% interval"
-            );
-            for m in &summary.marginals {
-                outln!(
-                    "{:<52} {:>12} {:>12.4} {:>24}",
-                    m.path,
-                    format!("{}-{}", m.prior.0, m.prior.1),
-                    m.quantiles[1],
-                    format!("{:.4} to {:.4}", m.quantiles[0], m.quantiles[2])
-                );
-            }
-            outln!(
-                "{:<40} {:>10} {:>10} {:>22} {:>7}",
-                "target",
-                "observed",
-                "predicted",
-                "90% band",
-                "inside"
-            );
-            for f in &summary.fit {
-                outln!(
-                    "{:<40} {:>10.4} {:>10.4} {:>22} {:>7}",
-                    f.target,
-                    f.observed,
-                    f.mean,
-                    format!("{:.4} to {:.4}", f.band.0, f.band.1),
-                    if f.inside { "yes" } else { "no" }
-                );
-            }
+            let f = |x: f64| super::terminal::figure(x);
+            let width = super::terminal::width();
+            let parameters = TerminalTable {
+                header: ["parameter", "prior", "median", "90% interval"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: summary
+                    .marginals
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.path.clone(),
+                            format!("{} to {}", f(m.prior.0), f(m.prior.1)),
+                            f(m.quantiles[1]),
+                            format!("{} to {}", f(m.quantiles[0]), f(m.quantiles[2])),
+                        ]
+                    })
+                    .collect(),
+                groups: vec![vec![1, 2, 3]],
+            };
+            out!("\n{}\n", parameters.render(width));
+            let fit = TerminalTable {
+                header: ["target", "observed", "predicted", "90% band", "inside"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: summary
+                    .fit
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.target.clone(),
+                            f(x.observed),
+                            f(x.mean),
+                            format!("{} to {}", f(x.band.0), f(x.band.1)),
+                            if x.inside { "yes" } else { "no" }.into(),
+                        ]
+                    })
+                    .collect(),
+                groups: vec![vec![1, 2, 3, 4]],
+            };
+            out!("{}", fit.render(width));
             if !summary.unreachable.is_empty() {
-                outln!(
-                    "Cannot be reached: no particle comes within one tolerance of {}.",
-                    summary.unreachable.join(", ")
+                out!(
+                    "{}",
+                    super::terminal::wrap(
+                        &format!(
+                            "Cannot be reached: no particle comes within one tolerance of {}.",
+                            summary.unreachable.join(", ")
+                        ),
+                        super::terminal::prose_width(),
+                        "",
+                        "  "
+                    )
                 );
             }
             if let Some(last) = generations.last() {
                 output::write_files(&dir, &files(&setup, &generations, last, &summary))?;
+                super::study_output::write_dictionary(
+                    &dir,
+                    &crate::export::calibration::columns(&setup),
+                )?;
                 let drawn = crate::charts::calibration::calibration_charts(
                     &setup,
                     last,

@@ -254,12 +254,18 @@ pub fn write_comparison(
     out!("{}", difference_table(&outcome.comparison));
     if let Some(p) = &plan.posterior {
         let p = p.source();
-        outln!(
-            "Calibrated model: each run drew its parameter values from {} ({} particles, \
-             SHA-256 {}).",
-            p.file,
-            p.rows,
-            p.sha256
+        out!(
+            "{}",
+            super::terminal::wrap(
+                &format!(
+                    "Calibrated model: each run drew its parameter values from {} ({} particles, \
+                     SHA-256 {}).",
+                    p.file, p.rows, p.sha256
+                ),
+                super::terminal::prose_width(),
+                "",
+                ""
+            )
         );
     }
     outln!("Report: {}", out.join(layout::REPORT_HTML).display());

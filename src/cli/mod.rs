@@ -26,6 +26,7 @@ pub mod stop;
 pub mod study_merge;
 pub mod study_output;
 pub mod study_shards;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -109,11 +110,13 @@ pub enum Command {
   csmarket sweep --config national-comms --param providers.national-comms.reserves=0:4e6:9 --refine")]
     Sweep(explore::SweepArgs),
     /// Rank uncertain parameters by their effect: tornado (one at a time) and Morris screening.
+    // --posterior comes with the shared options but sensitivity refuses it: not shown.
+    #[command(mut_arg("posterior", |a| a.hide(true)))]
     #[command(after_help = "Examples:
   csmarket sensitivity --config national-comms
   csmarket sensitivity --config national-comms --metrics survival:national-comms,cost_per_head --all")]
     Sensitivity(explore::SensitivityArgs),
-    /// Score the model against the scenario's observed checkpoint ratings.
+    /// Score the model against the scenario's observations: checkpoint ratings and targets.
     #[command(after_help = "Examples:
   csmarket backtest
   csmarket backtest -n 500 --seed 7")]
@@ -125,7 +128,7 @@ pub enum Command {
         mut_arg("posterior", |a| a.hide(true))
     )]
     #[command(after_help = "Examples:
-  csmarket calibrate scenarios/tutorial.toml --config collaborative --particles 200 --reps 5
+  csmarket calibrate --config national-comms --particles 200 --reps 5
   csmarket calibrate --config national-comms --resume
   csmarket run --config national-comms --posterior output/england-2012/calibrate/posterior.csv")]
     Calibrate(calibrate::CalibrateArgs),
@@ -290,11 +293,18 @@ pub fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A note for people on standard error (what was written, which scenario ran); `--quiet` drops it.
+/// A note for people on standard error (what was written, which scenario ran, where a run
+/// resumed from); `--quiet` drops it.
 pub fn note(text: &str) {
     if !quiet() {
         say_err(&format!("{text}\n"));
     }
+}
+
+/// A warning on standard error, said even under `--quiet`: something the user most likely did not
+/// mean, such as a local scenario file that did not run.
+pub fn warn(text: &str) {
+    say_err(&format!("Warning: {text}\n"));
 }
 
 /// Writes text to standard output (`--quiet` drops it). A closed stdout (`csmarket validate *.toml | head -1`) is not
@@ -344,12 +354,12 @@ pub fn error_message(e: &anyhow::Error) -> String {
 pub fn lock_output(dir: &Path, argv: &[String]) -> anyhow::Result<OutputLock> {
     let lock = OutputLock::acquire(dir, argv)?;
     if !lock.cleaned().is_empty() {
-        errln!(
+        note(&format!(
             "Removed {} temporary file{} a stopped run left in {}",
             lock.cleaned().len(),
             if lock.cleaned().len() == 1 { "" } else { "s" },
             dir.display()
-        );
+        ));
     }
     Ok(lock)
 }

@@ -72,7 +72,13 @@ impl Options {
         };
         let notes = super::scenario_notes(args.scenario.as_ref());
         for n in &notes {
-            errln!("Note: {n}.");
+            // The built-in copy ran while the folder holds an edited one: most likely not what
+            // was meant, so said even under --quiet.
+            if args.scenario.is_none() {
+                super::warn(&format!("{n}."));
+            } else {
+                super::note(&format!("Note: {n}."));
+            }
         }
         Ok(Options {
             notes,
@@ -107,7 +113,13 @@ impl Options {
              to run its own values instead",
             source.file, source.rows, source.sha256
         );
-        errln!("Note: {note}.");
+        let wrapped = super::terminal::wrap(
+            &format!("Note: {note}."),
+            super::terminal::prose_width(),
+            "",
+            "",
+        );
+        super::note(wrapped.trim_end());
         self.notes.push(note);
         self.posterior = Some(Arc::new(p));
         Ok(self)

@@ -35,43 +35,30 @@ pub fn write_configuration_charts(
 }
 
 /// The verdict printed at the end of a run: the viability table (a row per configuration, the
-/// best value per column marked) and one plain sentence per configuration.
+/// best value per column marked) folded to the terminal's width, then what its columns mean and a
+/// plain sentence per configuration, wrapped.
 pub fn headline_table(summaries: &[Summary]) -> String {
-    let t = crate::report::verdict::table(summaries, None);
-    let widths: Vec<usize> = (0..t.header.len())
-        .map(|k| {
-            t.rows
-                .iter()
-                .map(|r| r.get(k).map_or(0, |c| c.chars().count()))
-                .chain([t.header[k].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (k, c) in cells.iter().enumerate() {
-            let pad = widths[k].saturating_sub(c.chars().count());
-            if k == 0 {
-                l.push_str(c);
-                l.push_str(&" ".repeat(pad));
-            } else {
-                l.push_str("  ");
-                l.push_str(&" ".repeat(pad));
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string() + "\n"
+    use super::terminal::{self, TerminalTable};
+    use crate::report::verdict;
+    let t = verdict::table(summaries, None);
+    let split = verdict::FIRST_COST_COLUMN.min(t.header.len());
+    let table = TerminalTable {
+        header: verdict::short_header(&t),
+        groups: vec![(1..split).collect(), (split..t.header.len()).collect()],
+        rows: t.rows,
     };
-    let mut s = format!("{}\n", t.caption);
-    s.push_str(&line(&t.header));
-    for r in &t.rows {
-        s.push_str(&line(r));
-    }
-    s.push_str(&crate::report::verdict::definition(summaries));
+    let prose = terminal::prose_width();
+    let mut s = terminal::wrap(&t.caption, prose, "", "");
+    s.push_str(&table.render(terminal::width()));
     s.push('\n');
-    for sentence in crate::report::verdict::sentences(summaries) {
-        s.push_str(&format!("- {sentence}\n"));
+    s.push_str(&terminal::wrap(
+        &verdict::definition(summaries),
+        prose,
+        "",
+        "",
+    ));
+    for sentence in verdict::sentences(summaries) {
+        s.push_str(&terminal::wrap(&sentence, prose, "- ", "  "));
     }
     s
 }

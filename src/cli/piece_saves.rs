@@ -118,12 +118,12 @@ impl PieceSaves {
             } else {
                 format!(" shard {}", identity.shard)
             };
-            errln!(
+            super::note(&format!(
                 "{}{shard}: resuming with pieces 1..{} saved in {}",
                 identity.command,
                 loaded.len(),
                 dir.display()
-            );
+            ));
         }
         let named = |e: std::io::Error| anyhow::anyhow!("{}: {e}", rows_path.display());
         let rows = match rows {

@@ -120,39 +120,60 @@ impl RunPlan {
     /// its layout (ids, names, checkpoints) is every posterior row's, without the cost of
     /// compiling a market per row.
     pub fn base_market(&self, configuration: &str) -> anyhow::Result<Market> {
-        let resolved = self.scenario.resolve(configuration)?;
-        let mut market = Market::compile(&resolved, configuration).map_err(|e| {
-            InputError(format!(
-                "{}: in configuration `{configuration}`: {e}",
-                self.scenario.file
-            ))
-        })?;
-        market.seed = self.seed;
-        Ok(market)
+        base_market(&self.scenario, configuration, self.seed)
     }
 
     /// The compiled market of a configuration, with the plan's seed and, under a posterior, the
     /// market of every posterior row for the replications to draw from.
     pub fn market(&self, configuration: &str) -> anyhow::Result<Market> {
-        let mut market = self.base_market(configuration)?;
-        if let Some(p) = &self.posterior {
-            let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
-                let row = Posterior::under_configuration(row, &self.scenario, configuration);
-                let resolved = self
-                    .scenario
-                    .resolve_with(configuration, &row)
-                    .map_err(|e| e.to_string())?;
-                Market::compile(&resolved, configuration).map_err(|e| e.to_string())
-            };
-            p.attach(&mut market, &build).map_err(InputError)?;
-        }
-        Ok(market)
+        market(
+            &self.scenario,
+            self.posterior.as_ref(),
+            configuration,
+            self.seed,
+        )
     }
 
     /// Threads actually used.
     pub fn thread_count(&self) -> usize {
         crate::experiment::Provenance::threads_used(self.threads)
     }
+}
+
+/// A configuration's market compiled at the scenario's own values, with the master seed `seed`.
+fn base_market(scenario: &Scenario, configuration: &str, seed: u64) -> anyhow::Result<Market> {
+    let resolved = scenario.resolve(configuration)?;
+    let mut market = Market::compile(&resolved, configuration).map_err(|e| {
+        InputError(format!(
+            "{}: in configuration `{configuration}`: {e}",
+            scenario.file
+        ))
+    })?;
+    market.seed = seed;
+    Ok(market)
+}
+
+/// A configuration's market as `run` simulates it: under a posterior, with the market of every
+/// posterior row attached for the replications to draw from (`bench` measures the same).
+pub fn market(
+    scenario: &Scenario,
+    posterior: Option<&std::sync::Arc<Posterior>>,
+    configuration: &str,
+    seed: u64,
+) -> anyhow::Result<Market> {
+    // The seed first: every posterior row's market takes the base market's.
+    let mut market = base_market(scenario, configuration, seed)?;
+    if let Some(p) = posterior {
+        let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+            let row = Posterior::under_configuration(row, scenario, configuration);
+            let resolved = scenario
+                .resolve_with(configuration, &row)
+                .map_err(|e| e.to_string())?;
+            Market::compile(&resolved, configuration).map_err(|e| e.to_string())
+        };
+        p.attach(&mut market, &build).map_err(InputError)?;
+    }
+    Ok(market)
 }
 
 /// The identity of a configuration's run under a plan.
@@ -243,14 +264,14 @@ pub fn run_configuration(
         open_log,
         &|done| {
             if !started.swap(true, std::sync::atomic::Ordering::Relaxed) && done > 0 {
-                errln!(
+                super::note(&format!(
                     "{configuration}: resuming with replications {}..{} of {}..{} saved in {}",
                     range.start,
                     range.start + done,
                     range.start,
                     range.end,
                     resume::progress_dir(&dir).display()
-                );
+                ));
                 bar.resumed(done);
             } else {
                 bar.done(done);

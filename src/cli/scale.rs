@@ -97,13 +97,13 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Some(p) if p.as_os_str() != "-" => {
             atomic::write(p, text.as_bytes())
                 .with_context(|| format!("cannot write {}", p.display()))?;
-            errln!(
+            super::note(&format!(
                 "Wrote {} ({} CCGs, {} local CSUs, {} regions)",
                 p.display(),
                 size.ccgs,
                 size.providers,
                 size.regions
-            );
+            ));
         }
         _ => {
             let mut out = std::io::stdout().lock();
@@ -204,12 +204,15 @@ fn mib(bytes: u64) -> String {
 
 /// `csmarket bench`.
 pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let options = Options::from_args(&CommonArgs {
+    let common = CommonArgs {
         scenario: args.scenario.clone(),
         replications: Some(args.replications),
         ..CommonArgs::default()
-    })?;
+    };
+    // The built-in England 2012 is measured calibrated, as `run` simulates it.
+    let options = Options::from_args(&common)?.calibrated(&common)?;
     let configs = options.configurations(&args.configs)?;
+    let posterior = options.posterior.clone();
     let scenario = options.scenario;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = if args.threads.is_empty() {
@@ -237,6 +240,14 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         scenario.base.scenario.name,
         scenario.file
     );
+    if let Some(p) = &posterior {
+        let source = p.source();
+        outln!(
+            "Calibrated: each replication draws its parameters from {} ({} particles)",
+            source.file,
+            source.rows
+        );
+    }
     // The bare kernel, measured in this run on one thread, is what each configuration's cost per
     // decision is compared with (issue 11).
     let kernel_ns = engine::kernel::bare_kernel_ns(KERNEL_DECISIONS, 5);
@@ -247,9 +258,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     );
     let before = peak_memory();
     for c in &configs {
-        let resolved = scenario.resolve(c)?;
-        let market = Market::compile(&resolved, c)
-            .map_err(|e| InputError(format!("{}: in configuration `{c}`: {e}", scenario.file)))?;
+        let market = super::run::market(&scenario, posterior.as_ref(), c, options.seed)?;
         outln!(
             "\n{c}: {} CCGs, {} providers, {} services, {} quarters",
             market.ccgs.len(),

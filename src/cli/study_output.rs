@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::output;
+use super::terminal::{self, TerminalTable};
 use crate::charts;
 use crate::explore::sweep::SweepPlan;
 use crate::explore::{self, Study};
@@ -16,6 +17,13 @@ use crate::export::layout;
 pub fn write_scenario(dir: &Path, scenario: &crate::scenario::Scenario) -> anyhow::Result<()> {
     let file = dir.join(layout::SCENARIO);
     export::atomic::write(&file, scenario.text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// Writes the data dictionary `columns.csv` of a study's folder.
+pub fn write_dictionary(dir: &Path, columns: &[export::column::Column]) -> anyhow::Result<()> {
+    let file = dir.join(layout::COLUMNS);
+    export::atomic::write(&file, &export::column::columns_csv(columns)?)
         .with_context(|| format!("cannot write {}", file.display()))
 }
 
@@ -41,17 +49,16 @@ pub fn write_sweep(
     mut result: crate::explore::sweep::SweepResult,
     argv: &[String],
 ) -> anyhow::Result<()> {
-    export::atomic::write(
-        &dir.join(layout::COLUMNS),
-        &export::column::columns_csv(&export::tidy::runs_columns(&parameters(plan)))?,
-    )
-    .with_context(|| format!("cannot write {}", dir.join(layout::COLUMNS).display()))?;
+    let mut columns = export::tidy::runs_columns(&parameters(plan));
+    let axes: Vec<String> = result.axes.iter().map(|a| a.path.clone()).collect();
+    columns.extend(export::sweep::columns(&axes));
+    write_dictionary(dir, &columns)?;
     write_scenario(dir, &plan.study.scenario)?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::sweep::files(&result))?;
     output::write_charts(dir, &charts::explore::sweep_charts(&result)?)?;
     for n in &result.notes {
-        errln!("note: {n}");
+        super::note(&format!("note: {n}"));
     }
     outln!(
         "{} points x {} replications of `{}`",
@@ -62,12 +69,14 @@ pub fn write_sweep(
     if result.tipping.is_empty() {
         outln!("No provider's survival crosses 50% within the sweep.");
     } else {
+        // The parameter on a line of its own: a path is long, and a grid has several.
+        let along: Vec<&str> = result.axes.iter().map(|a| a.path.as_str()).collect();
+        outln!("Where survival crosses 50%, along {}:", along.join(" and "));
         outln!(
-            "{:<28} {:<8} {:<9} tipping point (interval) on {}",
+            "{:<28} {:<8} {:<9} tipping point (interval)",
             "provider",
             "method",
-            "direction",
-            result.axes[0].path
+            "direction"
         );
         for t in &result.tipping {
             let fixed = t
@@ -108,14 +117,15 @@ pub fn write_sensitivity(
     argv: &[String],
 ) -> anyhow::Result<()> {
     write_scenario(dir, &study.scenario)?;
+    write_dictionary(dir, &export::sensitivity::columns())?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::sensitivity::files(&result))?;
     output::write_charts(dir, &charts::explore::sensitivity_charts(&result)?)?;
     if !result.skipped.is_empty() {
-        errln!(
+        super::note(&format!(
             "note: {} parameters left out (listed in sensitivity.json)",
             result.skipped.len()
-        );
+        ));
     }
     outln!(
         "{} parameters varied by ±{}% on `{}`, {} replications per run",
@@ -157,6 +167,7 @@ pub fn write_backtest(
     argv: &[String],
 ) -> anyhow::Result<()> {
     write_scenario(dir, &study.scenario)?;
+    write_dictionary(dir, &export::backtest::columns())?;
     result.origin.command_line = argv.to_vec();
     output::write_files(dir, &export::backtest::files(&result))?;
     output::write_charts(dir, &charts::explore::backtest_charts(&result)?)?;
@@ -185,49 +196,84 @@ pub fn write_backtest(
             row[3]
         );
     }
-    outln!("In words: {}.", s.verdict());
+    let prose = terminal::prose_width();
+    out!(
+        "{}",
+        terminal::wrap(&format!("In words: {}.", s.verdict()), prose, "", "")
+    );
     if !result.targets.is_empty() {
-        outln!(
-            "\n{:<36} {:>9} {:>9} {:>21} {:>6} {:>9} {:>9} {:>7}",
-            "target",
-            "observed",
-            "mean",
-            "90% band",
-            "inside",
-            "crps",
-            "reference",
-            "skill"
-        );
+        let f = |x: f64| terminal::figure(x);
+        let table = TerminalTable {
+            header: [
+                "target",
+                "observed",
+                "mean",
+                "90% band",
+                "inside",
+                "crps",
+                "reference",
+                "skill",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: result
+                .targets
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.target.clone(),
+                        f(t.observed),
+                        f(t.mean),
+                        format!("{} to {}", f(t.p5), f(t.p95)),
+                        if t.inside_90 { "yes" } else { "no" }.into(),
+                        f(t.crps),
+                        f(t.reference),
+                        format!("{:+.2}", t.skill),
+                    ]
+                })
+                .collect(),
+            groups: vec![vec![1, 2, 3, 4], vec![5, 6, 7]],
+        };
+        outln!("");
+        out!("{}", table.render(terminal::width()));
+        outln!("");
         for t in &result.targets {
-            outln!(
-                "{:<36} {:>9.4} {:>9.4} {:>10.4} to {:<7.4} {:>6} {:>9.4} {:>9.4} {:>+7.2}",
-                t.target,
-                t.observed,
-                t.mean,
-                t.p5,
-                t.p95,
-                if t.inside_90 { "yes" } else { "no" },
-                t.crps,
-                t.reference,
-                t.skill
+            out!(
+                "{}",
+                terminal::wrap(&format!("{}: {}.", t.target, t.verdict()), prose, "", "  ")
             );
         }
-        for t in &result.targets {
-            outln!("{}: {}.", t.target, t.verdict());
-        }
-        outln!(
-            "In words: {}.",
-            explore::target_check::summary(&result.targets)
+        out!(
+            "{}",
+            terminal::wrap(
+                &format!(
+                    "In words: {}.",
+                    explore::target_check::summary(&result.targets)
+                ),
+                prose,
+                "",
+                ""
+            )
         );
     }
     for n in &result.target_notes {
-        outln!("Note: {n}.");
+        out!(
+            "{}",
+            terminal::wrap(&format!("Note: {n}."), prose, "", "  ")
+        );
     }
     if let Some(p) = &result.origin.posterior {
-        outln!(
-            "Calibrated model: parameters drawn from {} (SHA-256 {}).",
-            p.file,
-            p.sha256
+        out!(
+            "{}",
+            terminal::wrap(
+                &format!(
+                    "Calibrated model: parameters drawn from {} (SHA-256 {}).",
+                    p.file, p.sha256
+                ),
+                prose,
+                "",
+                ""
+            )
         );
     }
     outln!("Results written to {}/", dir.display());

@@ -107,12 +107,12 @@ pub fn study_identity(
 pub fn already_complete(dir: &Path, identity: &StudyIdentity, resume: bool) -> bool {
     let done = resume && identity.shard != Shard::WHOLE && study_shard::complete(dir, identity);
     if done {
-        errln!(
+        super::note(&format!(
             "Shard {} of this {} is complete already in {}: nothing to do.",
             identity.shard,
             identity.command,
             dir.display()
-        );
+        ));
     }
     done
 }

@@ -1,9 +1,195 @@
 //! The files of a back-test: `backtest.csv`, `confusion.csv`, `scores.csv`, `targets.csv` and
 //! `backtest.json`.
 
+use super::column::{Column, column};
 use super::{Exporter, json_bytes, layout, num, to_csv};
 use crate::experiment::RatingOutcome;
 use crate::explore::backtest::{BacktestResult, brier_one, outcome_index, outcome_name};
+
+const P: &str = "probability (0 to 1)";
+
+/// The columns of `scores.csv`, in order: (name, unit, meaning).
+const SCORES: [(&str, &str, &str); 6] = [
+    ("observations", "ratings", "the recorded ratings scored"),
+    (
+        "accuracy",
+        "share (0 to 1)",
+        "share of recorded ratings whose modal prediction is right",
+    ),
+    (
+        "brier",
+        "score (0 best, 2 worst)",
+        "multi-class Brier score: mean over ratings of the sum over A, B, C and unrated of \
+         (p - observed)^2",
+    ),
+    (
+        "brier_base_rate",
+        "score (0 best, 2 worst)",
+        "the Brier score of predicting the observed base rates for every provider",
+    ),
+    (
+        "brier_skill",
+        "score (1 best)",
+        "1 - brier / brier_base_rate: above 0 when the model beats the base rates",
+    ),
+    ("replications", "runs", "replications simulated"),
+];
+
+/// The columns of `targets.csv`, in order: (name, unit, meaning).
+const TARGETS: [(&str, &str, &str); 16] = [
+    ("target", "name", "the target (kind, and what it counts)"),
+    (
+        "configuration",
+        "name",
+        "the configuration it was observed under",
+    ),
+    ("observed", "the target's unit", "the observed value"),
+    (
+        "tolerance",
+        "the target's unit",
+        "the tolerance the scenario gives it",
+    ),
+    (
+        "mean",
+        "the target's unit",
+        "the model's mean over replications",
+    ),
+    (
+        "p5",
+        "the target's unit",
+        "5th percentile of the model over replications",
+    ),
+    (
+        "p95",
+        "the target's unit",
+        "95th percentile of the model over replications",
+    ),
+    (
+        "inside_90",
+        "true or false",
+        "whether the observed value is inside the model's 5-95% band",
+    ),
+    (
+        "crps",
+        "the target's unit",
+        "continuous ranked probability score of the model's replications (0: certain and right)",
+    ),
+    (
+        "reference",
+        "the target's unit",
+        "the naive reference forecast (see reference_rule)",
+    ),
+    (
+        "reference_crps",
+        "the target's unit",
+        "the reference's score: its absolute error",
+    ),
+    (
+        "skill",
+        "score (1 best)",
+        "1 - crps / reference_crps: above 0 when the model beats the reference",
+    ),
+    (
+        "beats_reference",
+        "true or false",
+        "whether skill is above 0",
+    ),
+    (
+        "reference_rule",
+        "text",
+        "how the reference forecast is made",
+    ),
+    ("verdict", "text", "the comparison in words"),
+    (
+        "source",
+        "text",
+        "where the observation comes from, as the scenario says",
+    ),
+];
+
+/// The columns of a back-test's `backtest.csv`, `confusion.csv`, `scores.csv` and
+/// `targets.csv`, for the data dictionary.
+pub fn columns() -> Vec<Column> {
+    let b = layout::BACKTEST_CSV;
+    let mut c = vec![
+        column(
+            b,
+            "checkpoint",
+            "id",
+            "the checkpoint of the recorded rating",
+        ),
+        column(b, "provider", "id", "the provider rated"),
+        column(b, "observed", "A, B, C or unrated", "the recorded rating"),
+    ];
+    for o in RatingOutcome::ALL {
+        let o = o.as_str();
+        c.push(column(
+            b,
+            &format!("p_{o}"),
+            P,
+            &if o == "unrated" {
+                "share of runs in which the provider was not open at the checkpoint".to_string()
+            } else {
+                format!("share of runs in which the provider is rated {o} there")
+            },
+        ));
+    }
+    c.extend([
+        column(
+            b,
+            "modal",
+            "A, B, C or unrated",
+            "the most likely outcome (ties go to the earlier of A, B, C, unrated)",
+        ),
+        column(
+            b,
+            "correct",
+            "true or false",
+            "whether modal is the recorded rating",
+        ),
+        column(
+            b,
+            "brier",
+            "score (0 best, 2 worst)",
+            "this rating's Brier score: the sum over outcomes of (p - observed)^2",
+        ),
+        column(
+            b,
+            "replications",
+            "runs",
+            "runs the probabilities come from",
+        ),
+    ]);
+    let f = layout::CONFUSION_CSV;
+    c.push(column(
+        f,
+        "observed",
+        "A, B, C or unrated",
+        "the recorded rating",
+    ));
+    for o in RatingOutcome::ALL {
+        c.push(column(
+            f,
+            &format!("predicted_{}", o.as_str()),
+            "ratings",
+            &format!(
+                "recorded ratings of this row whose modal prediction is {}",
+                o.as_str()
+            ),
+        ));
+    }
+    for (table, file) in [
+        (&SCORES[..], layout::SCORES_CSV),
+        (&TARGETS[..], layout::TARGETS_CSV),
+    ] {
+        c.extend(table.iter().map(|(n, u, m)| column(file, n, u, m)));
+    }
+    c
+}
+
+fn names(table: &[(&str, &str, &str)]) -> Vec<String> {
+    table.iter().map(|(n, _, _)| n.to_string()).collect()
+}
 
 /// `backtest.csv`: one row per recorded rating with the probability of each outcome, then the
 /// scores as comment-free summary rows (`provider` = `ALL`).
@@ -50,14 +236,7 @@ pub fn confusion_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
 pub fn scores_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
     let s = &r.scores;
     to_csv(vec![
-        vec![
-            "observations".into(),
-            "accuracy".into(),
-            "brier".into(),
-            "brier_base_rate".into(),
-            "brier_skill".into(),
-            "replications".into(),
-        ],
+        names(&SCORES),
         vec![
             s.n.to_string(),
             num(Some(s.accuracy)),
@@ -72,28 +251,7 @@ pub fn scores_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
 /// `targets.csv`: one row per calibration target: observed, the model's mean and 90% band, its
 /// CRPS, the naive reference and its CRPS, the skill, and the verdict in words.
 pub fn targets_csv(r: &BacktestResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "target",
-            "configuration",
-            "observed",
-            "tolerance",
-            "mean",
-            "p5",
-            "p95",
-            "inside_90",
-            "crps",
-            "reference",
-            "reference_crps",
-            "skill",
-            "beats_reference",
-            "reference_rule",
-            "verdict",
-            "source",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![names(&TARGETS)];
     for t in &r.targets {
         rows.push(vec![
             t.target.clone(),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::column::{Column, column};
 use super::{Exporter, atomic, json_bytes, layout, num, to_csv};
 use crate::experiment::sealed;
 use crate::experiment::shard::Shard;
@@ -100,6 +101,129 @@ impl Store for FileStore {
     }
 }
 
+const DISTANCE: &str = "tolerances (root mean square)";
+
+/// The columns of `generations.csv`, in order: (name, unit, meaning).
+const GENERATIONS: [(&str, &str, &str); 6] = [
+    (
+        "generation",
+        "index",
+        "the generation (0 samples the prior)",
+    ),
+    (
+        "tolerance",
+        DISTANCE,
+        "the largest distance accepted; empty for generation 0, which accepts every prior draw",
+    ),
+    (
+        "acceptance_rate",
+        "share (0 to 1)",
+        "particles accepted per proposal simulated",
+    ),
+    (
+        "ess",
+        "particles",
+        "effective sample size of the weights: (sum w)^2 / sum w^2",
+    ),
+    (
+        "simulations",
+        "proposals",
+        "proposals simulated (each with --reps replications)",
+    ),
+    (
+        "median_distance",
+        DISTANCE,
+        "the weighted median distance of the accepted particles",
+    ),
+];
+
+/// The columns of `fit.csv`, in order: (name, unit, meaning).
+const FIT: [(&str, &str, &str); 9] = [
+    ("target", "name", "the target (kind, and what it counts)"),
+    ("observed", "the target's unit", "the observed value"),
+    (
+        "tolerance",
+        "the target's unit",
+        "the tolerance the scenario gives it",
+    ),
+    (
+        "predictive_mean",
+        "the target's unit",
+        "posterior predictive mean: over every particle's replications, weighted by its weight",
+    ),
+    (
+        "p5",
+        "the target's unit",
+        "5th percentile of the posterior predictive distribution",
+    ),
+    (
+        "p95",
+        "the target's unit",
+        "95th percentile of the posterior predictive distribution",
+    ),
+    (
+        "inside_90",
+        "true or false",
+        "whether the observed value is inside the 5-95% band",
+    ),
+    (
+        "closest_in_tolerances",
+        "tolerances",
+        "how far the closest particle comes, in tolerances; above 1: the target cannot be reached",
+    ),
+    (
+        "source",
+        "text",
+        "where the observation comes from, as the scenario says",
+    ),
+];
+
+fn names(table: &[(&str, &str, &str)]) -> Vec<String> {
+    table.iter().map(|(n, _, _)| n.to_string()).collect()
+}
+
+/// The columns of a calibration's `posterior.csv`, `generations.csv` and `fit.csv`, for the data
+/// dictionary: a column of `posterior.csv` per calibrated parameter of `setup`.
+pub fn columns(setup: &Setup) -> Vec<Column> {
+    let f = layout::POSTERIOR_CSV;
+    let mut c = vec![column(
+        f,
+        "particle",
+        "index",
+        "the particle of the last generation",
+    )];
+    c.extend(setup.parameters.iter().map(|p| {
+        column(
+            f,
+            &p.path,
+            "as in the scenario",
+            &format!(
+                "the particle's value of the parameter (uniform prior from {} to {})",
+                p.min, p.max
+            ),
+        )
+    }));
+    c.push(column(
+        f,
+        "weight",
+        "weight (sums to 1)",
+        "the particle's importance weight; --posterior draws rows by it",
+    ));
+    c.push(column(
+        f,
+        "distance",
+        DISTANCE,
+        "root mean square over targets of (simulated mean - observed) / tolerance",
+    ));
+    for (table, file) in [
+        (&GENERATIONS[..], layout::GENERATIONS_CSV),
+        (&FIT[..], layout::FIT_CSV),
+    ] {
+        c.extend(table.iter().map(|(n, u, m)| column(file, n, u, m)));
+    }
+    c
+}
+
 /// `posterior.csv`: one row per particle of the last generation.
 pub fn posterior_csv(setup: &Setup, g: &Generation) -> anyhow::Result<Vec<u8>> {
     let mut header = vec!["particle".to_string()];
@@ -118,18 +242,7 @@ pub fn posterior_csv(setup: &Setup, g: &Generation) -> anyhow::Result<Vec<u8>> {
 
 /// `generations.csv`: tolerance, acceptance rate, effective sample size and simulations.
 pub fn generations_csv(gs: &[Generation]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "generation",
-            "tolerance",
-            "acceptance_rate",
-            "ess",
-            "simulations",
-            "median_distance",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![names(&GENERATIONS)];
     for g in gs {
         let d: Vec<f64> = g.particles.iter().map(|p| p.distance).collect();
         let w: Vec<f64> = g.particles.iter().map(|p| p.weight).collect();
@@ -147,21 +260,7 @@ pub fn generations_csv(gs: &[Generation]) -> anyhow::Result<Vec<u8>> {
 
 /// `fit.csv`: each target against the posterior predictive distribution.
 pub fn fit_csv(fits: &[Fit]) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "target",
-            "observed",
-            "tolerance",
-            "predictive_mean",
-            "p5",
-            "p95",
-            "inside_90",
-            "closest_in_tolerances",
-            "source",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![names(&FIT)];
     for f in fits {
         rows.push(vec![
             f.target.clone(),

@@ -9,10 +9,17 @@
 //! OUT/compare/                compare:  runs.csv columns.csv scenario.toml comparison.csv,
 //!                                       report.html, report.md, comparison charts,
 //!                                       and a <configuration>/ folder like run's for each
-//! OUT/sweep/                  sweep:    sweep.csv tipping.csv refine.csv sweep.json, charts
-//! OUT/sensitivity/            sensitivity.csv morris.csv sensitivity.json, charts
-//! OUT/backtest/               backtest.csv confusion.csv scores.csv backtest.json, chart
+//! OUT/sweep/                  sweep:    sweep.csv tipping.csv refine.csv runs.csv columns.csv
+//!                                       sweep.json, charts
+//! OUT/sensitivity/            sensitivity.csv morris.csv columns.csv sensitivity.json, charts
+//! OUT/backtest/               backtest.csv confusion.csv scores.csv targets.csv columns.csv
+//!                                       backtest.json, chart
+//! OUT/calibrate/              posterior.csv generations.csv fit.csv columns.csv
+//!                                       calibration.json, charts, state/
 //! ```
+//!
+//! Each `columns.csv` describes every column of every CSV file in its folder and the folders
+//! below it (file, column, unit, meaning).
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::column::{Column, column, stat_columns};
 use super::{Exporter, json_bytes, layout, num, to_csv, write};
 use crate::experiment::{
     CATEGORIES, Figure, HeadlineFigures, MarketFigure, Provenance, RatingOutcome, Summary,
@@ -82,6 +83,203 @@ fn stat_headers(name: &str, quantiles: &[&str]) -> Vec<String> {
 const Q3: [f64; 3] = [0.05, 0.5, 0.95];
 const Q3N: [&str; 3] = ["p05", "p50", "p95"];
 
+/// The provider figures of `providers.csv` summarised over runs: (name, unit, what).
+const PROVIDER_FIGURES: [(&str, &str, &str); 6] = [
+    (
+        "margin",
+        "share of revenue",
+        "the surplus over revenue of its last four quarters open",
+    ),
+    ("customers", "CCGs", "the CCGs buying from it at the end"),
+    (
+        "population",
+        "people",
+        "the population of the CCGs buying from it at the end",
+    ),
+    ("staff", "FTE", "its staff at the end"),
+    ("reserves", "£", "its reserves at the end"),
+    (
+        "revenue",
+        "£",
+        "its revenue over its last four quarters open",
+    ),
+];
+
+/// The columns of `providers.csv` (a family per checkpoint: `p_<checkpoint>_A` ...).
+pub fn providers_columns() -> Vec<Column> {
+    let f = layout::PROVIDERS;
+    let p = "probability (0 to 1)";
+    let mut c = vec![
+        column(f, "config", "name", "the configuration run"),
+        column(f, "provider", "id", "the provider (its id in the scenario)"),
+        column(f, "name", "text", "the provider's name"),
+        column(
+            f,
+            "kind",
+            "local, collaborative or national",
+            "the kind of provider",
+        ),
+        column(
+            f,
+            "region",
+            "id",
+            "its region; empty for a national provider",
+        ),
+        column(f, "replications", "runs", "the runs summarised"),
+        column(
+            f,
+            "p_survive",
+            p,
+            "share of runs in which it is open at the end",
+        ),
+        column(
+            f,
+            "p_survive_lo",
+            p,
+            "95% Wilson interval of p_survive, low end",
+        ),
+        column(
+            f,
+            "p_survive_hi",
+            p,
+            "95% Wilson interval of p_survive, high end",
+        ),
+        column(
+            f,
+            "p_stopped",
+            p,
+            "share of runs in which it is stopped at a checkpoint",
+        ),
+        column(
+            f,
+            "p_failed",
+            p,
+            "share of runs in which it fails (insolvent) and leaves",
+        ),
+        column(
+            f,
+            "p_merged",
+            p,
+            "share of runs in which it fails (insolvent) and merges into another CSU",
+        ),
+        column(
+            f,
+            "p_ended",
+            p,
+            "share of runs in which it ends as a collaborative without members",
+        ),
+    ];
+    for r in RatingOutcome::ALL {
+        let r = r.as_str();
+        c.push(column(
+            f,
+            &format!("p_<checkpoint>_{r}"),
+            p,
+            &if r == "unrated" {
+                "one column per checkpoint: share of runs in which it is not open by then".into()
+            } else {
+                format!("one column per checkpoint: share of runs in which it is rated {r} there")
+            },
+        ));
+    }
+    for (name, unit, what) in PROVIDER_FIGURES {
+        c.extend(stat_columns(f, name, unit, what, &Q3N));
+    }
+    c
+}
+
+/// The columns of `services.csv`.
+pub fn services_columns() -> Vec<Column> {
+    let f = layout::SERVICES;
+    let mut c = vec![
+        column(f, "config", "name", "the configuration run"),
+        column(
+            f,
+            "service",
+            "id",
+            "the service line (its id in the scenario)",
+        ),
+    ];
+    for k in CATEGORIES {
+        let who = match k {
+            "in_house" => "CCGs' own teams (in-house)".to_string(),
+            "local" => "local CSUs".into(),
+            other => format!("{other} providers"),
+        };
+        c.extend(stat_columns(
+            f,
+            k,
+            "share (0 to 1)",
+            &format!("the share of the service line's volume supplied by {who} at the end"),
+            &Q3N,
+        ));
+    }
+    c.extend(stat_columns(
+        f,
+        "hhi",
+        "index (0 to 1)",
+        "the service line's concentration at the end (Herfindahl-Hirschman index of suppliers' shares)",
+        &Q3N,
+    ));
+    c
+}
+
+/// The columns of `timeseries.csv`.
+pub fn timeseries_columns() -> Vec<Column> {
+    let f = layout::TIMESERIES;
+    let mut c = vec![
+        column(f, "config", "name", "the configuration run"),
+        column(
+            f,
+            "period",
+            "quarter of the run",
+            "1 = the first quarter after the planning quarter 0",
+        ),
+        column(
+            f,
+            "quarter",
+            "calendar quarter (2013Q2)",
+            "the period's calendar quarter, counted from the scenario's first_quarter",
+        ),
+    ];
+    for (name, unit, what) in [
+        (
+            "open_providers",
+            "providers",
+            "the providers open at the end of the quarter",
+        ),
+        (
+            "in_house_share",
+            "share (0 to 1)",
+            "the in-house share of volume in the quarter",
+        ),
+        (
+            "cost_per_head",
+            "£ per head per year",
+            "what CCGs paid in the quarter, annualised",
+        ),
+    ] {
+        c.extend(stat_columns(f, name, unit, what, &Q3N));
+    }
+    for (name, what) in [
+        (
+            "open_local",
+            "the local CSUs open at the end of the quarter",
+        ),
+        (
+            "open_collaborative",
+            "the collaboratives open at the end of the quarter",
+        ),
+        (
+            "open_national",
+            "the national providers open at the end of the quarter",
+        ),
+    ] {
+        c.extend(stat_columns(f, name, "providers", what, &["p50"]));
+    }
+    c
+}
+
 /// `providers.csv`: survival with its Wilson interval, fates, ratings per checkpoint, and figures.
 pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut header: Vec<String> = [
@@ -103,14 +301,7 @@ pub fn providers_csv(s: &Summary) -> anyhow::Result<Vec<u8>> {
             header.push(format!("p_{cp}_{}", r.as_str()));
         }
     }
-    for f in [
-        "margin",
-        "customers",
-        "population",
-        "staff",
-        "reserves",
-        "revenue",
-    ] {
+    for (f, _, _) in PROVIDER_FIGURES {
         header.extend(stat_headers(f, &Q3N));
     }
     let mut rows = vec![header];

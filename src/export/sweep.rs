@@ -1,8 +1,150 @@
 //! The files of a sweep: `sweep.csv`, `tipping.csv`, `refine.csv` (when refined) and `sweep.json`.
 
+use super::column::{Column, column, stat_columns};
 use super::{Exporter, json_bytes, layout, num, to_csv};
+use crate::experiment::MarketFigure;
 use crate::explore::sweep::SweepResult;
 
+const P: &str = "probability (0 to 1)";
+
+/// The columns of `tipping.csv`, in order: (name, unit, meaning).
+const TIPPING: [(&str, &str, &str); 11] = [
+    ("provider", "id", "the provider whose survival crosses 50%"),
+    (
+        "parameter",
+        "field path",
+        "the parameter along which it crosses",
+    ),
+    (
+        "fixed",
+        "path=value, separated by ;",
+        "the other swept parameters and the values they are held at; empty with one parameter",
+    ),
+    (
+        "direction",
+        "falling or rising",
+        "whether survival falls or rises through 50% as the parameter grows",
+    ),
+    (
+        "tipping_point",
+        "the parameter's unit",
+        "where survival crosses 50% (interpolated between grid points, or bisected by --refine)",
+    ),
+    (
+        "lo",
+        "the parameter's unit",
+        "the tipping point's interval, low end; empty when it runs past the sweep's end",
+    ),
+    (
+        "hi",
+        "the parameter's unit",
+        "the tipping point's interval, high end; empty when it runs past the sweep's end",
+    ),
+    (
+        "bracket_lo",
+        "the parameter's unit",
+        "the grid value below the crossing",
+    ),
+    (
+        "bracket_hi",
+        "the parameter's unit",
+        "the grid value above the crossing",
+    ),
+    (
+        "method",
+        "grid or refined",
+        "how the tipping point was found",
+    ),
+    ("replications", "runs", "replications per point"),
+];
+
+/// The columns of `refine.csv`, in order: (name, unit, meaning).
+const REFINE: [(&str, &str, &str); 7] = [
+    (
+        "provider",
+        "id",
+        "the provider whose tipping point was refined",
+    ),
+    ("x", "the parameter's unit", "the parameter value evaluated"),
+    ("successes", "runs", "runs in which the provider survived"),
+    ("replications", "runs", "runs at this value"),
+    (
+        "p_survive",
+        P,
+        "share of runs in which the provider survived",
+    ),
+    (
+        "p_survive_lo",
+        P,
+        "95% Wilson interval of p_survive, low end",
+    ),
+    (
+        "p_survive_hi",
+        P,
+        "95% Wilson interval of p_survive, high end",
+    ),
+];
+
+fn names<const N: usize>(table: &[(&str, &str, &str); N]) -> Vec<String> {
+    table.iter().map(|(n, _, _)| n.to_string()).collect()
+}
+
+/// The columns of a sweep's `sweep.csv`, `tipping.csv` and `refine.csv`, for the data dictionary:
+/// `axes` are the swept parameters' paths, a column each in `sweep.csv`.
+pub fn columns(axes: &[String]) -> Vec<Column> {
+    let f = layout::SWEEP_CSV;
+    let mut c = vec![column(f, "point", "index", "the grid point, in grid order")];
+    c.extend(axes.iter().map(|a| {
+        column(
+            f,
+            a,
+            "as in the scenario",
+            "the swept parameter's value at the point",
+        )
+    }));
+    c.push(column(
+        f,
+        "replications",
+        "runs",
+        "replications at the point",
+    ));
+    c.push(column(
+        f,
+        "<provider>.p_survive",
+        P,
+        "one column per provider: share of the point's runs in which it is open at the end",
+    ));
+    c.push(column(
+        f,
+        "<provider>.p_survive_lo",
+        P,
+        "one column per provider: 95% Wilson interval of its p_survive, low end",
+    ));
+    c.push(column(
+        f,
+        "<provider>.p_survive_hi",
+        P,
+        "one column per provider: 95% Wilson interval of its p_survive, high end",
+    ));
+    for m in MarketFigure::HEADLINE {
+        c.extend(stat_columns(
+            f,
+            m.key(),
+            m.unit().file_unit(),
+            m.meaning(),
+            &["p05", "p50", "p95"],
+        ));
+    }
+    for (table, file) in [
+        (&TIPPING[..], layout::TIPPING_CSV),
+        (&REFINE[..], layout::REFINE_CSV),
+    ] {
+        c.extend(table.iter().map(|(n, u, m)| column(file, n, u, m)));
+    }
+    c
+}
+
+/// `sweep.csv`: one row per point: the parameter values, each provider's survival with its Wilson
 /// interval, and the headline figures (mean and 5/50/95% quantiles).
 pub fn sweep_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
     let mut header = vec!["point".to_string()];
@@ -40,23 +182,7 @@ pub fn sweep_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
 /// `tipping.csv`: one row per tipping point; an empty `lo` or `hi` means the interval runs past
 /// the end of the sweep.
 pub fn tipping_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "provider",
-            "parameter",
-            "fixed",
-            "direction",
-            "tipping_point",
-            "lo",
-            "hi",
-            "bracket_lo",
-            "bracket_hi",
-            "method",
-            "replications",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![names(&TIPPING)];
     for t in &r.tipping {
         rows.push(vec![
             t.provider.clone(),
@@ -81,19 +207,7 @@ pub fn tipping_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
 
 /// `refine.csv`: the points `--refine` evaluated.
 pub fn refine_csv(r: &SweepResult) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![
-        [
-            "provider",
-            "x",
-            "successes",
-            "replications",
-            "p_survive",
-            "p_survive_lo",
-            "p_survive_hi",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![names(&REFINE)];
     for p in &r.refined {
         let s = &p.survival;
         rows.push(vec![

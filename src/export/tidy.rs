@@ -5,8 +5,10 @@
 //!   parameter, every figure of the registry ([`MarketFigure::ALL`]);
 //! - `fates.csv` (in each configuration folder): configuration, replication, provider, fate and
 //!   exit quarter, one row per provider per replication;
-//! - `columns.csv`: the data dictionary (file, column, unit, meaning) of these files, made from the
-//!   registry and the column declarations here.
+//! - `columns.csv`: the data dictionary (file, column, unit, meaning) of these files and of the
+//!   configuration folders' summaries (`providers.csv`, `services.csv`, `timeseries.csv`,
+//!   `checkpoints.csv`) and `compare`'s `comparison.csv`, made from the registry and the column
+//!   declarations beside each writer.
 //!
 //! All of them are made from the configurations' `replications.csv`, which stays: it is the row
 //! log that `--resume` reopens and `merge` concatenates (its bytes and SHA-256 are sealed in the
@@ -113,6 +115,11 @@ pub fn dictionary(parameters: &[(String, String)]) -> Vec<Column> {
     all.extend(fates_columns());
     all.extend(super::series::series_columns());
     all.extend(replications_columns());
+    all.extend(super::summary::providers_columns());
+    all.extend(super::summary::services_columns());
+    all.extend(super::summary::timeseries_columns());
+    all.extend(super::checkpoints::checkpoints_columns());
+    all.extend(super::compare::comparison_columns());
     all
 }
 

@@ -122,6 +122,39 @@ fn best(values: &[Option<f64>], high_is_best: bool, eps: f64) -> Vec<bool> {
         .collect()
 }
 
+/// The verdict's columns: the report's heading and the terminal's shorter one (`\n` stacks it on
+/// two lines), so that the table fits 100 columns of a terminal.
+const HEADINGS: [(&str, &str); 10] = [
+    ("configuration", "configuration"),
+    ("viable", "viable"),
+    ("P(all survive)", "P(all\nsurvive)"),
+    ("stopped", "stopped"),
+    ("failed", "failed"),
+    ("merged", "merged"),
+    ("CCGs re-procuring", "CCGs re-\nprocuring"),
+    ("cost £/head: mean (5-95%)", "cost £/head\nmean (5-95%)"),
+    ("in-house", "in-\nhouse"),
+    ("unmet", "unmet"),
+];
+
+/// The first of the verdict's cost and volume columns; those before it (after the
+/// configuration) are about survival. A terminal keeps each kind together where it can.
+pub const FIRST_COST_COLUMN: usize = 7;
+
+/// The terminal's headings of a verdict [`table`]: shorter, stacked on two lines.
+pub fn short_header(t: &Table) -> Vec<String> {
+    t.header
+        .iter()
+        .map(|h| {
+            HEADINGS.iter().find(|(long, _)| long == h).map_or_else(
+                // The paired difference in cost: "cost vs <baseline> (95% interval)".
+                || h.replacen(" (", "\n(", 1),
+                |(_, short)| short.to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The viability table: a row per configuration, the best value per column marked with
 /// [`BEST`]; with a comparison, the paired difference in cost against the baseline.
 pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
@@ -204,20 +237,7 @@ pub fn table(summaries: &[Summary], comparison: Option<&Comparison>) -> Table {
             row
         })
         .collect();
-    let mut header: Vec<String> = [
-        "configuration",
-        "viable",
-        "P(all survive)",
-        "stopped",
-        "failed",
-        "merged",
-        "CCGs re-procuring",
-        "cost £/head: mean (5-95%)",
-        "in-house",
-        "unmet",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut header: Vec<String> = HEADINGS.map(|(long, _)| long.to_string()).to_vec();
     if let Some(b) = &baseline {
         header.push(format!("cost vs {b} (95% interval)"));
     }
