@@ -56,6 +56,40 @@ pub fn judge(value: f64, threshold: f64, marginal_band: f64) -> DomainCheck {
     }
 }
 
+/// Per network, each member's share of the network's projected result, flat: provider `p`'s
+/// members at `start[p]..start[p + 1]` of `values` (empty for providers without members).
+#[derive(Debug, Default, Clone)]
+pub(super) struct Shares {
+    start: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl Shares {
+    /// Member shares of network `net`, in member order.
+    pub(super) fn of(&self, net: usize) -> &[f64] {
+        &self.values[self.start[net]..self.start[net + 1]]
+    }
+}
+
+/// Buffers a checkpoint reuses (no allocation at checkpoints after the first), and the
+/// projection a checkpoint's ratings leave for its voluntary mergers.
+#[derive(Debug, Default)]
+pub(super) struct AssuranceScratch {
+    /// Projected member shares of every network, as of the last [`Replication::fill_projected_shares`].
+    pub(super) shares: Shares,
+    /// Per provider: its projected (revenue, cost) once asked for since `shares` was filled.
+    pub(super) results: Vec<Option<(f64, f64)>>,
+    customers: Vec<f64>,
+    target_pop: Vec<f64>,
+    nationals: Vec<usize>,
+    /// Providers credited with one CCG's custom, in the order first credited.
+    credited: Vec<usize>,
+    stops: Vec<usize>,
+    rated_c: Vec<bool>,
+    /// Local CSUs in the order voluntary mergers consider them.
+    pub(super) order: Vec<usize>,
+}
+
 impl Replication<'_> {
     /// Step 5: runs each checkpoint scheduled in the current quarter, in file order.
     pub fn assure(&mut self) {
@@ -73,17 +107,22 @@ impl Replication<'_> {
     /// local CSU rated C merges into a neighbour instead. Voluntary mergers come last.
     pub(super) fn assure_checkpoint(&mut self, t: u32, ci: usize, cp: &Checkpoint) {
         let m = self.m;
-        let mut stops = Vec::new();
-        let mut rated_c = Vec::new();
-        let customers = self.customer_shares();
-        let shares = self.projected_shares();
+        let mut a = std::mem::take(&mut self.assurance);
+        self.customer_shares(&mut a);
+        self.fill_projected_shares(&mut a.shares);
+        a.stops.clear();
+        a.rated_c.clear();
+        a.results.clear();
+        a.results.resize(m.providers.len(), None);
         for pi in 0..m.providers.len() {
             if !self.providers[pi].is_open() {
                 continue;
             }
+            let (rev, cost) = self.projected_result(pi, &a.shares);
+            a.results[pi] = Some((rev, cost));
             let domains = [
-                (customers[pi], cp.min_customer_share),
-                (self.projected_margin_with(pi, &shares), cp.min_margin),
+                (a.customers[pi], cp.min_customer_share),
+                (margin(rev, cost), cp.min_margin),
                 (self.providers[pi].capability, cp.min_capability),
             ];
             let rating = rate(&domains, cp.marginal_band);
@@ -105,43 +144,52 @@ impl Replication<'_> {
                 cp.b_must_reach_a && st.last_rating == Some(Rating::B) && rating != Rating::A;
             st.last_rating = Some(rating);
             if rating == Rating::C || must_reach_a {
-                stops.push(pi);
-                rated_c.push(rating == Rating::C);
+                a.stops.push(pi);
+                a.rated_c.push(rating == Rating::C);
             }
         }
-        for (&pi, &c) in stops.iter().zip(&rated_c) {
+        for k in 0..a.stops.len() {
+            let (pi, c) = (a.stops[k], a.rated_c[k]);
             // Those stopped at the same checkpoint cannot absorb anyone.
             let absorber = if c && cp.on_c == OnC::Merge {
-                self.absorber(pi, &stops)
+                self.absorber(pi, &a.stops)
             } else {
                 None
             };
             match absorber {
-                Some(a) => self.merge(pi, a, t, None),
+                Some(to) => self.merge(pi, to, t, None),
                 None => self.close(pi, t, Fate::Stopped),
             }
         }
+        // Without stops nothing the projection reads has changed since the ratings: the
+        // voluntary mergers start from it.
+        let projection_holds = a.stops.is_empty();
+        self.assurance = a;
         if m.consolidation.enabled {
-            self.consolidate(t, cp);
+            self.consolidate(t, cp, projection_holds);
         }
     }
 
-    /// Per provider, the population share of its targets (current patch, members' current patches,
-    /// or every CCG) buying at least one service from it; a member counts the CCGs of its patch
-    /// buying from a network it belongs to. One pass over the CCGs.
-    fn customer_shares(&self) -> Vec<f64> {
+    /// Fills `a.customers`: per provider, the population share of its targets (current patch,
+    /// members' current patches, or every CCG) buying at least one service from it; a member
+    /// counts the CCGs of its patch buying from a network it belongs to. One pass over the CCGs.
+    fn customer_shares(&self, a: &mut AssuranceScratch) {
         let m = self.m;
         let ns = self.ns();
         let np = m.providers.len();
-        let (mut target_pop, mut customer_pop) = (vec![0.0; np], vec![0.0; np]);
-        let nationals: Vec<usize> = (0..np)
-            .filter(|&p| m.providers[p].kind == ProviderKind::National)
-            .collect();
-        let mut credited: Vec<usize> = Vec::with_capacity(8);
+        let (target_pop, customer_pop) = (&mut a.target_pop, &mut a.customers);
+        target_pop.clear();
+        target_pop.resize(np, 0.0);
+        customer_pop.clear();
+        customer_pop.resize(np, 0.0);
+        a.nationals.clear();
+        a.nationals
+            .extend((0..np).filter(|&p| m.providers[p].kind == ProviderKind::National));
+        let credited = &mut a.credited;
         for c in 0..m.ccgs.len() {
             let pop = m.ccgs[c].population;
             let host = self.hosts[c];
-            for &p in &nationals {
+            for &p in &a.nationals {
                 target_pop[p] += pop;
             }
             if let Some(h) = host {
@@ -174,19 +222,13 @@ impl Replication<'_> {
                     ProviderKind::Local => {}
                 }
             }
-            for &x in &credited {
+            for &x in credited.iter() {
                 customer_pop[x] += pop;
             }
         }
-        (0..np)
-            .map(|p| {
-                if target_pop[p] > 0.0 {
-                    customer_pop[p] / target_pop[p]
-                } else {
-                    0.0
-                }
-            })
-            .collect()
+        for (share, &target) in customer_pop.iter_mut().zip(target_pop.iter()) {
+            *share = if target > 0.0 { *share / target } else { 0.0 };
+        }
     }
 
     /// Projected revenue and cost for the next year at current contracts and prices.
@@ -195,7 +237,7 @@ impl Replication<'_> {
         let f = &m.finance;
         let st = &self.providers[pi];
         let (mut rev, mut cost) = (0.0, 0.0);
-        let charged = self.pays_hosting_charge(pi);
+        let charged = self.hosting_charge(pi);
         for s in 0..self.ns() {
             let l = &st.lines[s];
             if !l.active {
@@ -210,55 +252,68 @@ impl Replication<'_> {
     }
 
     /// Per network, each member's share of the volume it would deliver at current contracts
-    /// (by what it delivered this quarter when the network has none, then by patch population). One pass over the contracts.
-    pub(super) fn projected_shares(&self) -> Vec<Vec<f64>> {
+    /// (by what it delivered this quarter when the network has none, then by patch population).
+    pub(super) fn projected_shares(&self) -> Shares {
+        let mut shares = Shares::default();
+        self.fill_projected_shares(&mut shares);
+        shares
+    }
+
+    /// [`Self::projected_shares`] into reused buffers. One pass over the contracts; each member's
+    /// volume is added in pair order, as [`Replication::member_share`] would add it.
+    pub(super) fn fill_projected_shares(&self, out: &mut Shares) {
+        let m = self.m;
         let ns = self.ns();
-        let mut v: Vec<Vec<f64>> = self
-            .providers
-            .iter()
-            .map(|st| vec![0.0; st.members.len()])
-            .collect();
-        for c in 0..self.m.ccgs.len() {
-            for s in 0..ns {
-                if let Supplier::Provider(net) = self.contracts[c * ns + s].supplier {
-                    if self.m.providers[net].kind != ProviderKind::Collaborative {
-                        continue;
-                    }
-                    let st = &self.providers[net];
-                    if let Some(j) = self
-                        .deliverer(net, c)
-                        .and_then(|mi| st.members.iter().position(|&x| x == mi))
-                    {
-                        v[net][j] += self.volume[c * ns + s];
-                    }
+        out.start.clear();
+        out.values.clear();
+        let mut n = 0;
+        for st in &self.providers {
+            out.start.push(n);
+            n += st.members.len();
+        }
+        out.start.push(n);
+        out.values.resize(n, 0.0);
+        let contracts = &self.contracts[..m.ccgs.len() * ns];
+        let volume = &self.volume[..contracts.len()];
+        for (i, (k, &v)) in contracts.iter().zip(volume).enumerate() {
+            let Supplier::Provider(net) = k.supplier else {
+                continue;
+            };
+            // Only networks have members (a network without members has nothing to share).
+            let first = out.start[net];
+            if first == out.start[net + 1] || m.providers[net].kind != ProviderKind::Collaborative {
+                continue;
+            }
+            // The deliverer (the CCG's host if a member, else the lead), by its member slot.
+            let st = &self.providers[net];
+            let slot = |x: Option<usize>| x.and_then(|x| st.members.iter().position(|&y| y == x));
+            if let Some(j) = slot(self.hosts[i / ns]).or_else(|| slot(st.lead)) {
+                out.values[first + j] += v;
+            }
+        }
+        for net in 0..self.providers.len() {
+            let x = &mut out.values[out.start[net]..out.start[net + 1]];
+            // Without projected volume, what each member delivered this quarter decides.
+            let total: f64 = x.iter().sum();
+            if total > 0.0 {
+                x.iter_mut().for_each(|v| *v /= total);
+            } else {
+                let delivered = &self.providers[net].delivered;
+                for (j, v) in x.iter_mut().enumerate() {
+                    *v = self.member_share(net, delivered, j);
                 }
             }
         }
-        v.into_iter()
-            .enumerate()
-            .map(|(net, x)| {
-                // Without projected volume, what each member delivered this quarter decides.
-                let total: f64 = x.iter().sum();
-                let volume = if total > 0.0 {
-                    &x[..]
-                } else {
-                    &self.providers[net].delivered[..]
-                };
-                (0..x.len())
-                    .map(|j| self.member_share(net, volume, j))
-                    .collect()
-            })
-            .collect()
     }
 
     /// Projected margin; a member counts its share of its networks' projected results.
-    pub(super) fn projected_margin_with(&self, pi: usize, shares: &[Vec<f64>]) -> f64 {
+    pub(super) fn projected_margin_with(&self, pi: usize, shares: &Shares) -> f64 {
         let (rev, cost) = self.projected_result(pi, shares);
         margin(rev, cost)
     }
 
     /// Projected revenue and cost for the next year; a member counts its share of its networks'.
-    pub(super) fn projected_result(&self, pi: usize, shares: &[Vec<f64>]) -> (f64, f64) {
+    pub(super) fn projected_result(&self, pi: usize, shares: &Shares) -> (f64, f64) {
         let (mut rev, mut cost) = self.projection(pi);
         if self.m.providers[pi].kind == ProviderKind::Local {
             for &net in &self.m.networks_of[pi] {
@@ -267,7 +322,7 @@ impl Replication<'_> {
                 }
                 if let Some(j) = self.providers[net].members.iter().position(|&x| x == pi) {
                     let (r, c) = self.projection(net);
-                    let w = shares[net][j];
+                    let w = shares.of(net)[j];
                     rev += w * r;
                     cost += w * c;
                 }

@@ -9,30 +9,42 @@
 use crate::model::Checkpoint;
 use crate::scenario::schema::ProviderKind;
 
-use super::assurance::margin;
+use super::assurance::{AssuranceScratch, margin};
 use super::state::Replication;
 
 impl Replication<'_> {
-    /// Runs the voluntary mergers that follow checkpoint `cp` in quarter `t`.
-    pub(super) fn consolidate(&mut self, t: u32, cp: &Checkpoint) {
+    /// Runs the voluntary mergers that follow checkpoint `cp` in quarter `t`. `projection_holds`:
+    /// the projected shares and results in `self.assurance` are those of the state now (the
+    /// checkpoint stopped no one), so they need not be computed again.
+    pub(super) fn consolidate(&mut self, t: u32, cp: &Checkpoint, projection_holds: bool) {
         let m = self.m;
         let synergy = m.consolidation.synergy;
-        let mut order: Vec<usize> = (0..m.providers.len())
-            .filter(|&p| m.providers[p].kind == ProviderKind::Local && self.providers[p].is_open())
-            .collect();
+        let mut a = std::mem::take(&mut self.assurance);
+        a.order.clear();
+        a.order.extend((0..m.providers.len()).filter(|&p| {
+            m.providers[p].kind == ProviderKind::Local && self.providers[p].is_open()
+        }));
         // Smallest patch first; on a tie, the earlier in the file.
-        order.sort_by(|&a, &b| {
-            self.patch_pop[a]
-                .total_cmp(&self.patch_pop[b])
-                .then(a.cmp(&b))
+        a.order.sort_by(|&x, &y| {
+            self.patch_pop[x]
+                .total_cmp(&self.patch_pop[y])
+                .then(x.cmp(&y))
         });
-        for f in order {
+        // Only a merger changes what the projection reads, so it is taken afresh after each
+        // merger, and each provider's projected result is computed once between mergers.
+        let mut fresh = projection_holds;
+        for k in 0..a.order.len() {
+            let f = a.order[k];
             if !self.providers[f].is_open() {
                 continue;
             }
-            // Each merger changes networks' shares, so the projection is taken afresh.
-            let shares = self.projected_shares();
-            let (rev_f, cost_f) = self.projected_result(f, &shares);
+            if !fresh {
+                self.fill_projected_shares(&mut a.shares);
+                a.results.clear();
+                a.results.resize(m.providers.len(), None);
+                fresh = true;
+            }
+            let (rev_f, cost_f) = self.cached_result(&mut a, f);
             if margin(rev_f, cost_f) >= cp.min_margin {
                 continue;
             }
@@ -44,7 +56,7 @@ impl Replication<'_> {
                 if p == f || !self.providers[p].is_open() {
                     continue;
                 }
-                let (rev_p, cost_p) = self.projected_result(p, &shares);
+                let (rev_p, cost_p) = self.cached_result(&mut a, p);
                 let saved = synergy * (self.own_fixed_cost(f) + self.own_fixed_cost(p));
                 let combined = margin(rev_f + rev_p, cost_f + cost_p - saved);
                 let passes = combined >= cp.min_margin && combined > margin(rev_p, cost_p);
@@ -60,8 +72,20 @@ impl Replication<'_> {
                     (f, p)
                 };
                 self.merge(absorbed, absorber, t, Some(synergy));
+                fresh = false;
             }
         }
+        self.assurance = a;
+    }
+
+    /// A provider's projected (revenue, cost), computed once while `a.shares` holds.
+    fn cached_result(&self, a: &mut AssuranceScratch, p: usize) -> (f64, f64) {
+        if let Some(r) = a.results[p] {
+            return r;
+        }
+        let r = self.projected_result(p, &a.shares);
+        a.results[p] = Some(r);
+        r
     }
 
     /// A provider's own fixed costs per year: the sum over its active lines, before any network's

@@ -119,68 +119,67 @@ impl Replication<'_> {
         let mut ledger = self.ledger;
         let (mut spend, mut unmet_all, mut contracted) =
             (d.ccg_spend, d.unmet, d.provider_contracted);
-        let volume = &self.volume[..m.ccgs.len() * ns];
-        let contracts = &self.contracts[..volume.len()];
-        let in_house = &self.in_house_prices[..volume.len()];
+        let pairs = m.ccgs.len() * ns;
+        let volume = &self.volume[..pairs];
+        let contracts = &self.contracts[..pairs];
+        let in_house = &self.in_house_prices[..pairs];
         let mut collaborative_deliveries = std::mem::take(&mut d.collaborative);
         collaborative_deliveries.clear();
         let mix = &mut d.mix[..ns];
         let in_house_sq = &mut d.in_house_sq[..ns];
         let lines = &mut d.lines[..];
-        // The service of pair i (i mod S), kept by counting rather than dividing.
-        let mut s = ns.wrapping_sub(1);
-        for (i, (&k, &vol)) in contracts.iter().zip(volume).enumerate() {
-            s += 1;
-            if s == ns {
-                s = 0;
-            }
-            let v = vol / 4.0;
-            let line = match k.supplier {
-                Supplier::Provider(p) if lines[p * ns + s].open => Some(p),
-                _ => None,
-            };
-            match (line, k.supplier) {
-                (Some(p), _) => {
-                    let line = &mut lines[p * ns + s];
-                    let served = v * line.frac;
-                    let unmet = v - served;
-                    let pay = line.price * served;
-                    let fallback = in_house[i] * unmet;
-                    line.served += served;
-                    line.revenue += pay;
-                    // A provider's unmet volume is one sum over all its lines, in pair order.
-                    lines[p * ns].unmet += unmet;
-                    let line = &lines[p * ns + s];
-                    if line.collaborative {
-                        collaborative_deliveries.push((p, i / ns, served));
+        // One CCG's row of pairs at a time, each service's figures zipped with the row, so the
+        // loop needs no division and few bounds checks; pairs are taken in the same order.
+        let rows = contracts
+            .chunks_exact(ns.max(1))
+            .zip(volume.chunks_exact(ns.max(1)))
+            .zip(in_house.chunks_exact(ns.max(1)));
+        for (c, ((row, vols), in_house)) in rows.enumerate() {
+            let per_service = mix.iter_mut().zip(in_house_sq.iter_mut());
+            let pairs = row.iter().zip(vols).zip(in_house).zip(per_service);
+            for (s, (((k, &vol), &in_house), (mix, in_house_sq))) in pairs.enumerate() {
+                let v = vol / 4.0;
+                match k.supplier {
+                    Supplier::Provider(p) if lines[p * ns + s].open => {
+                        let line = &mut lines[p * ns + s];
+                        let served = v * line.frac;
+                        let unmet = v - served;
+                        let pay = line.price * served;
+                        let fallback = in_house * unmet;
+                        line.served += served;
+                        line.revenue += pay;
+                        let (slot, collaborative) = (line.slot as usize, line.collaborative);
+                        // A provider's unmet volume is one sum over all its lines, in pair order.
+                        lines[p * ns].unmet += unmet;
+                        if collaborative {
+                            collaborative_deliveries.push((p, c, served));
+                        }
+                        ledger.ccg_spend += pay + fallback;
+                        ledger.provider_revenue += pay;
+                        ledger.in_house_spend += fallback;
+                        spend += pay + fallback;
+                        unmet_all += unmet;
+                        contracted += v;
+                        mix[slot] += served;
+                        mix[0] += unmet;
+                        *in_house_sq += unmet * unmet;
                     }
-                    ledger.ccg_spend += pay + fallback;
-                    ledger.provider_revenue += pay;
-                    ledger.in_house_spend += fallback;
-                    spend += pay + fallback;
-                    unmet_all += unmet;
-                    contracted += v;
-                    let slot = line.slot as usize;
-                    let mix = &mut mix[s];
-                    mix[slot] += served;
-                    mix[0] += unmet;
-                    in_house_sq[s] += unmet * unmet;
-                }
-                (None, Supplier::Independent) => {
-                    let pay = m.services[s].independent_price * v;
-                    ledger.ccg_spend += pay;
-                    ledger.independent_spend += pay;
-                    spend += pay;
-                    mix[s][4] += v;
-                }
-                // In-house, or a supplier that has just gone: the CCG's own team does the work.
-                (None, _) => {
-                    let pay = in_house[i] * v;
-                    ledger.ccg_spend += pay;
-                    ledger.in_house_spend += pay;
-                    spend += pay;
-                    mix[s][0] += v;
-                    in_house_sq[s] += v * v;
+                    Supplier::Independent => {
+                        let pay = m.services[s].independent_price * v;
+                        ledger.ccg_spend += pay;
+                        ledger.independent_spend += pay;
+                        spend += pay;
+                        mix[4] += v;
+                    }
+                    // In-house, or a supplier that has just gone: the CCG's own team does the work.
+                    _ => {
+                        let pay = in_house * v;
+                        ledger.ccg_spend += pay;
+                        ledger.in_house_spend += pay;
+                        spend += pay;
+                        mix[0] += v;
+                        *in_house_sq += v * v;
+                    }
                 }
             }
         }

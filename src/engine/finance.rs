@@ -45,7 +45,7 @@ impl Replication<'_> {
             if !self.providers[pi].is_open() {
                 continue;
             }
-            let charged = self.pays_hosting_charge(pi);
+            let charged = self.hosting_charge(pi);
             for s in 0..ns {
                 let fixed = self.fixed_cost(pi, s, charged);
                 let l = &self.providers[pi].lines[s];
@@ -97,48 +97,53 @@ impl Replication<'_> {
         self.books = b;
     }
 
-    /// Fixed cost of a line per year; a network adds coordination per member, and a provider that
-    /// `charged` (asked once per provider with [`Self::pays_hosting_charge`], so the lines' loops
-    /// stay as fast as without a charge) its line's part of the hosting charge.
+    /// Fixed cost of a line per year; a network adds coordination per member, and a provider
+    /// paying a hosting `charge` (asked once per provider with [`Self::hosting_charge`], so the
+    /// lines' loops stay as fast as without a charge) its line's part of it.
     #[inline]
-    pub(super) fn fixed_cost(&self, pi: usize, s: usize, charged: bool) -> f64 {
+    pub(super) fn fixed_cost(&self, pi: usize, s: usize, charge: Option<HostingCharge>) -> f64 {
         let p = &self.m.providers[pi];
         let st = &self.providers[pi];
         let mut f = st.lines[s].fixed;
         if p.kind == ProviderKind::Collaborative {
             f += p.coordination_cost * st.members.len() as f64;
         }
-        if charged {
-            f += self.hosting_charge_share(pi, s);
+        if let Some(h) = charge {
+            f += if st.lines[s].active && h.need > 0.0 {
+                h.charge * self.m.services[s].need_per_head / h.need
+            } else {
+                0.0
+            };
         }
         f
     }
 
-    /// Whether a provider pays the hosting charge now: a local CSU while hosted, if there is one.
-    pub(super) fn pays_hosting_charge(&self, pi: usize) -> bool {
-        self.m.finance.hosting_charge > 0.0
+    /// The hosting charge a provider pays now, if any: a local CSU's while hosted, where the
+    /// scenario has one (`finance.hosting_charge` per head of its patch per year, MODEL.md
+    /// section 10), spread over its active lines in proportion to their services' need per head,
+    /// so every line's price rises by the same amount per unit of planned volume.
+    pub(super) fn hosting_charge(&self, pi: usize) -> Option<HostingCharge> {
+        if !(self.m.finance.hosting_charge > 0.0
             && self.m.providers[pi].kind == ProviderKind::Local
-            && self.quarter < self.m.independence
-    }
-
-    /// A hosted local CSU's hosting charge (`finance.hosting_charge` per head of its patch per
-    /// year, MODEL.md section 10) spread over its active lines in proportion to their services'
-    /// need per head, so every line's price rises by the same amount per unit of planned volume.
-    #[inline(never)]
-    fn hosting_charge_share(&self, pi: usize, s: usize) -> f64 {
+            && self.quarter < self.m.independence)
+        {
+            return None;
+        }
         let st = &self.providers[pi];
-        if !st.lines[s].active {
-            return 0.0;
-        }
-        let need: f64 = (0..self.ns())
-            .filter(|&k| st.lines[k].active)
-            .map(|k| self.m.services[k].need_per_head)
-            .sum();
-        let charge = self.m.finance.hosting_charge * self.patch_pop[pi];
-        if need > 0.0 {
-            charge * self.m.services[s].need_per_head / need
-        } else {
-            0.0
-        }
+        Some(HostingCharge {
+            charge: self.m.finance.hosting_charge * self.patch_pop[pi],
+            need: (0..self.ns())
+                .filter(|&k| st.lines[k].active)
+                .map(|k| self.m.services[k].need_per_head)
+                .sum(),
+        })
     }
+}
+
+/// A provider's hosting charge per year and the need per head of its active lines, read once
+/// per provider for the loops over its lines (valid while no line is switched on or off).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HostingCharge {
+    charge: f64,
+    need: f64,
 }

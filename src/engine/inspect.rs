@@ -123,7 +123,7 @@ impl<'m> Replication<'m> {
     /// The fixed cost per year a provider books for a line now: the offer's, a network's
     /// coordination, and while hosted a local CSU's part of the hosting charge.
     pub fn booked_fixed_cost(&self, p: usize, s: usize) -> f64 {
-        self.fixed_cost(p, s, self.pays_hosting_charge(p))
+        self.fixed_cost(p, s, self.hosting_charge(p))
     }
 
     /// Population of a local CSU's patch now (it grows when the CSU absorbs another).

@@ -18,7 +18,7 @@ impl Replication<'_> {
         let targets_need = self.targets_need();
         let share = m.rules.plan_share;
         for (pi, p) in m.providers.iter().enumerate() {
-            let charged = self.pays_hosting_charge(pi);
+            let charged = self.hosting_charge(pi);
             for s in 0..m.services.len() {
                 if !self.providers[pi].lines[s].exists {
                     continue;

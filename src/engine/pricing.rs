@@ -31,7 +31,7 @@ impl Replication<'_> {
                 continue;
             }
             let markup = m.providers[pi].markup;
-            let charged = self.pays_hosting_charge(pi);
+            let charged = self.hosting_charge(pi);
             for s in 0..ns {
                 let fixed = self.fixed_cost(pi, s, charged);
                 let l = &mut self.providers[pi].lines[s];

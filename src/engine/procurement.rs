@@ -147,15 +147,16 @@ impl Replication<'_> {
         sums.resize(self.providers.len() * ns, 0.0);
         let contracts = &self.contracts[..self.m.ccgs.len() * ns];
         let volume = &self.volume[..contracts.len()];
-        let mut s = ns.wrapping_sub(1);
-        for (k, &v) in contracts.iter().zip(volume) {
-            s += 1;
-            if s == ns {
-                s = 0;
-            }
-            if let Supplier::Provider(p) = k.supplier {
-                if self.providers[p].is_open() {
-                    sums[p * ns + s] += v;
+        // One CCG's row at a time: the same pair order, no counter to keep.
+        let rows = contracts
+            .chunks_exact(ns.max(1))
+            .zip(volume.chunks_exact(ns.max(1)));
+        for (row, vols) in rows {
+            for (s, (k, &v)) in row.iter().zip(vols).enumerate() {
+                if let Supplier::Provider(p) = k.supplier {
+                    if self.providers[p].is_open() {
+                        sums[p * ns + s] += v;
+                    }
                 }
             }
         }

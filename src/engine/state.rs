@@ -6,7 +6,7 @@ use crate::model::Market;
 use crate::model::rng::{self, Purpose};
 use crate::scenario::schema::{Normal, Rating};
 
-use super::assurance::Assessment;
+use super::assurance::{Assessment, AssuranceScratch};
 use super::delivery::Delivery;
 use super::finance::Books;
 use super::menu::Menu;
@@ -149,6 +149,8 @@ pub struct Replication<'m> {
     pub(super) delivery: Delivery,
     /// The quarter's accounts (buffers reused each quarter).
     pub(super) books: Books,
+    /// What checkpoints compute (buffers reused at each checkpoint).
+    pub(super) assurance: AssuranceScratch,
     /// Figures recorded for the outcome as the quarters pass.
     pub(super) observer: Observer,
 }
@@ -200,22 +202,26 @@ impl<'m> Replication<'m> {
             .providers
             .iter()
             .map(|p| {
-                let mut sr = rng::stream(m.seed, rep, p.key, 0, Purpose::Standards, 0);
+                // The standards' and qualities' first normals, as a stream would draw them.
                 let sd = m.rules.capability_sd;
+                let standards = &mut z[..4];
+                rng::first_normals(m.seed, rep, p.key, 0, Purpose::Standards, 0, standards);
                 let capability = p
                     .standards
                     .iter()
-                    .map(|&x| (x + sd * rng::standard_normal(&mut sr)).clamp(0.0, 1.0))
+                    .zip(standards.iter())
+                    .map(|(&x, &zx)| (x + sd * zx).clamp(0.0, 1.0))
                     .sum::<f64>()
                     / 4.0;
                 // One draw per service in service order, offered or not, so a provider's quality
                 // for one service does not depend on what else it offers.
-                let mut qr = rng::stream(m.seed, rep, p.key, 0, Purpose::Quality, 0);
+                let qualities = &mut z[..ns];
+                rng::first_normals(m.seed, rep, p.key, 0, Purpose::Quality, 0, qualities);
                 let lines = p
                     .offers
                     .iter()
-                    .map(|o| (o, rng::standard_normal(&mut qr)))
-                    .map(|(o, z)| match o {
+                    .zip(qualities.iter())
+                    .map(|(o, &z)| match o {
                         None => Line::default(),
                         Some(o) => {
                             let quality = (o.quality + m.rules.quality_sd * z).clamp(0.0, 1.0);
@@ -286,6 +292,7 @@ impl<'m> Replication<'m> {
             decisions: 0,
             delivery: Delivery::default(),
             books: Books::default(),
+            assurance: AssuranceScratch::default(),
             observer: Observer::new(m.periods),
         }
     }
