@@ -6,7 +6,7 @@
 use crate::scenario::schema::ProviderKind;
 
 use super::kernel;
-use super::menu::Relation;
+use super::menu::{MenuOffer, Relation};
 use super::state::{Replication, Supplier};
 
 /// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
@@ -321,20 +321,7 @@ impl Replication<'_> {
         for &x in weight.iter() {
             sum += x;
         }
-        let mut target = u * sum;
-        let mut chosen = n - 1;
-        for (i, &x) in weight.iter().enumerate() {
-            if target < x {
-                chosen = i;
-                break;
-            }
-            target -= x;
-        }
-        Some(match chosen {
-            0 => Supplier::InHouse,
-            1 => Supplier::Independent,
-            i => Supplier::Provider(live[i - 2].provider as usize),
-        })
+        Some(menu_pick(weight, sum, u, live))
     }
 
     /// The nests' dissimilarities, or none when every one is 1: that is the plain logit, kept on
@@ -365,6 +352,27 @@ impl Replication<'_> {
                 }
             }
         }
+    }
+}
+
+/// The option a uniform `u` picks from the menu's options (in-house, independent, then `live`'s
+/// offers) by their unnormalised weights `weight`, which add up to `total`: the first whose
+/// running sum passes `u * total`, the last if rounding leaves none.
+#[inline(always)]
+pub(super) fn menu_pick(weight: &[f64], total: f64, u: f64, live: &[MenuOffer]) -> Supplier {
+    let mut target = u * total;
+    let mut chosen = weight.len() - 1;
+    for (i, &x) in weight.iter().enumerate() {
+        if target < x {
+            chosen = i;
+            break;
+        }
+        target -= x;
+    }
+    match chosen {
+        0 => Supplier::InHouse,
+        1 => Supplier::Independent,
+        i => Supplier::Provider(live[i - 2].provider as usize),
     }
 }
 

@@ -28,21 +28,7 @@ impl Replication<'_> {
     ) -> Option<Supplier> {
         let mut x = [0.0; MENU_OPTIONS];
         let (n, live, total) = self.nested_weights(c, s, current, lambdas, &mut x)?;
-        let x = &x[..n];
-        let mut target = u * total;
-        let mut chosen = n - 1;
-        for (i, &e) in x.iter().enumerate() {
-            if target < e {
-                chosen = i;
-                break;
-            }
-            target -= e;
-        }
-        Some(match chosen {
-            0 => Supplier::InHouse,
-            1 => Supplier::Independent,
-            i => Supplier::Provider(live[i - 2].provider as usize),
-        })
+        Some(super::choice::menu_pick(&x[..n], total, u, live))
     }
 
     /// Each option's unnormalised nested-logit probability, in the general path's order
