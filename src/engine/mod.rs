@@ -35,22 +35,30 @@ pub use observation::{
     ReplicationOutcome, ServiceOutcome, kind_index,
 };
 pub use pricing::is_review_quarter;
-pub use state::{Contract, Line, ProviderState, Replication, Status, Supplier};
+pub use state::{Contract, Line, ProviderState, Replication, Status, Supplier, Workspace};
 
 /// Runs one replication of a market. A market with [`crate::model::Variants`] (a posterior
 /// sample) simulates the variant that the replication draws: the one place every command's
 /// replications pass through, so `run`, `compare`, `sweep` and `backtest` all carry it.
 pub fn simulate(m: &Market, replication: u64) -> ReplicationOutcome {
+    simulate_in(m, replication, &mut Workspace::default())
+}
+
+/// [`simulate`] in the buffers `ws` kept from the worker's last replication (of any market), and
+/// left there for its next: the same outcome, bit for bit, without allocating them again.
+pub fn simulate_in(m: &Market, replication: u64, ws: &mut Workspace) -> ReplicationOutcome {
     let m = match &m.variants {
         Some(v) => v.market_for(replication),
         None => m,
     };
-    let mut r = Replication::new(m, replication);
+    let mut r = Replication::new_in(m, replication, std::mem::take(ws));
     r.plan();
     for _ in 1..m.periods {
         r.run_quarter();
     }
-    r.into_outcome()
+    let (outcome, buffers) = r.finish();
+    *ws = buffers;
+    outcome
 }
 
 impl Replication<'_> {

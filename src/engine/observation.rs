@@ -299,6 +299,12 @@ impl Replication<'_> {
     /// The replication's outcome from what was observed: figures of the quarters run so far and
     /// the state at the end.
     pub fn into_outcome(self) -> ReplicationOutcome {
+        self.finish().0
+    }
+
+    /// The outcome of [`Replication::into_outcome`], leaving the observer's buffers behind: the
+    /// series moves out, the ratings are copied (exactly their length) and kept for reuse.
+    pub(super) fn outcome(&mut self) -> ReplicationOutcome {
         let m = self.m;
         let quarters = (m.periods - 1).min(4) as f64;
         let year_spend: f64 = self.observer.spend_hist.iter().sum();
@@ -318,12 +324,12 @@ impl Replication<'_> {
             })
             .collect();
         let providers = self.outcomes();
-        let o = self.observer;
+        let o = &mut self.observer;
         ReplicationOutcome {
             replication: self.rep,
             providers,
             services,
-            series: o.series,
+            series: std::mem::take(&mut o.series),
             cost_per_head: if m.population > 0.0 {
                 year_spend * 4.0 / quarters / m.population
             } else {
@@ -342,7 +348,7 @@ impl Replication<'_> {
                 0.0
             },
             ledger: self.ledger,
-            ratings: o.ratings,
+            ratings: o.ratings.clone(),
             planning_open_by_kind: o.planning_open_by_kind,
         }
     }

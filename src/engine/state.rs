@@ -2,15 +2,15 @@
 //! contracts; each provider's status, reserves and service lines; the buffers the quarter reuses.
 //! `Replication::new` draws what is random per replication.
 
-use crate::model::Market;
 use crate::model::rng::{self, Purpose};
+use crate::model::{Market, Provider};
 use crate::scenario::schema::{Normal, Rating};
 
 use super::assurance::{Assessment, AssuranceScratch};
 use super::delivery::Delivery;
 use super::finance::Books;
 use super::menu::Menu;
-use super::observation::{Fate, Ledger, Observer};
+use super::observation::{Fate, Ledger, Observer, RatingRecord, ReplicationOutcome};
 
 /// Who supplies a CCG with a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,10 +108,17 @@ pub(super) struct Scratch {
 
 impl Scratch {
     pub(super) fn new(services: usize) -> Scratch {
-        Scratch {
-            options: Vec::with_capacity(16),
-            uniforms: vec![0.0; services],
-        }
+        let mut scratch = Scratch::default();
+        scratch.reset(services);
+        scratch
+    }
+
+    /// As [`Scratch::new`] makes it, keeping the buffers.
+    fn reset(&mut self, services: usize) {
+        self.options.clear();
+        self.options.reserve(16);
+        self.uniforms.clear();
+        self.uniforms.resize(services, 0.0);
     }
 }
 
@@ -131,6 +138,8 @@ pub struct Replication<'m> {
     pub(super) in_house_prices: Vec<f64>,
     /// The same over the service's reference price, as the choice reads it.
     pub(super) in_house_ratio: Vec<f64>,
+    /// The buffer the first normals were drawn into (kept for the next replication).
+    normals: Vec<f64>,
     /// The options of the current round of choices.
     pub(super) menu: Menu,
     /// Contracted volume per line (`p * S + s`) as the tally adds it up (buffer reused).
@@ -155,16 +164,159 @@ pub struct Replication<'m> {
     pub(super) observer: Observer,
 }
 
+/// What a replication allocates, handed on from one replication to the next by one worker
+/// ([`super::simulate_in`]), so that a replication after the first allocates almost nothing.
+/// Every buffer is cleared and refilled before it is read, so an outcome never depends on what
+/// the workspace held before: the same bits as a replication started from an empty one.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    prefs: Vec<[f64; 4]>,
+    volume: Vec<f64>,
+    in_house_prices: Vec<f64>,
+    in_house_ratio: Vec<f64>,
+    /// One stream's first normals (preferences, demand, standards, qualities).
+    normals: Vec<f64>,
+    menu: Menu,
+    tally: Vec<f64>,
+    contracts: Vec<Contract>,
+    hosts: Vec<Option<usize>>,
+    patch_pop: Vec<f64>,
+    providers: Vec<ProviderState>,
+    scratch: Scratch,
+    delivery: Delivery,
+    books: Books,
+    assurance: AssuranceScratch,
+    /// The ratings of the last replication (its outcome holds a copy of exactly their length).
+    ratings: Vec<RatingRecord>,
+}
+
+/// Delivery figures as before a replication's first delivery (all zero), keeping the buffers.
+fn restart(d: &mut Delivery) {
+    d.ccg_spend = 0.0;
+    d.unmet = 0.0;
+    d.provider_contracted = 0.0;
+    d.mix.clear();
+    d.hhi.clear();
+    d.in_house_sq.clear();
+    d.ledger_before = Ledger::default();
+}
+
+impl ProviderState {
+    /// A provider before [`ProviderState::refill`]: closed, nothing held.
+    fn blank() -> ProviderState {
+        ProviderState {
+            status: Status::Open,
+            exit_period: None,
+            reserves: 0.0,
+            lines: Vec::new(),
+            revenue_hist: [0.0; 4],
+            cost_hist: [0.0; 4],
+            quarters_open: 0,
+            members: Vec::new(),
+            weights: Vec::new(),
+            lead: None,
+            delivered: Vec::new(),
+            ratings: Vec::new(),
+            last_rating: None,
+            assessment: None,
+            capability: 0.0,
+            unmet: 0.0,
+        }
+    }
+
+    /// Sets every field to what provider `p` starts a replication with, keeping the buffers:
+    /// `standards` and `qualities` are its streams' first normals.
+    fn refill(&mut self, m: &Market, p: &Provider, standards: &[f64], qualities: &[f64]) {
+        let sd = m.rules.capability_sd;
+        let capability = p
+            .standards
+            .iter()
+            .zip(standards.iter())
+            .map(|(&x, &zx)| (x + sd * zx).clamp(0.0, 1.0))
+            .sum::<f64>()
+            / 4.0;
+        self.lines.clear();
+        self.lines.extend(
+            p.offers
+                .iter()
+                .zip(qualities.iter())
+                .map(|(o, &z)| match o {
+                    None => Line::default(),
+                    Some(o) => {
+                        let quality = (o.quality + m.rules.quality_sd * z).clamp(0.0, 1.0);
+                        Line {
+                            exists: true,
+                            active: true,
+                            fixed: o.fixed_cost,
+                            unit: o.unit_cost,
+                            quality,
+                            eff_quality: quality,
+                            capacity: o.capacity.unwrap_or(0.0),
+                            ..Line::default()
+                        }
+                    }
+                }),
+        );
+        self.status = Status::Open;
+        self.exit_period = None;
+        self.reserves = p.reserves;
+        self.revenue_hist = [0.0; 4];
+        self.cost_hist = [0.0; 4];
+        self.quarters_open = 0;
+        self.members.clear();
+        self.members.extend_from_slice(&p.members);
+        self.weights.clear();
+        self.lead = p.lead;
+        self.delivered.clear();
+        self.delivered.resize(p.members.len(), 0.0);
+        self.ratings.clear();
+        self.ratings.resize(m.checkpoints.len(), 0);
+        self.last_rating = None;
+        self.assessment = None;
+        self.capability = capability;
+        self.unmet = 0.0;
+    }
+}
+
 impl<'m> Replication<'m> {
     /// A replication of `m` before its planning quarter: preferences, volumes, qualities and
     /// standards drawn from its streams (MODEL.md section 6), no contracts yet.
     pub fn new(m: &'m Market, rep: u64) -> Replication<'m> {
+        Replication::new_in(m, rep, Workspace::default())
+    }
+
+    /// [`Replication::new`] in the buffers of `ws`; [`Replication::finish`] hands them back.
+    pub(super) fn new_in(m: &'m Market, rep: u64, ws: Workspace) -> Replication<'m> {
+        let Workspace {
+            mut prefs,
+            mut volume,
+            mut in_house_prices,
+            mut in_house_ratio,
+            normals: mut z,
+            menu,
+            mut tally,
+            mut contracts,
+            mut hosts,
+            mut patch_pop,
+            mut providers,
+            mut scratch,
+            mut delivery,
+            books,
+            assurance,
+            mut ratings,
+        } = ws;
         let ns = m.services.len();
         let p = &m.preferences;
-        let mut prefs = Vec::with_capacity(m.ccgs.len());
-        let mut volume = Vec::with_capacity(m.ccgs.len() * ns);
+        for v in [&mut volume, &mut in_house_prices, &mut in_house_ratio] {
+            v.clear();
+            v.reserve(m.ccgs.len() * ns);
+        }
+        prefs.clear();
+        prefs.reserve(m.ccgs.len());
         // Each stream's first normals, drawn in one go (the same numbers as drawing them one by one).
-        let mut z = vec![0.0; ns.max(4)];
+        z.clear();
+        z.resize(ns.max(4), 0.0);
+        let sd = m.demand.multiplier_sd;
         for c in &m.ccgs {
             let w = &mut z[..4];
             rng::first_normals(m.seed, rep, c.key, 0, Purpose::Preferences, 0, w);
@@ -178,86 +330,56 @@ impl<'m> Replication<'m> {
             // One stream per CCG, one draw per service in service order.
             let w = &mut z[..ns];
             rng::first_normals(m.seed, rep, c.key, 0, Purpose::Demand, 0, w);
-            for (s, &zs) in m.services.iter().zip(w.iter()) {
-                let sd = m.demand.multiplier_sd;
+            for (sv, &zs) in m.services.iter().zip(w.iter()) {
                 // Log-normal with mean 1.
                 let mult = libm::exp(sd * zs - sd * sd / 2.0);
-                volume.push(c.population * s.need_per_head * mult);
+                let v = c.population * sv.need_per_head * mult;
+                volume.push(v);
+                // The in-house price depends only on the volume: taken once per replication.
+                let price = sv.in_house_unit + sv.in_house_fixed / v.max(1.0);
+                in_house_prices.push(price);
+                in_house_ratio.push(price / sv.reference_price);
             }
         }
-        let in_house_prices: Vec<f64> = volume
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let sv = &m.services[i % ns];
-                sv.in_house_unit + sv.in_house_fixed / v.max(1.0)
-            })
-            .collect();
-        let in_house_ratio = in_house_prices
-            .iter()
-            .enumerate()
-            .map(|(i, p)| p / m.services[i % ns].reference_price)
-            .collect();
-        let providers = m
-            .providers
-            .iter()
-            .map(|p| {
-                // The standards' and qualities' first normals, as a stream would draw them.
-                let sd = m.rules.capability_sd;
-                let standards = &mut z[..4];
-                rng::first_normals(m.seed, rep, p.key, 0, Purpose::Standards, 0, standards);
-                let capability = p
-                    .standards
-                    .iter()
-                    .zip(standards.iter())
-                    .map(|(&x, &zx)| (x + sd * zx).clamp(0.0, 1.0))
-                    .sum::<f64>()
-                    / 4.0;
-                // One draw per service in service order, offered or not, so a provider's quality
-                // for one service does not depend on what else it offers.
-                let qualities = &mut z[..ns];
-                rng::first_normals(m.seed, rep, p.key, 0, Purpose::Quality, 0, qualities);
-                let lines = p
-                    .offers
-                    .iter()
-                    .zip(qualities.iter())
-                    .map(|(o, &z)| match o {
-                        None => Line::default(),
-                        Some(o) => {
-                            let quality = (o.quality + m.rules.quality_sd * z).clamp(0.0, 1.0);
-                            Line {
-                                exists: true,
-                                active: true,
-                                fixed: o.fixed_cost,
-                                unit: o.unit_cost,
-                                quality,
-                                eff_quality: quality,
-                                capacity: o.capacity.unwrap_or(0.0),
-                                ..Line::default()
-                            }
-                        }
-                    })
-                    .collect();
-                ProviderState {
-                    status: Status::Open,
-                    exit_period: None,
-                    reserves: p.reserves,
-                    lines,
-                    revenue_hist: [0.0; 4],
-                    cost_hist: [0.0; 4],
-                    quarters_open: 0,
-                    members: p.members.clone(),
-                    weights: Vec::new(),
-                    lead: p.lead,
-                    delivered: vec![0.0; p.members.len()],
-                    ratings: vec![0; m.checkpoints.len()],
-                    last_rating: None,
-                    assessment: None,
-                    capability,
-                    unmet: 0.0,
-                }
-            })
-            .collect();
+        providers.truncate(m.providers.len());
+        for (pi, p) in m.providers.iter().enumerate() {
+            if pi == providers.len() {
+                providers.push(ProviderState::blank());
+            }
+            // The standards' and qualities' first normals, as a stream would draw them; one
+            // quality draw per service in service order, offered or not, so a provider's quality
+            // for one service does not depend on what else it offers.
+            let (standards, qualities) = (&mut [0.0; 4], &mut z[..ns]);
+            rng::first_normals(m.seed, rep, p.key, 0, Purpose::Standards, 0, standards);
+            rng::first_normals(m.seed, rep, p.key, 0, Purpose::Quality, 0, qualities);
+            providers[pi].refill(m, p, standards, qualities);
+        }
+        contracts.clear();
+        contracts.resize(
+            m.ccgs.len() * ns,
+            Contract {
+                supplier: Supplier::None,
+                end: 0,
+                notice: false,
+            },
+        );
+        hosts.clear();
+        hosts.extend(m.ccgs.iter().map(|c| c.host));
+        patch_pop.clear();
+        patch_pop.resize(m.providers.len(), 0.0);
+        for c in &m.ccgs {
+            if let Some(h) = c.host {
+                patch_pop[h] += c.population;
+            }
+        }
+        // The buffers the quarters refill before they read them; the delivery figures are read
+        // before the first delivery (as zero), so they start as a new replication's.
+        scratch.reset(ns);
+        restart(&mut delivery);
+        tally.clear();
+        ratings.clear();
+        let mut observer = Observer::new(m.periods);
+        observer.ratings = ratings;
         Replication {
             m,
             rep,
@@ -266,35 +388,45 @@ impl<'m> Replication<'m> {
             volume,
             in_house_prices,
             in_house_ratio,
-            menu: Menu::default(),
-            tally: Vec::new(),
-            contracts: vec![
-                Contract {
-                    supplier: Supplier::None,
-                    end: 0,
-                    notice: false
-                };
-                m.ccgs.len() * ns
-            ],
-            hosts: m.ccgs.iter().map(|c| c.host).collect(),
-            patch_pop: {
-                let mut pop = vec![0.0; m.providers.len()];
-                for c in &m.ccgs {
-                    if let Some(h) = c.host {
-                        pop[h] += c.population;
-                    }
-                }
-                pop
-            },
+            normals: z,
+            menu,
+            tally,
+            contracts,
+            hosts,
+            patch_pop,
             providers,
             ledger: Ledger::default(),
-            scratch: Scratch::new(ns),
+            scratch,
             decisions: 0,
-            delivery: Delivery::default(),
-            books: Books::default(),
-            assurance: AssuranceScratch::default(),
-            observer: Observer::new(m.periods),
+            delivery,
+            books,
+            assurance,
+            observer,
         }
+    }
+
+    /// The replication's outcome, and its buffers for the next replication.
+    pub(super) fn finish(mut self) -> (ReplicationOutcome, Workspace) {
+        let outcome = self.outcome();
+        let ws = Workspace {
+            prefs: self.prefs,
+            volume: self.volume,
+            in_house_prices: self.in_house_prices,
+            in_house_ratio: self.in_house_ratio,
+            normals: self.normals,
+            menu: self.menu,
+            tally: self.tally,
+            contracts: self.contracts,
+            hosts: self.hosts,
+            patch_pop: self.patch_pop,
+            providers: self.providers,
+            scratch: self.scratch,
+            delivery: self.delivery,
+            books: self.books,
+            assurance: self.assurance,
+            ratings: self.observer.ratings,
+        };
+        (outcome, ws)
     }
 
     pub(super) fn ns(&self) -> usize {
@@ -303,5 +435,55 @@ impl<'m> Replication<'m> {
 
     pub(super) fn open_count(&self) -> u32 {
         self.providers.iter().filter(|p| p.is_open()).count() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Replication, Workspace};
+    use crate::engine::simulate_in;
+    use crate::engine::testing::market;
+
+    /// Everything a replication holds before its planning quarter, as text (every float's bits).
+    fn state(r: &Replication) -> String {
+        let d = &r.delivery;
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            r.rep,
+            r.quarter,
+            r.prefs,
+            r.volume,
+            r.in_house_prices,
+            r.in_house_ratio,
+            r.contracts,
+            r.hosts,
+            r.patch_pop,
+            r.providers,
+            r.ledger,
+            r.decisions,
+            r.scratch.uniforms,
+            r.observer.ratings,
+            (d.ccg_spend, d.unmet, d.provider_contracted),
+            d.mix,
+            d.hhi,
+            d.in_house_sq,
+            d.ledger_before,
+        )
+    }
+
+    #[test]
+    fn a_replication_started_in_used_buffers_holds_what_a_new_one_holds() {
+        // Buffers left by whole replications of markets with other providers and networks.
+        let (local, collaborative) = (market("local"), market("collaborative"));
+        let mut ws = Workspace::default();
+        for (m, rep) in [(&collaborative, 4), (&local, 5), (&collaborative, 6)] {
+            for next in [&local, &collaborative] {
+                let before = simulate_in(m, rep, &mut ws);
+                assert!(before.ratings.len() > 1, "a checkpoint rated providers");
+                let reused = Replication::new_in(next, 11, std::mem::take(&mut ws));
+                assert_eq!(state(&reused), state(&Replication::new(next, 11)));
+                ws = reused.finish().1;
+            }
+        }
     }
 }

@@ -113,10 +113,11 @@ pub fn run_from(
     // partial summaries merge to the bits of pushing every replication in order.
     let simulate = |block: Range<u64>| -> (Vec<ReplicationOutcome>, Summary) {
         pool.install(|| {
+            // Each worker's replications reuse one workspace's buffers (the outcome is the same).
             let outcomes: Vec<ReplicationOutcome> = block
                 .into_par_iter()
-                .map(|r| {
-                    let outcome = engine::simulate(market, r);
+                .map_init(engine::Workspace::default, |ws, r| {
+                    let outcome = engine::simulate_in(market, r, ws);
                     progress(simulated.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
                     outcome
                 })

@@ -82,9 +82,9 @@ fn common_random_numbers_a_change_in_one_region_leaves_the_other_untouched() {
     assert!(north_differs > 0);
 }
 
-#[test]
-fn one_replication_of_a_large_market_is_identical_on_one_and_four_threads() {
-    // 6,000 generated CCGs: above the size at which a replication's choices run in parallel.
+/// The small market grown to 6,000 generated CCGs: above the size at which a replication's
+/// choices run in parallel.
+fn large_market() -> Market {
     let text = SMALL
         .replacen("[[ccgs.list]]", "[ccgs.generate]\ncount = 6000\ntotal_population = 1.5e9\nmax_population = 1e6\n\n[[ccgs.list]]", 1)
         .replace("region = \"north\"\nservices.bi", "region = \"north\"\npatch_population = 5e8\nservices.bi")
@@ -92,6 +92,12 @@ fn one_replication_of_a_large_market_is_identical_on_one_and_four_threads() {
     let s = Scenario::from_text("large.toml", &text).unwrap();
     let m = Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
     assert!(m.ccgs.len() > 6000);
+    m
+}
+
+#[test]
+fn one_replication_of_a_large_market_is_identical_on_one_and_four_threads() {
+    let m = large_market();
     let on = |threads| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -102,4 +108,64 @@ fn one_replication_of_a_large_market_is_identical_on_one_and_four_threads() {
     let one = on(1);
     assert_eq!(one, on(4));
     assert!(one.providers.iter().any(|p| p.customers > 100));
+}
+
+#[test]
+fn a_workspace_reused_by_one_worker_gives_every_replication_the_bits_of_a_fresh_one() {
+    // Markets of other shapes: 3 or 5 services, 8, 211 or 6,000 CCGs, 4 to 36 providers, with
+    // and without networks; the large one's choices run in parallel inside the replication.
+    let england = Scenario::from_text(
+        "england-2012.toml",
+        include_str!("../../scenarios/england-2012.toml"),
+    )
+    .unwrap();
+    let england = |c: &str| Market::compile(&england.resolve(c).unwrap(), c).unwrap();
+    let markets = [
+        market("local"),
+        market("collaborative"),
+        england("comms-collaboratives"),
+        england("national-comms"),
+        large_market(),
+    ];
+    assert_ne!(markets[0].services.len(), markets[2].services.len());
+    // Each replication runs in the buffers another market's replication left, in an order
+    // unlike the index order, and again after others.
+    let order = [
+        (2, 7),
+        (0, 3),
+        (4, 1),
+        (1, 3),
+        (3, 7),
+        (0, 9),
+        (2, 1),
+        (1, 9),
+        (0, 3),
+        (2, 7),
+    ];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    let mut ws = engine::Workspace::default();
+    for (k, rep) in order {
+        let m = &markets[k];
+        let (reused, fresh) = pool.install(|| {
+            (
+                engine::simulate_in(m, rep, &mut ws),
+                engine::simulate(m, rep),
+            )
+        });
+        assert_eq!(reused, fresh, "market {k}, replication {rep}");
+        // Every float's bits (Debug prints the shortest string that reads back to the same bits).
+        assert_eq!(format!("{reused:?}"), format!("{fresh:?}"));
+    }
+}
+
+#[test]
+fn a_run_reusing_workspaces_equals_replications_simulated_alone() {
+    let m = market("collaborative");
+    let (_, rows) = run(&m, 1, 300);
+    for (rep, row) in rows.iter().enumerate() {
+        assert_eq!(*row, engine::simulate(&m, rep as u64), "replication {rep}");
+    }
 }
