@@ -391,35 +391,37 @@ impl Replication<'_> {
     }
 
     /// CCGs buying at least one service from each provider, and their population; a member counts
-    /// the CCGs it delivers a network's service to. One pass over the contracts.
+    /// the CCGs it delivers a network's service to. One pass over the contracts; each provider's
+    /// population is added CCG by CCG, once per CCG, in CCG order.
     pub(super) fn customers(&self) -> (Vec<u32>, Vec<f64>) {
         let m = self.m;
         let ns = self.ns();
-        let (mut counts, mut pops) = (vec![0u32; m.providers.len()], vec![0.0; m.providers.len()]);
-        let mut credited: Vec<usize> = Vec::with_capacity(8);
-        for c in 0..m.ccgs.len() {
-            credited.clear();
-            for s in 0..ns {
-                let Supplier::Provider(p) = self.contracts[c * ns + s].supplier else {
+        let np = m.providers.len();
+        let (mut counts, mut pops) = (vec![0u32; np], vec![0.0; np]);
+        // The last CCG (plus one) that credited each provider: a provider counts a CCG once.
+        let mut last = vec![0usize; np];
+        let rows = self.contracts[..m.ccgs.len() * ns].chunks_exact(ns.max(1));
+        for (c, (row, ccg)) in rows.zip(&m.ccgs).enumerate() {
+            let mut credit = |x: usize| {
+                if last[x] != c + 1 {
+                    last[x] = c + 1;
+                    counts[x] += 1;
+                    pops[x] += ccg.population;
+                }
+            };
+            for k in row {
+                let Supplier::Provider(p) = k.supplier else {
                     continue;
                 };
                 if !self.providers[p].is_open() {
                     continue;
                 }
-                let deliverer = if m.providers[p].kind == ProviderKind::Collaborative {
-                    self.deliverer(p, c)
-                } else {
-                    None
-                };
-                for x in std::iter::once(p).chain(deliverer) {
-                    if !credited.contains(&x) {
-                        credited.push(x);
+                credit(p);
+                if m.providers[p].kind == ProviderKind::Collaborative {
+                    if let Some(d) = self.deliverer(p, c) {
+                        credit(d);
                     }
                 }
-            }
-            for &x in &credited {
-                counts[x] += 1;
-                pops[x] += m.ccgs[c].population;
             }
         }
         (counts, pops)
