@@ -1,6 +1,7 @@
 //! The compiled market: a resolved scenario turned into indexed, validated data the engine runs on.
 //! Ids become indices, disabled providers are dropped, and CCGs are generated.
 
+mod box_muller;
 pub mod rng;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,8 @@
 //! CCG, period and purpose (common random numbers).
 
 use rand::rngs::ChaCha8Rng;
+
+use super::box_muller;
 use rand::{RngExt, SeedableRng};
 
 /// What a draw is for; part of the stream key so that different uses never share numbers.
@@ -105,9 +107,18 @@ pub fn first_normals(
     let key = key(seed, replication, entity, period, purpose, sub);
     for (block, chunk) in out.chunks_mut(4).enumerate() {
         let words = chacha8_block(&key, block as u64);
-        for (j, z) in chunk.iter_mut().enumerate() {
-            let w = |i: usize| u64::from(words[i]) | (u64::from(words[i + 1]) << 32);
-            *z = normal_from(to_uniform(w(4 * j)), to_uniform(w(4 * j + 2)));
+        let w = |i: usize| u64::from(words[i]) | (u64::from(words[i + 1]) << 32);
+        // Normal j takes words 4j..4j+4; two at a time where the block gives two.
+        let last = chunk.len() & !1;
+        let mut pairs = chunk.chunks_exact_mut(2);
+        for (p, pair) in (&mut pairs).enumerate() {
+            let j = 2 * p;
+            let a = [to_uniform(w(4 * j)), to_uniform(w(4 * j + 4))];
+            let b = [to_uniform(w(4 * j + 2)), to_uniform(w(4 * j + 6))];
+            pair.copy_from_slice(&box_muller::normal_pair(a, b, normal_from));
+        }
+        for z in pairs.into_remainder() {
+            *z = normal_from(to_uniform(w(4 * last)), to_uniform(w(4 * last + 2)));
         }
     }
 }
