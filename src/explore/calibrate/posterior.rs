@@ -3,9 +3,10 @@
 //! the parameter vector it draws, keyed by (seed, replication). The draw does not depend on the
 //! configuration, so paired differences stay paired; nor on threads or shards.
 //!
-//! Each sample row's market is compiled once, up front and in parallel (never per replication),
-//! so a row that does not give a valid market is refused before anything runs.
+//! The market of each row a run draws is compiled once, up front and in parallel (never per
+//! replication), so a drawn row that does not give a valid market is refused before anything runs.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -203,33 +204,88 @@ impl Posterior {
             .collect()
     }
 
-    /// Attaches the sample to `market`: every row with a positive weight is compiled by `build`
-    /// (given the row's edits) and must give a market of the same structure.
+    /// Row `i`'s weight.
+    fn weight(&self, i: usize) -> f64 {
+        self.cumulative[i] - if i == 0 { 0.0 } else { self.cumulative[i - 1] }
+    }
+
+    /// The row replication `replication` simulates under `seed`: the row it draws, or, should
+    /// rounding at the top of the draw land on a row of weight 0, the first row with weight.
+    fn row_for(&self, seed: u64, replication: u64) -> usize {
+        let i = self.draw(seed, replication);
+        if self.weight(i) > 0.0 {
+            return i;
+        }
+        (0..self.rows.len())
+            .find(|&j| self.weight(j) > 0.0)
+            .unwrap_or(i)
+    }
+
+    /// The rows replications `replications` simulate under `seed`, each once, in row order.
+    pub fn rows_drawn(&self, seed: u64, replications: Range<u64>) -> Vec<usize> {
+        let mut drawn = vec![false; self.rows.len()];
+        for r in replications {
+            drawn[self.row_for(seed, r)] = true;
+        }
+        (0..drawn.len()).filter(|&i| drawn[i]).collect()
+    }
+
+    /// Attaches the sample to `market` for any replication: the market of every row with weight
+    /// is compiled by `build` (see [`Self::attach_for`]).
     pub fn attach(
         self: &Arc<Self>,
         market: &mut Market,
         build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
     ) -> Result<(), String> {
-        let weights: Vec<f64> = (0..self.rows.len())
-            .map(|i| self.cumulative[i] - if i == 0 { 0.0 } else { self.cumulative[i - 1] })
-            .collect();
-        let markets: Vec<Option<Market>> = (0..self.rows.len())
+        self.attach_rows(market, None, build)
+    }
+
+    /// Attaches the sample to `market` for replications `replications`: the market of every row
+    /// they draw is compiled by `build` (given the row's edits), up front and in parallel, and
+    /// must have the base market's structure. Rows no replication of the range draws are not
+    /// compiled (a run of 100 replications needs about 100 of 1,000 rows, a shard only its own);
+    /// a row's market depends on the row alone, so results do not depend on the range.
+    pub fn attach_for(
+        self: &Arc<Self>,
+        market: &mut Market,
+        replications: Range<u64>,
+        build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+    ) -> Result<(), String> {
+        self.attach_rows(market, Some(replications), build)
+    }
+
+    /// [`Self::attach`] (`replications` none) or [`Self::attach_for`].
+    fn attach_rows(
+        self: &Arc<Self>,
+        market: &mut Market,
+        replications: Option<Range<u64>>,
+        build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+    ) -> Result<(), String> {
+        let drawn = match &replications {
+            Some(r) => self.rows_drawn(market.seed, r.clone()),
+            None => (0..self.rows.len())
+                .filter(|&i| self.weight(i) > 0.0)
+                .collect(),
+        };
+        let compiled: Vec<(usize, Market)> = drawn
             .into_par_iter()
             .map(|i| {
-                if weights[i] <= 0.0 {
-                    return Ok(None);
-                }
                 let mut m = build(&self.edits(i))
                     .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
                 same_structure(market, &m)
                     .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
                 m.seed = market.seed;
-                Ok(Some(m))
+                Ok((i, m))
             })
             .collect::<Result<_, String>>()?;
+        let mut markets: Vec<Option<Market>> = (0..self.rows.len()).map(|_| None).collect();
+        for (i, m) in compiled {
+            markets[i] = Some(m);
+        }
         market.variants = Some(Arc::new(PosteriorMarkets {
             posterior: Arc::clone(self),
             seed: market.seed,
+            replications,
             markets,
         }));
         Ok(())
@@ -251,23 +307,28 @@ fn same_structure(a: &Market, b: &Market) -> Result<(), String> {
     Ok(())
 }
 
-/// The compiled markets of a posterior sample, one per row.
+/// The compiled markets of a posterior sample: those of the rows a range of replications draws.
 #[derive(Debug)]
 struct PosteriorMarkets {
     posterior: Arc<Posterior>,
     seed: u64,
+    /// The replications the markets were compiled for (`None`: any).
+    replications: Option<Range<u64>>,
+    /// By row; `None` for a row no replication of the range draws.
     markets: Vec<Option<Market>>,
 }
 
 impl Variants for PosteriorMarkets {
     fn market_for(&self, replication: u64) -> &Market {
-        let i = self.posterior.draw(self.seed, replication);
-        // Rows of weight 0 are never drawn, so every drawn row was compiled.
+        let i = self.posterior.row_for(self.seed, replication);
         match &self.markets[i] {
             Some(m) => m,
-            None => self.markets.iter().flatten().next().unwrap_or_else(|| {
-                unreachable!("a posterior with positive total weight has a compiled row")
-            }),
+            // Every caller attaches the replications it runs.
+            None => unreachable!(
+                "replication {replication} draws posterior row {i}, not compiled: the markets \
+                 were attached for replications {:?}",
+                self.replications
+            ),
         }
     }
 }
