@@ -86,6 +86,12 @@ impl Prepared<'_> {
         }
     }
 
+    /// The short way alone: `extra` applied to a copy of the configured document, or `None` where
+    /// [`Self::resolve_with`] takes the long way (so a test can tell which way was taken).
+    pub fn resolve_quickly(&self, extra: &[Edit]) -> Option<ScenarioFile> {
+        self.quickly(self.start.as_ref()?, extra)
+    }
+
     /// `extra` applied to a copy of the configured document, as `Document::resolve` (split) or
     /// the whole document's edits (read whole) apply them after the configuration's own; `None`
     /// on anything the long way must look at.
