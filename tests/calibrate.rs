@@ -733,7 +733,8 @@ fn a_bad_posterior_value_is_refused_with_the_row_and_the_scenarios_own_message()
         assert_eq!(out.status.code(), Some(2));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let err = refused("services.communications.locality,rules.plan_share,weight\n0.5,0.5,1\n1.5,-3,1\n");
+    let err =
+        refused("services.communications.locality,rules.plan_share,weight\n0.5,0.5,1\n1.5,-3,1\n");
     let at = "scenarios/england-2012.toml (built-in): in configuration `national-comms`";
     assert_eq!(
         err,

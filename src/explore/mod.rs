@@ -255,7 +255,11 @@ impl Study {
     }
 
     /// [`Self::market`] (`reps` none: every row) or [`Self::market_for`].
-    fn market_with(&self, edits: &[Edit], reps: Option<Range<u64>>) -> Result<Market, ExploreError> {
+    fn market_with(
+        &self,
+        edits: &[Edit],
+        reps: Option<Range<u64>>,
+    ) -> Result<Market, ExploreError> {
         let resolved = self.scenario.resolve_with(&self.configuration, edits)?;
         let mut market =
             Market::compile(&resolved, &self.configuration).map_err(|e| ExploreError::Compile {

@@ -20,8 +20,8 @@ use super::suggest::Suggester;
 use super::validate::validate;
 
 pub use super::edit::Edit;
-pub use prepared::Prepared;
 pub use super::suggest::close_matches;
+pub use prepared::Prepared;
 
 /// The name of the single configuration of a scenario that defines none.
 pub const BASE: &str = "base";

@@ -439,8 +439,11 @@ mod tests {
     #[test]
     fn a_scenario_read_whole_gives_the_same_market_either_way() {
         // A quoted table name leaves the file whole (scenario::split): no array split off.
-        let text = include_str!("../../../tests/fixtures/small.toml")
-            .replacen("[scenario]", "[\"scenario\"]", 1);
+        let text = include_str!("../../../tests/fixtures/small.toml").replacen(
+            "[scenario]",
+            "[\"scenario\"]",
+            1,
+        );
         assert!(crate::scenario::split::layout(&text).is_none());
         let s = Scenario::from_text("small.toml", &text).unwrap();
         let mut csv = "services.comms.locality,services.bi.need_per_head,ccgs.list.n2.population,\
@@ -525,7 +528,10 @@ mod tests {
             let mut some = base.clone();
             p.attach_for(&mut some, range.clone(), &build).unwrap();
             let drawn = p.rows_drawn(11, range.clone());
-            assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), drawn.len());
+            assert_eq!(
+                built.load(std::sync::atomic::Ordering::Relaxed),
+                drawn.len()
+            );
             assert!(drawn.len() <= (range.end - range.start) as usize);
             let some = some.variants.unwrap();
             for r in range {

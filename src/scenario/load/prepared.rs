@@ -49,7 +49,11 @@ impl Scenario {
     /// The configured document, as [`Scenario::resolve_with`] makes it before the further edits;
     /// `None` for an unknown configuration or one with a problem, which only the long way reports.
     fn start(&self, configuration: &str) -> Option<Start> {
-        if !self.configuration_names().iter().any(|n| n == configuration) {
+        if !self
+            .configuration_names()
+            .iter()
+            .any(|n| n == configuration)
+        {
             return None;
         }
         let cf = self
