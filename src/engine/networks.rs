@@ -11,6 +11,42 @@ use crate::scenario::schema::ProviderKind;
 use super::observation::Fate;
 use super::state::{Replication, Status};
 
+/// No member slot: the network has no deliverer for the CCG.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Which member of each network delivers to a CCG, by its slot in the network's members: the
+/// CCG's host if a member, else the lead ([`Replication::deliverer`] and the member's position),
+/// read from flat tables built once per pass over the contracts instead of searching the member
+/// list for every pair. Valid until the next change of members, leads or hosts.
+#[derive(Debug, Default, Clone)]
+pub(super) struct MemberSlots {
+    /// Per network: the lead's slot, or [`NO_SLOT`].
+    lead: Vec<u32>,
+    /// Per provider `h`: its memberships at `entries[start[h]..start[h + 1]]`.
+    start: Vec<u32>,
+    /// `(network, slot)` of each membership.
+    entries: Vec<(u32, u32)>,
+    /// Where the next membership of each provider goes while filling.
+    fill: Vec<u32>,
+}
+
+impl MemberSlots {
+    /// The slot of the member of network `net` that delivers to a CCG hosted by `host`.
+    #[inline]
+    pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
+        if let Some(h) = host {
+            let (a, b) = (self.start[h] as usize, self.start[h + 1] as usize);
+            if let Some(&(_, j)) = self.entries[a..b].iter().find(|e| e.0 as usize == net) {
+                return Some(j as usize);
+            }
+        }
+        match self.lead[net] {
+            NO_SLOT => None,
+            j => Some(j as usize),
+        }
+    }
+}
+
 impl Replication<'_> {
     /// Planning: each network takes over its members' lines for the services it covers (theirs
     /// go dormant) and, unless the scenario gives its capacity, pools theirs. Members' weights
@@ -63,6 +99,36 @@ impl Replication<'_> {
         match self.hosts[c] {
             Some(h) if st.members.contains(&h) => Some(h),
             _ => st.lead,
+        }
+    }
+
+    /// Fills `out` with every network's deliverer slots as of now (see [`MemberSlots`]).
+    pub(super) fn fill_member_slots(&self, out: &mut MemberSlots) {
+        let np = self.providers.len();
+        out.lead.clear();
+        out.start.clear();
+        out.start.resize(np + 1, 0);
+        for st in &self.providers {
+            let lead = st.lead.and_then(|l| st.members.iter().position(|&x| x == l));
+            out.lead.push(lead.map_or(NO_SLOT, |j| j as u32));
+            for &mi in &st.members {
+                out.start[mi + 1] += 1;
+            }
+        }
+        for h in 0..np {
+            out.start[h + 1] += out.start[h];
+        }
+        // Each member's entries in network order, and within a network in member order, so the
+        // first entry found for a network is the member's first slot in it, as `position` finds.
+        out.entries.clear();
+        out.entries.resize(out.start[np] as usize, (0, 0));
+        out.fill.clear();
+        out.fill.extend_from_slice(&out.start[..np]);
+        for (net, st) in self.providers.iter().enumerate() {
+            for (j, &mi) in st.members.iter().enumerate() {
+                out.entries[out.fill[mi] as usize] = (net as u32, j as u32);
+                out.fill[mi] += 1;
+            }
         }
     }
 
@@ -171,6 +237,32 @@ impl Replication<'_> {
 mod tests {
     use super::*;
     use crate::engine::testing::*;
+
+    #[test]
+    fn member_slots_name_the_deliverer_of_every_network_and_ccg() {
+        let m = market("collaborative");
+        let mut checked = 0;
+        for rep in 0..40 {
+            let mut w = Replication::new(&m, rep);
+            w.plan();
+            for _ in 1..m.periods {
+                w.run_quarter();
+                let mut slots = MemberSlots::default();
+                w.fill_member_slots(&mut slots);
+                for net in 0..m.providers.len() {
+                    let members = &w.providers[net].members;
+                    for c in 0..m.ccgs.len() {
+                        let want = w
+                            .deliverer(net, c)
+                            .and_then(|mi| members.iter().position(|&x| x == mi));
+                        assert_eq!(slots.slot(net, w.hosts[c]), want, "rep {rep} {net} {c}");
+                        checked += usize::from(want.is_some());
+                    }
+                }
+            }
+        }
+        assert!(checked > 0);
+    }
 
     #[test]
     fn stopped_collaborative_hands_its_services_back_to_members() {
