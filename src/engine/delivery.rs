@@ -37,36 +37,6 @@ pub(super) struct Delivery {
     /// `member_start[p]..member_start[p + 1]`.
     member_delivered: Vec<f64>,
     member_start: Vec<usize>,
-    /// The contract tally, kept from one tally to the next.
-    tally: Tally,
-}
-
-/// No provider: the pair's contract is in-house, with the independent sector, or none.
-const NO_PROVIDER: u32 = u32::MAX;
-
-/// What the contract tally keeps between tallies so that it takes again only the sums of the
-/// lines whose contracts changed: a line's sum is the same whatever the quarter while the pairs
-/// it counts are the same (volumes are drawn once per replication), and a sum taken again over
-/// its column, CCG by CCG, adds the same volumes in the same order as a pass over every pair.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Per pair: the provider whose line counts its volume, or [`NO_PROVIDER`].
-    counted: Vec<u32>,
-    /// Per line: marked for its sum to be taken again at this tally.
-    dirty: Vec<bool>,
-    /// The lines marked, in the order marked.
-    dirty_lines: Vec<usize>,
-    /// Lines summed again by column since the replication began (what the tests check ran).
-    #[cfg(test)]
-    columns: u64,
-}
-
-/// The provider a contract's volume is counted for, as [`Tally::counted`] holds it.
-fn counted_as(supplier: Supplier) -> u32 {
-    match supplier {
-        Supplier::Provider(p) => p as u32,
-        _ => NO_PROVIDER,
-    }
 }
 
 /// A line as the loop over CCGs sees it.
@@ -112,97 +82,6 @@ fn kind_slot(k: ProviderKind) -> usize {
 }
 
 impl Replication<'_> {
-    /// Sums each line's contracted annual volume from the contracts, in pair order, into
-    /// `Line::contracted` (a closed provider's lines count nothing). The sums are kept between
-    /// tallies (`self.tally`, per line, whether its provider is open or not): one pass compares
-    /// each pair's provider with the one it was counted for, and only the lines that gained or
-    /// lost a pair are summed again, over their column; after many changes, every pair again.
-    pub(super) fn tally_contracted(&mut self) {
-        let ns = self.ns();
-        let nccg = self.m.ccgs.len();
-        let (lines, pairs) = (self.providers.len() * ns, nccg * ns);
-        let mut sums = std::mem::take(&mut self.tally);
-        let mut t = std::mem::take(&mut self.delivery.tally);
-        let contracts = &self.contracts[..pairs];
-        let volume = &self.volume[..pairs];
-        // Providers are counted in 32 bits; a market too large for that sums every pair each time.
-        let keeps = self.providers.len() < NO_PROVIDER as usize;
-        let mut full = !keeps || sums.len() != lines || t.counted.len() != pairs;
-        if !full {
-            t.dirty.resize(lines, false);
-            t.dirty_lines.clear();
-            let rows = contracts
-                .chunks_exact(ns.max(1))
-                .zip(t.counted.chunks_exact_mut(ns.max(1)));
-            for (row, counted) in rows {
-                for (s, (k, was)) in row.iter().zip(counted).enumerate() {
-                    let now = counted_as(k.supplier);
-                    if now == *was {
-                        continue;
-                    }
-                    for p in [*was, now] {
-                        if p != NO_PROVIDER && !t.dirty[p as usize * ns + s] {
-                            t.dirty[p as usize * ns + s] = true;
-                            t.dirty_lines.push(p as usize * ns + s);
-                        }
-                    }
-                    *was = now;
-                }
-            }
-            // A column costs about a fifth of a pass per service; past that, one pass is cheaper.
-            full = t.dirty_lines.len() * nccg > 2 * pairs;
-            if !full {
-                for &l in &t.dirty_lines {
-                    let (p, s) = ((l / ns) as u32, l % ns);
-                    let mut sum = 0.0;
-                    for c in 0..nccg {
-                        if t.counted[c * ns + s] == p {
-                            sum += volume[c * ns + s];
-                        }
-                    }
-                    sums[l] = sum;
-                }
-                #[cfg(test)]
-                {
-                    t.columns += t.dirty_lines.len() as u64;
-                }
-            }
-            for &l in &t.dirty_lines {
-                t.dirty[l] = false;
-            }
-        }
-        if full {
-            sums.clear();
-            sums.resize(lines, 0.0);
-            t.counted.clear();
-            t.counted.resize(pairs, NO_PROVIDER);
-            // One CCG's row at a time: the same pair order, no counter to keep.
-            let rows = contracts
-                .chunks_exact(ns.max(1))
-                .zip(volume.chunks_exact(ns.max(1)))
-                .zip(t.counted.chunks_exact_mut(ns.max(1)));
-            for ((row, vols), counted) in rows {
-                for (s, ((k, &v), was)) in row.iter().zip(vols).zip(counted).enumerate() {
-                    if let Supplier::Provider(p) = k.supplier {
-                        sums[p * ns + s] += v;
-                        *was = p as u32;
-                    }
-                }
-            }
-            if !keeps {
-                t.counted.clear();
-            }
-        }
-        for (st, line_sums) in self.providers.iter_mut().zip(sums.chunks(ns.max(1))) {
-            let open = st.is_open();
-            for (l, &x) in st.lines.iter_mut().zip(line_sums) {
-                l.contracted = if open { x } else { 0.0 };
-            }
-        }
-        self.tally = sums;
-        self.delivery.tally = t;
-    }
-
     /// Step 2: providers serve up to capacity; the rest falls back in-house.
     pub fn deliver(&mut self) {
         let ns = self.ns();
@@ -220,11 +99,7 @@ impl Replication<'_> {
         let mut members = 0;
         let loss = m.rules.overload_quality_loss;
         for (st, p) in self.providers.iter_mut().zip(&m.providers) {
-            let slot = if st.is_open() {
-                kind_slot(p.kind) as u8
-            } else {
-                0
-            };
+            let slot = if st.is_open() { kind_slot(p.kind) as u8 } else { 0 };
             for l in &mut st.lines {
                 l.served = 0.0;
                 l.revenue = 0.0;
@@ -358,70 +233,8 @@ impl Replication<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::simulate;
     use crate::engine::testing::market;
-    use crate::engine::{Replication, Supplier, simulate};
-    use crate::model::Market;
-    use crate::scenario::Scenario;
-
-    /// Each line's contracted volume as one pass over every pair sums it, open providers only.
-    fn tally_afresh(w: &Replication) -> Vec<u64> {
-        let ns = w.ns();
-        let mut sums = vec![0.0; w.providers.len() * ns];
-        for (i, k) in w.contracts.iter().enumerate() {
-            if let Supplier::Provider(p) = k.supplier {
-                if w.providers[p].is_open() {
-                    sums[p * ns + i % ns] += w.volume[i];
-                }
-            }
-        }
-        sums.iter().map(|x| x.to_bits()).collect()
-    }
-
-    /// Each line's contracted volume as the kept tally left it.
-    fn tallied(w: &Replication) -> Vec<u64> {
-        let lines = w.providers.iter().flat_map(|st| &st.lines);
-        lines.map(|l| l.contracted.to_bits()).collect()
-    }
-
-    /// Runs replications quarter by quarter and checks the kept tally after each tally against a
-    /// fresh one; returns how many lines were summed again by column, not in a pass over all.
-    fn check_tally(m: &Market, reps: u64) -> u64 {
-        let mut columns = 0;
-        for rep in 0..reps {
-            let mut w = Replication::new(m, rep);
-            w.plan();
-            assert_eq!(tallied(&w), tally_afresh(&w), "plan, rep {rep}");
-            for _ in 1..m.periods {
-                let t = w.start_quarter();
-                w.procure();
-                w.deliver();
-                assert_eq!(tallied(&w), tally_afresh(&w), "quarter {t}, rep {rep}");
-                w.finance();
-                w.review_prices();
-                w.adjust_capacity();
-                w.assure();
-                w.fail();
-                w.observe();
-            }
-            columns += w.delivery.tally.columns;
-        }
-        columns
-    }
-
-    #[test]
-    fn kept_contract_tally_equals_a_fresh_one_bit_for_bit_after_every_quarter() {
-        for config in ["local", "collaborative", "national"] {
-            let columns = check_tally(&market(config), 30);
-            assert!(columns > 0, "{config}: no line was summed again alone");
-        }
-        // England 2012 at the file's own values: mergers, closures and networks ending.
-        let text = include_str!("../../scenarios/england-2012.toml");
-        let s = Scenario::from_text("england-2012.toml", text).unwrap();
-        for config in ["comms-collaboratives", "all-local"] {
-            let m = Market::compile(&s.resolve(config).unwrap(), config).unwrap();
-            assert!(check_tally(&m, 3) > 0, "{config}");
-        }
-    }
 
     #[test]
     fn money_is_conserved_ccg_spend_equals_revenue_plus_in_house_and_independent() {

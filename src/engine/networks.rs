@@ -109,9 +109,7 @@ impl Replication<'_> {
         out.start.clear();
         out.start.resize(np + 1, 0);
         for st in &self.providers {
-            let lead = st
-                .lead
-                .and_then(|l| st.members.iter().position(|&x| x == l));
+            let lead = st.lead.and_then(|l| st.members.iter().position(|&x| x == l));
             out.lead.push(lead.map_or(NO_SLOT, |j| j as u32));
             for &mi in &st.members {
                 out.start[mi + 1] += 1;
