@@ -293,6 +293,7 @@ impl Replication<'_> {
             .zip(volume.chunks_exact(ns.max(1)))
             .zip(&self.hosts);
         for ((row, vols), &host) in rows {
+            let host = out.slots.of_host(host);
             for (k, &v) in row.iter().zip(vols) {
                 let Supplier::Provider(net) = k.supplier else {
                     continue;
@@ -302,7 +303,7 @@ impl Replication<'_> {
                     continue;
                 }
                 // The deliverer (the CCG's host if a member, else the lead), by its member slot.
-                if let Some(j) = out.slots.slot(net, host) {
+                if let Some(j) = out.slots.slot_in(net, host) {
                     out.values[first + j] += v;
                 }
             }

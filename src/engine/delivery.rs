@@ -99,7 +99,11 @@ impl Replication<'_> {
         let mut members = 0;
         let loss = m.rules.overload_quality_loss;
         for (st, p) in self.providers.iter_mut().zip(&m.providers) {
-            let slot = if st.is_open() { kind_slot(p.kind) as u8 } else { 0 };
+            let slot = if st.is_open() {
+                kind_slot(p.kind) as u8
+            } else {
+                0
+            };
             for l in &mut st.lines {
                 l.served = 0.0;
                 l.revenue = 0.0;
@@ -150,6 +154,7 @@ impl Replication<'_> {
             .zip(in_house.chunks_exact(ns.max(1)))
             .zip(hosts);
         for (((row, vols), in_house), &host) in rows {
+            let host = slots.of_host(host);
             let per_service = per_service.iter_mut().zip(independent_price);
             let pairs = row.iter().zip(vols).zip(in_house).zip(per_service);
             for (s, (((k, &vol), &in_house), (acc, &independent_price))) in pairs.enumerate() {
@@ -168,7 +173,7 @@ impl Replication<'_> {
                         unmet_by_provider[p] += unmet;
                         if slot == COLLABORATIVE {
                             // What each member delivered, in pair order as the network's sums.
-                            if let Some(j) = slots.slot(p, host) {
+                            if let Some(j) = slots.slot_in(p, host) {
                                 member_delivered[member_start[p] + j] += served;
                             }
                         }

@@ -31,19 +31,32 @@ pub(super) struct MemberSlots {
 }
 
 impl MemberSlots {
-    /// The slot of the member of network `net` that delivers to a CCG hosted by `host`.
+    /// The memberships of a CCG's host (none without a host), read once per CCG.
     #[inline]
-    pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
-        if let Some(h) = host {
-            let (a, b) = (self.start[h] as usize, self.start[h + 1] as usize);
-            if let Some(&(_, j)) = self.entries[a..b].iter().find(|e| e.0 as usize == net) {
-                return Some(j as usize);
-            }
+    pub(super) fn of_host(&self, host: Option<usize>) -> &[(u32, u32)] {
+        match host {
+            Some(h) => &self.entries[self.start[h] as usize..self.start[h + 1] as usize],
+            None => &[],
+        }
+    }
+
+    /// The slot of the member of network `net` that delivers to a CCG whose host has the
+    /// memberships `host` ([`Self::of_host`]).
+    #[inline]
+    pub(super) fn slot_in(&self, net: usize, host: &[(u32, u32)]) -> Option<usize> {
+        if let Some(&(_, j)) = host.iter().find(|e| e.0 as usize == net) {
+            return Some(j as usize);
         }
         match self.lead[net] {
             NO_SLOT => None,
             j => Some(j as usize),
         }
+    }
+
+    /// The slot of the member of network `net` that delivers to a CCG hosted by `host`.
+    #[cfg(test)]
+    pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
+        self.slot_in(net, self.of_host(host))
     }
 }
 
@@ -109,7 +122,9 @@ impl Replication<'_> {
         out.start.clear();
         out.start.resize(np + 1, 0);
         for st in &self.providers {
-            let lead = st.lead.and_then(|l| st.members.iter().position(|&x| x == l));
+            let lead = st
+                .lead
+                .and_then(|l| st.members.iter().position(|&x| x == l));
             out.lead.push(lead.map_or(NO_SLOT, |j| j as u32));
             for &mi in &st.members {
                 out.start[mi + 1] += 1;
