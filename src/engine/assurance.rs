@@ -65,8 +65,6 @@ pub(super) struct Shares {
     values: Vec<f64>,
     /// Per provider: `start[p]` for a network with members, else [`NOT_A_NETWORK`].
     first: Vec<usize>,
-    /// Which member of each network delivers to each CCG.
-    slots: MemberSlots,
 }
 
 /// A provider whose contracts no member shares.
@@ -117,6 +115,7 @@ impl Replication<'_> {
         let m = self.m;
         let mut a = std::mem::take(&mut self.assurance);
         self.customer_shares(&mut a);
+        self.refresh_member_slots();
         self.fill_projected_shares(&mut a.shares);
         a.stops.clear();
         a.rated_c.clear();
@@ -285,7 +284,17 @@ impl Replication<'_> {
         }
         out.start.push(n);
         out.values.resize(n, 0.0);
-        self.fill_member_slots(&mut out.slots);
+        // The replication's kept slots; only a caller that cannot refresh them (a test's look at
+        // the projection) finds them out of date and has them filled apart.
+        let own;
+        let slots = if self.delivery.slots.is_valid() {
+            &self.delivery.slots
+        } else {
+            let mut fresh = MemberSlots::default();
+            self.fill_member_slots(&mut fresh);
+            own = fresh;
+            &own
+        };
         let contracts = &self.contracts[..m.ccgs.len() * ns];
         let volume = &self.volume[..contracts.len()];
         let rows = contracts
@@ -293,7 +302,7 @@ impl Replication<'_> {
             .zip(volume.chunks_exact(ns.max(1)))
             .zip(&self.hosts);
         for ((row, vols), &host) in rows {
-            let host = out.slots.of_host(host);
+            let host = slots.of_host(host);
             for (k, &v) in row.iter().zip(vols) {
                 let Supplier::Provider(net) = k.supplier else {
                     continue;
@@ -303,7 +312,7 @@ impl Replication<'_> {
                     continue;
                 }
                 // The deliverer (the CCG's host if a member, else the lead), by its member slot.
-                if let Some(j) = out.slots.slot_in(net, host) {
+                if let Some(j) = slots.slot_in(net, host) {
                     out.values[first + j] += v;
                 }
             }

@@ -31,8 +31,8 @@ pub(super) struct Delivery {
     per_service: Vec<[f64; 8]>,
     /// Per service, the independent sector's price.
     independent_price: Vec<f64>,
-    /// Which member of each network delivers to each CCG.
-    slots: MemberSlots,
+    /// Which member of each network delivers to each CCG, kept until a merger or departure.
+    pub(super) slots: MemberSlots,
     /// Per network member, the volume it delivered this quarter: network `p`'s members at
     /// `member_start[p]..member_start[p + 1]`.
     member_delivered: Vec<f64>,
@@ -87,6 +87,7 @@ impl Replication<'_> {
         let ns = self.ns();
         let m = self.m;
         self.tally_contracted();
+        self.refresh_member_slots();
         let mut d = std::mem::take(&mut self.delivery);
         d.reset(ns);
         d.ledger_before = self.ledger;
@@ -131,7 +132,6 @@ impl Replication<'_> {
         d.independent_price.clear();
         d.independent_price
             .extend(m.services.iter().map(|s| s.independent_price));
-        self.fill_member_slots(&mut d.slots);
         let mut ledger = self.ledger;
         let (mut spend, mut unmet_all, mut contracted) =
             (d.ccg_spend, d.unmet, d.provider_contracted);
@@ -154,7 +154,6 @@ impl Replication<'_> {
             .zip(in_house.chunks_exact(ns.max(1)))
             .zip(hosts);
         for (((row, vols), in_house), &host) in rows {
-            let host = slots.of_host(host);
             let per_service = per_service.iter_mut().zip(independent_price);
             let pairs = row.iter().zip(vols).zip(in_house).zip(per_service);
             for (s, (((k, &vol), &in_house), (acc, &independent_price))) in pairs.enumerate() {
@@ -173,7 +172,7 @@ impl Replication<'_> {
                         unmet_by_provider[p] += unmet;
                         if slot == COLLABORATIVE {
                             // What each member delivered, in pair order as the network's sums.
-                            if let Some(j) = slots.slot_in(p, host) {
+                            if let Some(j) = slots.slot(p, host) {
                                 member_delivered[member_start[p] + j] += served;
                             }
                         }

@@ -28,9 +28,22 @@ pub(super) struct MemberSlots {
     entries: Vec<(u32, u32)>,
     /// Where the next membership of each provider goes while filling.
     fill: Vec<u32>,
+    /// The tables hold the members, leads and hosts of now: filled since the last merger or
+    /// departure from a network (the only steps that change them).
+    valid: bool,
 }
 
 impl MemberSlots {
+    /// Whether the tables hold the members, leads and hosts of now.
+    pub(super) fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    /// Marks the tables out of date: a merger moved hosts, or a member left a network.
+    pub(super) fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
     /// The memberships of a CCG's host (none without a host), read once per CCG.
     #[inline]
     pub(super) fn of_host(&self, host: Option<usize>) -> &[(u32, u32)] {
@@ -54,7 +67,7 @@ impl MemberSlots {
     }
 
     /// The slot of the member of network `net` that delivers to a CCG hosted by `host`.
-    #[cfg(test)]
+    #[inline]
     pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
         self.slot_in(net, self.of_host(host))
     }
@@ -115,8 +128,18 @@ impl Replication<'_> {
         }
     }
 
+    /// Brings the replication's deliverer slots (kept in its delivery buffers) up to date.
+    pub(super) fn refresh_member_slots(&mut self) {
+        if !self.delivery.slots.is_valid() {
+            let mut slots = std::mem::take(&mut self.delivery.slots);
+            self.fill_member_slots(&mut slots);
+            self.delivery.slots = slots;
+        }
+    }
+
     /// Fills `out` with every network's deliverer slots as of now (see [`MemberSlots`]).
     pub(super) fn fill_member_slots(&self, out: &mut MemberSlots) {
+        out.valid = true;
         let np = self.providers.len();
         out.lead.clear();
         out.start.clear();
@@ -209,6 +232,7 @@ impl Replication<'_> {
             return;
         };
         let w = self.providers[net].weights.get(j).copied().unwrap_or(0.0);
+        self.delivery.slots.invalidate();
         {
             let st = &mut self.providers[net];
             st.members.remove(j);
@@ -254,16 +278,20 @@ mod tests {
     use crate::engine::testing::*;
 
     #[test]
-    fn member_slots_name_the_deliverer_of_every_network_and_ccg() {
+    fn kept_member_slots_name_the_deliverer_of_every_network_and_ccg_after_every_quarter() {
         let m = market("collaborative");
-        let mut checked = 0;
+        let (mut checked, mut refreshed) = (0, 0);
         for rep in 0..40 {
             let mut w = Replication::new(&m, rep);
             w.plan();
             for _ in 1..m.periods {
                 w.run_quarter();
-                let mut slots = MemberSlots::default();
-                w.fill_member_slots(&mut slots);
+                // The slots kept since delivery, unless a merger or departure since marked them.
+                if !w.delivery.slots.is_valid() {
+                    w.refresh_member_slots();
+                    refreshed += 1;
+                }
+                let slots = &w.delivery.slots;
                 for net in 0..m.providers.len() {
                     let members = &w.providers[net].members;
                     for c in 0..m.ccgs.len() {
@@ -276,7 +304,7 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 0);
+        assert!(checked > 0 && refreshed > 0, "{checked} {refreshed}");
     }
 
     #[test]
