@@ -286,18 +286,22 @@ impl Replication<'_> {
 mod tests {
     use super::*;
     use crate::engine::testing::*;
+    use crate::model::Market;
+    use crate::scenario::Scenario;
 
-    #[test]
-    fn kept_member_slots_name_the_deliverer_of_every_network_and_ccg_after_every_quarter() {
-        let m = market("collaborative");
-        let (mut checked, mut refreshed) = (0, 0);
-        for rep in 0..40 {
-            let mut w = Replication::new(&m, rep);
+    /// Runs replications of `m` and checks, after every quarter, the deliverer slots kept since
+    /// delivery (unless a merger or departure marked them out of date) against `deliverer` for
+    /// every network and CCG. Returns (pairs checked with a deliverer, kept tables checked, refreshes).
+    fn check_kept_slots(m: &Market, reps: u64) -> (usize, usize, usize) {
+        let (mut checked, mut kept, mut refreshed) = (0, 0, 0);
+        for rep in 0..reps {
+            let mut w = Replication::new(m, rep);
             w.plan();
             for _ in 1..m.periods {
                 w.run_quarter();
-                // The slots kept since delivery, unless a merger or departure since marked them.
-                if !w.delivery.slots.is_valid() {
+                if w.delivery.slots.is_valid() {
+                    kept += 1;
+                } else {
                     w.refresh_member_slots();
                     refreshed += 1;
                 }
@@ -314,7 +318,27 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 0 && refreshed > 0, "{checked} {refreshed}");
+        (checked, kept, refreshed)
+    }
+
+    #[test]
+    fn kept_member_slots_name_the_deliverer_of_every_network_and_ccg_after_every_quarter() {
+        let (checked, kept, refreshed) = check_kept_slots(&market("collaborative"), 40);
+        assert!(
+            checked > 0 && kept > 0 && refreshed > 0,
+            "{checked} {kept} {refreshed}"
+        );
+        // England 2012 with voluntary mergers that pass (hosts move between CSUs).
+        let text = include_str!("../../scenarios/england-2012.toml");
+        let s = Scenario::from_text("england-2012.toml", text).unwrap();
+        let config = "comms-collaboratives";
+        let mut m = Market::compile(&s.resolve(config).unwrap(), config).unwrap();
+        m.consolidation.synergy = 0.3;
+        let (checked, kept, refreshed) = check_kept_slots(&m, 4);
+        assert!(
+            checked > 0 && kept > 0 && refreshed > 0,
+            "{checked} {kept} {refreshed}"
+        );
     }
 
     #[test]
