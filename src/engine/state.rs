@@ -190,8 +190,10 @@ pub struct Workspace {
     ratings: Vec<RatingRecord>,
 }
 
-/// Delivery figures as before a replication's first delivery (all zero), keeping the buffers.
+/// Delivery figures as before a replication's first delivery (all zero), keeping the buffers;
+/// the deliverer slots it keeps between quarters are another replication's, to be filled anew.
 fn restart(d: &mut Delivery) {
+    d.slots.invalidate();
     d.ccg_spend = 0.0;
     d.unmet = 0.0;
     d.provider_contracted = 0.0;
@@ -463,7 +465,12 @@ mod tests {
             r.decisions,
             r.scratch.uniforms,
             r.observer.ratings,
-            (d.ccg_spend, d.unmet, d.provider_contracted),
+            (
+                d.ccg_spend,
+                d.unmet,
+                d.provider_contracted,
+                d.slots.is_valid()
+            ),
             d.mix,
             d.hhi,
             d.in_house_sq,
