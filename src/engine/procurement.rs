@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::model::rng::{self, Purpose};
 
 use super::choice::NESTS;
+use super::nested::BATCH;
 use super::state::{Contract, Replication, Scratch, Supplier};
 
 /// Which round of choices is run.
@@ -17,6 +18,33 @@ pub(super) enum Round {
     Intend(Option<usize>),
     /// Procurement in a quarter with contracts.
     Procure,
+}
+
+/// A CCG's nested choices gathered in a round, to be made as a batch: service and current
+/// supplier, uniform, and the end of the contract each will sign.
+struct Pending {
+    len: usize,
+    choices: [(usize, Supplier); BATCH],
+    u: [f64; BATCH],
+    end: [u32; BATCH],
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            len: 0,
+            choices: [(0, Supplier::None); BATCH],
+            u: [0.0; BATCH],
+            end: [0; BATCH],
+        }
+    }
+
+    fn push(&mut self, s: usize, current: Supplier, u: f64, end: u32) {
+        self.choices[self.len] = (s, current);
+        self.u[self.len] = u;
+        self.end[self.len] = end;
+        self.len += 1;
+    }
 }
 
 /// Markets with at least this many CCGs make their choices in parallel.
@@ -69,7 +97,9 @@ impl Replication<'_> {
     }
 
     /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
-    /// choices it made.
+    /// choices it made. Nested choices are gathered and made in batches (`nested.rs`): each
+    /// reads only its own service's contract and draw, so the order they are made in does not
+    /// matter.
     fn ccg_choices(
         &self,
         c: usize,
@@ -82,6 +112,7 @@ impl Replication<'_> {
         let m = self.m;
         let mut drawn = false;
         let mut made = 0;
+        let mut pending = Pending::new();
         for s in 0..row.len() {
             let k = row[s];
             let avail = self.available(k.supplier, s);
@@ -109,16 +140,49 @@ impl Replication<'_> {
                 self.draw_uniforms(c, t, purpose, sub, &mut sc.uniforms);
                 drawn = true;
             }
-            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options, nests);
+            made += 1;
             // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
+            let Some(lambdas) = nests else {
+                let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options, None);
+                row[s] = Contract {
+                    supplier: pick,
+                    end,
+                    notice: false,
+                };
+                continue;
+            };
+            pending.push(s, current, sc.uniforms[s], end);
+            if pending.len == BATCH {
+                self.choose_pending(c, &mut pending, row, sc, lambdas);
+            }
+        }
+        if let (Some(lambdas), true) = (nests, pending.len > 0) {
+            self.choose_pending(c, &mut pending, row, sc, lambdas);
+        }
+        made
+    }
+
+    /// Makes a CCG's gathered nested choices and writes their contracts; empties `pending`.
+    fn choose_pending(
+        &self,
+        c: usize,
+        pending: &mut Pending,
+        row: &mut [Contract],
+        sc: &mut Scratch,
+        lambdas: [f64; NESTS],
+    ) {
+        let n = pending.len;
+        let mut picks = [Supplier::None; BATCH];
+        let (choices, u) = (&pending.choices[..n], &pending.u[..n]);
+        self.choose_nested_batch(c, choices, u, lambdas, &mut sc.options, &mut picks[..n]);
+        for ((&(s, _), &end), &supplier) in choices.iter().zip(&pending.end).zip(&picks) {
             row[s] = Contract {
-                supplier: pick,
+                supplier,
                 end,
                 notice: false,
             };
-            made += 1;
         }
-        made
+        pending.len = 0;
     }
 
     fn available(&self, sup: Supplier, s: usize) -> bool {
