@@ -7,6 +7,7 @@ use crate::scenario::schema::ProviderKind;
 
 use super::kernel;
 use super::menu::{MenuOffer, Relation};
+use super::nested::NestedBatch;
 use super::state::{Replication, Supplier};
 
 /// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
@@ -177,7 +178,8 @@ impl Replication<'_> {
     }
 
     /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
-    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
+    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`]
+    /// (a batch of one: a round makes its nested choices in batches, `choose_nested_batch`).
     /// Both read the round's menu (see `Replication::refresh_menu`) and keep their utilities on
     /// the stack; the result is the same, bit for bit, as the general path below, which takes a
     /// region with more options than the stack holds.
@@ -191,9 +193,10 @@ impl Replication<'_> {
         nests: Option<[f64; NESTS]>,
     ) -> Supplier {
         if let Some(lambdas) = nests {
-            let mut chosen = [Supplier::None];
-            self.choose_nested_batch(c, &[(s, current)], &[u], lambdas, options, &mut chosen);
-            return chosen[0];
+            let mut b = NestedBatch::new();
+            b.push(s, current, u, 0);
+            self.choose_nested_batch(c, &mut b, lambdas, options);
+            return b.picks[0];
         }
         if let Some(pick) = self.choose_from_menu(c, s, current, u) {
             return pick;

@@ -14,7 +14,7 @@ use super::choice::{
     menu_pick, pick_nested, utility,
 };
 use super::kernel;
-use super::menu::{MenuOffer, Relation};
+use super::menu::{Menu, MenuOffer, Relation};
 use super::state::{Replication, Supplier};
 
 /// Choices a batch holds: a CCG's choices of one round (one per service; England has 5) go
@@ -24,33 +24,82 @@ pub(super) const BATCH: usize = 8;
 /// four-value lanes.
 const BATCH_OFFERS: usize = BATCH * (MENU_OPTIONS - 2);
 
-/// A batch of one CCG's nested-logit choices with its phases done up to the picks: each offer's
-/// `exp(U / lambda - max)` of its nest, and each nest's factor (its share over its own sum).
-pub(super) struct NestedBatch<'a> {
-    len: usize,
-    /// Each choice's offers from the round's menu; none where the region has more options than
-    /// the stack holds (that choice takes the general path).
-    live: [Option<&'a [MenuOffer]>; BATCH],
+/// A batch of one CCG's nested-logit choices: the choices gathered, then their phases up to the
+/// picks. Its buffers are reused from batch to batch (one per thread of a round), so nothing is
+/// cleared or allocated per batch.
+pub(super) struct NestedBatch {
+    /// Choices gathered.
+    pub(super) len: usize,
+    /// Each choice's service and current supplier.
+    pub(super) choices: [(usize, Supplier); BATCH],
+    /// Each choice's uniform.
+    pub(super) u: [f64; BATCH],
+    /// The end of the contract each choice signs.
+    pub(super) end: [u32; BATCH],
+    /// Each choice's pick, once made.
+    pub(super) picks: [Supplier; BATCH],
+    /// Each choice's offers in the round's menu (`offers[menu][d]`), and whether they fit on the
+    /// stack (else the choice takes the general path).
+    offers: [(u32, u32); BATCH],
+    fits: [bool; BATCH],
     /// Where each choice's offers lie in `x` and `network`: `start[d]..start[d + 1]`.
     start: [usize; BATCH + 1],
-    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice (zeros after them,
-    /// so that the `exp` pass takes whole lanes).
+    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice.
     x: [f64; BATCH_OFFERS],
     /// Whether each offer is in the CCG's host network's nest (else the other NHS nest).
     network: [bool; BATCH_OFFERS],
+    /// Per choice, each nest's largest utility over its lambda, and its sum.
+    max: [[f64; NESTS]; BATCH],
+    sum: [[f64; NESTS]; BATCH],
     /// Per choice, per nest: `exp(lambda I - top) / S` (0 for an empty nest).
     factor: [f64; NESTS * BATCH],
 }
 
-impl NestedBatch<'_> {
+impl NestedBatch {
+    /// An empty batch.
+    pub(super) fn new() -> NestedBatch {
+        NestedBatch {
+            len: 0,
+            choices: [(0, Supplier::None); BATCH],
+            u: [0.0; BATCH],
+            end: [0; BATCH],
+            picks: [Supplier::None; BATCH],
+            offers: [(0, 0); BATCH],
+            fits: [false; BATCH],
+            start: [0; BATCH + 1],
+            x: [0.0; BATCH_OFFERS],
+            network: [false; BATCH_OFFERS],
+            max: [[0.0; NESTS]; BATCH],
+            sum: [[0.0; NESTS]; BATCH],
+            factor: [0.0; NESTS * BATCH],
+        }
+    }
+
+    /// Adds a choice: service, current supplier, uniform, and the end of the contract it signs.
+    /// The batch must not be full.
+    pub(super) fn push(&mut self, s: usize, current: Supplier, u: f64, end: u32) {
+        self.choices[self.len] = (s, current);
+        self.u[self.len] = u;
+        self.end[self.len] = end;
+        self.len += 1;
+    }
+
     /// Choice `d`'s unnormalised nested-logit probabilities in the general path's option order
     /// (in-house, independent, then the menu's offers), written to `out`: the weights
     /// `choice::pick_nested` leaves in its options. Returns the number of options, their sum
     /// (added in option order, as `pick_nested` adds them) and the offers; none when the choice
     /// takes the general path.
     #[inline(always)]
-    fn weights(&self, d: usize, out: &mut [f64; MENU_OPTIONS]) -> Option<(usize, f64, &[MenuOffer])> {
-        let live = self.live[d]?;
+    fn weights<'m>(
+        &self,
+        menu: &'m Menu,
+        d: usize,
+        out: &mut [f64; MENU_OPTIONS],
+    ) -> Option<(usize, f64, &'m [MenuOffer])> {
+        if !self.fits[d] {
+            return None;
+        }
+        let live = &menu.offers[self.offers[d].0 as usize..self.offers[d].1 as usize];
         let f = &self.factor[d * NESTS..(d + 1) * NESTS];
         // The singletons' exp is 1, and 1 times a factor is the factor.
         out[0] = f[NEST_IN_HOUSE];
@@ -71,25 +120,25 @@ impl NestedBatch<'_> {
 }
 
 impl Replication<'_> {
-    /// CCG `c`'s nested-logit choices for `choices` (service, current supplier), each by
-    /// inverting its probabilities at its uniform in `u`, into `picks`: the same bit for bit as
+    /// CCG `c`'s nested-logit choices gathered in `b`, each by inverting its probabilities at
+    /// its uniform, into `b.picks`: the same bit for bit as
     /// `choice::pick_nested` over the general path's options, which a choice takes when its
-    /// region has more options than the stack holds. At most [`BATCH`] choices.
+    /// region has more options than the stack holds.
     pub(super) fn choose_nested_batch(
         &self,
         c: usize,
-        choices: &[(usize, Supplier)],
-        u: &[f64],
+        b: &mut NestedBatch,
         lambdas: [f64; NESTS],
         options: &mut Vec<(Supplier, f64)>,
-        picks: &mut [Supplier],
     ) {
-        let batch = self.nested_batch(c, choices, lambdas);
+        self.nested_batch(c, b, lambdas);
         let mut w = [0.0; MENU_OPTIONS];
-        for (d, ((&(s, current), &u), pick)) in choices.iter().zip(u).zip(picks).enumerate() {
-            *pick = match batch.weights(d, &mut w) {
+        for d in 0..b.len {
+            let u = b.u[d];
+            b.picks[d] = match b.weights(&self.menu, d, &mut w) {
                 Some((n, total, live)) => menu_pick(&w[..n], total, u, live),
                 None => {
+                    let (s, current) = b.choices[d];
                     self.general_options(c, s, current, options);
                     pick_nested(options, |o| self.nest(o, c), lambdas, u)
                 }
@@ -97,44 +146,33 @@ impl Replication<'_> {
         }
     }
 
-    /// A batch's phases up to the picks (see the module's note), for CCG `c`'s `choices`
-    /// (service, current supplier), at most [`BATCH`] of them.
+    /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
+    /// in `b`.
     #[inline(always)]
-    fn nested_batch<'a>(
-        &'a self,
-        c: usize,
-        choices: &[(usize, Supplier)],
-        lambdas: [f64; NESTS],
-    ) -> NestedBatch<'a> {
-        assert!(choices.len() <= BATCH);
+    fn nested_batch(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
         let m = self.m;
         let ns = self.ns();
         let menu = &self.menu;
         let w = self.prefs[c];
         let host = self.hosts[c];
         let region = m.ccgs[c].region;
-        let mut b = NestedBatch {
-            len: choices.len(),
-            live: [None; BATCH],
-            start: [0; BATCH + 1],
-            x: [0.0; BATCH_OFFERS],
-            network: [false; BATCH_OFFERS],
-            factor: [0.0; NESTS * BATCH],
-        };
         // Phase 1: each choice's utilities over their nests' lambdas, the nests' maxima, and each
         // offer's value less its nest's maximum.
-        let mut max = [[f64::NEG_INFINITY; NESTS]; BATCH];
         let mut end = 0;
-        for (d, &(s, current)) in choices.iter().enumerate() {
+        for d in 0..b.len {
+            let (s, current) = b.choices[d];
             b.start[d] = end;
             let r = region * ns + s;
-            let live = &menu.offers[menu.start[r] as usize..menu.start[r + 1] as usize];
-            if live.len() + 2 > MENU_OPTIONS {
+            let (first, last) = (menu.start[r], menu.start[r + 1]);
+            let live = &menu.offers[first as usize..last as usize];
+            b.offers[d] = (first, last);
+            b.fits[d] = live.len() + 2 <= MENU_OPTIONS;
+            if !b.fits[d] {
                 continue;
             }
-            b.live[d] = Some(live);
             let sv = &menu.services[s];
-            let mx = &mut max[d];
+            let mx = &mut b.max[d];
+            *mx = [f64::NEG_INFINITY; NESTS];
             mx[NEST_IN_HOUSE] = mx[NEST_IN_HOUSE].max(
                 utility(
                     w,
@@ -183,17 +221,21 @@ impl Replication<'_> {
             }
             end += live.len();
         }
-        b.start[choices.len()] = end;
-        // Phase 2: every offer's exp, in whole lanes (the zeros after the last offer are unused).
-        kernel::exp_in_place(&mut b.x[..end.next_multiple_of(4)]);
+        b.start[b.len] = end;
+        // Phase 2: every offer's exp, in whole lanes (zeros after the last offer, unused).
+        let lanes = end.next_multiple_of(4);
+        b.x[end..lanes].fill(0.0);
+        kernel::exp_in_place(&mut b.x[..lanes]);
         // Phase 3: each choice's nest sums, its nests' lambda times their inclusive values, and
         // the largest of them.
-        let mut sums = [[0.0; NESTS]; BATCH];
         for d in 0..b.len {
-            if b.live[d].is_none() {
+            let factor = &mut b.factor[d * NESTS..(d + 1) * NESTS];
+            if !b.fits[d] {
+                factor.fill(0.0);
                 continue;
             }
-            let sum = &mut sums[d];
+            let sum = &mut b.sum[d];
+            *sum = [0.0; NESTS];
             sum[NEST_IN_HOUSE] += 1.0;
             sum[NEST_INDEPENDENT] += 1.0;
             let (mut sum_network, mut sum_other) = (0.0, 0.0);
@@ -211,22 +253,21 @@ impl Replication<'_> {
             let mut top = f64::NEG_INFINITY;
             for k in 0..NESTS {
                 if sum[k] > 0.0 {
-                    li[k] = lambdas[k] * (max[d][k] + kernel::ln(sum[k]));
+                    li[k] = lambdas[k] * (b.max[d][k] + kernel::ln(sum[k]));
                     top = top.max(li[k]);
                 }
             }
-            for (f, l) in b.factor[d * NESTS..(d + 1) * NESTS].iter_mut().zip(li) {
+            for (f, l) in factor.iter_mut().zip(li) {
                 *f = l - top;
             }
         }
         // Phase 4: every nest's exp, and its weight over its own sum.
         kernel::exp_in_place(&mut b.factor[..b.len * NESTS]);
-        for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&sums[..b.len]) {
+        for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&b.sum[..b.len]) {
             for k in 0..NESTS {
                 f[k] = if sum[k] > 0.0 { f[k] / sum[k] } else { 0.0 };
             }
         }
-        b
     }
 }
 
@@ -274,12 +315,17 @@ mod tests {
                         }
                     }
                     let mut size = 1 + c % BATCH;
+                    let mut b = NestedBatch::new();
                     for batch in choices.chunks(size) {
                         size = 1 + size % BATCH;
-                        let b = w.nested_batch(c, batch, nests);
+                        b.len = 0;
+                        for &(s, current) in batch {
+                            b.push(s, current, 0.5, 0);
+                        }
+                        w.nested_batch(c, &mut b, nests);
                         for (d, &(s, current)) in batch.iter().enumerate() {
                             let mut x = [0.0; MENU_OPTIONS];
-                            let (n, _, _) = b.weights(d, &mut x).unwrap();
+                            let (n, _, _) = b.weights(&w.menu, d, &mut x).unwrap();
                             w.general_options(c, s, current, &mut options);
                             assert_eq!(n, options.len());
                             pick_nested(&mut options, |o| w.nest(o, c), nests, 0.5);
@@ -294,13 +340,15 @@ mod tests {
                             compared += 1;
                         }
                         for _ in 0..20 {
-                            let u: Vec<f64> = batch.iter().map(|_| uniform(&mut r)).collect();
-                            let mut fast = vec![Supplier::None; batch.len()];
-                            w.choose_nested_batch(c, batch, &u, nests, &mut options, &mut fast);
+                            for d in 0..batch.len() {
+                                b.u[d] = uniform(&mut r);
+                            }
+                            w.choose_nested_batch(c, &mut b, nests, &mut options);
                             for (d, &(s, current)) in batch.iter().enumerate() {
+                                let u = b.u[d];
                                 w.general_options(c, s, current, &mut options);
-                                let slow = pick_nested(&mut options, |o| w.nest(o, c), nests, u[d]);
-                                assert_eq!(fast[d], slow, "ccg {c}, service {s}, u {}", u[d]);
+                                let slow = pick_nested(&mut options, |o| w.nest(o, c), nests, u);
+                                assert_eq!(b.picks[d], slow, "ccg {c}, service {s}, u {u}");
                             }
                         }
                     }

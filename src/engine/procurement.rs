@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::model::rng::{self, Purpose};
 
 use super::choice::NESTS;
-use super::nested::BATCH;
+use super::nested::{BATCH, NestedBatch};
 use super::state::{Contract, Replication, Scratch, Supplier};
 
 /// Which round of choices is run.
@@ -20,32 +20,8 @@ pub(super) enum Round {
     Procure,
 }
 
-/// A CCG's nested choices gathered in a round, to be made as a batch: service and current
-/// supplier, uniform, and the end of the contract each will sign.
-struct Pending {
-    len: usize,
-    choices: [(usize, Supplier); BATCH],
-    u: [f64; BATCH],
-    end: [u32; BATCH],
-}
-
-impl Pending {
-    fn new() -> Pending {
-        Pending {
-            len: 0,
-            choices: [(0, Supplier::None); BATCH],
-            u: [0.0; BATCH],
-            end: [0; BATCH],
-        }
-    }
-
-    fn push(&mut self, s: usize, current: Supplier, u: f64, end: u32) {
-        self.choices[self.len] = (s, current);
-        self.u[self.len] = u;
-        self.end[self.len] = end;
-        self.len += 1;
-    }
-}
+/// A round's buffers, one per thread: the choices' scratch and the batch of nested choices.
+type Buffers = (Scratch, NestedBatch);
 
 /// Markets with at least this many CCGs make their choices in parallel.
 const PARALLEL_CCGS: usize = 4096;
@@ -65,15 +41,15 @@ impl Replication<'_> {
         let ns = self.ns();
         self.refresh_menu();
         let mut contracts = std::mem::take(&mut self.contracts);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut bufs = (std::mem::take(&mut self.scratch), NestedBatch::new());
         {
             let this = &*self;
             let nests = this.nesting();
-            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| -> u64 {
+            let work = |k: usize, chunk: &mut [Contract], bufs: &mut Buffers| -> u64 {
                 chunk
                     .chunks_mut(ns)
                     .enumerate()
-                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc, nests))
+                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, bufs, nests))
                     .sum()
             };
             // Counts are integers, so their sum is the same in any order.
@@ -81,19 +57,22 @@ impl Replication<'_> {
                 contracts
                     .par_chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
-                    .map_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc))
+                    .map_init(
+                        || (Scratch::new(ns), NestedBatch::new()),
+                        |bufs, (k, chunk)| work(k, chunk, bufs),
+                    )
                     .sum()
             } else {
                 contracts
                     .chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
-                    .map(|(k, chunk)| work(k, chunk, &mut scratch))
+                    .map(|(k, chunk)| work(k, chunk, &mut bufs))
                     .sum()
             };
             self.decisions += made;
         }
         self.contracts = contracts;
-        self.scratch = scratch;
+        self.scratch = bufs.0;
     }
 
     /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
@@ -106,13 +85,13 @@ impl Replication<'_> {
         t: u32,
         round: Round,
         row: &mut [Contract],
-        sc: &mut Scratch,
+        (sc, b): &mut Buffers,
         nests: Option<[f64; NESTS]>,
     ) -> u64 {
         let m = self.m;
         let mut drawn = false;
         let mut made = 0;
-        let mut pending = Pending::new();
+        b.len = 0;
         for s in 0..row.len() {
             let k = row[s];
             let avail = self.available(k.supplier, s);
@@ -151,38 +130,35 @@ impl Replication<'_> {
                 };
                 continue;
             };
-            pending.push(s, current, sc.uniforms[s], end);
-            if pending.len == BATCH {
-                self.choose_pending(c, &mut pending, row, sc, lambdas);
+            b.push(s, current, sc.uniforms[s], end);
+            if b.len == BATCH {
+                self.choose_batch(c, b, row, sc, lambdas);
             }
         }
-        if let (Some(lambdas), true) = (nests, pending.len > 0) {
-            self.choose_pending(c, &mut pending, row, sc, lambdas);
+        if let (Some(lambdas), true) = (nests, b.len > 0) {
+            self.choose_batch(c, b, row, sc, lambdas);
         }
         made
     }
 
-    /// Makes a CCG's gathered nested choices and writes their contracts; empties `pending`.
-    fn choose_pending(
+    /// Makes a CCG's nested choices gathered in `b`, writes their contracts and empties `b`.
+    fn choose_batch(
         &self,
         c: usize,
-        pending: &mut Pending,
+        b: &mut NestedBatch,
         row: &mut [Contract],
         sc: &mut Scratch,
         lambdas: [f64; NESTS],
     ) {
-        let n = pending.len;
-        let mut picks = [Supplier::None; BATCH];
-        let (choices, u) = (&pending.choices[..n], &pending.u[..n]);
-        self.choose_nested_batch(c, choices, u, lambdas, &mut sc.options, &mut picks[..n]);
-        for ((&(s, _), &end), &supplier) in choices.iter().zip(&pending.end).zip(&picks) {
-            row[s] = Contract {
-                supplier,
-                end,
+        self.choose_nested_batch(c, b, lambdas, &mut sc.options);
+        for d in 0..b.len {
+            row[b.choices[d].0] = Contract {
+                supplier: b.picks[d],
+                end: b.end[d],
                 notice: false,
             };
         }
-        pending.len = 0;
+        b.len = 0;
     }
 
     fn available(&self, sup: Supplier, s: usize) -> bool {
