@@ -24,6 +24,14 @@ pub(super) const BATCH: usize = 8;
 /// four-value lanes.
 const BATCH_OFFERS: usize = BATCH * (MENU_OPTIONS - 2);
 
+/// The nests that hold one option each (in-house, the independent sector), whose sum is always 1.
+const SINGLETON: [bool; NESTS] = {
+    let mut alone = [false; NESTS];
+    alone[NEST_IN_HOUSE] = true;
+    alone[NEST_INDEPENDENT] = true;
+    alone
+};
+
 /// A batch of one CCG's nested-logit choices: the choices gathered, then their phases up to the
 /// picks. Its buffers are reused from batch to batch (one per thread of a round), so nothing is
 /// cleared or allocated per batch.
@@ -253,7 +261,9 @@ impl Replication<'_> {
             let mut top = f64::NEG_INFINITY;
             for k in 0..NESTS {
                 if sum[k] > 0.0 {
-                    li[k] = lambdas[k] * (b.max[d][k] + kernel::ln(sum[k]));
+                    // A singleton's sum is 0 + 1 = 1, whose ln is 0 exactly.
+                    let ln = if SINGLETON[k] { 0.0 } else { kernel::ln(sum[k]) };
+                    li[k] = lambdas[k] * (b.max[d][k] + ln);
                     top = top.max(li[k]);
                 }
             }
@@ -265,7 +275,10 @@ impl Replication<'_> {
         kernel::exp_in_place(&mut b.factor[..b.len * NESTS]);
         for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&b.sum[..b.len]) {
             for k in 0..NESTS {
-                f[k] = if sum[k] > 0.0 { f[k] / sum[k] } else { 0.0 };
+                // A singleton's sum is 1, and x / 1 is x exactly.
+                if !SINGLETON[k] {
+                    f[k] = if sum[k] > 0.0 { f[k] / sum[k] } else { 0.0 };
+                }
             }
         }
     }

@@ -135,8 +135,10 @@ impl Replication<'_> {
                 self.choose_batch(c, b, row, sc, lambdas);
             }
         }
-        if let (Some(lambdas), true) = (nests, b.len > 0) {
-            self.choose_batch(c, b, row, sc, lambdas);
+        if b.len > 0 {
+            if let Some(lambdas) = nests {
+                self.choose_batch(c, b, row, sc, lambdas);
+            }
         }
         made
     }
