@@ -496,3 +496,38 @@ fn report_and_terminal_open_with_the_verdict() {
     assert!(verdict < md.find("## Findings that matter").unwrap());
     assert!(md[verdict..].contains("| configuration | viable |"), "{md}");
 }
+
+#[test]
+fn the_terminals_paired_differences_show_each_interval_that_is_not_a_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let assert = csmarket()
+        .args(["compare", fixture(), "-n", "3000", "--seed", "5", "--out"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let table = &stdout[stdout.find("paired differences against").expect(&stdout)..];
+    let csv = fs::read_to_string(tmp.path().join("compare/comparison.csv")).unwrap();
+    let mut checked = 0;
+    for row in csv.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let (config, figure, provider) = (f[1], f[2], f[3]);
+        if !provider.is_empty() || figure != "cost_per_head" {
+            continue;
+        }
+        let (lo, hi): (f64, f64) = (f[9].parse().unwrap(), f[10].parse().unwrap());
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(config) && l.contains("cost per head"))
+            .unwrap_or_else(|| panic!("no cost line for {config}: {table}"));
+        // Money is shown as money, and an interval with width shows two different ends.
+        assert!(line.contains('£'), "{line}");
+        let ends = &line[line.rfind('(').unwrap() + 1..line.len() - 1];
+        let (a, b) = ends.split_once(" to ").expect(line);
+        if lo != hi {
+            assert_ne!(a, b, "{line}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "{csv}");
+}

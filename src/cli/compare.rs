@@ -11,6 +11,7 @@ use super::run::RunPlan;
 use super::{CommonArgs, InputError, RunArgs, output, study_shards};
 use crate::charts::{self, Labels};
 use crate::compare::{self, Measure};
+use crate::experiment::figures::MarketFigure;
 use crate::experiment::shard::Shard;
 use crate::explore::backtest::BacktestResult;
 use crate::explore::sensitivity::SensitivityResult;
@@ -329,14 +330,35 @@ pub fn difference_table(c: &compare::Comparison) -> String {
             if let Some(e) = contrast.get(m).and_then(|x| x.estimate()) {
                 let factor = if m.is_share() { 100.0 } else { 1.0 };
                 let unit = if m.is_share() { " points" } else { "" };
+                let money = if *m == Measure::Market(MarketFigure::CostPerHead) {
+                    "£"
+                } else {
+                    ""
+                };
+                // As in the report: enough decimals that the interval shows (two significant
+                // figures of its half-width), so a narrow one does not read "-0.16 to -0.16".
+                let d = e.interval.map_or(2, |(lo, hi)| {
+                    report::tables::precision((hi - lo) / 2.0 * factor).max(2)
+                });
+                let signed = |v: f64| {
+                    let digits = format!("{:.d$}", v.abs());
+                    let sign = if digits.trim_matches(['0', '.']).is_empty() {
+                        "" // rounds to zero: no sign
+                    } else if v < 0.0 {
+                        "-"
+                    } else {
+                        "+"
+                    };
+                    format!("{sign}{money}{digits}")
+                };
                 let ci = e.interval.map_or_else(String::new, |(lo, hi)| {
-                    format!(" ({:+.2} to {:+.2})", lo * factor, hi * factor)
+                    format!(" ({} to {})", signed(lo * factor), signed(hi * factor))
                 });
                 s.push_str(&format!(
-                    "{:<24} {:<34} {:+.2}{unit}{ci}\n",
+                    "{:<24} {:<34} {}{unit}{ci}\n",
                     contrast.configuration,
                     m.label(),
-                    e.diff * factor
+                    signed(e.diff * factor)
                 ));
             }
         }
