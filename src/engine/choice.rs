@@ -312,7 +312,10 @@ impl Replication<'_> {
             );
         }
         let n = live.len() + 2;
-        let max = weight[..n].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let max = weight[..n]
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         for x in &mut weight[..n] {
             *x -= max;
         }

@@ -206,10 +206,7 @@ unsafe fn exp_quad(v: &mut [f64]) {
         p = _mm256_add_pd(_mm256_set1_pd(P2), _mm256_mul_pd(xx, p));
         p = _mm256_add_pd(_mm256_set1_pd(P1), _mm256_mul_pd(xx, p));
         let c = _mm256_sub_pd(r, _mm256_mul_pd(xx, p));
-        let q = _mm256_div_pd(
-            _mm256_mul_pd(r, c),
-            _mm256_sub_pd(_mm256_set1_pd(2.0), c),
-        );
+        let q = _mm256_div_pd(_mm256_mul_pd(r, c), _mm256_sub_pd(_mm256_set1_pd(2.0), c));
         let y = _mm256_add_pd(one, _mm256_add_pd(_mm256_sub_pd(q, lo), hi));
         // 2^k from its bits; 2^0 = 1 leaves y as it is, as libm does for k = 0.
         let ki = _mm_add_epi32(_mm256_cvttpd_epi32(k), _mm_set1_epi32(0x3ff));

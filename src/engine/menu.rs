@@ -120,13 +120,14 @@ impl Replication<'_> {
             }
         }
         menu.services.clear();
-        menu.services.extend(m.services.iter().map(|sv| ServiceTerms {
-            in_house_quality: sv.in_house_quality,
-            in_house_close: sv.locality * l.in_house,
-            independent_ratio: sv.independent_price / sv.reference_price,
-            independent_quality: sv.independent_quality,
-            independent_close: sv.locality * l.other,
-        }));
+        menu.services
+            .extend(m.services.iter().map(|sv| ServiceTerms {
+                in_house_quality: sv.in_house_quality,
+                in_house_close: sv.locality * l.in_house,
+                independent_ratio: sv.independent_price / sv.reference_price,
+                independent_quality: sv.independent_quality,
+                independent_close: sv.locality * l.other,
+            }));
         menu.lines.clear();
         for st in &self.providers {
             let open = st.is_open();

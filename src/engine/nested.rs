@@ -262,7 +262,11 @@ impl Replication<'_> {
             for k in 0..NESTS {
                 if sum[k] > 0.0 {
                     // A singleton's sum is 0 + 1 = 1, whose ln is 0 exactly.
-                    let ln = if SINGLETON[k] { 0.0 } else { kernel::ln(sum[k]) };
+                    let ln = if SINGLETON[k] {
+                        0.0
+                    } else {
+                        kernel::ln(sum[k])
+                    };
                     li[k] = lambdas[k] * (b.max[d][k] + ln);
                     top = top.max(li[k]);
                 }
