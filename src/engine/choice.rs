@@ -7,7 +7,6 @@ use crate::scenario::schema::ProviderKind;
 
 use super::kernel;
 use super::menu::{MenuOffer, Relation};
-use super::nested::NestedBatch;
 use super::state::{Replication, Supplier};
 
 /// Options a choice keeps on the stack (in-house, independent and up to 30 providers); a region
@@ -193,10 +192,7 @@ impl Replication<'_> {
         nests: Option<[f64; NESTS]>,
     ) -> Supplier {
         if let Some(lambdas) = nests {
-            let mut b = NestedBatch::new();
-            b.push(s, current, u, 0);
-            self.choose_nested_batch(c, &mut b, lambdas, options);
-            return b.picks[0];
+            return self.choose_nested(c, s, current, u, lambdas, options);
         }
         if let Some(pick) = self.choose_from_menu(c, s, current, u) {
             return pick;

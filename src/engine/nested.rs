@@ -154,6 +154,23 @@ impl Replication<'_> {
         }
     }
 
+    /// One nested-logit choice, as a batch of one (a round gathers a CCG's choices into
+    /// batches instead, `procurement.rs`).
+    pub(super) fn choose_nested(
+        &self,
+        c: usize,
+        s: usize,
+        current: Supplier,
+        u: f64,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) -> Supplier {
+        let mut b = NestedBatch::new();
+        b.push(s, current, u, 0);
+        self.choose_nested_batch(c, &mut b, lambdas, options);
+        b.picks[0]
+    }
+
     /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
     /// in `b`.
     #[inline(always)]
