@@ -124,13 +124,14 @@ impl RunPlan {
     }
 
     /// The compiled market of a configuration, with the plan's seed and, under a posterior, the
-    /// market of every posterior row for the replications to draw from.
+    /// market of every posterior row its replications here (its shard) draw.
     pub fn market(&self, configuration: &str) -> anyhow::Result<Market> {
         market(
             &self.scenario,
             self.posterior.as_ref(),
             configuration,
             self.seed,
+            self.shard.range(self.replications),
         )
     }
 
@@ -154,24 +155,26 @@ fn base_market(scenario: &Scenario, configuration: &str, seed: u64) -> anyhow::R
 }
 
 /// A configuration's market as `run` simulates it: under a posterior, with the market of every
-/// posterior row attached for the replications to draw from (`bench` measures the same).
+/// posterior row replications `replications` draw attached (`bench` measures the same).
 pub fn market(
     scenario: &Scenario,
     posterior: Option<&std::sync::Arc<Posterior>>,
     configuration: &str,
     seed: u64,
+    replications: std::ops::Range<u64>,
 ) -> anyhow::Result<Market> {
     // The seed first: every posterior row's market takes the base market's.
     let mut market = base_market(scenario, configuration, seed)?;
     if let Some(p) = posterior {
+        // The configuration is made once; each row's values are set on a copy of it.
+        let prepared = scenario.prepare(configuration);
         let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
             let row = Posterior::under_configuration(row, scenario, configuration);
-            let resolved = scenario
-                .resolve_with(configuration, &row)
-                .map_err(|e| e.to_string())?;
+            let resolved = prepared.resolve_with(&row).map_err(|e| e.to_string())?;
             Market::compile(&resolved, configuration).map_err(|e| e.to_string())
         };
-        p.attach(&mut market, &build).map_err(InputError)?;
+        p.attach_for(&mut market, replications, &build)
+            .map_err(InputError)?;
     }
     Ok(market)
 }

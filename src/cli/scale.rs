@@ -265,7 +265,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     );
     let before = peak_memory();
     for c in &configs {
-        let market = super::run::market(&scenario, posterior.as_ref(), c, options.seed)?;
+        let market = super::run::market(
+            &scenario,
+            posterior.as_ref(),
+            c,
+            options.seed,
+            0..args.replications,
+        )?;
         outln!(
             "\n{c}: {} CCGs, {} providers, {} services, {} quarters",
             market.ccgs.len(),

@@ -241,8 +241,25 @@ impl Study {
         })
     }
 
-    /// The compiled market of the configuration with `edits` on top, with the study's seed.
+    /// The compiled market of the configuration with `edits` on top, with the study's seed; under
+    /// a posterior, with the market of every row of the sample attached, whichever replications
+    /// run (checks and runs use [`Self::market_for`], which compiles only the rows drawn).
     pub fn market(&self, edits: &[Edit]) -> Result<Market, ExploreError> {
+        self.market_with(edits, None)
+    }
+
+    /// The compiled market of the configuration with `edits` on top, with the study's seed; under
+    /// a posterior, with the markets of the rows replications `reps` draw attached.
+    pub fn market_for(&self, edits: &[Edit], reps: Range<u64>) -> Result<Market, ExploreError> {
+        self.market_with(edits, Some(reps))
+    }
+
+    /// [`Self::market`] (`reps` none: every row) or [`Self::market_for`].
+    fn market_with(
+        &self,
+        edits: &[Edit],
+        reps: Option<Range<u64>>,
+    ) -> Result<Market, ExploreError> {
         let resolved = self.scenario.resolve_with(&self.configuration, edits)?;
         let mut market =
             Market::compile(&resolved, &self.configuration).map_err(|e| ExploreError::Compile {
@@ -252,6 +269,8 @@ impl Study {
             })?;
         market.seed = self.seed;
         if let Some(p) = &self.posterior {
+            // The configuration is made once; each row's values are set on a copy of it.
+            let prepared = self.scenario.prepare(&self.configuration);
             // The row's values first, then this study's edits: a swept value wins.
             let build = |row: &[Edit]| -> Result<Market, String> {
                 let row = calibrate::posterior::Posterior::under_configuration(
@@ -260,13 +279,14 @@ impl Study {
                     &self.configuration,
                 );
                 let all: Vec<Edit> = row.iter().chain(edits).cloned().collect();
-                let resolved = self
-                    .scenario
-                    .resolve_with(&self.configuration, &all)
-                    .map_err(|e| e.to_string())?;
+                let resolved = prepared.resolve_with(&all).map_err(|e| e.to_string())?;
                 Market::compile(&resolved, &self.configuration).map_err(|e| e.to_string())
             };
-            p.attach(&mut market, &build).map_err(ExploreError::Input)?;
+            match reps {
+                Some(reps) => p.attach_for(&mut market, reps, &build),
+                None => p.attach(&mut market, &build),
+            }
+            .map_err(ExploreError::Input)?;
         }
         Ok(market)
     }
@@ -280,7 +300,7 @@ impl Study {
         sink: &mut dyn FnMut(&ReplicationOutcome),
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Summary, ExploreError> {
-        let market = self.market(edits)?;
+        let market = self.market_for(edits, reps.clone())?;
         Ok(experiment::run(
             &market,
             reps,

@@ -342,6 +342,45 @@ impl Document {
         Some(resolved)
     }
 
+    /// The rest of the document with a configuration's edits to it, those that do not reach into
+    /// a split array, applied in the order [`Self::resolve`] applies them: where `resolve` starts
+    /// from for further edits to the rest. `None` when the document was read whole, or an edit
+    /// cannot be applied this way.
+    pub fn configured_rest(
+        &self,
+        cf: Option<&Configuration>,
+        hints: &mut Suggester,
+    ) -> Option<Table> {
+        if !self.any_split() {
+            return None;
+        }
+        let mut doc = self.rest.clone();
+        let Some(cf) = cf else {
+            return Some(doc);
+        };
+        let edits = cf.remove.iter().map(|p| (p.as_str(), None));
+        for (p, value) in edits.chain(cf.set.iter().map(|(p, v)| (p.as_str(), Some(v)))) {
+            if !self.edits_rest(p)? {
+                continue;
+            }
+            match value {
+                None => remove_path(&mut doc, p, hints).ok()?,
+                Some(v) => set_path(&mut doc, p, v.clone(), hints).ok()?,
+            }
+        }
+        Some(doc)
+    }
+
+    /// Whether an edit's path goes to the rest of the document (`Some(true)`) or into a split
+    /// array (`Some(false)`); `None` for a path [`Self::resolve`] refuses.
+    pub fn edits_rest(&self, p: &str) -> Option<bool> {
+        match path::parse(p).ok()?.as_slice() {
+            [Segment::Key(key), ..] if !self.is_split(key) => Some(true),
+            [Segment::Key(_), _, _, ..] => Some(false),
+            _ => None,
+        }
+    }
+
     /// Every numeric field's path, top-level keys in order, skipping `configurations` and
     /// `observed` (see `Scenario::numeric_paths`).
     pub fn numeric_paths(&self, text: &str) -> Vec<String> {

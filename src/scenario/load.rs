@@ -1,5 +1,6 @@
 //! Reading a scenario file, applying a configuration's edits, and reporting problems with positions.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,12 +15,13 @@ use super::edit::{remove_path, set_path};
 use super::error::{Problem, ScenarioError, line_col};
 use super::limits::{MAX_FILE_BYTES, MAX_NESTING};
 use super::path::{self, Segment};
-use super::schema::ScenarioFile;
+use super::schema::{Configuration, ScenarioFile};
 use super::suggest::Suggester;
 use super::validate::validate;
 
 pub use super::edit::Edit;
 pub use super::suggest::close_matches;
+pub use prepared::Prepared;
 
 /// The name of the single configuration of a scenario that defines none.
 pub const BASE: &str = "base";
@@ -350,13 +352,7 @@ impl Scenario {
                 available: names,
             });
         }
-        let problem = |path: String, message: String| Problem {
-            file: self.file.clone(),
-            position: None,
-            path,
-            message,
-            configuration: Some(configuration.to_string()),
-        };
+        let problem = |path: String, message: String| self.problem(configuration, path, message);
         let cf = self
             .base
             .configurations
@@ -368,56 +364,13 @@ impl Scenario {
         {
             return Ok(resolved);
         }
-        let Some(mut doc) = self.document.whole_table(&self.text) else {
+        let mut problems = Vec::new();
+        let Some(mut doc) = self.configured_whole(configuration, cf, hints, &mut problems) else {
             return Err(ScenarioError::Invalid(vec![problem(
                 String::new(),
                 "the scenario's text no longer matches what was read".into(),
             )]));
         };
-        let mut problems = Vec::new();
-        if let Some(cf) = cf {
-            // One pass over the providers, however many are switched (generated markets have
-            // thousands); a later switch of the same id wins, as in the file.
-            let mut switches: std::collections::HashMap<&str, bool> =
-                std::collections::HashMap::new();
-            for id in &cf.enable {
-                switches.insert(id, true);
-            }
-            for id in &cf.disable {
-                switches.insert(id, false);
-            }
-            let mut found = std::collections::HashSet::new();
-            if let Some(Value::Array(providers)) = doc.get_mut("providers") {
-                for p in providers.iter_mut() {
-                    let Some(t) = p.as_table_mut() else { continue };
-                    let Some(id) = t.get("id").and_then(Value::as_str).map(str::to_string) else {
-                        continue;
-                    };
-                    if let Some(&on) = switches.get(id.as_str()) {
-                        t.insert("enabled".into(), Value::Boolean(on));
-                        found.insert(id);
-                    }
-                }
-            }
-            for (verb, ids) in [("enable", &cf.enable), ("disable", &cf.disable)] {
-                for id in ids.iter().filter(|id| !found.contains(id.as_str())) {
-                    problems.push(problem(
-                        format!("{verb}: {id}"),
-                        format!("no provider `{id}`"),
-                    ));
-                }
-            }
-            for path in &cf.remove {
-                if let Err(m) = remove_path(&mut doc, path, hints) {
-                    problems.push(problem(path.clone(), m));
-                }
-            }
-            for (path, value) in &cf.set {
-                if let Err(m) = set_path(&mut doc, path, value.clone(), hints) {
-                    problems.push(problem(path.clone(), m));
-                }
-            }
-        }
         for e in extra {
             if let Err(m) = set_path(&mut doc, &e.path, e.value.clone(), hints) {
                 problems.push(problem(e.path.clone(), m));
@@ -444,6 +397,75 @@ impl Scenario {
                     .collect(),
             ))
         }
+    }
+
+    /// A problem with a configuration's scenario (no position: the edits made it).
+    fn problem(&self, configuration: &str, path: String, message: String) -> Problem {
+        Problem {
+            file: self.file.clone(),
+            position: None,
+            path,
+            message,
+            configuration: Some(configuration.to_string()),
+        }
+    }
+
+    /// The whole document as a configuration makes it (providers switched on and off, then its
+    /// removals and settings), each edit that cannot be made added to `problems`; `None` only if
+    /// the scenario's text no longer matches what was read.
+    fn configured_whole(
+        &self,
+        configuration: &str,
+        cf: Option<&Configuration>,
+        hints: &mut Suggester,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Table> {
+        let mut doc = self.document.whole_table(&self.text)?;
+        let Some(cf) = cf else {
+            return Some(doc);
+        };
+        let problem = |path: String, message: String| self.problem(configuration, path, message);
+        // One pass over the providers, however many are switched (generated markets have
+        // thousands); a later switch of the same id wins, as in the file.
+        let mut switches: HashMap<&str, bool> = HashMap::new();
+        for id in &cf.enable {
+            switches.insert(id, true);
+        }
+        for id in &cf.disable {
+            switches.insert(id, false);
+        }
+        let mut found = HashSet::new();
+        if let Some(Value::Array(providers)) = doc.get_mut("providers") {
+            for p in providers.iter_mut() {
+                let Some(t) = p.as_table_mut() else { continue };
+                let Some(id) = t.get("id").and_then(Value::as_str).map(str::to_string) else {
+                    continue;
+                };
+                if let Some(&on) = switches.get(id.as_str()) {
+                    t.insert("enabled".into(), Value::Boolean(on));
+                    found.insert(id);
+                }
+            }
+        }
+        for (verb, ids) in [("enable", &cf.enable), ("disable", &cf.disable)] {
+            for id in ids.iter().filter(|id| !found.contains(id.as_str())) {
+                problems.push(problem(
+                    format!("{verb}: {id}"),
+                    format!("no provider `{id}`"),
+                ));
+            }
+        }
+        for path in &cf.remove {
+            if let Err(m) = remove_path(&mut doc, path, hints) {
+                problems.push(problem(path.clone(), m));
+            }
+        }
+        for (path, value) in &cf.set {
+            if let Err(m) = set_path(&mut doc, path, value.clone(), hints) {
+                problems.push(problem(path.clone(), m));
+            }
+        }
+        Some(doc)
     }
 
     /// Every numeric field's path in the base scenario, for suggestions and `sensitivity --all`.
@@ -499,5 +521,6 @@ fn locate(text: &str, root: &Spanned<DeValue<'_>>, path: &str) -> (usize, usize)
     best.map_or((1, 1), |o| line_col(text, o))
 }
 
+mod prepared;
 #[cfg(test)]
 mod tests;

@@ -13,5 +13,5 @@ pub mod validate;
 
 pub use edit::Edit;
 pub use error::{Problem, ScenarioError};
-pub use load::{BASE, Scenario};
+pub use load::{BASE, Prepared, Scenario};
 pub use schema::ScenarioFile;

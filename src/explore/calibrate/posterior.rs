@@ -3,9 +3,10 @@
 //! the parameter vector it draws, keyed by (seed, replication). The draw does not depend on the
 //! configuration, so paired differences stay paired; nor on threads or shards.
 //!
-//! Each sample row's market is compiled once, up front and in parallel (never per replication),
-//! so a row that does not give a valid market is refused before anything runs.
+//! The market of each row a run draws is compiled once, up front and in parallel (never per
+//! replication), so a drawn row that does not give a valid market is refused before anything runs.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -203,33 +204,88 @@ impl Posterior {
             .collect()
     }
 
-    /// Attaches the sample to `market`: every row with a positive weight is compiled by `build`
-    /// (given the row's edits) and must give a market of the same structure.
+    /// Row `i`'s weight.
+    fn weight(&self, i: usize) -> f64 {
+        self.cumulative[i] - if i == 0 { 0.0 } else { self.cumulative[i - 1] }
+    }
+
+    /// The row replication `replication` simulates under `seed`: the row it draws, or, should
+    /// rounding at the top of the draw land on a row of weight 0, the first row with weight.
+    fn row_for(&self, seed: u64, replication: u64) -> usize {
+        let i = self.draw(seed, replication);
+        if self.weight(i) > 0.0 {
+            return i;
+        }
+        (0..self.rows.len())
+            .find(|&j| self.weight(j) > 0.0)
+            .unwrap_or(i)
+    }
+
+    /// The rows replications `replications` simulate under `seed`, each once, in row order.
+    pub fn rows_drawn(&self, seed: u64, replications: Range<u64>) -> Vec<usize> {
+        let mut drawn = vec![false; self.rows.len()];
+        for r in replications {
+            drawn[self.row_for(seed, r)] = true;
+        }
+        (0..drawn.len()).filter(|&i| drawn[i]).collect()
+    }
+
+    /// Attaches the sample to `market` for any replication: the market of every row with weight
+    /// is compiled by `build` (see [`Self::attach_for`]).
     pub fn attach(
         self: &Arc<Self>,
         market: &mut Market,
         build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
     ) -> Result<(), String> {
-        let weights: Vec<f64> = (0..self.rows.len())
-            .map(|i| self.cumulative[i] - if i == 0 { 0.0 } else { self.cumulative[i - 1] })
-            .collect();
-        let markets: Vec<Option<Market>> = (0..self.rows.len())
+        self.attach_rows(market, None, build)
+    }
+
+    /// Attaches the sample to `market` for replications `replications`: the market of every row
+    /// they draw is compiled by `build` (given the row's edits), up front and in parallel, and
+    /// must have the base market's structure. Rows no replication of the range draws are not
+    /// compiled (a run of 100 replications needs about 100 of 1,000 rows, a shard only its own);
+    /// a row's market depends on the row alone, so results do not depend on the range.
+    pub fn attach_for(
+        self: &Arc<Self>,
+        market: &mut Market,
+        replications: Range<u64>,
+        build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+    ) -> Result<(), String> {
+        self.attach_rows(market, Some(replications), build)
+    }
+
+    /// [`Self::attach`] (`replications` none) or [`Self::attach_for`].
+    fn attach_rows(
+        self: &Arc<Self>,
+        market: &mut Market,
+        replications: Option<Range<u64>>,
+        build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+    ) -> Result<(), String> {
+        let drawn = match &replications {
+            Some(r) => self.rows_drawn(market.seed, r.clone()),
+            None => (0..self.rows.len())
+                .filter(|&i| self.weight(i) > 0.0)
+                .collect(),
+        };
+        let compiled: Vec<(usize, Market)> = drawn
             .into_par_iter()
             .map(|i| {
-                if weights[i] <= 0.0 {
-                    return Ok(None);
-                }
                 let mut m = build(&self.edits(i))
                     .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
                 same_structure(market, &m)
                     .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
                 m.seed = market.seed;
-                Ok(Some(m))
+                Ok((i, m))
             })
             .collect::<Result<_, String>>()?;
+        let mut markets: Vec<Option<Market>> = (0..self.rows.len()).map(|_| None).collect();
+        for (i, m) in compiled {
+            markets[i] = Some(m);
+        }
         market.variants = Some(Arc::new(PosteriorMarkets {
             posterior: Arc::clone(self),
             seed: market.seed,
+            replications,
             markets,
         }));
         Ok(())
@@ -251,23 +307,28 @@ fn same_structure(a: &Market, b: &Market) -> Result<(), String> {
     Ok(())
 }
 
-/// The compiled markets of a posterior sample, one per row.
+/// The compiled markets of a posterior sample: those of the rows a range of replications draws.
 #[derive(Debug)]
 struct PosteriorMarkets {
     posterior: Arc<Posterior>,
     seed: u64,
+    /// The replications the markets were compiled for (`None`: any).
+    replications: Option<Range<u64>>,
+    /// By row; `None` for a row no replication of the range draws.
     markets: Vec<Option<Market>>,
 }
 
 impl Variants for PosteriorMarkets {
     fn market_for(&self, replication: u64) -> &Market {
-        let i = self.posterior.draw(self.seed, replication);
-        // Rows of weight 0 are never drawn, so every drawn row was compiled.
+        let i = self.posterior.row_for(self.seed, replication);
         match &self.markets[i] {
             Some(m) => m,
-            None => self.markets.iter().flatten().next().unwrap_or_else(|| {
-                unreachable!("a posterior with positive total weight has a compiled row")
-            }),
+            // Every caller attaches the replications it runs.
+            None => unreachable!(
+                "replication {replication} draws posterior row {i}, not compiled: the markets \
+                 were attached for replications {:?}",
+                self.replications
+            ),
         }
     }
 }
@@ -337,5 +398,150 @@ mod tests {
         let e = Posterior::from_text("p.csv", "services.comms.locality,weight\n0.5,0\n", &s)
             .unwrap_err();
         assert!(e.contains("positive weight"), "{e}");
+    }
+
+    /// Every row's scenario the short way (the configuration made once, the row set on a copy)
+    /// and the long way (the scenario's document edited afresh), and their compiled markets, for
+    /// every configuration: the same bit for bit (`Debug` prints every float exactly).
+    fn short_and_long_ways_agree(scenario: &Scenario, p: &Posterior) {
+        for c in scenario.configuration_names() {
+            let prepared = scenario.prepare(&c);
+            (0..p.rows.len()).into_par_iter().for_each(|i| {
+                let row = Posterior::under_configuration(&p.edits(i), scenario, &c);
+                let quick = prepared
+                    .resolve_quickly(&row)
+                    .unwrap_or_else(|| panic!("{c}, row {i}: the short way was not taken"));
+                let long = scenario.resolve_with(&c, &row).unwrap();
+                assert_eq!(format!("{quick:?}"), format!("{long:?}"), "{c}, row {i}");
+                let compile = |s| format!("{:?}", Market::compile(s, &c).unwrap());
+                assert_eq!(compile(&quick), compile(&long), "{c}, row {i}");
+            });
+        }
+    }
+
+    #[test]
+    fn every_row_of_the_england_2012_posterior_gives_the_same_market_either_way() {
+        let s = Scenario::from_text(
+            "england-2012.toml",
+            include_str!("../../../scenarios/england-2012.toml"),
+        )
+        .unwrap();
+        let p = Posterior::from_text(
+            "england-2012.posterior.csv",
+            include_str!("../../../scenarios/england-2012.posterior.csv"),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(p.rows.len(), 1000);
+        short_and_long_ways_agree(&s, &p);
+    }
+
+    #[test]
+    fn a_scenario_read_whole_gives_the_same_market_either_way() {
+        // A quoted table name leaves the file whole (scenario::split): no array split off.
+        let text = include_str!("../../../tests/fixtures/small.toml").replacen(
+            "[scenario]",
+            "[\"scenario\"]",
+            1,
+        );
+        assert!(crate::scenario::split::layout(&text).is_none());
+        let s = Scenario::from_text("small.toml", &text).unwrap();
+        let mut csv = "services.comms.locality,services.bi.need_per_head,ccgs.list.n2.population,\
+                       weight\n"
+            .to_string();
+        for i in 0..40 {
+            let x = f64::from(i) / 40.0;
+            csv += &format!("{x},{},{},1\n", 0.5 + x, 100_000.0 + 5_000.3 * x);
+        }
+        let p = Posterior::from_text("p.csv", &csv, &s).unwrap();
+        short_and_long_ways_agree(&s, &p);
+        short_and_long_ways_agree(&scenario(), &p);
+    }
+
+    #[test]
+    fn a_bad_posterior_value_is_reported_as_the_long_way_reports_it() {
+        let s = scenario();
+        for c in ["national", "local"] {
+            let prepared = s.prepare(c);
+            for (path, value) in [
+                ("services.comms.locality", Value::Float(1.5)),
+                ("services.bi.need_per_head", Value::Float(-0.25)),
+                ("services.nothing.locality", Value::Float(0.5)),
+                ("providers.north-a.services.bi", Value::Float(0.5)),
+            ] {
+                let row = [Edit {
+                    path: path.into(),
+                    value,
+                }];
+                assert!(prepared.resolve_quickly(&row).is_none(), "{c} {path}");
+                let long = s.resolve_with(c, &row).unwrap_err().to_string();
+                let short = prepared.resolve_with(&row).unwrap_err().to_string();
+                assert_eq!(short, long);
+                assert!(long.contains(&format!("configuration `{c}`")), "{long}");
+            }
+        }
+        // Through a run: the file, row and line, then the scenario's own message.
+        let p = Arc::new(
+            Posterior::from_text(
+                "p.csv",
+                "services.comms.locality,weight\n0.5,1\n1.5,1\n",
+                &s,
+            )
+            .unwrap(),
+        );
+        let prepared = s.prepare("national");
+        let build = |row: &[Edit]| -> Result<Market, String> {
+            let r = prepared.resolve_with(row).map_err(|e| e.to_string())?;
+            Market::compile(&r, "national").map_err(|e| e.to_string())
+        };
+        let long = s
+            .resolve_with("national", &p.edits(1))
+            .unwrap_err()
+            .to_string();
+        let mut m = Market::compile(&s.resolve("national").unwrap(), "national").unwrap();
+        let e = p.attach_for(&mut m, 0..50, &build).unwrap_err();
+        assert_eq!(e, format!("p.csv: row 1 (line 3): {long}"));
+    }
+
+    #[test]
+    fn only_the_rows_a_range_draws_are_compiled_and_each_gives_the_market_any_range_gives() {
+        let s = scenario();
+        let mut csv = "services.comms.locality,weight\n".to_string();
+        for i in 0..30 {
+            csv += &format!("{},{}\n", f64::from(i) / 30.0, 1 + i % 3);
+        }
+        let p = Arc::new(Posterior::from_text("p.csv", &csv, &s).unwrap());
+        let prepared = s.prepare("national");
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        let build = |row: &[Edit]| -> Result<Market, String> {
+            built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let r = prepared.resolve_with(row).map_err(|e| e.to_string())?;
+            Market::compile(&r, "national").map_err(|e| e.to_string())
+        };
+        let mut base = Market::compile(&s.resolve("national").unwrap(), "national").unwrap();
+        base.seed = 11;
+        let mut every = base.clone();
+        p.attach(&mut every, &build).unwrap();
+        let every = every.variants.unwrap();
+        for range in [0..8, 8..40, 0..40, 3..4] {
+            built.store(0, std::sync::atomic::Ordering::Relaxed);
+            let mut some = base.clone();
+            p.attach_for(&mut some, range.clone(), &build).unwrap();
+            let drawn = p.rows_drawn(11, range.clone());
+            assert_eq!(
+                built.load(std::sync::atomic::Ordering::Relaxed),
+                drawn.len()
+            );
+            assert!(drawn.len() <= (range.end - range.start) as usize);
+            let some = some.variants.unwrap();
+            for r in range {
+                assert!(drawn.contains(&p.draw(11, r)));
+                assert_eq!(
+                    format!("{:?}", some.market_for(r)),
+                    format!("{:?}", every.market_for(r)),
+                    "replication {r}"
+                );
+            }
+        }
     }
 }

@@ -118,7 +118,7 @@ pub(crate) fn factor(study: &Study, f: &NumericField, fraction: f64) -> Result<F
         }
         let mut last = String::new();
         for t in tries {
-            match study.market(&[f.edit(t)]) {
+            match study.market_for(&[f.edit(t)], 0..study.replications) {
                 Ok(_) => return Ok(t),
                 Err(e) => last = e.to_string(),
             }

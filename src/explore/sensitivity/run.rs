@@ -103,7 +103,7 @@ pub fn design(plan: &SensitivityPlan) -> Result<SensitivityDesign, ExploreError>
     let r = plan.trajectories as usize;
 
     // The baseline tells which providers exist, to check and default the outputs.
-    let market = study.market(&[])?;
+    let market = study.market_for(&[], 0..study.replications)?;
     let ids: Vec<&str> = market.providers.iter().map(|p| p.id.as_str()).collect();
     let outputs: Vec<Output> = if plan.outputs.is_empty() {
         let mut o = vec![

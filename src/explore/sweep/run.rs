@@ -51,7 +51,7 @@ pub fn design(plan: &SweepPlan) -> Result<SweepDesign, ExploreError> {
     let mut edits = Vec::with_capacity(grid.len());
     for values in &grid {
         let e: Vec<_> = fields.iter().zip(values).map(|(f, &v)| f.edit(v)).collect();
-        study.market(&e)?;
+        study.market_for(&e, 0..study.replications)?;
         edits.push(e);
     }
     Ok(SweepDesign {
