@@ -168,12 +168,15 @@ pub fn market(
     if let Some(p) = posterior {
         // The configuration is made once; each row's values are set on a copy of it.
         let prepared = scenario.prepare(configuration);
-        let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+        let resolve = |row: &[crate::scenario::Edit]| {
             let row = Posterior::under_configuration(row, scenario, configuration);
-            let resolved = prepared.resolve_with(&row).map_err(|e| e.to_string())?;
-            Market::compile(&resolved, configuration).map_err(|e| e.to_string())
+            prepared.resolve_with(&row).map_err(|e| e.to_string())
         };
-        p.attach_for(&mut market, replications, &build)
+        let build = |row: &[crate::scenario::Edit]| -> Result<Market, String> {
+            Market::compile(&resolve(row)?, configuration).map_err(|e| e.to_string())
+        };
+        let check = |row: &[crate::scenario::Edit]| resolve(row).map(drop);
+        p.attach_for(&mut market, replications, &build, &check)
             .map_err(InputError)?;
     }
     Ok(market)

@@ -272,18 +272,21 @@ impl Study {
             // The configuration is made once; each row's values are set on a copy of it.
             let prepared = self.scenario.prepare(&self.configuration);
             // The row's values first, then this study's edits: a swept value wins.
-            let build = |row: &[Edit]| -> Result<Market, String> {
+            let resolve = |row: &[Edit]| {
                 let row = calibrate::posterior::Posterior::under_configuration(
                     row,
                     &self.scenario,
                     &self.configuration,
                 );
                 let all: Vec<Edit> = row.iter().chain(edits).cloned().collect();
-                let resolved = prepared.resolve_with(&all).map_err(|e| e.to_string())?;
-                Market::compile(&resolved, &self.configuration).map_err(|e| e.to_string())
+                prepared.resolve_with(&all).map_err(|e| e.to_string())
             };
+            let build = |row: &[Edit]| -> Result<Market, String> {
+                Market::compile(&resolve(row)?, &self.configuration).map_err(|e| e.to_string())
+            };
+            let check = |row: &[Edit]| resolve(row).map(drop);
             match reps {
-                Some(reps) => p.attach_for(&mut market, reps, &build),
+                Some(reps) => p.attach_for(&mut market, reps, &build, &check),
                 None => p.attach(&mut market, &build),
             }
             .map_err(ExploreError::Input)?;

@@ -221,8 +221,16 @@ impl Posterior {
             .unwrap_or(i)
     }
 
-    /// The rows replications `replications` simulate under `seed`, each once, in row order.
+    /// The rows replications `replications` simulate under `seed`, each once, in row order (every
+    /// row with weight for a range over 16 times as long as the sample).
     pub fn rows_drawn(&self, seed: u64, replications: Range<u64>) -> Vec<usize> {
+        // A range this long draws nearly every row: take them all rather than draw a billion
+        // times (which rows are compiled never changes a result).
+        if replications.end - replications.start > 16 * self.rows.len() as u64 {
+            return (0..self.rows.len())
+                .filter(|&i| self.weight(i) > 0.0)
+                .collect();
+        }
         let mut drawn = vec![false; self.rows.len()];
         for r in replications {
             drawn[self.row_for(seed, r)] = true;
@@ -245,47 +253,62 @@ impl Posterior {
     /// must have the base market's structure. Rows no replication of the range draws are not
     /// compiled (a run of 100 replications needs about 100 of 1,000 rows, a shard only its own);
     /// a row's market depends on the row alone, so results do not depend on the range.
+    ///
+    /// Every other row with weight is still checked, by `check` (resolved and validated, not
+    /// compiled), so a bad value in the file is refused however few replications a run has.
     pub fn attach_for(
         self: &Arc<Self>,
         market: &mut Market,
         replications: Range<u64>,
         build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
+        check: &(dyn Fn(&[Edit]) -> Result<(), String> + Sync),
     ) -> Result<(), String> {
-        self.attach_rows(market, Some(replications), build)
+        self.attach_rows(market, Some((replications, check)), build)
     }
 
     /// [`Self::attach`] (`replications` none) or [`Self::attach_for`].
     fn attach_rows(
         self: &Arc<Self>,
         market: &mut Market,
-        replications: Option<Range<u64>>,
+        replications: Option<(Range<u64>, RowCheck<'_>)>,
         build: &(dyn Fn(&[Edit]) -> Result<Market, String> + Sync),
     ) -> Result<(), String> {
-        let drawn = match &replications {
-            Some(r) => self.rows_drawn(market.seed, r.clone()),
-            None => (0..self.rows.len())
-                .filter(|&i| self.weight(i) > 0.0)
-                .collect(),
-        };
-        let compiled: Vec<(usize, Market)> = drawn
-            .into_par_iter()
-            .map(|i| {
-                let mut m = build(&self.edits(i))
-                    .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
-                same_structure(market, &m)
-                    .map_err(|e| format!("{}: row {} (line {}): {e}", self.file, i, i + 2))?;
+        let weighted: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| self.weight(i) > 0.0)
+            .collect();
+        let mut compile = vec![true; self.rows.len()];
+        if let Some((r, _)) = &replications {
+            compile.fill(false);
+            for i in self.rows_drawn(market.seed, r.clone()) {
+                compile[i] = true;
+            }
+        }
+        let at = |i: usize, e: String| format!("{}: row {} (line {}): {e}", self.file, i, i + 2);
+        // Every row with weight, in parallel; the first problem in row order is the one reported,
+        // whatever the thread count.
+        let results: Vec<Result<Option<Market>, String>> = weighted
+            .par_iter()
+            .map(|&i| {
+                if !compile[i] {
+                    let check = replications.as_ref().map(|(_, check)| *check);
+                    return check.map_or(Ok(None), |check| {
+                        check(&self.edits(i)).map(|()| None).map_err(|e| at(i, e))
+                    });
+                }
+                let mut m = build(&self.edits(i)).map_err(|e| at(i, e))?;
+                same_structure(market, &m).map_err(|e| at(i, e))?;
                 m.seed = market.seed;
-                Ok((i, m))
+                Ok(Some(m))
             })
-            .collect::<Result<_, String>>()?;
+            .collect();
         let mut markets: Vec<Option<Market>> = (0..self.rows.len()).map(|_| None).collect();
-        for (i, m) in compiled {
-            markets[i] = Some(m);
+        for (i, result) in weighted.into_iter().zip(results) {
+            markets[i] = result?;
         }
         market.variants = Some(Arc::new(PosteriorMarkets {
             posterior: Arc::clone(self),
             seed: market.seed,
-            replications,
+            replications: replications.map(|(r, _)| r),
             markets,
         }));
         Ok(())
@@ -306,6 +329,9 @@ fn same_structure(a: &Market, b: &Market) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Checks a row's values without compiling its market: see [`Posterior::attach_for`].
+type RowCheck<'a> = &'a (dyn Fn(&[Edit]) -> Result<(), String> + Sync);
 
 /// The compiled markets of a posterior sample: those of the rows a range of replications draws.
 #[derive(Debug)]
@@ -498,9 +524,48 @@ mod tests {
             .resolve_with("national", &p.edits(1))
             .unwrap_err()
             .to_string();
+        let check = |row: &[Edit]| {
+            prepared
+                .resolve_with(row)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        };
         let mut m = Market::compile(&s.resolve("national").unwrap(), "national").unwrap();
-        let e = p.attach_for(&mut m, 0..50, &build).unwrap_err();
+        let e = p.attach_for(&mut m, 0..50, &build, &check).unwrap_err();
         assert_eq!(e, format!("p.csv: row 1 (line 3): {long}"));
+    }
+
+    #[test]
+    fn a_bad_row_no_replication_draws_is_refused_all_the_same() {
+        let s = scenario();
+        let mut csv = "services.comms.locality,weight\n".to_string();
+        for i in 0..40 {
+            csv += &format!("{},1\n", if i == 17 { 1.5 } else { 0.5 });
+        }
+        let p = Arc::new(Posterior::from_text("p.csv", &csv, &s).unwrap());
+        let mut base = Market::compile(&s.resolve("national").unwrap(), "national").unwrap();
+        base.seed = 5;
+        let one = (0..40).find(|&r| p.draw(5, r) != 17).unwrap();
+        assert!(!p.rows_drawn(5, one..one + 1).contains(&17));
+        let prepared = s.prepare("national");
+        let compiled = std::sync::atomic::AtomicUsize::new(0);
+        let build = |row: &[Edit]| -> Result<Market, String> {
+            compiled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let r = prepared.resolve_with(row).map_err(|e| e.to_string())?;
+            Market::compile(&r, "national").map_err(|e| e.to_string())
+        };
+        let check = |row: &[Edit]| {
+            prepared
+                .resolve_with(row)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        };
+        let e = p
+            .attach_for(&mut base, one..one + 1, &build, &check)
+            .unwrap_err();
+        assert!(e.starts_with("p.csv: row 17 (line 19): "), "{e}");
+        // Only the drawn row's market was compiled; the other 39 were checked, not compiled.
+        assert_eq!(compiled.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[test]
@@ -526,7 +591,8 @@ mod tests {
         for range in [0..8, 8..40, 0..40, 3..4] {
             built.store(0, std::sync::atomic::Ordering::Relaxed);
             let mut some = base.clone();
-            p.attach_for(&mut some, range.clone(), &build).unwrap();
+            p.attach_for(&mut some, range.clone(), &build, &|_| Ok(()))
+                .unwrap();
             let drawn = p.rows_drawn(11, range.clone());
             assert_eq!(
                 built.load(std::sync::atomic::Ordering::Relaxed),
