@@ -8,6 +8,7 @@
 use crate::model::Checkpoint;
 use crate::scenario::schema::{OnC, ProviderKind, Rating};
 
+use super::networks::MemberSlots;
 use super::observation::{DomainCheck, Fate, RatingRecord};
 use super::state::{Replication, Supplier};
 
@@ -62,7 +63,12 @@ pub fn judge(value: f64, threshold: f64, marginal_band: f64) -> DomainCheck {
 pub(super) struct Shares {
     start: Vec<usize>,
     values: Vec<f64>,
+    /// Per provider: `start[p]` for a network with members, else [`NOT_A_NETWORK`].
+    first: Vec<usize>,
 }
+
+/// A provider whose contracts no member shares.
+const NOT_A_NETWORK: usize = usize::MAX;
 
 impl Shares {
     /// Member shares of network `net`, in member order.
@@ -109,6 +115,7 @@ impl Replication<'_> {
         let m = self.m;
         let mut a = std::mem::take(&mut self.assurance);
         self.customer_shares(&mut a);
+        self.refresh_member_slots();
         self.fill_projected_shares(&mut a.shares);
         a.stops.clear();
         a.rated_c.clear();
@@ -266,29 +273,48 @@ impl Replication<'_> {
         let ns = self.ns();
         out.start.clear();
         out.values.clear();
+        out.first.clear();
         let mut n = 0;
-        for st in &self.providers {
+        for (st, p) in self.providers.iter().zip(&m.providers) {
             out.start.push(n);
+            // Only networks have members (a network without members has nothing to share).
+            let network = !st.members.is_empty() && p.kind == ProviderKind::Collaborative;
+            out.first.push(if network { n } else { NOT_A_NETWORK });
             n += st.members.len();
         }
         out.start.push(n);
         out.values.resize(n, 0.0);
+        // The replication's kept slots; only a caller that cannot refresh them (a test's look at
+        // the projection) finds them out of date and has them filled apart.
+        let own;
+        let slots = if self.delivery.slots.is_valid() {
+            &self.delivery.slots
+        } else {
+            let mut fresh = MemberSlots::default();
+            self.fill_member_slots(&mut fresh);
+            own = fresh;
+            &own
+        };
         let contracts = &self.contracts[..m.ccgs.len() * ns];
         let volume = &self.volume[..contracts.len()];
-        for (i, (k, &v)) in contracts.iter().zip(volume).enumerate() {
-            let Supplier::Provider(net) = k.supplier else {
-                continue;
-            };
-            // Only networks have members (a network without members has nothing to share).
-            let first = out.start[net];
-            if first == out.start[net + 1] || m.providers[net].kind != ProviderKind::Collaborative {
-                continue;
-            }
-            // The deliverer (the CCG's host if a member, else the lead), by its member slot.
-            let st = &self.providers[net];
-            let slot = |x: Option<usize>| x.and_then(|x| st.members.iter().position(|&y| y == x));
-            if let Some(j) = slot(self.hosts[i / ns]).or_else(|| slot(st.lead)) {
-                out.values[first + j] += v;
+        let rows = contracts
+            .chunks_exact(ns.max(1))
+            .zip(volume.chunks_exact(ns.max(1)))
+            .zip(&self.hosts);
+        for ((row, vols), &host) in rows {
+            let host = slots.of_host(host);
+            for (k, &v) in row.iter().zip(vols) {
+                let Supplier::Provider(net) = k.supplier else {
+                    continue;
+                };
+                let first = out.first[net];
+                if first == NOT_A_NETWORK {
+                    continue;
+                }
+                // The deliverer (the CCG's host if a member, else the lead), by its member slot.
+                if let Some(j) = slots.slot_in(net, host) {
+                    out.values[first + j] += v;
+                }
             }
         }
         for net in 0..self.providers.len() {

@@ -39,6 +39,7 @@ impl Replication<'_> {
                 continue;
             }
             if !fresh {
+                self.refresh_member_slots();
                 self.fill_projected_shares(&mut a.shares);
                 a.results.clear();
                 a.results.resize(m.providers.len(), None);

@@ -4,6 +4,7 @@
 
 use crate::scenario::schema::ProviderKind;
 
+use super::networks::MemberSlots;
 use super::observation::Ledger;
 use super::state::{Replication, Supplier};
 
@@ -23,25 +24,36 @@ pub(super) struct Delivery {
     pub(super) ledger_before: Ledger,
     /// Per provider and service (`p * S + s`), what the loop over CCGs reads and adds up.
     lines: Vec<DeliveryLine>,
-    /// Volume each network served to each CCG this quarter, in pair order: `(network, CCG, served)`.
-    collaborative: Vec<(usize, usize, f64)>,
+    /// Per provider, its unmet volume: the running total carried over the quarters.
+    unmet_by_provider: Vec<f64>,
+    /// Per service, what the loop adds up: [`Delivery::mix`]'s five slots, then the squared
+    /// in-house volumes, padded to eight so a line's slot needs no bounds check.
+    per_service: Vec<[f64; 8]>,
+    /// Per service, the independent sector's price.
+    independent_price: Vec<f64>,
+    /// Which member of each network delivers to each CCG, kept until a merger or departure.
+    pub(super) slots: MemberSlots,
+    /// Per network member, the volume it delivered this quarter: network `p`'s members at
+    /// `member_start[p]..member_start[p + 1]`.
+    member_delivered: Vec<f64>,
+    member_start: Vec<usize>,
 }
 
 /// A line as the loop over CCGs sees it.
 #[derive(Debug, Clone, Copy)]
 struct DeliveryLine {
-    open: bool,
-    /// Where its volume goes in [`Delivery::mix`].
+    /// Where its volume goes in [`Delivery::mix`]: 1 local, 2 collaborative, 3 national; 0 when
+    /// its provider is closed, whose customers fall back in-house.
     slot: u8,
-    collaborative: bool,
     /// Share of contracted volume served (capacity over contracted, at most 1).
     frac: f64,
     price: f64,
     served: f64,
     revenue: f64,
-    /// The provider's unmet volume so far (kept on its first line only).
-    unmet: f64,
 }
+
+/// A line's slot for a collaborative.
+const COLLABORATIVE: u8 = 2;
 
 impl Delivery {
     /// Clears the quarter's figures, keeping the buffers.
@@ -55,6 +67,8 @@ impl Delivery {
         self.hhi.resize(services, 0.0);
         self.in_house_sq.clear();
         self.in_house_sq.resize(services, 0.0);
+        self.per_service.clear();
+        self.per_service.resize(services, [0.0; 8]);
     }
 }
 
@@ -62,7 +76,7 @@ impl Delivery {
 fn kind_slot(k: ProviderKind) -> usize {
     match k {
         ProviderKind::Local => 1,
-        ProviderKind::Collaborative => 2,
+        ProviderKind::Collaborative => COLLABORATIVE as usize,
         ProviderKind::National => 3,
     }
 }
@@ -73,8 +87,24 @@ impl Replication<'_> {
         let ns = self.ns();
         let m = self.m;
         self.tally_contracted();
-        for st in &mut self.providers {
-            st.delivered.iter_mut().for_each(|d| *d = 0.0);
+        self.refresh_member_slots();
+        let mut d = std::mem::take(&mut self.delivery);
+        d.reset(ns);
+        d.ledger_before = self.ledger;
+        // Each line's share served and price, read once for the loop over CCGs; what the loop
+        // adds up stays in locals and flat arrays, added in the same order as one pass over
+        // (CCG, service) pairs, so every sum has the same bits as when it went to the state.
+        d.lines.clear();
+        d.unmet_by_provider.clear();
+        d.member_start.clear();
+        let mut members = 0;
+        let loss = m.rules.overload_quality_loss;
+        for (st, p) in self.providers.iter_mut().zip(&m.providers) {
+            let slot = if st.is_open() {
+                kind_slot(p.kind) as u8
+            } else {
+                0
+            };
             for l in &mut st.lines {
                 l.served = 0.0;
                 l.revenue = 0.0;
@@ -83,39 +113,25 @@ impl Replication<'_> {
                 } else {
                     1.0
                 };
-                l.eff_quality =
-                    (l.quality * (1.0 - m.rules.overload_quality_loss * (1.0 - frac))).max(0.0);
-            }
-        }
-        let mut d = std::mem::take(&mut self.delivery);
-        d.reset(ns);
-        d.ledger_before = self.ledger;
-        // Each line's share served and price, read once for the loop over CCGs; what the loop
-        // adds up stays in locals and flat arrays, added in the same order as one pass over
-        // (CCG, service) pairs, so every sum has the same bits as when it went to the state.
-        d.lines.clear();
-        for (st, p) in self.providers.iter().zip(&m.providers) {
-            let open = st.is_open();
-            let slot = kind_slot(p.kind) as u8;
-            let collaborative = p.kind == ProviderKind::Collaborative;
-            for (s, l) in st.lines.iter().enumerate() {
+                l.eff_quality = (l.quality * (1.0 - loss * (1.0 - frac))).max(0.0);
                 d.lines.push(DeliveryLine {
-                    open,
                     slot,
-                    collaborative,
-                    frac: if l.contracted > 0.0 {
-                        (l.capacity / l.contracted).min(1.0)
-                    } else {
-                        1.0
-                    },
+                    frac,
                     price: l.price,
                     served: 0.0,
                     revenue: 0.0,
-                    // The provider's running total, carried on as one sum over the quarters.
-                    unmet: if s == 0 { st.unmet } else { 0.0 },
                 });
             }
+            d.unmet_by_provider.push(st.unmet);
+            d.member_start.push(members);
+            members += st.delivered.len();
         }
+        d.member_start.push(members);
+        d.member_delivered.clear();
+        d.member_delivered.resize(members, 0.0);
+        d.independent_price.clear();
+        d.independent_price
+            .extend(m.services.iter().map(|s| s.independent_price));
         let mut ledger = self.ledger;
         let (mut spend, mut unmet_all, mut contracted) =
             (d.ccg_spend, d.unmet, d.provider_contracted);
@@ -123,24 +139,27 @@ impl Replication<'_> {
         let volume = &self.volume[..pairs];
         let contracts = &self.contracts[..pairs];
         let in_house = &self.in_house_prices[..pairs];
-        let mut collaborative_deliveries = std::mem::take(&mut d.collaborative);
-        collaborative_deliveries.clear();
-        let mix = &mut d.mix[..ns];
-        let in_house_sq = &mut d.in_house_sq[..ns];
+        let hosts = &self.hosts[..m.ccgs.len()];
+        let per_service = &mut d.per_service[..ns];
+        let independent_price = &d.independent_price[..ns];
         let lines = &mut d.lines[..];
+        let unmet_by_provider = &mut d.unmet_by_provider[..];
+        let (slots, member_start) = (&d.slots, &d.member_start[..]);
+        let member_delivered = &mut d.member_delivered[..];
         // One CCG's row of pairs at a time, each service's figures zipped with the row, so the
         // loop needs no division and few bounds checks; pairs are taken in the same order.
         let rows = contracts
             .chunks_exact(ns.max(1))
             .zip(volume.chunks_exact(ns.max(1)))
-            .zip(in_house.chunks_exact(ns.max(1)));
-        for (c, ((row, vols), in_house)) in rows.enumerate() {
-            let per_service = mix.iter_mut().zip(in_house_sq.iter_mut());
+            .zip(in_house.chunks_exact(ns.max(1)))
+            .zip(hosts);
+        for (((row, vols), in_house), &host) in rows {
+            let per_service = per_service.iter_mut().zip(independent_price);
             let pairs = row.iter().zip(vols).zip(in_house).zip(per_service);
-            for (s, (((k, &vol), &in_house), (mix, in_house_sq))) in pairs.enumerate() {
+            for (s, (((k, &vol), &in_house), (acc, &independent_price))) in pairs.enumerate() {
                 let v = vol / 4.0;
                 match k.supplier {
-                    Supplier::Provider(p) if lines[p * ns + s].open => {
+                    Supplier::Provider(p) if lines[p * ns + s].slot != 0 => {
                         let line = &mut lines[p * ns + s];
                         let served = v * line.frac;
                         let unmet = v - served;
@@ -148,11 +167,14 @@ impl Replication<'_> {
                         let fallback = in_house * unmet;
                         line.served += served;
                         line.revenue += pay;
-                        let (slot, collaborative) = (line.slot as usize, line.collaborative);
+                        let slot = line.slot;
                         // A provider's unmet volume is one sum over all its lines, in pair order.
-                        lines[p * ns].unmet += unmet;
-                        if collaborative {
-                            collaborative_deliveries.push((p, c, served));
+                        unmet_by_provider[p] += unmet;
+                        if slot == COLLABORATIVE {
+                            // What each member delivered, in pair order as the network's sums.
+                            if let Some(j) = slots.slot(p, host) {
+                                member_delivered[member_start[p] + j] += served;
+                            }
                         }
                         ledger.ccg_spend += pay + fallback;
                         ledger.provider_revenue += pay;
@@ -160,16 +182,16 @@ impl Replication<'_> {
                         spend += pay + fallback;
                         unmet_all += unmet;
                         contracted += v;
-                        mix[slot] += served;
-                        mix[0] += unmet;
-                        *in_house_sq += unmet * unmet;
+                        acc[(slot & 7) as usize] += served;
+                        acc[0] += unmet;
+                        acc[5] += unmet * unmet;
                     }
                     Supplier::Independent => {
-                        let pay = m.services[s].independent_price * v;
+                        let pay = independent_price * v;
                         ledger.ccg_spend += pay;
                         ledger.independent_spend += pay;
                         spend += pay;
-                        mix[4] += v;
+                        acc[4] += v;
                     }
                     // In-house, or a supplier that has just gone: the CCG's own team does the work.
                     _ => {
@@ -177,33 +199,28 @@ impl Replication<'_> {
                         ledger.ccg_spend += pay;
                         ledger.in_house_spend += pay;
                         spend += pay;
-                        mix[0] += v;
-                        *in_house_sq += v * v;
+                        acc[0] += v;
+                        acc[5] += v * v;
                     }
                 }
             }
         }
         self.ledger = ledger;
         (d.ccg_spend, d.unmet, d.provider_contracted) = (spend, unmet_all, contracted);
+        for (s, acc) in d.per_service.iter().enumerate() {
+            d.mix[s].copy_from_slice(&acc[..5]);
+            d.in_house_sq[s] = acc[5];
+        }
         for (pi, st) in self.providers.iter_mut().enumerate() {
             let lines = &d.lines[pi * ns..(pi + 1) * ns];
             for (l, x) in st.lines.iter_mut().zip(lines) {
-                l.served += x.served;
-                l.revenue += x.revenue;
+                l.served = x.served;
+                l.revenue = x.revenue;
             }
-            if let Some(x) = lines.first() {
-                st.unmet = x.unmet;
-            }
+            st.unmet = d.unmet_by_provider[pi];
+            let delivered = &d.member_delivered[d.member_start[pi]..d.member_start[pi + 1]];
+            st.delivered.copy_from_slice(delivered);
         }
-        // Networks' deliveries by member, in pair order as before.
-        for &(p, c, served) in &collaborative_deliveries {
-            if let Some(mi) = self.deliverer(p, c) {
-                if let Some(j) = self.providers[p].members.iter().position(|&x| x == mi) {
-                    self.providers[p].delivered[j] += served;
-                }
-            }
-        }
-        d.collaborative = collaborative_deliveries;
         for s in 0..ns {
             let total: f64 = d.mix[s].iter().sum();
             if total > 0.0 {
@@ -220,8 +237,66 @@ impl Replication<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::simulate;
     use crate::engine::testing::market;
+    use crate::engine::{Replication, Supplier, simulate};
+    use crate::model::Market;
+    use crate::scenario::Scenario;
+
+    /// Each line's contracted volume as one pass over every pair sums it, open providers only.
+    fn tally_afresh(w: &Replication) -> Vec<u64> {
+        let ns = w.ns();
+        let mut sums = vec![0.0; w.providers.len() * ns];
+        for (i, k) in w.contracts.iter().enumerate() {
+            if let Supplier::Provider(p) = k.supplier {
+                if w.providers[p].is_open() {
+                    sums[p * ns + i % ns] += w.volume[i];
+                }
+            }
+        }
+        sums.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Each line's contracted volume as the tally left it.
+    fn tallied(w: &Replication) -> Vec<u64> {
+        let lines = w.providers.iter().flat_map(|st| &st.lines);
+        lines.map(|l| l.contracted.to_bits()).collect()
+    }
+
+    /// Runs replications quarter by quarter and checks the tally after planning and after each
+    /// delivery against a fresh one.
+    fn check_tally(m: &Market, reps: u64) {
+        for rep in 0..reps {
+            let mut w = Replication::new(m, rep);
+            w.plan();
+            assert_eq!(tallied(&w), tally_afresh(&w), "plan, rep {rep}");
+            for _ in 1..m.periods {
+                let t = w.start_quarter();
+                w.procure();
+                w.deliver();
+                assert_eq!(tallied(&w), tally_afresh(&w), "quarter {t}, rep {rep}");
+                w.finance();
+                w.review_prices();
+                w.adjust_capacity();
+                w.assure();
+                w.fail();
+                w.observe();
+            }
+        }
+    }
+
+    #[test]
+    fn the_tally_counts_open_providers_contracts_bit_for_bit_as_one_pass_over_the_pairs() {
+        for config in ["local", "collaborative", "national"] {
+            check_tally(&market(config), 30);
+        }
+        // England 2012 at the file's own values: closures and networks ending.
+        let text = include_str!("../../scenarios/england-2012.toml");
+        let s = Scenario::from_text("england-2012.toml", text).unwrap();
+        for config in ["comms-collaboratives", "all-local"] {
+            let m = Market::compile(&s.resolve(config).unwrap(), config).unwrap();
+            check_tally(&m, 3);
+        }
+    }
 
     #[test]
     fn money_is_conserved_ccg_spend_equals_revenue_plus_in_house_and_independent() {

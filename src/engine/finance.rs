@@ -47,11 +47,11 @@ impl Replication<'_> {
             }
             let charged = self.hosting_charge(pi);
             for s in 0..ns {
-                let fixed = self.fixed_cost(pi, s, charged);
                 let l = &self.providers[pi].lines[s];
                 if !l.active {
                     continue;
                 }
+                let fixed = self.fixed_cost(pi, s, charged);
                 let idle = (l.capacity / 4.0 - l.served).max(0.0);
                 b.revenue[pi] += l.revenue;
                 b.cost[pi] += fixed / 4.0

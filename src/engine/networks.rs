@@ -11,6 +11,78 @@ use crate::scenario::schema::ProviderKind;
 use super::observation::Fate;
 use super::state::{Replication, Status};
 
+/// No member slot: the network has no deliverer for the CCG.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Which member of each network delivers to a CCG, by its slot in the network's members: the
+/// CCG's host if a member, else the lead ([`Replication::deliverer`] and the member's position),
+/// read from flat tables built once per pass over the contracts instead of searching the member
+/// list for every pair. Valid until the next change of members, leads or hosts.
+#[derive(Debug, Default, Clone)]
+pub(super) struct MemberSlots {
+    /// Per network: the lead's slot, or [`NO_SLOT`].
+    lead: Vec<u32>,
+    /// Per provider `h`: its memberships at `entries[start[h]..start[h + 1]]`.
+    start: Vec<u32>,
+    /// `(network, slot)` of each membership.
+    entries: Vec<(u32, u32)>,
+    /// Where the next membership of each provider goes while filling.
+    fill: Vec<u32>,
+    /// The tables hold the members, leads and hosts of now: filled since the last merger or
+    /// departure from a network (the only steps that change them).
+    valid: bool,
+}
+
+impl MemberSlots {
+    /// Whether the tables hold the members, leads and hosts of now.
+    pub(super) fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    /// Marks the tables out of date: a merger moved hosts, or a member left a network.
+    pub(super) fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
+    /// The memberships of a CCG's host (none without a host), read once per CCG.
+    #[inline]
+    pub(super) fn of_host(&self, host: Option<usize>) -> &[(u32, u32)] {
+        match host {
+            Some(h) => &self.entries[self.start[h] as usize..self.start[h + 1] as usize],
+            None => &[],
+        }
+    }
+
+    /// The slot of the member of network `net` that delivers to a CCG whose host has the
+    /// memberships `host` ([`Self::of_host`]).
+    #[inline]
+    pub(super) fn slot_in(&self, net: usize, host: &[(u32, u32)]) -> Option<usize> {
+        if let Some(&(_, j)) = host.iter().find(|e| e.0 as usize == net) {
+            return Some(j as usize);
+        }
+        match self.lead[net] {
+            NO_SLOT => None,
+            j => Some(j as usize),
+        }
+    }
+
+    /// The slot of the member of network `net` that delivers to a CCG hosted by `host`. (Written
+    /// out rather than through [`Self::slot_in`]: delivery's loop compiles tighter this way.)
+    #[inline]
+    pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
+        if let Some(h) = host {
+            let (a, b) = (self.start[h] as usize, self.start[h + 1] as usize);
+            if let Some(&(_, j)) = self.entries[a..b].iter().find(|e| e.0 as usize == net) {
+                return Some(j as usize);
+            }
+        }
+        match self.lead[net] {
+            NO_SLOT => None,
+            j => Some(j as usize),
+        }
+    }
+}
+
 impl Replication<'_> {
     /// Planning: each network takes over its members' lines for the services it covers (theirs
     /// go dormant) and, unless the scenario gives its capacity, pools theirs. Members' weights
@@ -63,6 +135,48 @@ impl Replication<'_> {
         match self.hosts[c] {
             Some(h) if st.members.contains(&h) => Some(h),
             _ => st.lead,
+        }
+    }
+
+    /// Brings the replication's deliverer slots (kept in its delivery buffers) up to date.
+    pub(super) fn refresh_member_slots(&mut self) {
+        if !self.delivery.slots.is_valid() {
+            let mut slots = std::mem::take(&mut self.delivery.slots);
+            self.fill_member_slots(&mut slots);
+            self.delivery.slots = slots;
+        }
+    }
+
+    /// Fills `out` with every network's deliverer slots as of now (see [`MemberSlots`]).
+    pub(super) fn fill_member_slots(&self, out: &mut MemberSlots) {
+        out.valid = true;
+        let np = self.providers.len();
+        out.lead.clear();
+        out.start.clear();
+        out.start.resize(np + 1, 0);
+        for st in &self.providers {
+            let lead = st
+                .lead
+                .and_then(|l| st.members.iter().position(|&x| x == l));
+            out.lead.push(lead.map_or(NO_SLOT, |j| j as u32));
+            for &mi in &st.members {
+                out.start[mi + 1] += 1;
+            }
+        }
+        for h in 0..np {
+            out.start[h + 1] += out.start[h];
+        }
+        // Each member's entries in network order, and within a network in member order, so the
+        // first entry found for a network is the member's first slot in it, as `position` finds.
+        out.entries.clear();
+        out.entries.resize(out.start[np] as usize, (0, 0));
+        out.fill.clear();
+        out.fill.extend_from_slice(&out.start[..np]);
+        for (net, st) in self.providers.iter().enumerate() {
+            for (j, &mi) in st.members.iter().enumerate() {
+                out.entries[out.fill[mi] as usize] = (net as u32, j as u32);
+                out.fill[mi] += 1;
+            }
         }
     }
 
@@ -128,6 +242,7 @@ impl Replication<'_> {
             return;
         };
         let w = self.providers[net].weights.get(j).copied().unwrap_or(0.0);
+        self.delivery.slots.invalidate();
         {
             let st = &mut self.providers[net];
             st.members.remove(j);
@@ -171,6 +286,60 @@ impl Replication<'_> {
 mod tests {
     use super::*;
     use crate::engine::testing::*;
+    use crate::model::Market;
+    use crate::scenario::Scenario;
+
+    /// Runs replications of `m` and checks, after every quarter, the deliverer slots kept since
+    /// delivery (unless a merger or departure marked them out of date) against `deliverer` for
+    /// every network and CCG. Returns (pairs checked with a deliverer, kept tables checked, refreshes).
+    fn check_kept_slots(m: &Market, reps: u64) -> (usize, usize, usize) {
+        let (mut checked, mut kept, mut refreshed) = (0, 0, 0);
+        for rep in 0..reps {
+            let mut w = Replication::new(m, rep);
+            w.plan();
+            for _ in 1..m.periods {
+                w.run_quarter();
+                if w.delivery.slots.is_valid() {
+                    kept += 1;
+                } else {
+                    w.refresh_member_slots();
+                    refreshed += 1;
+                }
+                let slots = &w.delivery.slots;
+                for net in 0..m.providers.len() {
+                    let members = &w.providers[net].members;
+                    for c in 0..m.ccgs.len() {
+                        let want = w
+                            .deliverer(net, c)
+                            .and_then(|mi| members.iter().position(|&x| x == mi));
+                        assert_eq!(slots.slot(net, w.hosts[c]), want, "rep {rep} {net} {c}");
+                        checked += usize::from(want.is_some());
+                    }
+                }
+            }
+        }
+        (checked, kept, refreshed)
+    }
+
+    #[test]
+    fn kept_member_slots_name_the_deliverer_of_every_network_and_ccg_after_every_quarter() {
+        let (checked, kept, refreshed) = check_kept_slots(&market("collaborative"), 40);
+        assert!(
+            checked > 0 && kept > 0 && refreshed > 0,
+            "{checked} {kept} {refreshed}"
+        );
+        // England 2012 with voluntary mergers that pass (hosts move between CSUs).
+        let text = include_str!("../../scenarios/england-2012.toml");
+        let s = Scenario::from_text("england-2012.toml", text).unwrap();
+        let config = "comms-collaboratives";
+        let mut m = Market::compile(&s.resolve(config).unwrap(), config).unwrap();
+        m.consolidation.synergy = 0.3;
+        let (checked, kept, refreshed) = check_kept_slots(&m, 4);
+        assert!(
+            checked > 0 && kept > 0 && refreshed > 0,
+            "{checked} {kept} {refreshed}"
+        );
+    }
 
     #[test]
     fn stopped_collaborative_hands_its_services_back_to_members() {

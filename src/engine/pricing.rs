@@ -31,13 +31,22 @@ impl Replication<'_> {
                 continue;
             }
             let markup = m.providers[pi].markup;
-            let charged = self.hosting_charge(pi);
+            // Only a review reads the fixed costs.
+            let charged = if review {
+                self.hosting_charge(pi)
+            } else {
+                None
+            };
             for s in 0..ns {
-                let fixed = self.fixed_cost(pi, s, charged);
-                let l = &mut self.providers[pi].lines[s];
-                if !l.active {
+                if !self.providers[pi].lines[s].active {
                     continue;
                 }
+                let fixed = if review {
+                    self.fixed_cost(pi, s, charged)
+                } else {
+                    0.0
+                };
+                let l = &mut self.providers[pi].lines[s];
                 if review {
                     let expected = l.history.iter().sum::<f64>() / 4.0;
                     let target = if expected > 0.0 {

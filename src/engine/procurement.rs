@@ -181,7 +181,9 @@ impl Replication<'_> {
     }
 
     /// Sums each line's contracted annual volume from the contracts: one pass over the pairs into
-    /// a flat per-line buffer (reused), added in pair order as before.
+    /// a flat per-line buffer (reused), added in pair order as before. Contracts with a closed
+    /// provider are added too and their lines' sums dropped afterwards (a closed provider's lines
+    /// count nothing), which leaves the open providers' sums, and the loop, free of the check.
     pub(super) fn tally_contracted(&mut self) {
         let ns = self.ns();
         let mut sums = std::mem::take(&mut self.tally);
@@ -196,15 +198,14 @@ impl Replication<'_> {
         for (row, vols) in rows {
             for (s, (k, &v)) in row.iter().zip(vols).enumerate() {
                 if let Supplier::Provider(p) = k.supplier {
-                    if self.providers[p].is_open() {
-                        sums[p * ns + s] += v;
-                    }
+                    sums[p * ns + s] += v;
                 }
             }
         }
         for (st, line_sums) in self.providers.iter_mut().zip(sums.chunks(ns.max(1))) {
+            let open = st.is_open();
             for (l, &x) in st.lines.iter_mut().zip(line_sums) {
-                l.contracted = x;
+                l.contracted = if open { x } else { 0.0 };
             }
         }
         self.tally = sums;
