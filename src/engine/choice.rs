@@ -177,7 +177,8 @@ impl Replication<'_> {
     }
 
     /// A CCG's logit choice for a service, drawn by inverting the choice probabilities with `u`;
-    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`].
+    /// nested (MODEL.md section 10) when `nests` holds dissimilarities, from [`Self::nesting`]
+    /// (a batch of one: a round makes its nested choices in batches, `choose_nested_batch`).
     /// Both read the round's menu (see `Replication::refresh_menu`) and keep their utilities on
     /// the stack; the result is the same, bit for bit, as the general path below, which takes a
     /// region with more options than the stack holds.
@@ -190,18 +191,14 @@ impl Replication<'_> {
         options: &mut Vec<(Supplier, f64)>,
         nests: Option<[f64; NESTS]>,
     ) -> Supplier {
-        let fast = match nests {
-            None => self.choose_from_menu(c, s, current, u),
-            Some(lambdas) => self.choose_nested_from_menu(c, s, current, u, lambdas),
-        };
-        if let Some(pick) = fast {
+        if let Some(lambdas) = nests {
+            return self.choose_nested(c, s, current, u, lambdas, options);
+        }
+        if let Some(pick) = self.choose_from_menu(c, s, current, u) {
             return pick;
         }
         self.general_options(c, s, current, options);
-        match nests {
-            None => pick(options, u),
-            Some(lambdas) => pick_nested(options, |o| self.nest(o, c), lambdas, u),
-        }
+        pick(options, u)
     }
 
     /// The general path's options for a CCG and service, with their utilities: in-house, the
@@ -269,7 +266,6 @@ impl Replication<'_> {
     fn choose_from_menu(&self, c: usize, s: usize, current: Supplier, u: f64) -> Option<Supplier> {
         let m = self.m;
         let ns = self.ns();
-        let sv = &m.services[s];
         let menu = &self.menu;
         let r = m.ccgs[c].region * ns + s;
         let live = &menu.offers[menu.start[r] as usize..menu.start[r + 1] as usize];
@@ -277,19 +273,20 @@ impl Replication<'_> {
             return None;
         }
         let w = self.prefs[c];
+        let sv = &menu.services[s];
         let mut weight = [0.0; MENU_OPTIONS];
         weight[0] = utility(
             w,
             self.in_house_ratio[c * ns + s],
             sv.in_house_quality,
-            sv.locality * m.closeness.in_house,
+            sv.in_house_close,
             current == Supplier::InHouse,
         );
         weight[1] = utility(
             w,
-            sv.independent_price / sv.reference_price,
+            sv.independent_ratio,
             sv.independent_quality,
-            sv.locality * m.closeness.other,
+            sv.independent_close,
             current == Supplier::Independent,
         );
         let host = self.hosts[c];
@@ -311,12 +308,16 @@ impl Replication<'_> {
             );
         }
         let n = live.len() + 2;
-        let weight = &mut weight[..n];
-        let max = weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        for x in weight.iter_mut() {
+        let max = weight[..n]
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        for x in &mut weight[..n] {
             *x -= max;
         }
-        kernel::exp_in_place(weight);
+        // Whole lanes: the zeros after the last option are unused.
+        kernel::exp_in_place(&mut weight[..n.next_multiple_of(4)]);
+        let weight = &weight[..n];
         let mut sum = 0.0;
         for &x in weight.iter() {
             sum += x;

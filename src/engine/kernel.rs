@@ -102,26 +102,119 @@ pub fn ln(x: f64) -> f64 {
     s * (hfsq + r) + dk * LN2LO - hfsq + f + dk * LN2HI
 }
 
-/// `e^x` of each value in place, bit for bit [`exp`] of each: on x86-64 two at a time with SSE2
-/// (every x86-64 processor has it; the same IEEE operations on two lanes give the same bits),
-/// elsewhere one at a time.
+/// `e^x` of each value in place, bit for bit [`exp`] of each, in the widest lanes the processor
+/// has: four at a time with AVX2 where it has them (asked at run time), else two at a time with
+/// SSE2 (every x86-64 processor has it), one at a time on other targets. Every lane does the same
+/// IEEE operations in the same order as [`exp`] (no fused multiply-add, nothing approximate), so
+/// every width gives the same bits on every machine.
 #[inline]
 pub fn exp_in_place(xs: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        let mut pairs = xs.chunks_exact_mut(2);
-        for pair in &mut pairs {
-            let [a, b] = exp_pair([pair[0], pair[1]]);
-            pair[0] = a;
-            pair[1] = b;
-        }
-        for x in pairs.into_remainder() {
-            *x = exp(*x);
+        if xs.len() >= 4 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            unsafe { exp_in_place_avx2(xs) };
+        } else {
+            exp_in_place_sse2(xs);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     for x in xs {
         *x = exp(*x);
+    }
+}
+
+/// [`exp_in_place`] two at a time in SSE2 lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn exp_in_place_sse2(xs: &mut [f64]) {
+    let mut pairs = xs.chunks_exact_mut(2);
+    for pair in &mut pairs {
+        let [a, b] = exp_pair([pair[0], pair[1]]);
+        pair[0] = a;
+        pair[1] = b;
+    }
+    for x in pairs.into_remainder() {
+        *x = exp(*x);
+    }
+}
+
+/// [`exp_in_place`] four at a time in AVX2 lanes, the rest two at a time.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn exp_in_place_avx2(xs: &mut [f64]) {
+    let mut quads = xs.chunks_exact_mut(4);
+    for quad in &mut quads {
+        // SAFETY: this function runs only where the processor has AVX2.
+        unsafe { exp_quad(quad) };
+    }
+    exp_in_place_sse2(quads.into_remainder());
+}
+
+/// [`exp`] of four values at once in AVX2 lanes, in place: [`exp_pair`]'s operations on wider
+/// registers. A quad with any value outside the common range takes the scalar path.
+///
+/// # Safety
+/// The processor must have AVX2, and `v` must hold 4 values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn exp_quad(v: &mut [f64]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(v.len(), 4);
+    // SAFETY: the caller guarantees AVX2 and 4 values, so the loads and stores stay inside `v`.
+    // No closures here: they would not inherit this function's target feature.
+    unsafe {
+        let x = _mm256_loadu_pd(v.as_ptr());
+        // Each lane's high word less its sign, twice (see exp_pair).
+        let h = _mm256_and_si256(
+            _mm256_shuffle_epi32::<0b11_11_01_01>(_mm256_castpd_si256(x)),
+            _mm256_set1_epi32(0x7fff_ffff),
+        );
+        let outside = _mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x4086_232a));
+        if _mm256_movemask_pd(_mm256_castsi256_pd(outside)) != 0 {
+            // |x| >= 708.39 in a lane: overflow, underflow or NaN, which the scalar exp handles.
+            for x in v {
+                *x = exp(*x);
+            }
+            return;
+        }
+        let big = _mm256_castsi256_pd(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x3ff0_a2b1)));
+        let reduced = _mm256_castsi256_pd(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x3fd6_2e42)));
+        let tiny = _mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_set1_epi32(0x3e30_0001), h));
+        let sign = _mm256_and_pd(x, _mm256_set1_pd(-0.0));
+        let half = _mm256_or_pd(_mm256_set1_pd(0.5), sign);
+        let one = _mm256_set1_pd(1.0);
+        // k: trunc(x / ln2 +- 1/2) for large |x|, +-1 in the middle, 0 for small |x|.
+        let k_big = _mm256_cvtepi32_pd(_mm256_cvttpd_epi32(_mm256_add_pd(
+            _mm256_mul_pd(_mm256_set1_pd(INVLN2), x),
+            half,
+        )));
+        let k_mid = _mm256_or_pd(one, sign);
+        let k_sel = _mm256_or_pd(_mm256_and_pd(big, k_big), _mm256_andnot_pd(big, k_mid));
+        let k = _mm256_and_pd(reduced, k_sel);
+        // With k = 0 these are hi = x, lo = 0 and r = x, as libm sets them.
+        let hi = _mm256_sub_pd(x, _mm256_mul_pd(k, _mm256_set1_pd(LN2HI)));
+        let lo = _mm256_mul_pd(k, _mm256_set1_pd(LN2LO));
+        let r = _mm256_sub_pd(hi, lo);
+        let xx = _mm256_mul_pd(r, r);
+        let mut p = _mm256_add_pd(_mm256_set1_pd(P4), _mm256_mul_pd(xx, _mm256_set1_pd(P5)));
+        p = _mm256_add_pd(_mm256_set1_pd(P3), _mm256_mul_pd(xx, p));
+        p = _mm256_add_pd(_mm256_set1_pd(P2), _mm256_mul_pd(xx, p));
+        p = _mm256_add_pd(_mm256_set1_pd(P1), _mm256_mul_pd(xx, p));
+        let c = _mm256_sub_pd(r, _mm256_mul_pd(xx, p));
+        let q = _mm256_div_pd(_mm256_mul_pd(r, c), _mm256_sub_pd(_mm256_set1_pd(2.0), c));
+        let y = _mm256_add_pd(one, _mm256_add_pd(_mm256_sub_pd(q, lo), hi));
+        // 2^k from its bits; 2^0 = 1 leaves y as it is, as libm does for k = 0.
+        let ki = _mm_add_epi32(_mm256_cvttpd_epi32(k), _mm_set1_epi32(0x3ff));
+        let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_cvtepu32_epi64(ki)));
+        let small = _mm256_add_pd(one, x);
+        let scaled = _mm256_mul_pd(y, scale);
+        let out = _mm256_or_pd(_mm256_and_pd(tiny, small), _mm256_andnot_pd(tiny, scaled));
+        _mm256_storeu_pd(v.as_mut_ptr(), out);
     }
 }
 
@@ -357,8 +450,39 @@ mod tests {
         }
     }
 
+    /// Every lane width `exp_in_place` can take on this machine, each on a copy of `xs`.
+    fn every_width(xs: &[f64]) -> Vec<(&'static str, Vec<f64>)> {
+        let mut out = Vec::new();
+        let mut one = xs.to_vec();
+        for x in &mut one {
+            *x = exp(*x);
+        }
+        out.push(("one lane", one));
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut two = xs.to_vec();
+            exp_in_place_sse2(&mut two);
+            out.push(("two lanes", two));
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut four = xs.to_vec();
+                // SAFETY: the processor has AVX2, checked just above.
+                unsafe { exp_in_place_avx2(&mut four) };
+                out.push(("four lanes", four));
+            }
+        }
+        let mut chosen = xs.to_vec();
+        exp_in_place(&mut chosen);
+        out.push(("exp_in_place", chosen));
+        out
+    }
+
     #[test]
-    fn exp_in_place_gives_libms_bits_two_at_a_time() {
+    fn exp_in_place_gives_libms_bits_in_every_lane_width() {
+        #[cfg(target_arch = "x86_64")]
+        assert!(
+            every_width(&[0.5]).len() == 4 || !std::arch::is_x86_feature_detected!("avx2"),
+            "the four-lane path is not tested on this machine"
+        );
         let mut r = stream(8, 0, 0, 0, Purpose::Choice, 0);
         let specials = [
             0.0,
@@ -370,13 +494,32 @@ mod tests {
             0.7,
             -1.0,
             709.0,
+            709.79,
+            709.8,
+            -745.1,
+            -745.2,
             -745.5,
+            -800.0,
+            1e6,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            // Subnormal arguments, and arguments whose exp is subnormal.
+            f64::from_bits(1),
+            -f64::from_bits(0x000f_ffff_ffff_ffff),
+            -720.0,
+            -740.0,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
             f64::NAN,
+            -f64::NAN,
         ];
-        for scale in [800.0, 40.0, 1.1, 0.4, 1e-8] {
+        let mut checked = 0;
+        for scale in [800.0, 40.0, 3.0, 1.1, 0.4, 1e-3, 1e-8] {
             for n in 0..20_000 {
-                let len = 1 + n % 9;
-                let mut xs: Vec<f64> = (0..len)
+                let len = 1 + n % 11;
+                let xs: Vec<f64> = (0..len)
                     .map(|i| {
                         if (n + i) % 13 == 0 {
                             specials[(n + i) % specials.len()]
@@ -386,12 +529,37 @@ mod tests {
                     })
                     .collect();
                 let want: Vec<f64> = xs.iter().map(|&x| libm::exp(x)).collect();
-                exp_in_place(&mut xs);
-                for (a, b) in xs.iter().zip(&want) {
-                    assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+                for (width, got) in every_width(&xs) {
+                    for ((a, b), x) in got.iter().zip(&want).zip(&xs) {
+                        assert!(
+                            a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                            "{width}: exp({x:e}) = {a:e}, libm gives {b:e} (in {xs:?})"
+                        );
+                        checked += 1;
+                    }
                 }
             }
         }
+        // Each threshold of the high word, just below, on and just above it, in every lane.
+        for hx in [0x4086_232bu64, 0x3ff0_a2b2, 0x3fd6_2e42, 0x3e30_0000] {
+            for sign in [0u64, 1 << 63] {
+                for d in -3i64..=3 {
+                    let near = f64::from_bits(((hx << 32) as i64 + d * (1 << 20)) as u64 | sign);
+                    let top = f64::from_bits((hx << 32 | 0xffff_ffff) | sign);
+                    for (lane, x) in (0..4).flat_map(|lane| [(lane, near), (lane, top)]) {
+                        let mut xs = [0.25, -0.5, 2.0, -3.0];
+                        xs[lane] = x;
+                        for (width, got) in every_width(&xs) {
+                            for (a, x) in got.iter().zip(&xs) {
+                                let b = libm::exp(*x);
+                                assert_eq!(a.to_bits(), b.to_bits(), "{width}: exp({x:e})");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000, "{checked}");
     }
 
     #[test]

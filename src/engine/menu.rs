@@ -34,6 +34,21 @@ pub(super) struct MenuOffer {
     pub(super) close: f64,
 }
 
+/// What every CCG's choice reads of a service's in-house and independent options, the products
+/// and ratio taken once per round instead of once per choice (the same operations, so the same
+/// bits).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ServiceTerms {
+    pub(super) in_house_quality: f64,
+    /// The service's locality times the in-house closeness.
+    pub(super) in_house_close: f64,
+    /// The independent sector's price over the service's reference price.
+    pub(super) independent_ratio: f64,
+    pub(super) independent_quality: f64,
+    /// The service's locality times the closeness of other providers.
+    pub(super) independent_close: f64,
+}
+
 /// Per region and service, the providers a CCG can choose from in this round, read once from
 /// provider state when the round starts (`start[region * S + s]..start[region * S + s + 1]`
 /// into `offers`).
@@ -44,6 +59,8 @@ pub(super) struct Menu {
     /// Per line (`p * S + s`): whether it can be bought from (provider open, line active), and
     /// its effective quality, for the checks every contract gets each quarter.
     pub(super) lines: Vec<(bool, f64)>,
+    /// Per service, the in-house and independent options' terms.
+    pub(super) services: Vec<ServiceTerms>,
 }
 
 impl Replication<'_> {
@@ -102,6 +119,15 @@ impl Replication<'_> {
                 }
             }
         }
+        menu.services.clear();
+        menu.services
+            .extend(m.services.iter().map(|sv| ServiceTerms {
+                in_house_quality: sv.in_house_quality,
+                in_house_close: sv.locality * l.in_house,
+                independent_ratio: sv.independent_price / sv.reference_price,
+                independent_quality: sv.independent_quality,
+                independent_close: sv.locality * l.other,
+            }));
         menu.lines.clear();
         for st in &self.providers {
             let open = st.is_open();

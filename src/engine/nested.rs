@@ -1,158 +1,307 @@
 //! The nested-logit choice (MODEL.md section 10) from the round's menu: the engine's path for
 //! England 2012 and any market whose nests are not all 1. It does what `choice::pick_nested`
 //! does over the general path's options, with the same operations in the same order, so the pick
-//! is the same bit for bit; what it saves is work, not precision: each option's `exp` is taken
-//! once (the general path took it for the nest's sum and again for the option's weight), two at a
-//! time in SSE2 lanes, the logarithms inline ([`kernel::ln`]), and nothing leaves the stack.
+//! is the same bit for bit; what it saves is work, not precision. A CCG's choices of a round are
+//! taken as a batch, phase by phase: every offer's utility, then one `exp` pass over all the
+//! batch's offers (in the widest lanes the processor has, [`kernel::exp_in_place`]), then each
+//! choice's nest sums and inclusive values, one `exp` pass over all the nests' factors, then the
+//! picks. Each option's `exp` is taken once (the general path took it for the nest's sum and
+//! again for the option's weight), the logarithms are inline ([`kernel::ln`]), and nothing leaves
+//! the stack.
 
 use super::choice::{
     MENU_OPTIONS, NEST_HOST_NETWORK, NEST_IN_HOUSE, NEST_INDEPENDENT, NEST_OTHER_NHS, NESTS,
-    utility,
+    menu_pick, pick_nested, utility,
 };
 use super::kernel;
-use super::menu::{MenuOffer, Relation};
+use super::menu::{Menu, MenuOffer, Relation};
 use super::state::{Replication, Supplier};
 
+/// Choices a batch holds: a CCG's choices of one round (one per service; England has 5) go
+/// through in batches of up to this many.
+pub(super) const BATCH: usize = 8;
+/// Offers a batch holds: every choice's offers when each fits on the stack, a whole number of
+/// four-value lanes.
+const BATCH_OFFERS: usize = BATCH * (MENU_OPTIONS - 2);
+
+/// The nests that hold one option each (in-house, the independent sector), whose sum is always 1.
+const SINGLETON: [bool; NESTS] = {
+    let mut alone = [false; NESTS];
+    alone[NEST_IN_HOUSE] = true;
+    alone[NEST_INDEPENDENT] = true;
+    alone
+};
+
+/// A batch of one CCG's nested-logit choices: the choices gathered, then their phases up to the
+/// picks. Its buffers are reused from batch to batch (one per thread of a round), so nothing is
+/// cleared or allocated per batch.
+pub(super) struct NestedBatch {
+    /// Choices gathered.
+    pub(super) len: usize,
+    /// Each choice's service and current supplier.
+    pub(super) choices: [(usize, Supplier); BATCH],
+    /// Each choice's uniform.
+    pub(super) u: [f64; BATCH],
+    /// The end of the contract each choice signs.
+    pub(super) end: [u32; BATCH],
+    /// Each choice's pick, once made.
+    pub(super) picks: [Supplier; BATCH],
+    /// Each choice's offers in the round's menu (`offers[menu][d]`), and whether they fit on the
+    /// stack (else the choice takes the general path).
+    offers: [(u32, u32); BATCH],
+    fits: [bool; BATCH],
+    /// Where each choice's offers lie in `x` and `network`: `start[d]..start[d + 1]`.
+    start: [usize; BATCH + 1],
+    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice.
+    x: [f64; BATCH_OFFERS],
+    /// Whether each offer is in the CCG's host network's nest (else the other NHS nest).
+    network: [bool; BATCH_OFFERS],
+    /// Per choice, each nest's largest utility over its lambda, and its sum.
+    max: [[f64; NESTS]; BATCH],
+    sum: [[f64; NESTS]; BATCH],
+    /// Per choice, per nest: `exp(lambda I - top) / S` (0 for an empty nest).
+    factor: [f64; NESTS * BATCH],
+}
+
+impl NestedBatch {
+    /// An empty batch.
+    pub(super) fn new() -> NestedBatch {
+        NestedBatch {
+            len: 0,
+            choices: [(0, Supplier::None); BATCH],
+            u: [0.0; BATCH],
+            end: [0; BATCH],
+            picks: [Supplier::None; BATCH],
+            offers: [(0, 0); BATCH],
+            fits: [false; BATCH],
+            start: [0; BATCH + 1],
+            x: [0.0; BATCH_OFFERS],
+            network: [false; BATCH_OFFERS],
+            max: [[0.0; NESTS]; BATCH],
+            sum: [[0.0; NESTS]; BATCH],
+            factor: [0.0; NESTS * BATCH],
+        }
+    }
+
+    /// Adds a choice: service, current supplier, uniform, and the end of the contract it signs.
+    /// The batch must not be full.
+    pub(super) fn push(&mut self, s: usize, current: Supplier, u: f64, end: u32) {
+        self.choices[self.len] = (s, current);
+        self.u[self.len] = u;
+        self.end[self.len] = end;
+        self.len += 1;
+    }
+
+    /// Choice `d`'s unnormalised nested-logit probabilities in the general path's option order
+    /// (in-house, independent, then the menu's offers), written to `out`: the weights
+    /// `choice::pick_nested` leaves in its options. Returns the number of options, their sum
+    /// (added in option order, as `pick_nested` adds them) and the offers; none when the choice
+    /// takes the general path.
+    #[inline(always)]
+    fn weights<'m>(
+        &self,
+        menu: &'m Menu,
+        d: usize,
+        out: &mut [f64; MENU_OPTIONS],
+    ) -> Option<(usize, f64, &'m [MenuOffer])> {
+        if !self.fits[d] {
+            return None;
+        }
+        let live = &menu.offers[self.offers[d].0 as usize..self.offers[d].1 as usize];
+        let f = &self.factor[d * NESTS..(d + 1) * NESTS];
+        // The singletons' exp is 1, and 1 times a factor is the factor.
+        out[0] = f[NEST_IN_HOUSE];
+        out[1] = f[NEST_INDEPENDENT];
+        let mut total = 0.0;
+        total += out[0];
+        total += out[1];
+        let (f_network, f_other) = (f[NEST_HOST_NETWORK], f[NEST_OTHER_NHS]);
+        let offers = self.start[d]..self.start[d + 1];
+        let n = offers.len() + 2;
+        let xs = self.x[offers.clone()].iter().zip(&self.network[offers]);
+        for (o, (&x, &net)) in out[2..n].iter_mut().zip(xs) {
+            *o = x * if net { f_network } else { f_other };
+            total += *o;
+        }
+        Some((n, total, live))
+    }
+}
+
 impl Replication<'_> {
-    /// The nested-logit choice from the round's menu, the same bit for bit as
-    /// `choice::pick_nested` over the general path's options. None when the region has more
-    /// options than the stack holds.
-    #[inline]
-    pub(super) fn choose_nested_from_menu(
+    /// CCG `c`'s nested-logit choices gathered in `b`, each by inverting its probabilities at
+    /// its uniform, into `b.picks`: the same bit for bit as
+    /// `choice::pick_nested` over the general path's options, which a choice takes when its
+    /// region has more options than the stack holds.
+    pub(super) fn choose_nested_batch(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
+        self.nested_batch(c, b, lambdas);
+        let mut w = [0.0; MENU_OPTIONS];
+        for d in 0..b.len {
+            let u = b.u[d];
+            b.picks[d] = match b.weights(&self.menu, d, &mut w) {
+                Some((n, total, live)) => menu_pick(&w[..n], total, u, live),
+                None => {
+                    let (s, current) = b.choices[d];
+                    self.general_options(c, s, current, options);
+                    pick_nested(options, |o| self.nest(o, c), lambdas, u)
+                }
+            };
+        }
+    }
+
+    /// One nested-logit choice, as a batch of one (a round gathers a CCG's choices into
+    /// batches instead, `procurement.rs`).
+    pub(super) fn choose_nested(
         &self,
         c: usize,
         s: usize,
         current: Supplier,
         u: f64,
         lambdas: [f64; NESTS],
-    ) -> Option<Supplier> {
-        let mut x = [0.0; MENU_OPTIONS];
-        let (n, live, total) = self.nested_weights(c, s, current, lambdas, &mut x)?;
-        Some(super::choice::menu_pick(&x[..n], total, u, live))
+        options: &mut Vec<(Supplier, f64)>,
+    ) -> Supplier {
+        let mut b = NestedBatch::new();
+        b.push(s, current, u, 0);
+        self.choose_nested_batch(c, &mut b, lambdas, options);
+        b.picks[0]
     }
 
-    /// Each option's unnormalised nested-logit probability, in the general path's order
-    /// (in-house, independent, then the menu's offers), written to `x`: the weights
-    /// `choice::pick_nested` leaves in its options. Returns the number of options, the offers and
-    /// the weights' sum (added in option order, as `pick_nested` adds them), or None when the
-    /// region has more options than `x` holds.
-    ///
-    /// In-house and the independent sector are alone in their nests, so their `exp(U / lambda -
-    /// max)` is `exp(0) = 1` exactly, and the nest sum is `0 + 1`; only the offers' exps are taken.
+    /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
+    /// in `b`.
     #[inline(always)]
-    fn nested_weights<'a>(
-        &'a self,
-        c: usize,
-        s: usize,
-        current: Supplier,
-        lambdas: [f64; NESTS],
-        x: &mut [f64; MENU_OPTIONS],
-    ) -> Option<(usize, &'a [MenuOffer], f64)> {
+    fn nested_batch(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
         let m = self.m;
         let ns = self.ns();
-        let sv = &m.services[s];
         let menu = &self.menu;
-        let r = m.ccgs[c].region * ns + s;
-        let live = &menu.offers[menu.start[r] as usize..menu.start[r + 1] as usize];
-        let n = live.len() + 2;
-        if n > MENU_OPTIONS {
-            return None;
-        }
         let w = self.prefs[c];
-        let mut max = [f64::NEG_INFINITY; NESTS];
-        max[NEST_IN_HOUSE] = max[NEST_IN_HOUSE].max(
-            utility(
-                w,
-                self.in_house_ratio[c * ns + s],
-                sv.in_house_quality,
-                sv.locality * m.closeness.in_house,
-                current == Supplier::InHouse,
-            ) / lambdas[NEST_IN_HOUSE],
-        );
-        max[NEST_INDEPENDENT] = max[NEST_INDEPENDENT].max(
-            utility(
-                w,
-                sv.independent_price / sv.reference_price,
-                sv.independent_quality,
-                sv.locality * m.closeness.other,
-                current == Supplier::Independent,
-            ) / lambdas[NEST_INDEPENDENT],
-        );
-        // Each offer's utility over its nest's lambda, then (in place) its exp less the nest's max.
         let host = self.hosts[c];
-        let mut in_network = [false; MENU_OPTIONS];
-        let offers = &mut x[2..n];
-        for ((o, xi), net) in live.iter().zip(offers.iter_mut()).zip(&mut in_network) {
-            *net = match o.relation {
-                Relation::Host => host == Some(o.provider as usize),
-                Relation::Member => {
-                    host.is_some_and(|h| self.providers[o.provider as usize].members.contains(&h))
+        let region = m.ccgs[c].region;
+        // Phase 1: each choice's utilities over their nests' lambdas, the nests' maxima, and each
+        // offer's value less its nest's maximum.
+        let mut end = 0;
+        for d in 0..b.len {
+            let (s, current) = b.choices[d];
+            b.start[d] = end;
+            let r = region * ns + s;
+            let (first, last) = (menu.start[r], menu.start[r + 1]);
+            let live = &menu.offers[first as usize..last as usize];
+            b.offers[d] = (first, last);
+            b.fits[d] = live.len() + 2 <= MENU_OPTIONS;
+            if !b.fits[d] {
+                continue;
+            }
+            let sv = &menu.services[s];
+            let mx = &mut b.max[d];
+            *mx = [f64::NEG_INFINITY; NESTS];
+            mx[NEST_IN_HOUSE] = mx[NEST_IN_HOUSE].max(
+                utility(
+                    w,
+                    self.in_house_ratio[c * ns + s],
+                    sv.in_house_quality,
+                    sv.in_house_close,
+                    current == Supplier::InHouse,
+                ) / lambdas[NEST_IN_HOUSE],
+            );
+            mx[NEST_INDEPENDENT] = mx[NEST_INDEPENDENT].max(
+                utility(
+                    w,
+                    sv.independent_ratio,
+                    sv.independent_quality,
+                    sv.independent_close,
+                    current == Supplier::Independent,
+                ) / lambdas[NEST_INDEPENDENT],
+            );
+            let offers = end..end + live.len();
+            let xs = &mut b.x[offers.clone()];
+            let nets = &mut b.network[offers];
+            for ((o, xi), net) in live.iter().zip(xs.iter_mut()).zip(nets.iter_mut()) {
+                *net = match o.relation {
+                    Relation::Host => host == Some(o.provider as usize),
+                    Relation::Member => host
+                        .is_some_and(|h| self.providers[o.provider as usize].members.contains(&h)),
+                    Relation::None => false,
+                };
+                let (close, k) = if *net {
+                    (o.close_related, NEST_HOST_NETWORK)
+                } else {
+                    (o.close, NEST_OTHER_NHS)
+                };
+                *xi = utility(
+                    w,
+                    o.price_ratio,
+                    o.quality,
+                    close,
+                    current == Supplier::Provider(o.provider as usize),
+                ) / lambdas[k];
+                mx[k] = mx[k].max(*xi);
+            }
+            let (max_network, max_other) = (mx[NEST_HOST_NETWORK], mx[NEST_OTHER_NHS]);
+            for (xi, &net) in xs.iter_mut().zip(nets.iter()) {
+                *xi -= if net { max_network } else { max_other };
+            }
+            end += live.len();
+        }
+        b.start[b.len] = end;
+        // Phase 2: every offer's exp, in whole lanes (zeros after the last offer, unused).
+        let lanes = end.next_multiple_of(4);
+        b.x[end..lanes].fill(0.0);
+        kernel::exp_in_place(&mut b.x[..lanes]);
+        // Phase 3: each choice's nest sums, its nests' lambda times their inclusive values, and
+        // the largest of them.
+        for d in 0..b.len {
+            let factor = &mut b.factor[d * NESTS..(d + 1) * NESTS];
+            if !b.fits[d] {
+                factor.fill(0.0);
+                continue;
+            }
+            let sum = &mut b.sum[d];
+            *sum = [0.0; NESTS];
+            sum[NEST_IN_HOUSE] += 1.0;
+            sum[NEST_INDEPENDENT] += 1.0;
+            let (mut sum_network, mut sum_other) = (0.0, 0.0);
+            let offers = b.start[d]..b.start[d + 1];
+            for (&e, &net) in b.x[offers.clone()].iter().zip(&b.network[offers]) {
+                if net {
+                    sum_network += e;
+                } else {
+                    sum_other += e;
                 }
-                Relation::None => false,
-            };
-            let (close, k) = if *net {
-                (o.close_related, NEST_HOST_NETWORK)
-            } else {
-                (o.close, NEST_OTHER_NHS)
-            };
-            *xi = utility(
-                w,
-                o.price_ratio,
-                o.quality,
-                close,
-                current == Supplier::Provider(o.provider as usize),
-            ) / lambdas[k];
-            max[k] = max[k].max(*xi);
-        }
-        let (max_network, max_other) = (max[NEST_HOST_NETWORK], max[NEST_OTHER_NHS]);
-        for (xi, &net) in offers.iter_mut().zip(&in_network) {
-            *xi -= if net { max_network } else { max_other };
-        }
-        kernel::exp_in_place(offers);
-        let mut sum = [0.0; NESTS];
-        sum[NEST_IN_HOUSE] += 1.0;
-        sum[NEST_INDEPENDENT] += 1.0;
-        let (mut sum_network, mut sum_other) = (0.0, 0.0);
-        for (&e, &net) in offers.iter().zip(&in_network) {
-            if net {
-                sum_network += e;
-            } else {
-                sum_other += e;
+            }
+            sum[NEST_HOST_NETWORK] = sum_network;
+            sum[NEST_OTHER_NHS] = sum_other;
+            let mut li = [0.0; NESTS];
+            let mut top = f64::NEG_INFINITY;
+            for k in 0..NESTS {
+                if sum[k] > 0.0 {
+                    // A singleton's sum is 0 + 1 = 1, whose ln is 0 exactly.
+                    let ln = if SINGLETON[k] {
+                        0.0
+                    } else {
+                        kernel::ln(sum[k])
+                    };
+                    li[k] = lambdas[k] * (b.max[d][k] + ln);
+                    top = top.max(li[k]);
+                }
+            }
+            for (f, l) in factor.iter_mut().zip(li) {
+                *f = l - top;
             }
         }
-        sum[NEST_HOST_NETWORK] = sum_network;
-        sum[NEST_OTHER_NHS] = sum_other;
-        // Each nest's lambda times its inclusive value, and the largest of them.
-        let mut li = [0.0; NESTS];
-        let mut top = f64::NEG_INFINITY;
-        for k in 0..NESTS {
-            if sum[k] > 0.0 {
-                li[k] = lambdas[k] * (max[k] + kernel::ln(sum[k]));
-                top = top.max(li[k]);
+        // Phase 4: every nest's exp, and its weight over its own sum.
+        kernel::exp_in_place(&mut b.factor[..b.len * NESTS]);
+        for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&b.sum[..b.len]) {
+            for k in 0..NESTS {
+                // A singleton's sum is 1, and x / 1 is x exactly.
+                if !SINGLETON[k] {
+                    f[k] = if sum[k] > 0.0 { f[k] / sum[k] } else { 0.0 };
+                }
             }
         }
-        // A nest's weight over its own sum, so each option's weight is its unnormalised probability.
-        let mut factor = li.map(|l| l - top);
-        kernel::exp_in_place(&mut factor);
-        for k in 0..NESTS {
-            factor[k] = if sum[k] > 0.0 {
-                factor[k] / sum[k]
-            } else {
-                0.0
-            };
-        }
-        // The singletons' exp is 1, and 1 times a factor is the factor.
-        x[0] = factor[NEST_IN_HOUSE];
-        x[1] = factor[NEST_INDEPENDENT];
-        let mut total = 0.0;
-        total += x[0];
-        total += x[1];
-        let (f_network, f_other) = (factor[NEST_HOST_NETWORK], factor[NEST_OTHER_NHS]);
-        for (xi, &net) in x[2..n].iter_mut().zip(&in_network) {
-            *xi *= if net { f_network } else { f_other };
-            total += *xi;
-        }
-        Some((n, live, total))
     }
 }
 
@@ -166,7 +315,9 @@ mod tests {
 
     /// The menu's nested weights are the general path's, bit for bit, and so is every pick: for
     /// every CCG, service and current supplier, with a host network of two (a local CSU and its
-    /// collaborative), other NHS providers, national ones, and lambdas from near 0 to 1.
+    /// collaborative), other NHS providers, national ones, and lambdas from near 0 to 1. The
+    /// choices go in batches of every size from 1 to [`BATCH`], services and currents mixed, so
+    /// a choice's weights do not depend on the others in its batch.
     #[test]
     fn nested_choice_from_the_menu_is_the_general_path_bit_for_bit() {
         let mut r = stream(21, 0, 0, 0, Purpose::Choice, 0);
@@ -189,30 +340,50 @@ mod tests {
                 let nests = w.nesting().unwrap();
                 let mut options = Vec::new();
                 for c in 0..m.ccgs.len() {
+                    let mut choices = Vec::new();
                     for s in 0..m.services.len() {
                         let providers = (0..m.providers.len()).map(Supplier::Provider);
                         let currents = [Supplier::None, Supplier::InHouse, Supplier::Independent];
                         for current in currents.into_iter().chain(providers) {
+                            choices.push((s, current));
+                        }
+                    }
+                    let mut size = 1 + c % BATCH;
+                    let mut b = NestedBatch::new();
+                    for batch in choices.chunks(size) {
+                        size = 1 + size % BATCH;
+                        b.len = 0;
+                        for &(s, current) in batch {
+                            b.push(s, current, 0.5, 0);
+                        }
+                        w.nested_batch(c, &mut b, nests);
+                        for (d, &(s, current)) in batch.iter().enumerate() {
                             let mut x = [0.0; MENU_OPTIONS];
-                            let (n, _, _) = w.nested_weights(c, s, current, nests, &mut x).unwrap();
+                            let (n, _, _) = b.weights(&w.menu, d, &mut x).unwrap();
                             w.general_options(c, s, current, &mut options);
                             assert_eq!(n, options.len());
-                            for _ in 0..20 {
-                                let u = uniform(&mut r);
-                                let fast = w.choose_nested_from_menu(c, s, current, u, nests);
-                                w.general_options(c, s, current, &mut options);
-                                let slow = pick_nested(&mut options, |o| w.nest(o, c), nests, u);
-                                assert_eq!(fast, Some(slow), "ccg {c}, service {s}, u {u}");
-                            }
-                            for (a, b) in x[..n].iter().zip(&options) {
+                            pick_nested(&mut options, |o| w.nest(o, c), nests, 0.5);
+                            for (a, o) in x[..n].iter().zip(&options) {
                                 assert_eq!(
                                     a.to_bits(),
-                                    b.1.to_bits(),
+                                    o.1.to_bits(),
                                     "{:?} against {options:?}",
                                     &x[..n]
                                 );
                             }
                             compared += 1;
+                        }
+                        for _ in 0..20 {
+                            for d in 0..batch.len() {
+                                b.u[d] = uniform(&mut r);
+                            }
+                            w.choose_nested_batch(c, &mut b, nests, &mut options);
+                            for (d, &(s, current)) in batch.iter().enumerate() {
+                                let u = b.u[d];
+                                w.general_options(c, s, current, &mut options);
+                                let slow = pick_nested(&mut options, |o| w.nest(o, c), nests, u);
+                                assert_eq!(b.picks[d], slow, "ccg {c}, service {s}, u {u}");
+                            }
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::model::rng::{self, Purpose};
 
 use super::choice::NESTS;
+use super::nested::{BATCH, NestedBatch};
 use super::state::{Contract, Replication, Scratch, Supplier};
 
 /// Which round of choices is run.
@@ -18,6 +19,9 @@ pub(super) enum Round {
     /// Procurement in a quarter with contracts.
     Procure,
 }
+
+/// A round's buffers, one per thread: the choices' scratch and the batch of nested choices.
+type Buffers = (Scratch, NestedBatch);
 
 /// Markets with at least this many CCGs make their choices in parallel.
 const PARALLEL_CCGS: usize = 4096;
@@ -37,15 +41,15 @@ impl Replication<'_> {
         let ns = self.ns();
         self.refresh_menu();
         let mut contracts = std::mem::take(&mut self.contracts);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut bufs = (std::mem::take(&mut self.scratch), NestedBatch::new());
         {
             let this = &*self;
             let nests = this.nesting();
-            let work = |k: usize, chunk: &mut [Contract], sc: &mut Scratch| -> u64 {
+            let work = |k: usize, chunk: &mut [Contract], bufs: &mut Buffers| -> u64 {
                 chunk
                     .chunks_mut(ns)
                     .enumerate()
-                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, sc, nests))
+                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, bufs, nests))
                     .sum()
             };
             // Counts are integers, so their sum is the same in any order.
@@ -53,35 +57,41 @@ impl Replication<'_> {
                 contracts
                     .par_chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
-                    .map_init(|| Scratch::new(ns), |sc, (k, chunk)| work(k, chunk, sc))
+                    .map_init(
+                        || (Scratch::new(ns), NestedBatch::new()),
+                        |bufs, (k, chunk)| work(k, chunk, bufs),
+                    )
                     .sum()
             } else {
                 contracts
                     .chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
-                    .map(|(k, chunk)| work(k, chunk, &mut scratch))
+                    .map(|(k, chunk)| work(k, chunk, &mut bufs))
                     .sum()
             };
             self.decisions += made;
         }
         self.contracts = contracts;
-        self.scratch = scratch;
+        self.scratch = bufs.0;
     }
 
     /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
-    /// choices it made.
+    /// choices it made. Nested choices are gathered and made in batches (`nested.rs`): each
+    /// reads only its own service's contract and draw, so the order they are made in does not
+    /// matter.
     fn ccg_choices(
         &self,
         c: usize,
         t: u32,
         round: Round,
         row: &mut [Contract],
-        sc: &mut Scratch,
+        (sc, b): &mut Buffers,
         nests: Option<[f64; NESTS]>,
     ) -> u64 {
         let m = self.m;
         let mut drawn = false;
         let mut made = 0;
+        b.len = 0;
         for s in 0..row.len() {
             let k = row[s];
             let avail = self.available(k.supplier, s);
@@ -109,16 +119,48 @@ impl Replication<'_> {
                 self.draw_uniforms(c, t, purpose, sub, &mut sc.uniforms);
                 drawn = true;
             }
-            let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options, nests);
-            // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
-            row[s] = Contract {
-                supplier: pick,
-                end,
-                notice: false,
-            };
             made += 1;
+            // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
+            let Some(lambdas) = nests else {
+                let pick = self.choose(c, s, current, sc.uniforms[s], &mut sc.options, None);
+                row[s] = Contract {
+                    supplier: pick,
+                    end,
+                    notice: false,
+                };
+                continue;
+            };
+            b.push(s, current, sc.uniforms[s], end);
+            if b.len == BATCH {
+                self.choose_batch(c, b, row, sc, lambdas);
+            }
+        }
+        if b.len > 0 {
+            if let Some(lambdas) = nests {
+                self.choose_batch(c, b, row, sc, lambdas);
+            }
         }
         made
+    }
+
+    /// Makes a CCG's nested choices gathered in `b`, writes their contracts and empties `b`.
+    fn choose_batch(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        row: &mut [Contract],
+        sc: &mut Scratch,
+        lambdas: [f64; NESTS],
+    ) {
+        self.choose_nested_batch(c, b, lambdas, &mut sc.options);
+        for d in 0..b.len {
+            row[b.choices[d].0] = Contract {
+                supplier: b.picks[d],
+                end: b.end[d],
+                notice: false,
+            };
+        }
+        b.len = 0;
     }
 
     fn available(&self, sup: Supplier, s: usize) -> bool {
