@@ -245,7 +245,10 @@ pub fn run(
         let block: Vec<ReplicationOutcome> = pool.install(|| {
             (0..k * len)
                 .into_par_iter()
-                .map(|i| engine::simulate(&markets[i / len], start + (i % len) as u64))
+                // Each worker's replications reuse one workspace's buffers (the outcome is the same).
+                .map_init(engine::Workspace::default, |ws, i| {
+                    engine::simulate_in(&markets[i / len], start + (i % len) as u64, ws)
+                })
                 .collect()
         });
         // Fold in replication order: nothing depends on which thread finished first.

@@ -276,9 +276,10 @@ pub fn simulate(
         .collect();
     let mut market = plan.study.market(&edits)?;
     market.seed = seed;
+    let mut workspace = engine::Workspace::default();
     Ok((0..plan.study.replications)
         .map(|r| {
-            let o = engine::simulate(&market, r);
+            let o = engine::simulate_in(&market, r, &mut workspace);
             setup
                 .targets
                 .iter()
