@@ -4,7 +4,7 @@
 //! configuration, so paired differences stay paired; nor on threads or shards.
 //!
 //! The market of each row a run draws is compiled once, up front and in parallel (never per
-//! replication), so a drawn row that does not give a valid market is refused before anything runs.
+//! replication); every other row is validated, so a bad row is refused before anything runs.
 
 use std::ops::Range;
 use std::path::Path;
