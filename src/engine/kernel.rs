@@ -6,11 +6,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use crate::model::libm_log::{LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO};
 use crate::model::rng::{self, Purpose};
 
-// libm's constants, by their bits (as its source gives them beside the decimals).
-const LN2HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-const LN2LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+// libm's `exp` constants, by their bits (as its source gives them beside the decimals).
 const INVLN2: f64 = f64::from_bits(0x3ff7_1547_652b_82fe);
 const P1: f64 = f64::from_bits(0x3fc5_5555_5555_553e);
 const P2: f64 = f64::from_bits(0xbf66_c16c_16be_bd93);
@@ -42,8 +41,8 @@ pub fn exp(x: f64) -> f64 {
         } else {
             1
         };
-        hi = x - k as f64 * LN2HI;
-        lo = k as f64 * LN2LO;
+        hi = x - k as f64 * LN2_HI;
+        lo = k as f64 * LN2_LO;
         r = hi - lo;
     } else {
         k = 0;
@@ -62,15 +61,6 @@ pub fn exp(x: f64) -> f64 {
         y * f64::from_bits(((0x3ff + k) as u64) << 52)
     }
 }
-
-// libm's `log` constants (FreeBSD e_log.c), by their bits.
-const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
-const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
-const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
-const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
-const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
-const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
-const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
 
 /// `ln x`, bit for bit what `libm::log` returns (the same FreeBSD algorithm and operations, in
 /// the same order), inlined: a nested choice takes one per nest. Zero, negative, subnormal,
@@ -99,7 +89,7 @@ pub fn ln(x: f64) -> f64 {
     let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
     let r = t2 + t1;
     let dk = f64::from(k);
-    s * (hfsq + r) + dk * LN2LO - hfsq + f + dk * LN2HI
+    s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
 }
 
 /// `e^x` of each value in place, bit for bit [`exp`] of each, in the widest lanes the processor
@@ -197,8 +187,8 @@ unsafe fn exp_quad(v: &mut [f64]) {
         let k_sel = _mm256_or_pd(_mm256_and_pd(big, k_big), _mm256_andnot_pd(big, k_mid));
         let k = _mm256_and_pd(reduced, k_sel);
         // With k = 0 these are hi = x, lo = 0 and r = x, as libm sets them.
-        let hi = _mm256_sub_pd(x, _mm256_mul_pd(k, _mm256_set1_pd(LN2HI)));
-        let lo = _mm256_mul_pd(k, _mm256_set1_pd(LN2LO));
+        let hi = _mm256_sub_pd(x, _mm256_mul_pd(k, _mm256_set1_pd(LN2_HI)));
+        let lo = _mm256_mul_pd(k, _mm256_set1_pd(LN2_LO));
         let r = _mm256_sub_pd(hi, lo);
         let xx = _mm256_mul_pd(r, r);
         let mut p = _mm256_add_pd(_mm256_set1_pd(P4), _mm256_mul_pd(xx, _mm256_set1_pd(P5)));
@@ -255,8 +245,8 @@ fn exp_pair(v: [f64; 2]) -> [f64; 2] {
             |m: __m128d, a: __m128d, b: __m128d| _mm_or_pd(_mm_and_pd(m, a), _mm_andnot_pd(m, b));
         let k = _mm_and_pd(reduced, select(big, k_big, k_mid));
         // With k = 0 these are hi = x, lo = 0 and r = x, as libm sets them.
-        let hi = _mm_sub_pd(x, _mm_mul_pd(k, _mm_set1_pd(LN2HI)));
-        let lo = _mm_mul_pd(k, _mm_set1_pd(LN2LO));
+        let hi = _mm_sub_pd(x, _mm_mul_pd(k, _mm_set1_pd(LN2_HI)));
+        let lo = _mm_mul_pd(k, _mm_set1_pd(LN2_LO));
         let r = _mm_sub_pd(hi, lo);
         let xx = _mm_mul_pd(r, r);
         let mut p = _mm_add_pd(_mm_set1_pd(P4), _mm_mul_pd(xx, _mm_set1_pd(P5)));

@@ -8,16 +8,7 @@
 
 use std::ops::{Add, Div, Mul, Sub};
 
-// libm's `log` constants (log.rs).
-const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
-const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
-const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
-const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
-const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
-const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
-const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
+use super::libm_log::{LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO};
 // libm's `__cos` and `__sin` constants (k_cos.rs, k_sin.rs).
 const C1: f64 = f64::from_bits(0x3fa5_5555_5555_554c);
 const C2: f64 = f64::from_bits(0xbf56_c16c_16c1_5177);

@@ -2,6 +2,7 @@
 //! Ids become indices, disabled providers are dropped, and CCGs are generated.
 
 mod box_muller;
+pub(crate) mod libm_log;
 pub mod rng;
 
 use std::collections::BTreeMap;
