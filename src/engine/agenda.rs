@@ -87,6 +87,8 @@ impl Replication<'_> {
     /// went. Returns `None` when no CCG has a choice to make (the round would change nothing
     /// more), or whether the round must visit every CCG (`Some(true)`: the first round, the
     /// intentions, or the test switch) or only those due (`Some(false)`).
+    // Out of line (called once a round) so that profiles show the agenda's cost on its own.
+    #[inline(never)]
     pub(super) fn open_round(&mut self, t: u32, round: Round) -> Option<bool> {
         let m = self.m;
         let ns = self.ns();
@@ -96,31 +98,39 @@ impl Replication<'_> {
         a.gone.clear();
         a.low.clear();
         let threshold = m.rules.quality_threshold;
-        for (p, st) in self.providers.iter().enumerate() {
+        let rows = self
+            .providers
+            .iter()
+            .zip(a.open.chunks_exact_mut(ns.max(1)));
+        for (p, (st, was_open)) in rows.enumerate() {
             let open = st.is_open();
-            for (s, l) in st.lines.iter().enumerate() {
-                let i = p * ns + s;
+            for (s, (l, was)) in st.lines.iter().zip(was_open).enumerate() {
                 // What the round's menu reads of the line (`Menu::lines`).
                 let now = open && l.active;
-                if a.open[i] && !now {
-                    a.gone.push(i);
+                if *was && !now {
+                    a.gone.push(p * ns + s);
                 }
-                a.open[i] = now;
+                *was = now;
                 if now && l.eff_quality < threshold {
-                    a.low.push(i);
+                    a.low.push(p * ns + s);
                 }
             }
         }
         if !whole {
             for &i in &a.gone {
                 let s = i % ns;
-                for c in customers(m, i / ns) {
-                    let available = match self.contracts[c * ns + s].supplier {
+                let contracts = &self.contracts;
+                for_customers(m, i / ns, |c| {
+                    // A CCG due anyway is visited anyway.
+                    if a.due[c] <= t {
+                        return;
+                    }
+                    let available = match contracts[c * ns + s].supplier {
                         Supplier::None => false,
                         Supplier::InHouse | Supplier::Independent => true,
                         Supplier::Provider(q) => a.open[q * ns + s],
                     };
-                    if !available && a.due[c] > t {
+                    if !available {
                         a.due[c] = t;
                         a.earliest = t;
                         #[cfg(test)]
@@ -128,14 +138,15 @@ impl Replication<'_> {
                             a.seen.stranded += 1;
                         }
                     }
-                }
+                });
             }
             if matches!(round, Round::Procure) {
                 let notice_end = t + m.rules.notice_periods.max(1);
                 for &i in &a.low {
                     let (p, s) = (i / ns, i % ns);
-                    for c in customers(m, p) {
-                        let k = &mut self.contracts[c * ns + s];
+                    let contracts = &mut self.contracts;
+                    for_customers(m, p, |c| {
+                        let k = &mut contracts[c * ns + s];
                         // A contract ending now is chosen again, not given notice.
                         if k.supplier == Supplier::Provider(p) && !k.notice && k.end > t {
                             k.end = k.end.min(notice_end);
@@ -147,7 +158,7 @@ impl Replication<'_> {
                                 a.seen.notices += 1;
                             }
                         }
-                    }
+                    });
                 }
             }
         }
@@ -167,6 +178,8 @@ impl Replication<'_> {
 
     /// After a round of choices in quarter `t` (over every CCG if `whole`): each CCG the round
     /// visited is next due at its earliest contract end.
+    // Out of line, as `open_round`.
+    #[inline(never)]
     pub(super) fn close_round(&mut self, t: u32, whole: bool) {
         let ns = self.ns().max(1);
         let a = &mut self.agenda;
@@ -184,14 +197,13 @@ impl Replication<'_> {
     }
 }
 
-/// The CCGs that can hold a contract with provider `p`: its region's, or every CCG for a
-/// provider of no region.
-fn customers(m: &Market, p: usize) -> impl Iterator<Item = usize> + '_ {
-    let (all, region) = match m.providers[p].region {
-        Some(r) => (0, &m.region_ccgs[r][..]),
-        None => (m.ccgs.len(), &[][..]),
-    };
-    (0..all).chain(region.iter().copied())
+/// Calls `f` for every CCG that can hold a contract with provider `p`: its region's, or every
+/// CCG for a provider of no region.
+fn for_customers(m: &Market, p: usize, mut f: impl FnMut(usize)) {
+    match m.providers[p].region {
+        Some(r) => m.region_ccgs[r].iter().for_each(|&c| f(c)),
+        None => (0..m.ccgs.len()).for_each(f),
+    }
 }
 
 #[cfg(test)]

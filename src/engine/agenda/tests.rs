@@ -27,7 +27,11 @@ fn same_with_every_ccg_visited(m: &Market, rep: u64, what: &str) -> Seen {
     }
     let seen = fast.agenda.seen;
     assert_eq!(every.agenda.seen.skipped + every.agenda.seen.partial, 0);
-    assert_eq!(fast.finish().0, every.finish().0, "{what} rep {rep}: outcome");
+    assert_eq!(
+        fast.finish().0,
+        every.finish().0,
+        "{what} rep {rep}: outcome"
+    );
     seen
 }
 
