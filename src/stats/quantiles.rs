@@ -56,8 +56,13 @@ impl Quantiles {
                 a.extend_from_slice(b)
             }
             (Quantiles::Exact(a), _) => {
+                // The other's values go straight into this sketch: the same counts and extremes
+                // as merging a sketch of them, without building one.
                 let mut sketch = sketch_of(a);
-                sketch.merge(&other.to_sketch());
+                match other {
+                    Quantiles::Exact(b) => b.iter().for_each(|&v| sketch.push(v)),
+                    Quantiles::Approximate(b) => sketch.merge(b),
+                }
                 *self = Quantiles::Approximate(sketch);
             }
             (Quantiles::Approximate(s), Quantiles::Exact(b)) => b.iter().for_each(|&v| s.push(v)),
@@ -84,13 +89,6 @@ impl Quantiles {
         }
     }
 
-    /// A sketch of the values (the sketch itself once approximate).
-    fn to_sketch(&self) -> QuantileSketch {
-        match self {
-            Quantiles::Exact(values) => sketch_of(values),
-            Quantiles::Approximate(s) => s.clone(),
-        }
-    }
 }
 
 /// The value at rank `floor(q * (n - 1))` of ascending `sorted`.
