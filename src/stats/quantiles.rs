@@ -60,12 +60,12 @@ impl Quantiles {
                 // as merging a sketch of them, without building one.
                 let mut sketch = sketch_of(a);
                 match other {
-                    Quantiles::Exact(b) => b.iter().for_each(|&v| sketch.push(v)),
+                    Quantiles::Exact(b) => sketch.extend(b),
                     Quantiles::Approximate(b) => sketch.merge(b),
                 }
                 *self = Quantiles::Approximate(sketch);
             }
-            (Quantiles::Approximate(s), Quantiles::Exact(b)) => b.iter().for_each(|&v| s.push(v)),
+            (Quantiles::Approximate(s), Quantiles::Exact(b)) => s.extend(b),
             (Quantiles::Approximate(s), Quantiles::Approximate(b)) => s.merge(b),
         }
     }
@@ -105,7 +105,7 @@ fn rank_value(sorted: &[f64], q: f64) -> Option<f64> {
 /// A sketch of some values.
 fn sketch_of(values: &[f64]) -> QuantileSketch {
     let mut s = QuantileSketch::new();
-    values.iter().for_each(|&v| s.push(v));
+    s.extend(values);
     s
 }
 
