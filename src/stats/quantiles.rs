@@ -88,7 +88,6 @@ impl Quantiles {
             Quantiles::Approximate(sketch) => qs.map(|q| sketch.quantile(q)),
         }
     }
-
 }
 
 /// The value at rank `floor(q * (n - 1))` of ascending `sorted`.

@@ -423,7 +423,9 @@ mod tests {
         };
         for _ in 0..1_000_000 {
             let bits = next();
-            let v = 1e-9 * 2f64.powi((bits % 1054) as i32) * (1.0 + (bits >> 11) as f64 / 2f64.powi(53));
+            let v = 1e-9
+                * 2f64.powi((bits % 1054) as i32)
+                * (1.0 + (bits >> 11) as f64 / 2f64.powi(53));
             if v.is_finite() {
                 assert_eq!(bucket_index(v), exact_bucket_index(v), "{v:e}");
             }

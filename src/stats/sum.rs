@@ -175,12 +175,31 @@ mod tests {
         let slow = |v: f64| (v.clamp(-MAX_ABS, MAX_ABS) * SCALE).round() as i128;
         // The magnitudes one ulp above and below a positive value, either sign.
         let around = |x: f64| {
-            let (up, down) = (f64::from_bits(x.to_bits() + 1), f64::from_bits(x.to_bits() - 1));
+            let (up, down) = (
+                f64::from_bits(x.to_bits() + 1),
+                f64::from_bits(x.to_bits() - 1),
+            );
             [x, -x, up, -up, down, -down]
         };
-        let mut values = vec![0.0, -0.0, 1.0, -1.0, f64::MIN_POSITIVE, 5e-324, MAX_ABS, -MAX_ABS];
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            MAX_ABS,
+            -MAX_ABS,
+        ];
         // Exact halves and their neighbours in fixed point, either sign, small and near 2^62.
-        for whole in [1.0, 7.0, 12345.0, 2f64.powi(52), 2f64.powi(61), SMALL - 1024.0] {
+        for whole in [
+            1.0,
+            7.0,
+            12345.0,
+            2f64.powi(52),
+            2f64.powi(61),
+            SMALL - 1024.0,
+        ] {
             for half in [0.5, 0.25, 0.75, 0.0] {
                 values.extend(around((whole + half) / SCALE));
             }
