@@ -430,14 +430,23 @@ mod tests {
                 assert_eq!(bucket_index(v), exact_bucket_index(v), "{v:e}");
             }
         }
-        // ...and the values next to every bucket bound from 1e-9 to 1e12 (where the fast quotient
-        // is near an integer and the portable one decides), a few ulp either side.
+        // ...and, from 1e-9 to 1e12, the values either side of the exact place where the portable
+        // index steps from one bucket to the next (found by bisection on the bits), where the fast
+        // quotient is near an integer and the portable one must decide.
         for i in (exact_bucket_index(1e-9) - 1)..=exact_bucket_index(1e12) {
             let bound = detmath::powi(GAMMA, i);
-            let mut v = f64::from_bits(bound.to_bits() - 4);
-            for _ in 0..9 {
+            let (mut lo, mut hi) = ((bound * 0.999_999).to_bits(), (bound * 1.000_001).to_bits());
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if exact_bucket_index(f64::from_bits(mid)) <= i {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            for bits in lo - 3..=lo + 4 {
+                let v = f64::from_bits(bits);
                 assert_eq!(bucket_index(v), exact_bucket_index(v), "{v:e}, bound {i}");
-                v = f64::from_bits(v.to_bits() + 1);
             }
         }
     }
