@@ -122,16 +122,7 @@ pub fn run_from(
                     outcome
                 })
                 .collect();
-            let partials: Vec<Summary> = outcomes
-                .par_chunks(FOLD_CHUNK)
-                .map(|chunk| {
-                    let mut s = Summary::new(market);
-                    chunk.iter().for_each(|r| s.push(r));
-                    s
-                })
-                .collect();
-            let mut folded = Summary::new(market);
-            partials.iter().for_each(|p| folded.merge(p));
+            let folded = fold(market, &outcomes);
             (outcomes, folded)
         })
     };
@@ -166,6 +157,32 @@ pub fn run_from(
         Ok(())
     })?;
     Ok(summary)
+}
+
+/// The summary of consecutive replications of a market (a block), folded in parallel on the
+/// current rayon pool; the fold is exact, so the partial summaries merge to the bits of pushing
+/// every replication in order.
+pub fn fold(market: &Market, outcomes: &[ReplicationOutcome]) -> Summary {
+    // One partial summary per worker (of at least FOLD_CHUNK replications): each costs a
+    // `Summary::new`, its figures' vectors grow from empty and it is copied again when merged.
+    let chunk = outcomes
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(FOLD_CHUNK);
+    let partials: Vec<Summary> = outcomes
+        .par_chunks(chunk)
+        .map(|chunk| {
+            let mut s = Summary::new(market);
+            chunk.iter().for_each(|r| s.push(r));
+            s
+        })
+        .collect();
+    // Merging into an empty summary copies; the first partial is the start instead (the same
+    // state: merges append in replication order).
+    let mut rest = partials.into_iter();
+    let mut folded = rest.next().unwrap_or_else(|| Summary::new(market));
+    rest.for_each(|p| folded.merge(&p));
+    folded
 }
 
 /// Runs replications without keeping rows: the summary alone.

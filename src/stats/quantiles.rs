@@ -56,11 +56,16 @@ impl Quantiles {
                 a.extend_from_slice(b)
             }
             (Quantiles::Exact(a), _) => {
+                // The other's values go straight into this sketch: the same counts and extremes
+                // as merging a sketch of them, without building one.
                 let mut sketch = sketch_of(a);
-                sketch.merge(&other.to_sketch());
+                match other {
+                    Quantiles::Exact(b) => sketch.extend(b),
+                    Quantiles::Approximate(b) => sketch.merge(b),
+                }
                 *self = Quantiles::Approximate(sketch);
             }
-            (Quantiles::Approximate(s), Quantiles::Exact(b)) => b.iter().for_each(|&v| s.push(v)),
+            (Quantiles::Approximate(s), Quantiles::Exact(b)) => s.extend(b),
             (Quantiles::Approximate(s), Quantiles::Approximate(b)) => s.merge(b),
         }
     }
@@ -83,14 +88,6 @@ impl Quantiles {
             Quantiles::Approximate(sketch) => qs.map(|q| sketch.quantile(q)),
         }
     }
-
-    /// A sketch of the values (the sketch itself once approximate).
-    fn to_sketch(&self) -> QuantileSketch {
-        match self {
-            Quantiles::Exact(values) => sketch_of(values),
-            Quantiles::Approximate(s) => s.clone(),
-        }
-    }
 }
 
 /// The value at rank `floor(q * (n - 1))` of ascending `sorted`.
@@ -107,7 +104,7 @@ fn rank_value(sorted: &[f64], q: f64) -> Option<f64> {
 /// A sketch of some values.
 fn sketch_of(values: &[f64]) -> QuantileSketch {
     let mut s = QuantileSketch::new();
-    values.iter().for_each(|&v| s.push(v));
+    s.extend(values);
     s
 }
 

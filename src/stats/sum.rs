@@ -39,10 +39,7 @@ impl ExactSum {
             self.non_finite = self.non_finite.saturating_add(1);
             return;
         }
-        // Scaling by a power of two is exact and `as i128` is exact for integral values of this
-        // size, so the only rounding is the explicit `round()` (half away from zero).
-        let fixed = (v.clamp(-MAX_ABS, MAX_ABS) * SCALE).round() as i128;
-        self.total = self.total.wrapping_add(fixed);
+        self.total = self.total.wrapping_add(fixed_point(v));
         self.count = self.count.saturating_add(1);
     }
 
@@ -79,6 +76,30 @@ impl ExactSum {
         (self.count > 0).then(|| self.sum() / self.count as f64)
     }
 }
+
+/// A finite value in units of 2^-32, rounded half away from zero (values beyond ±2^64 clamped).
+///
+/// Scaling by a power of two is exact, and so is `as i128` of an integral value of this size, so
+/// the only rounding is the explicit `round()`. Below 2^62 in fixed point (every figure but sums
+/// of more than about a billion pounds) the same rounding is done in `i64` arithmetic, without
+/// the two library calls (`round` and the conversion to `i128`) that baseline x86-64 makes for it.
+#[inline]
+fn fixed_point(v: f64) -> i128 {
+    let x = v * SCALE;
+    if x.abs() < SMALL {
+        // `as i64` truncates toward zero exactly; the fraction left is exact too (an `f64`
+        // minus its integer part), so comparing it with one half rounds half away from zero.
+        let whole = x as i64;
+        let frac = x - whole as f64;
+        let step = i64::from(frac >= 0.5) - i64::from(frac <= -0.5);
+        i128::from(whole + step)
+    } else {
+        (v.clamp(-MAX_ABS, MAX_ABS) * SCALE).round() as i128
+    }
+}
+
+/// Fixed-point magnitudes below this are rounded in `i64` arithmetic (2^62: room for the step).
+const SMALL: f64 = 4_611_686_018_427_387_904.0;
 
 /// Serde adapter writing an `i128` as a decimal string.
 mod i128_string {
@@ -146,6 +167,62 @@ mod tests {
             let s = sum_of(&values);
             let json = serde_json::to_string(&s).unwrap();
             prop_assert_eq!(serde_json::from_str::<ExactSum>(&json).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn the_fixed_point_of_a_value_is_the_rounded_scaled_value_on_both_paths() {
+        let slow = |v: f64| (v.clamp(-MAX_ABS, MAX_ABS) * SCALE).round() as i128;
+        // The magnitudes one ulp above and below a positive value, either sign.
+        let around = |x: f64| {
+            let (up, down) = (
+                f64::from_bits(x.to_bits() + 1),
+                f64::from_bits(x.to_bits() - 1),
+            );
+            [x, -x, up, -up, down, -down]
+        };
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            MAX_ABS,
+            -MAX_ABS,
+        ];
+        // Exact halves and their neighbours in fixed point, either sign, small and near 2^62.
+        for whole in [
+            1.0,
+            7.0,
+            12345.0,
+            2f64.powi(52),
+            2f64.powi(61),
+            SMALL - 1024.0,
+        ] {
+            for half in [0.5, 0.25, 0.75, 0.0] {
+                values.extend(around((whole + half) / SCALE));
+            }
+        }
+        for half in [0.5, 0.25, 0.75, 1.5, 2.5] {
+            values.extend(around(half / SCALE));
+        }
+        // Either side of the switch to the library path, and far beyond it.
+        for x in [SMALL, 2.0 * SMALL, 1e25, 1e300] {
+            values.extend(around(x / SCALE));
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = f64::from_bits(state);
+            if v.is_finite() {
+                values.extend([v, v * 1e-300, v.fract()]);
+            }
+        }
+        for v in values {
+            assert_eq!(fixed_point(v), slow(v), "{v:e}");
         }
     }
 
