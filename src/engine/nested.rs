@@ -14,7 +14,8 @@ use super::choice::{
     menu_pick, pick_nested, utility,
 };
 use super::kernel;
-use super::menu::{Menu, MenuOffer, Relation};
+use super::lanes::{Valuation, offer_values};
+use super::menu::{COLUMN_PAD, Menu, MenuOffer};
 use super::state::{Replication, Supplier};
 
 /// Choices a batch holds: a CCG's choices of one round (one per service; England has 5) go
@@ -50,17 +51,29 @@ pub(super) struct NestedBatch {
     /// stack (else the choice takes the general path).
     offers: [(u32, u32); BATCH],
     fits: [bool; BATCH],
-    /// Where each choice's offers lie in `x` and `network`: `start[d]..start[d + 1]`.
+    /// Where each choice's offers lie in `x`: `start[d]..start[d + 1]`.
     start: [usize; BATCH + 1],
-    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice.
-    x: [f64; BATCH_OFFERS],
-    /// Whether each offer is in the CCG's host network's nest (else the other NHS nest).
-    network: [bool; BATCH_OFFERS],
+    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice (and room for the
+    /// last choice's whole lanes).
+    x: [f64; BATCH_OFFERS + COLUMN_PAD],
+    /// Per choice, which of its offers are in the CCG's host network's nest (bit `i` for its
+    /// offer `i`; the others are in the other NHS nest).
+    network: [u32; BATCH],
+    /// Whether phase 1 takes AVX2 lanes (the processor has them).
+    pub(super) lanes: bool,
     /// Per choice, each nest's largest utility over its lambda, and its sum.
     max: [[f64; NESTS]; BATCH],
     sum: [[f64; NESTS]; BATCH],
     /// Per choice, per nest: `exp(lambda I - top) / S` (0 for an empty nest).
     factor: [f64; NESTS * BATCH],
+}
+
+/// Whether the processor has AVX2 (phase 1's lanes).
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 impl NestedBatch {
@@ -75,8 +88,9 @@ impl NestedBatch {
             offers: [(0, 0); BATCH],
             fits: [false; BATCH],
             start: [0; BATCH + 1],
-            x: [0.0; BATCH_OFFERS],
-            network: [false; BATCH_OFFERS],
+            x: [0.0; BATCH_OFFERS + COLUMN_PAD],
+            network: [0; BATCH],
+            lanes: avx2(),
             max: [[0.0; NESTS]; BATCH],
             sum: [[0.0; NESTS]; BATCH],
             factor: [0.0; NESTS * BATCH],
@@ -118,9 +132,9 @@ impl NestedBatch {
         let (f_network, f_other) = (f[NEST_HOST_NETWORK], f[NEST_OTHER_NHS]);
         let offers = self.start[d]..self.start[d + 1];
         let n = offers.len() + 2;
-        let xs = self.x[offers.clone()].iter().zip(&self.network[offers]);
-        for (o, (&x, &net)) in out[2..n].iter_mut().zip(xs) {
-            *o = x * if net { f_network } else { f_other };
+        let net = self.network[d];
+        for (i, (o, &x)) in out[2..n].iter_mut().zip(&self.x[offers]).enumerate() {
+            *o = x * if net >> i & 1 == 1 { f_network } else { f_other };
             total += *o;
         }
         Some((n, total, live))
@@ -216,34 +230,40 @@ impl Replication<'_> {
                     current == Supplier::Independent,
                 ) / lambdas[NEST_INDEPENDENT],
             );
-            let offers = end..end + live.len();
-            let xs = &mut b.x[offers.clone()];
-            let nets = &mut b.network[offers];
-            for ((o, xi), net) in live.iter().zip(xs.iter_mut()).zip(nets.iter_mut()) {
-                *net = match o.relation {
-                    Relation::Host => host == Some(o.provider as usize),
-                    Relation::Member => host
-                        .is_some_and(|h| self.providers[o.provider as usize].members.contains(&h)),
-                    Relation::None => false,
-                };
-                let (close, k) = if *net {
-                    (o.close_related, NEST_HOST_NETWORK)
-                } else {
-                    (o.close, NEST_OTHER_NHS)
-                };
-                *xi = utility(
-                    w,
-                    o.price_ratio,
-                    o.quality,
-                    close,
-                    current == Supplier::Provider(o.provider as usize),
-                ) / lambdas[k];
-                mx[k] = mx[k].max(*xi);
+            // Collaboratives are in the host's network when the host is one of their members.
+            let mut member_net = 0;
+            if let Some(h) = host {
+                let mut bits = menu.member_offers[r];
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    if self.providers[live[i].provider as usize].members.contains(&h) {
+                        member_net |= 1 << i;
+                    }
+                    bits &= bits - 1;
+                }
             }
-            let (max_network, max_other) = (mx[NEST_HOST_NETWORK], mx[NEST_OTHER_NHS]);
-            for (xi, &net) in xs.iter_mut().zip(nets.iter()) {
-                *xi -= if net { max_network } else { max_other };
-            }
+            let v = Valuation {
+                w,
+                host: host.map_or(-2, |h| h as i64),
+                current: match current {
+                    Supplier::Provider(p) => p as i64,
+                    _ => -3,
+                },
+                lambda_network: lambdas[NEST_HOST_NETWORK],
+                lambda_other: lambdas[NEST_OTHER_NHS],
+            };
+            let (net, max_network, max_other) = offer_values(
+                b.lanes,
+                &menu.columns,
+                first as usize,
+                live.len(),
+                member_net,
+                &v,
+                &mut b.x[end..],
+            );
+            b.network[d] = net;
+            mx[NEST_HOST_NETWORK] = max_network;
+            mx[NEST_OTHER_NHS] = max_other;
             end += live.len();
         }
         b.start[b.len] = end;
@@ -264,9 +284,9 @@ impl Replication<'_> {
             sum[NEST_IN_HOUSE] += 1.0;
             sum[NEST_INDEPENDENT] += 1.0;
             let (mut sum_network, mut sum_other) = (0.0, 0.0);
-            let offers = b.start[d]..b.start[d + 1];
-            for (&e, &net) in b.x[offers.clone()].iter().zip(&b.network[offers]) {
-                if net {
+            let net = b.network[d];
+            for (i, &e) in b.x[b.start[d]..b.start[d + 1]].iter().enumerate() {
+                if net >> i & 1 == 1 {
                     sum_network += e;
                 } else {
                     sum_other += e;
@@ -339,7 +359,8 @@ mod tests {
                 let w = replication_in_quarter_one(&m);
                 let nests = w.nesting().unwrap();
                 let mut options = Vec::new();
-                for c in 0..m.ccgs.len() {
+                let widths = [false, true].into_iter().filter(|&l| !l || avx2());
+                for (lanes, c) in widths.flat_map(|l| (0..m.ccgs.len()).map(move |c| (l, c))) {
                     let mut choices = Vec::new();
                     for s in 0..m.services.len() {
                         let providers = (0..m.providers.len()).map(Supplier::Provider);
@@ -350,6 +371,8 @@ mod tests {
                     }
                     let mut size = 1 + c % BATCH;
                     let mut b = NestedBatch::new();
+                    // Phase 1 one offer at a time, then in AVX2 lanes where the processor has them.
+                    b.lanes = lanes;
                     for batch in choices.chunks(size) {
                         size = 1 + size % BATCH;
                         b.len = 0;
@@ -389,7 +412,8 @@ mod tests {
                 }
             }
         }
-        assert!(compared > 500, "{compared}");
+        let widths = if avx2() { 2 } else { 1 };
+        assert!(compared > 500 * widths, "{compared}");
     }
 
     /// The plain logit's menu path (every lambda 1) picks what the general path picks.
