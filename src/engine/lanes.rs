@@ -29,8 +29,7 @@ pub(super) struct Valuation {
 /// nests' maxima (minus infinity for an empty nest). `x` must hold `n + 3` values (whole lanes
 /// are written; what lies after `n` is not used).
 #[inline(always)]
-pub(super) fn offer_values(
-    lanes: bool,
+pub(super) fn offer_values<const LANES: bool>(
     cols: &OfferColumns,
     first: usize,
     n: usize,
@@ -40,12 +39,11 @@ pub(super) fn offer_values(
 ) -> (u32, f64, f64) {
     debug_assert!(n <= 32 && x.len() >= n + 3 && cols.price_ratio.len() >= first + n + 3);
     #[cfg(target_arch = "x86_64")]
-    if lanes {
-        // SAFETY: `lanes` is set only where the processor has AVX2 (`NestedBatch::new`), and
+    if LANES {
+        // SAFETY: `LANES` is set only where the processor has AVX2 (`NestedBatch::new`), and
         // the columns and `x` hold whole lanes past the last offer (checked above in debug).
         return unsafe { offer_values_avx2(cols, first, n, member_net, v, x) };
     }
-    let _ = lanes;
     offer_values_scalar(cols, first, n, member_net, v, x)
 }
 
@@ -191,5 +189,65 @@ unsafe fn offer_values_avx2(
             i += 4;
         }
         (net, top_network, top_other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rng::{Purpose, stream, uniform};
+
+    /// The AVX2 lanes give the scalar path's bits, maxima and network for every number of
+    /// offers from 0 to 32 (whole lanes, a tail of 1 to 3, several lanes), at every offset in
+    /// the columns, with hosts, members and current suppliers anywhere among them. (The scalar
+    /// path is held to the general path by `nested.rs`'s tests, whose market has at most four
+    /// offers a region.)
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn offer_values_in_lanes_are_the_scalar_values_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut r = stream(31, 0, 0, 0, Purpose::Choice, 0);
+        let mut draw = move |lo: f64, hi: f64| lo + (hi - lo) * uniform(&mut r);
+        let total = 64;
+        let mut cols = OfferColumns::default();
+        for _ in 0..total + 3 {
+            let provider = draw(0.0, 8.0) as i64;
+            cols.price_ratio.push(draw(0.5, 1.5));
+            cols.quality.push(draw(0.0, 1.0));
+            cols.close_related.push(draw(0.0, 1.0));
+            cols.close.push(draw(0.0, 1.0));
+            cols.provider.push(provider);
+            cols.host.push(if draw(0.0, 1.0) < 0.5 { provider } else { -1 });
+        }
+        let mut compared = 0;
+        for n in 0..=32 {
+            for first in 0..total - n {
+                let v = Valuation {
+                    w: [draw(0.0, 5.0), draw(0.0, 5.0), draw(0.0, 5.0), draw(0.0, 2.0)],
+                    host: draw(-2.0, 8.0) as i64,
+                    current: draw(-3.0, 8.0) as i64,
+                    lambda_network: draw(0.05, 1.0),
+                    lambda_other: draw(0.05, 1.0),
+                };
+                let members = (draw(0.0, 1.0) * f64::from(u32::MAX)) as u32;
+                let member_net = if n < 32 { members & ((1 << n) - 1) } else { members };
+                let mut scalar = [0.0; 35];
+                let mut lanes = [0.0; 35];
+                let a = offer_values_scalar(&cols, first, n, member_net, &v, &mut scalar);
+                // SAFETY: the processor has AVX2 (checked above); the columns hold `first + n + 3`
+                // values and `lanes` 35.
+                let b = unsafe { offer_values_avx2(&cols, first, n, member_net, &v, &mut lanes) };
+                assert_eq!(a.0, b.0, "network, {n} offers from {first}");
+                assert_eq!(a.1.to_bits(), b.1.to_bits(), "network maximum, {n} from {first}");
+                assert_eq!(a.2.to_bits(), b.2.to_bits(), "other maximum, {n} from {first}");
+                for (x, y) in scalar[..n].iter().zip(&lanes[..n]) {
+                    assert_eq!(x.to_bits(), y.to_bits(), "{n} offers from {first}");
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 1000, "{compared}");
     }
 }

@@ -153,7 +153,41 @@ impl Replication<'_> {
         lambdas: [f64; NESTS],
         options: &mut Vec<(Supplier, f64)>,
     ) {
-        self.nested_batch(c, b, lambdas);
+        #[cfg(target_arch = "x86_64")]
+        if b.lanes {
+            // SAFETY: `lanes` is set only where the processor has AVX2 (`NestedBatch::new`).
+            return unsafe { self.choose_nested_batch_avx2(c, b, lambdas, options) };
+        }
+        self.choose_nested_batch_in::<false>(c, b, lambdas, options);
+    }
+
+    /// [`Self::choose_nested_batch`] compiled for AVX2, so that phase 1's lanes and the `exp`
+    /// passes inline into it.
+    ///
+    /// # Safety
+    /// The processor must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn choose_nested_batch_avx2(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
+        self.choose_nested_batch_in::<true>(c, b, lambdas, options);
+    }
+
+    /// [`Self::choose_nested_batch`], phase 1 in AVX2 lanes when `LANES`.
+    #[inline(always)]
+    fn choose_nested_batch_in<const LANES: bool>(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
+        self.nested_batch::<LANES>(c, b, lambdas);
         let mut w = [0.0; MENU_OPTIONS];
         for d in 0..b.len {
             let u = b.u[d];
@@ -188,7 +222,7 @@ impl Replication<'_> {
     /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
     /// in `b`.
     #[inline(always)]
-    fn nested_batch(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
+    fn nested_batch<const LANES: bool>(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
         let m = self.m;
         let ns = self.ns();
         let menu = &self.menu;
@@ -252,8 +286,7 @@ impl Replication<'_> {
                 lambda_network: lambdas[NEST_HOST_NETWORK],
                 lambda_other: lambdas[NEST_OTHER_NHS],
             };
-            let (net, max_network, max_other) = offer_values(
-                b.lanes,
+            let (net, max_network, max_other) = offer_values::<LANES>(
                 &menu.columns,
                 first as usize,
                 live.len(),
@@ -270,7 +303,7 @@ impl Replication<'_> {
         // Phase 2: every offer's exp, in whole lanes (zeros after the last offer, unused).
         let lanes = end.next_multiple_of(4);
         b.x[end..lanes].fill(0.0);
-        kernel::exp_in_place(&mut b.x[..lanes]);
+        kernel::exp_in_place_with::<LANES>(&mut b.x[..lanes]);
         // Phase 3: each choice's nest sums, its nests' lambda times their inclusive values, and
         // the largest of them.
         for d in 0..b.len {
@@ -313,7 +346,7 @@ impl Replication<'_> {
             }
         }
         // Phase 4: every nest's exp, and its weight over its own sum.
-        kernel::exp_in_place(&mut b.factor[..b.len * NESTS]);
+        kernel::exp_in_place_with::<LANES>(&mut b.factor[..b.len * NESTS]);
         for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&b.sum[..b.len]) {
             for k in 0..NESTS {
                 // A singleton's sum is 1, and x / 1 is x exactly.
@@ -379,7 +412,11 @@ mod tests {
                         for &(s, current) in batch {
                             b.push(s, current, 0.5, 0);
                         }
-                        w.nested_batch(c, &mut b, nests);
+                        if lanes {
+                            w.nested_batch::<true>(c, &mut b, nests);
+                        } else {
+                            w.nested_batch::<false>(c, &mut b, nests);
+                        }
                         for (d, &(s, current)) in batch.iter().enumerate() {
                             let mut x = [0.0; MENU_OPTIONS];
                             let (n, _, _) = b.weights(&w.menu, d, &mut x).unwrap();
