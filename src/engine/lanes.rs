@@ -162,10 +162,8 @@ unsafe fn offer_values_avx2(
             let value = _mm256_div_pd(u, lambda);
             _mm256_storeu_pd(xp.add(i), value);
             // Lanes past the last offer count in neither nest.
-            let live = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
-                _mm256_set1_epi64x((n - i) as i64),
-                lane,
-            ));
+            let live =
+                _mm256_castsi256_pd(_mm256_cmpgt_epi64(_mm256_set1_epi64x((n - i) as i64), lane));
             let in_network = _mm256_and_pd(related, live);
             let in_other = _mm256_andnot_pd(related, live);
             // max(candidate, running): a NaN candidate leaves the running maximum, as f64::max.
@@ -177,7 +175,8 @@ unsafe fn offer_values_avx2(
         let mut lanes = [[0.0; 4]; 2];
         _mm256_storeu_pd(lanes[0].as_mut_ptr(), max_network);
         _mm256_storeu_pd(lanes[1].as_mut_ptr(), max_other);
-        let [top_network, top_other] = lanes.map(|l| l.into_iter().fold(f64::NEG_INFINITY, f64::max));
+        let [top_network, top_other] =
+            lanes.map(|l| l.into_iter().fold(f64::NEG_INFINITY, f64::max));
         let (tn, to) = (_mm256_set1_pd(top_network), _mm256_set1_pd(top_other));
         let mut i = 0;
         while i < n {
@@ -189,6 +188,41 @@ unsafe fn offer_values_avx2(
             i += 4;
         }
         (net, top_network, top_other)
+    }
+}
+
+/// Offers `0..n`'s weights, `x` times its nest's factor (`f_network` for the offers whose bit
+/// is set in `net`, else `f_other`), into `out`, four at a time: one product each, as the
+/// scalar path takes it.
+///
+/// # Safety
+/// The processor must have AVX2; `x` and `out` must hold `n + 3` values (whole lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(super) unsafe fn nest_weights_avx2(
+    x: &[f64],
+    n: usize,
+    net: u32,
+    f_network: f64,
+    f_other: f64,
+    out: &mut [f64],
+) {
+    use std::arch::x86_64::*;
+    debug_assert!(x.len() >= n + 3 && out.len() >= n + 3);
+    // SAFETY: the caller guarantees AVX2 and whole lanes in `x` and `out`.
+    unsafe {
+        let bits = _mm256_set_epi64x(8, 4, 2, 1);
+        let (tn, to) = (_mm256_set1_pd(f_network), _mm256_set1_pd(f_other));
+        let mut i = 0;
+        while i < n {
+            let members = _mm256_and_si256(_mm256_set1_epi64x(i64::from(net >> i)), bits);
+            let related = _mm256_castsi256_pd(_mm256_cmpeq_epi64(members, bits));
+            let factor = _mm256_blendv_pd(to, tn, related);
+            let value = _mm256_loadu_pd(x.as_ptr().add(i));
+            _mm256_storeu_pd(out.as_mut_ptr().add(i), _mm256_mul_pd(value, factor));
+            i += 4;
+        }
     }
 }
 
@@ -219,20 +253,30 @@ mod tests {
             cols.close_related.push(draw(0.0, 1.0));
             cols.close.push(draw(0.0, 1.0));
             cols.provider.push(provider);
-            cols.host.push(if draw(0.0, 1.0) < 0.5 { provider } else { -1 });
+            cols.host
+                .push(if draw(0.0, 1.0) < 0.5 { provider } else { -1 });
         }
         let mut compared = 0;
         for n in 0..=32 {
             for first in 0..total - n {
                 let v = Valuation {
-                    w: [draw(0.0, 5.0), draw(0.0, 5.0), draw(0.0, 5.0), draw(0.0, 2.0)],
+                    w: [
+                        draw(0.0, 5.0),
+                        draw(0.0, 5.0),
+                        draw(0.0, 5.0),
+                        draw(0.0, 2.0),
+                    ],
                     host: draw(-2.0, 8.0) as i64,
                     current: draw(-3.0, 8.0) as i64,
                     lambda_network: draw(0.05, 1.0),
                     lambda_other: draw(0.05, 1.0),
                 };
                 let members = (draw(0.0, 1.0) * f64::from(u32::MAX)) as u32;
-                let member_net = if n < 32 { members & ((1 << n) - 1) } else { members };
+                let member_net = if n < 32 {
+                    members & ((1 << n) - 1)
+                } else {
+                    members
+                };
                 let mut scalar = [0.0; 35];
                 let mut lanes = [0.0; 35];
                 let a = offer_values_scalar(&cols, first, n, member_net, &v, &mut scalar);
@@ -240,8 +284,16 @@ mod tests {
                 // values and `lanes` 35.
                 let b = unsafe { offer_values_avx2(&cols, first, n, member_net, &v, &mut lanes) };
                 assert_eq!(a.0, b.0, "network, {n} offers from {first}");
-                assert_eq!(a.1.to_bits(), b.1.to_bits(), "network maximum, {n} from {first}");
-                assert_eq!(a.2.to_bits(), b.2.to_bits(), "other maximum, {n} from {first}");
+                assert_eq!(
+                    a.1.to_bits(),
+                    b.1.to_bits(),
+                    "network maximum, {n} from {first}"
+                );
+                assert_eq!(
+                    a.2.to_bits(),
+                    b.2.to_bits(),
+                    "other maximum, {n} from {first}"
+                );
                 for (x, y) in scalar[..n].iter().zip(&lanes[..n]) {
                     assert_eq!(x.to_bits(), y.to_bits(), "{n} offers from {first}");
                 }

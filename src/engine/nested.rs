@@ -2,18 +2,22 @@
 //! England 2012 and any market whose nests are not all 1. It does what `choice::pick_nested`
 //! does over the general path's options, with the same operations in the same order, so the pick
 //! is the same bit for bit; what it saves is work, not precision. A CCG's choices of a round are
-//! taken as a batch, phase by phase: every offer's utility, then one `exp` pass over all the
-//! batch's offers (in the widest lanes the processor has, [`kernel::exp_in_place`]), then each
+//! taken as a batch, phase by phase: every offer's utility (four offers at a time from the
+//! menu's columns, `lanes.rs`), then one `exp` pass over all the batch's offers, then each
 //! choice's nest sums and inclusive values, one `exp` pass over all the nests' factors, then the
-//! picks. Each option's `exp` is taken once (the general path took it for the nest's sum and
-//! again for the option's weight), the logarithms are inline ([`kernel::ln`]), and nothing leaves
-//! the stack.
+//! picks. Where the processor has AVX2 the whole batch is compiled for it (one function, the
+//! lanes and `exp` passes inlined); else phase 1 goes one offer at a time and `exp` two at a
+//! time ([`kernel::exp_in_place`]), with the same bits. Each option's `exp` is taken once (the
+//! general path took it for the nest's sum and again for the option's weight), the logarithms
+//! are inline ([`kernel::ln`]), and nothing leaves the stack.
 
 use super::choice::{
     MENU_OPTIONS, NEST_HOST_NETWORK, NEST_IN_HOUSE, NEST_INDEPENDENT, NEST_OTHER_NHS, NESTS,
     menu_pick, pick_nested, utility,
 };
 use super::kernel;
+#[cfg(target_arch = "x86_64")]
+use super::lanes::nest_weights_avx2;
 use super::lanes::{Valuation, offer_values};
 use super::menu::{COLUMN_PAD, Menu, MenuOffer};
 use super::state::{Replication, Supplier};
@@ -24,6 +28,9 @@ pub(super) const BATCH: usize = 8;
 /// Offers a batch holds: every choice's offers when each fits on the stack, a whole number of
 /// four-value lanes.
 const BATCH_OFFERS: usize = BATCH * (MENU_OPTIONS - 2);
+
+/// A choice's weights on the stack: its options and whole lanes past the last.
+const WEIGHTS: usize = MENU_OPTIONS + COLUMN_PAD;
 
 /// The nests that hold one option each (in-house, the independent sector), whose sum is always 1.
 const SINGLETON: [bool; NESTS] = {
@@ -112,11 +119,11 @@ impl NestedBatch {
     /// (added in option order, as `pick_nested` adds them) and the offers; none when the choice
     /// takes the general path.
     #[inline(always)]
-    fn weights<'m>(
+    fn weights<'m, const LANES: bool>(
         &self,
         menu: &'m Menu,
         d: usize,
-        out: &mut [f64; MENU_OPTIONS],
+        out: &mut [f64; WEIGHTS],
     ) -> Option<(usize, f64, &'m [MenuOffer])> {
         if !self.fits[d] {
             return None;
@@ -133,9 +140,25 @@ impl NestedBatch {
         let offers = self.start[d]..self.start[d + 1];
         let n = offers.len() + 2;
         let net = self.network[d];
-        for (i, (o, &x)) in out[2..n].iter_mut().zip(&self.x[offers]).enumerate() {
-            *o = x * if net >> i & 1 == 1 { f_network } else { f_other };
-            total += *o;
+        let weights = &mut out[2..];
+        let x = &self.x[offers.start..];
+        #[cfg(target_arch = "x86_64")]
+        if LANES {
+            // SAFETY: `LANES` is set only where the processor has AVX2; `x` and `weights` hold
+            // whole lanes past the choice's last offer (`COLUMN_PAD` more values each).
+            unsafe { nest_weights_avx2(x, offers.len(), net, f_network, f_other, weights) };
+        }
+        if !LANES || cfg!(not(target_arch = "x86_64")) {
+            for (i, (o, &x)) in weights[..offers.len()].iter_mut().zip(x).enumerate() {
+                *o = x * if net >> i & 1 == 1 {
+                    f_network
+                } else {
+                    f_other
+                };
+            }
+        }
+        for &o in &out[2..n] {
+            total += o;
         }
         Some((n, total, live))
     }
@@ -188,10 +211,10 @@ impl Replication<'_> {
         options: &mut Vec<(Supplier, f64)>,
     ) {
         self.nested_batch::<LANES>(c, b, lambdas);
-        let mut w = [0.0; MENU_OPTIONS];
+        let mut w = [0.0; WEIGHTS];
         for d in 0..b.len {
             let u = b.u[d];
-            b.picks[d] = match b.weights(&self.menu, d, &mut w) {
+            b.picks[d] = match b.weights::<LANES>(&self.menu, d, &mut w) {
                 Some((n, total, live)) => menu_pick(&w[..n], total, u, live),
                 None => {
                     let (s, current) = b.choices[d];
@@ -222,7 +245,12 @@ impl Replication<'_> {
     /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
     /// in `b`.
     #[inline(always)]
-    fn nested_batch<const LANES: bool>(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
+    fn nested_batch<const LANES: bool>(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+    ) {
         let m = self.m;
         let ns = self.ns();
         let menu = &self.menu;
@@ -270,7 +298,10 @@ impl Replication<'_> {
                 let mut bits = menu.member_offers[r];
                 while bits != 0 {
                     let i = bits.trailing_zeros() as usize;
-                    if self.providers[live[i].provider as usize].members.contains(&h) {
+                    if self.providers[live[i].provider as usize]
+                        .members
+                        .contains(&h)
+                    {
                         member_net |= 1 << i;
                     }
                     bits &= bits - 1;
@@ -418,8 +449,12 @@ mod tests {
                             w.nested_batch::<false>(c, &mut b, nests);
                         }
                         for (d, &(s, current)) in batch.iter().enumerate() {
-                            let mut x = [0.0; MENU_OPTIONS];
-                            let (n, _, _) = b.weights(&w.menu, d, &mut x).unwrap();
+                            let mut x = [0.0; WEIGHTS];
+                            let (n, _, _) = if lanes {
+                                b.weights::<true>(&w.menu, d, &mut x).unwrap()
+                            } else {
+                                b.weights::<false>(&w.menu, d, &mut x).unwrap()
+                            };
                             w.general_options(c, s, current, &mut options);
                             assert_eq!(n, options.len());
                             pick_nested(&mut options, |o| w.nest(o, c), nests, 0.5);
