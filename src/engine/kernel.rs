@@ -114,6 +114,20 @@ pub fn exp_in_place(xs: &mut [f64]) {
     }
 }
 
+/// [`exp_in_place`] with the lane width chosen by the caller: four at a time in AVX2 lanes when
+/// `AVX2` (inlined into a caller compiled for AVX2, which must have checked that the processor
+/// has it), else as [`exp_in_place`] chooses.
+#[inline(always)]
+pub(super) fn exp_in_place_with<const AVX2: bool>(xs: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: a caller asks for AVX2 only where the processor has it.
+        unsafe { exp_in_place_avx2(xs) };
+        return;
+    }
+    exp_in_place(xs);
+}
+
 /// [`exp_in_place`] two at a time in SSE2 lanes.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -135,6 +149,7 @@ fn exp_in_place_sse2(xs: &mut [f64]) {
 /// The processor must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn exp_in_place_avx2(xs: &mut [f64]) {
     let mut quads = xs.chunks_exact_mut(4);
     for quad in &mut quads {

@@ -61,6 +61,51 @@ pub(super) struct Menu {
     pub(super) lines: Vec<(bool, f64)>,
     /// Per service, the in-house and independent options' terms.
     pub(super) services: Vec<ServiceTerms>,
+    /// The offers again, field by field, for the nested choice's lanes (`lanes.rs`).
+    pub(super) columns: OfferColumns,
+    /// Per region and service, which of its first 32 offers are collaboratives (bit `i`: offer
+    /// `start + i`), the only ones whose relation to a CCG's host needs a search of members.
+    pub(super) member_offers: Vec<u32>,
+}
+
+/// The menu's offers as a structure of arrays, in `Menu::offers`'s order, each column followed
+/// by [`COLUMN_PAD`] values so that four-value loads from any offer stay inside it.
+#[derive(Debug, Default)]
+pub(super) struct OfferColumns {
+    pub(super) price_ratio: Vec<f64>,
+    pub(super) quality: Vec<f64>,
+    pub(super) close_related: Vec<f64>,
+    pub(super) close: Vec<f64>,
+    /// The provider's index.
+    pub(super) provider: Vec<i64>,
+    /// The provider's index for a local CSU (related when it is the CCG's host), else -1.
+    pub(super) host: Vec<i64>,
+}
+
+/// Values after the last offer in each of [`OfferColumns`]' columns.
+pub(super) const COLUMN_PAD: usize = 3;
+
+impl OfferColumns {
+    fn clear(&mut self) {
+        self.price_ratio.clear();
+        self.quality.clear();
+        self.close_related.clear();
+        self.close.clear();
+        self.provider.clear();
+        self.host.clear();
+    }
+
+    fn push(&mut self, o: &MenuOffer) {
+        self.price_ratio.push(o.price_ratio);
+        self.quality.push(o.quality);
+        self.close_related.push(o.close_related);
+        self.close.push(o.close);
+        self.provider.push(i64::from(o.provider));
+        self.host.push(match o.relation {
+            Relation::Host => i64::from(o.provider),
+            Relation::None | Relation::Member => -1,
+        });
+    }
 }
 
 impl Replication<'_> {
@@ -74,10 +119,13 @@ impl Replication<'_> {
         let mut menu = std::mem::take(&mut self.menu);
         menu.offers.clear();
         menu.start.clear();
+        menu.member_offers.clear();
         let l = &m.closeness;
         for region in &m.candidates {
             for (s, candidates) in region.iter().enumerate() {
-                menu.start.push(menu.offers.len() as u32);
+                let first = menu.offers.len();
+                menu.start.push(first as u32);
+                let mut members = 0u32;
                 let sv = &m.services[s];
                 for &pi in candidates {
                     let st = &self.providers[pi];
@@ -108,6 +156,10 @@ impl Replication<'_> {
                             },
                         ),
                     };
+                    let i = menu.offers.len() - first;
+                    if relation == Relation::Member && i < 32 {
+                        members |= 1 << i;
+                    }
                     menu.offers.push(MenuOffer {
                         provider: pi as u32,
                         relation,
@@ -117,7 +169,23 @@ impl Replication<'_> {
                         close: sv.locality * close,
                     });
                 }
+                menu.member_offers.push(members);
             }
+        }
+        menu.columns.clear();
+        for o in &menu.offers {
+            menu.columns.push(o);
+        }
+        let pad = MenuOffer {
+            provider: u32::MAX,
+            relation: Relation::None,
+            price_ratio: 0.0,
+            quality: 0.0,
+            close_related: 0.0,
+            close: 0.0,
+        };
+        for _ in 0..COLUMN_PAD {
+            menu.columns.push(&pad);
         }
         menu.services.clear();
         menu.services

@@ -18,6 +18,7 @@ mod failure;
 mod finance;
 mod inspect;
 pub mod kernel;
+mod lanes;
 mod menu;
 mod nested;
 mod networks;

@@ -2,19 +2,24 @@
 //! England 2012 and any market whose nests are not all 1. It does what `choice::pick_nested`
 //! does over the general path's options, with the same operations in the same order, so the pick
 //! is the same bit for bit; what it saves is work, not precision. A CCG's choices of a round are
-//! taken as a batch, phase by phase: every offer's utility, then one `exp` pass over all the
-//! batch's offers (in the widest lanes the processor has, [`kernel::exp_in_place`]), then each
+//! taken as a batch, phase by phase: every offer's utility (four offers at a time from the
+//! menu's columns, `lanes.rs`), then one `exp` pass over all the batch's offers, then each
 //! choice's nest sums and inclusive values, one `exp` pass over all the nests' factors, then the
-//! picks. Each option's `exp` is taken once (the general path took it for the nest's sum and
-//! again for the option's weight), the logarithms are inline ([`kernel::ln`]), and nothing leaves
-//! the stack.
+//! picks. Where the processor has AVX2 the whole batch is compiled for it (one function, the
+//! lanes and `exp` passes inlined); else phase 1 goes one offer at a time and `exp` two at a
+//! time ([`kernel::exp_in_place`]), with the same bits. Each option's `exp` is taken once (the
+//! general path took it for the nest's sum and again for the option's weight), the logarithms
+//! are inline ([`kernel::ln`]), and nothing leaves the stack.
 
 use super::choice::{
     MENU_OPTIONS, NEST_HOST_NETWORK, NEST_IN_HOUSE, NEST_INDEPENDENT, NEST_OTHER_NHS, NESTS,
     menu_pick, pick_nested, utility,
 };
 use super::kernel;
-use super::menu::{Menu, MenuOffer, Relation};
+#[cfg(target_arch = "x86_64")]
+use super::lanes::nest_weights_avx2;
+use super::lanes::{Valuation, offer_values};
+use super::menu::{COLUMN_PAD, Menu, MenuOffer};
 use super::state::{Replication, Supplier};
 
 /// Choices a batch holds: a CCG's choices of one round (one per service; England has 5) go
@@ -23,6 +28,9 @@ pub(super) const BATCH: usize = 8;
 /// Offers a batch holds: every choice's offers when each fits on the stack, a whole number of
 /// four-value lanes.
 const BATCH_OFFERS: usize = BATCH * (MENU_OPTIONS - 2);
+
+/// A choice's weights on the stack: its options and whole lanes past the last.
+const WEIGHTS: usize = MENU_OPTIONS + COLUMN_PAD;
 
 /// The nests that hold one option each (in-house, the independent sector), whose sum is always 1.
 const SINGLETON: [bool; NESTS] = {
@@ -50,17 +58,29 @@ pub(super) struct NestedBatch {
     /// stack (else the choice takes the general path).
     offers: [(u32, u32); BATCH],
     fits: [bool; BATCH],
-    /// Where each choice's offers lie in `x` and `network`: `start[d]..start[d + 1]`.
+    /// Where each choice's offers lie in `x`: `start[d]..start[d + 1]`.
     start: [usize; BATCH + 1],
-    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice.
-    x: [f64; BATCH_OFFERS],
-    /// Whether each offer is in the CCG's host network's nest (else the other NHS nest).
-    network: [bool; BATCH_OFFERS],
+    /// Each offer's `exp(U / lambda - max)` of its nest, choice after choice (and room for the
+    /// last choice's whole lanes).
+    x: [f64; BATCH_OFFERS + COLUMN_PAD],
+    /// Per choice, which of its offers are in the CCG's host network's nest (bit `i` for its
+    /// offer `i`; the others are in the other NHS nest).
+    network: [u32; BATCH],
+    /// Whether phase 1 takes AVX2 lanes (the processor has them).
+    pub(super) lanes: bool,
     /// Per choice, each nest's largest utility over its lambda, and its sum.
     max: [[f64; NESTS]; BATCH],
     sum: [[f64; NESTS]; BATCH],
     /// Per choice, per nest: `exp(lambda I - top) / S` (0 for an empty nest).
     factor: [f64; NESTS * BATCH],
+}
+
+/// Whether the processor has AVX2 (phase 1's lanes).
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 impl NestedBatch {
@@ -75,8 +95,9 @@ impl NestedBatch {
             offers: [(0, 0); BATCH],
             fits: [false; BATCH],
             start: [0; BATCH + 1],
-            x: [0.0; BATCH_OFFERS],
-            network: [false; BATCH_OFFERS],
+            x: [0.0; BATCH_OFFERS + COLUMN_PAD],
+            network: [0; BATCH],
+            lanes: avx2(),
             max: [[0.0; NESTS]; BATCH],
             sum: [[0.0; NESTS]; BATCH],
             factor: [0.0; NESTS * BATCH],
@@ -98,11 +119,11 @@ impl NestedBatch {
     /// (added in option order, as `pick_nested` adds them) and the offers; none when the choice
     /// takes the general path.
     #[inline(always)]
-    fn weights<'m>(
+    fn weights<'m, const LANES: bool>(
         &self,
         menu: &'m Menu,
         d: usize,
-        out: &mut [f64; MENU_OPTIONS],
+        out: &mut [f64; WEIGHTS],
     ) -> Option<(usize, f64, &'m [MenuOffer])> {
         if !self.fits[d] {
             return None;
@@ -118,10 +139,26 @@ impl NestedBatch {
         let (f_network, f_other) = (f[NEST_HOST_NETWORK], f[NEST_OTHER_NHS]);
         let offers = self.start[d]..self.start[d + 1];
         let n = offers.len() + 2;
-        let xs = self.x[offers.clone()].iter().zip(&self.network[offers]);
-        for (o, (&x, &net)) in out[2..n].iter_mut().zip(xs) {
-            *o = x * if net { f_network } else { f_other };
-            total += *o;
+        let net = self.network[d];
+        let weights = &mut out[2..];
+        let x = &self.x[offers.start..];
+        #[cfg(target_arch = "x86_64")]
+        if LANES {
+            // SAFETY: `LANES` is set only where the processor has AVX2; `x` and `weights` hold
+            // whole lanes past the choice's last offer (`COLUMN_PAD` more values each).
+            unsafe { nest_weights_avx2(x, offers.len(), net, f_network, f_other, weights) };
+        }
+        if !LANES || cfg!(not(target_arch = "x86_64")) {
+            for (i, (o, &x)) in weights[..offers.len()].iter_mut().zip(x).enumerate() {
+                *o = x * if net >> i & 1 == 1 {
+                    f_network
+                } else {
+                    f_other
+                };
+            }
+        }
+        for &o in &out[2..n] {
+            total += o;
         }
         Some((n, total, live))
     }
@@ -139,11 +176,45 @@ impl Replication<'_> {
         lambdas: [f64; NESTS],
         options: &mut Vec<(Supplier, f64)>,
     ) {
-        self.nested_batch(c, b, lambdas);
-        let mut w = [0.0; MENU_OPTIONS];
+        #[cfg(target_arch = "x86_64")]
+        if b.lanes {
+            // SAFETY: `lanes` is set only where the processor has AVX2 (`NestedBatch::new`).
+            return unsafe { self.choose_nested_batch_avx2(c, b, lambdas, options) };
+        }
+        self.choose_nested_batch_in::<false>(c, b, lambdas, options);
+    }
+
+    /// [`Self::choose_nested_batch`] compiled for AVX2, so that phase 1's lanes and the `exp`
+    /// passes inline into it.
+    ///
+    /// # Safety
+    /// The processor must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn choose_nested_batch_avx2(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
+        self.choose_nested_batch_in::<true>(c, b, lambdas, options);
+    }
+
+    /// [`Self::choose_nested_batch`], phase 1 in AVX2 lanes when `LANES`.
+    #[inline(always)]
+    fn choose_nested_batch_in<const LANES: bool>(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+        options: &mut Vec<(Supplier, f64)>,
+    ) {
+        self.nested_batch::<LANES>(c, b, lambdas);
+        let mut w = [0.0; WEIGHTS];
         for d in 0..b.len {
             let u = b.u[d];
-            b.picks[d] = match b.weights(&self.menu, d, &mut w) {
+            b.picks[d] = match b.weights::<LANES>(&self.menu, d, &mut w) {
                 Some((n, total, live)) => menu_pick(&w[..n], total, u, live),
                 None => {
                     let (s, current) = b.choices[d];
@@ -174,7 +245,12 @@ impl Replication<'_> {
     /// A batch's phases up to the picks (see the module's note), for CCG `c`'s choices gathered
     /// in `b`.
     #[inline(always)]
-    fn nested_batch(&self, c: usize, b: &mut NestedBatch, lambdas: [f64; NESTS]) {
+    fn nested_batch<const LANES: bool>(
+        &self,
+        c: usize,
+        b: &mut NestedBatch,
+        lambdas: [f64; NESTS],
+    ) {
         let m = self.m;
         let ns = self.ns();
         let menu = &self.menu;
@@ -216,41 +292,49 @@ impl Replication<'_> {
                     current == Supplier::Independent,
                 ) / lambdas[NEST_INDEPENDENT],
             );
-            let offers = end..end + live.len();
-            let xs = &mut b.x[offers.clone()];
-            let nets = &mut b.network[offers];
-            for ((o, xi), net) in live.iter().zip(xs.iter_mut()).zip(nets.iter_mut()) {
-                *net = match o.relation {
-                    Relation::Host => host == Some(o.provider as usize),
-                    Relation::Member => host
-                        .is_some_and(|h| self.providers[o.provider as usize].members.contains(&h)),
-                    Relation::None => false,
-                };
-                let (close, k) = if *net {
-                    (o.close_related, NEST_HOST_NETWORK)
-                } else {
-                    (o.close, NEST_OTHER_NHS)
-                };
-                *xi = utility(
-                    w,
-                    o.price_ratio,
-                    o.quality,
-                    close,
-                    current == Supplier::Provider(o.provider as usize),
-                ) / lambdas[k];
-                mx[k] = mx[k].max(*xi);
+            // Collaboratives are in the host's network when the host is one of their members.
+            let mut member_net = 0;
+            if let Some(h) = host {
+                let mut bits = menu.member_offers[r];
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    if self.providers[live[i].provider as usize]
+                        .members
+                        .contains(&h)
+                    {
+                        member_net |= 1 << i;
+                    }
+                    bits &= bits - 1;
+                }
             }
-            let (max_network, max_other) = (mx[NEST_HOST_NETWORK], mx[NEST_OTHER_NHS]);
-            for (xi, &net) in xs.iter_mut().zip(nets.iter()) {
-                *xi -= if net { max_network } else { max_other };
-            }
+            let v = Valuation {
+                w,
+                host: host.map_or(-2, |h| h as i64),
+                current: match current {
+                    Supplier::Provider(p) => p as i64,
+                    _ => -3,
+                },
+                lambda_network: lambdas[NEST_HOST_NETWORK],
+                lambda_other: lambdas[NEST_OTHER_NHS],
+            };
+            let (net, max_network, max_other) = offer_values::<LANES>(
+                &menu.columns,
+                first as usize,
+                live.len(),
+                member_net,
+                &v,
+                &mut b.x[end..],
+            );
+            b.network[d] = net;
+            mx[NEST_HOST_NETWORK] = max_network;
+            mx[NEST_OTHER_NHS] = max_other;
             end += live.len();
         }
         b.start[b.len] = end;
         // Phase 2: every offer's exp, in whole lanes (zeros after the last offer, unused).
         let lanes = end.next_multiple_of(4);
         b.x[end..lanes].fill(0.0);
-        kernel::exp_in_place(&mut b.x[..lanes]);
+        kernel::exp_in_place_with::<LANES>(&mut b.x[..lanes]);
         // Phase 3: each choice's nest sums, its nests' lambda times their inclusive values, and
         // the largest of them.
         for d in 0..b.len {
@@ -264,9 +348,9 @@ impl Replication<'_> {
             sum[NEST_IN_HOUSE] += 1.0;
             sum[NEST_INDEPENDENT] += 1.0;
             let (mut sum_network, mut sum_other) = (0.0, 0.0);
-            let offers = b.start[d]..b.start[d + 1];
-            for (&e, &net) in b.x[offers.clone()].iter().zip(&b.network[offers]) {
-                if net {
+            let net = b.network[d];
+            for (i, &e) in b.x[b.start[d]..b.start[d + 1]].iter().enumerate() {
+                if net >> i & 1 == 1 {
                     sum_network += e;
                 } else {
                     sum_other += e;
@@ -293,7 +377,7 @@ impl Replication<'_> {
             }
         }
         // Phase 4: every nest's exp, and its weight over its own sum.
-        kernel::exp_in_place(&mut b.factor[..b.len * NESTS]);
+        kernel::exp_in_place_with::<LANES>(&mut b.factor[..b.len * NESTS]);
         for (f, sum) in b.factor.chunks_exact_mut(NESTS).zip(&b.sum[..b.len]) {
             for k in 0..NESTS {
                 // A singleton's sum is 1, and x / 1 is x exactly.
@@ -339,7 +423,8 @@ mod tests {
                 let w = replication_in_quarter_one(&m);
                 let nests = w.nesting().unwrap();
                 let mut options = Vec::new();
-                for c in 0..m.ccgs.len() {
+                let widths = [false, true].into_iter().filter(|&l| !l || avx2());
+                for (lanes, c) in widths.flat_map(|l| (0..m.ccgs.len()).map(move |c| (l, c))) {
                     let mut choices = Vec::new();
                     for s in 0..m.services.len() {
                         let providers = (0..m.providers.len()).map(Supplier::Provider);
@@ -350,16 +435,26 @@ mod tests {
                     }
                     let mut size = 1 + c % BATCH;
                     let mut b = NestedBatch::new();
+                    // Phase 1 one offer at a time, then in AVX2 lanes where the processor has them.
+                    b.lanes = lanes;
                     for batch in choices.chunks(size) {
                         size = 1 + size % BATCH;
                         b.len = 0;
                         for &(s, current) in batch {
                             b.push(s, current, 0.5, 0);
                         }
-                        w.nested_batch(c, &mut b, nests);
+                        if lanes {
+                            w.nested_batch::<true>(c, &mut b, nests);
+                        } else {
+                            w.nested_batch::<false>(c, &mut b, nests);
+                        }
                         for (d, &(s, current)) in batch.iter().enumerate() {
-                            let mut x = [0.0; MENU_OPTIONS];
-                            let (n, _, _) = b.weights(&w.menu, d, &mut x).unwrap();
+                            let mut x = [0.0; WEIGHTS];
+                            let (n, _, _) = if lanes {
+                                b.weights::<true>(&w.menu, d, &mut x).unwrap()
+                            } else {
+                                b.weights::<false>(&w.menu, d, &mut x).unwrap()
+                            };
                             w.general_options(c, s, current, &mut options);
                             assert_eq!(n, options.len());
                             pick_nested(&mut options, |o| w.nest(o, c), nests, 0.5);
@@ -389,7 +484,8 @@ mod tests {
                 }
             }
         }
-        assert!(compared > 500, "{compared}");
+        let widths = if avx2() { 2 } else { 1 };
+        assert!(compared > 500 * widths, "{compared}");
     }
 
     /// The plain logit's menu path (every lambda 1) picks what the general path picks.
