@@ -174,7 +174,7 @@ pub struct Workspace {
     volume: Vec<f64>,
     in_house_prices: Vec<f64>,
     in_house_ratio: Vec<f64>,
-    /// One stream's first normals (preferences, demand, standards, qualities).
+    /// The first normals of eight streams at a time (preferences, demand, standards, qualities).
     normals: Vec<f64>,
     menu: Menu,
     tally: Vec<f64>,
@@ -315,46 +315,64 @@ impl<'m> Replication<'m> {
         }
         prefs.clear();
         prefs.reserve(m.ccgs.len());
-        // Each stream's first normals, drawn in one go (the same numbers as drawing them one by one).
+        // Each stream's first normals, drawn for eight CCGs (or providers) at a time: the same
+        // numbers as drawing them stream by stream.
+        const E: usize = rng::ENTITIES;
         z.clear();
-        z.resize(ns.max(4), 0.0);
+        z.resize(E * (ns + 4), 0.0);
+        let (four, per_service) = z.split_at_mut(E * 4);
         let sd = m.demand.multiplier_sd;
-        for c in &m.ccgs {
-            let w = &mut z[..4];
-            rng::first_normals(m.seed, rep, c.key, 0, Purpose::Preferences, 0, w);
-            let draw = |n: &Normal, z: f64| (n.mean + n.sd * z).max(0.0);
-            prefs.push([
-                draw(&p.price, w[0]),
-                draw(&p.quality, w[1]),
-                draw(&p.locality, w[2]),
-                draw(&p.inertia, w[3]),
-            ]);
-            // One stream per CCG, one draw per service in service order.
-            let w = &mut z[..ns];
-            rng::first_normals(m.seed, rep, c.key, 0, Purpose::Demand, 0, w);
-            for (sv, &zs) in m.services.iter().zip(w.iter()) {
-                // Log-normal with mean 1.
-                let mult = libm::exp(sd * zs - sd * sd / 2.0);
-                let v = c.population * sv.need_per_head * mult;
-                volume.push(v);
-                // The in-house price depends only on the volume: taken once per replication.
-                let price = sv.in_house_unit + sv.in_house_fixed / v.max(1.0);
-                in_house_prices.push(price);
-                in_house_ratio.push(price / sv.reference_price);
+        let mut keys = [0u64; E];
+        for ccgs in m.ccgs.chunks(E) {
+            for (k, c) in keys.iter_mut().zip(ccgs) {
+                *k = c.key;
+            }
+            let keys = &keys[..ccgs.len()];
+            rng::first_normals_of(m.seed, rep, keys, 0, Purpose::Preferences, 0, 4, four);
+            rng::first_normals_of(m.seed, rep, keys, 0, Purpose::Demand, 0, ns, per_service);
+            for (i, c) in ccgs.iter().enumerate() {
+                let w = &four[4 * i..4 * i + 4];
+                let draw = |n: &Normal, z: f64| (n.mean + n.sd * z).max(0.0);
+                prefs.push([
+                    draw(&p.price, w[0]),
+                    draw(&p.quality, w[1]),
+                    draw(&p.locality, w[2]),
+                    draw(&p.inertia, w[3]),
+                ]);
+                // One stream per CCG, one draw per service in service order.
+                let w = &per_service[ns * i..ns * (i + 1)];
+                for (sv, &zs) in m.services.iter().zip(w.iter()) {
+                    // Log-normal with mean 1.
+                    let mult = libm::exp(sd * zs - sd * sd / 2.0);
+                    let v = c.population * sv.need_per_head * mult;
+                    volume.push(v);
+                    // The in-house price depends only on the volume: taken once per replication.
+                    let price = sv.in_house_unit + sv.in_house_fixed / v.max(1.0);
+                    in_house_prices.push(price);
+                    in_house_ratio.push(price / sv.reference_price);
+                }
             }
         }
         providers.truncate(m.providers.len());
-        for (pi, p) in m.providers.iter().enumerate() {
-            if pi == providers.len() {
-                providers.push(ProviderState::blank());
+        for (chunk, ps) in m.providers.chunks(E).enumerate() {
+            for (k, p) in keys.iter_mut().zip(ps) {
+                *k = p.key;
             }
             // The standards' and qualities' first normals, as a stream would draw them; one
             // quality draw per service in service order, offered or not, so a provider's quality
             // for one service does not depend on what else it offers.
-            let (standards, qualities) = (&mut [0.0; 4], &mut z[..ns]);
-            rng::first_normals(m.seed, rep, p.key, 0, Purpose::Standards, 0, standards);
-            rng::first_normals(m.seed, rep, p.key, 0, Purpose::Quality, 0, qualities);
-            providers[pi].refill(m, p, standards, qualities);
+            let keys = &keys[..ps.len()];
+            rng::first_normals_of(m.seed, rep, keys, 0, Purpose::Standards, 0, 4, four);
+            rng::first_normals_of(m.seed, rep, keys, 0, Purpose::Quality, 0, ns, per_service);
+            for (i, p) in ps.iter().enumerate() {
+                let pi = chunk * E + i;
+                if pi == providers.len() {
+                    providers.push(ProviderState::blank());
+                }
+                let (standards, qualities) =
+                    (&four[4 * i..4 * i + 4], &per_service[ns * i..ns * (i + 1)]);
+                providers[pi].refill(m, p, standards, qualities);
+            }
         }
         contracts.clear();
         contracts.resize(

@@ -2,6 +2,7 @@
 //! Ids become indices, disabled providers are dropped, and CCGs are generated.
 
 mod box_muller;
+mod chacha8x8;
 pub(crate) mod libm_log;
 pub mod rng;
 

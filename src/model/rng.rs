@@ -5,7 +5,7 @@
 
 use rand::rngs::ChaCha8Rng;
 
-use super::box_muller;
+use super::{box_muller, chacha8x8};
 use rand::{RngExt, SeedableRng};
 
 /// What a draw is for; part of the stream key so that different uses never share numbers.
@@ -106,20 +106,75 @@ pub fn first_normals(
 ) {
     let key = key(seed, replication, entity, period, purpose, sub);
     for (block, chunk) in out.chunks_mut(4).enumerate() {
-        let words = chacha8_block(&key, block as u64);
-        let w = |i: usize| u64::from(words[i]) | (u64::from(words[i + 1]) << 32);
-        // Normal j takes words 4j..4j+4; two at a time where the block gives two.
-        let last = chunk.len() & !1;
-        let mut pairs = chunk.chunks_exact_mut(2);
-        for (p, pair) in (&mut pairs).enumerate() {
-            let j = 2 * p;
-            let a = [to_uniform(w(4 * j)), to_uniform(w(4 * j + 4))];
-            let b = [to_uniform(w(4 * j + 2)), to_uniform(w(4 * j + 6))];
-            pair.copy_from_slice(&box_muller::normal_pair(a, b, normal_from));
+        normals_from_block(&chacha8_block(&key, block as u64), chunk);
+    }
+}
+
+/// Entities [`first_normals_of`] draws for in one call at most.
+pub const ENTITIES: usize = chacha8x8::LANES;
+
+/// The first `per` standard normals of each entity's stream, for up to [`ENTITIES`] entities:
+/// `out[k * per..(k + 1) * per]` is what [`first_normals`] gives for `entities[k]` (the same
+/// bits), the blocks of all of them computed together where the processor has AVX2.
+#[allow(clippy::too_many_arguments)]
+pub fn first_normals_of(
+    seed: u64,
+    replication: u64,
+    entities: &[u64],
+    period: u32,
+    purpose: Purpose,
+    sub: u32,
+    per: usize,
+    out: &mut [f64],
+) {
+    let n = entities.len();
+    assert!(
+        n <= ENTITIES && out.len() >= n * per,
+        "{n} entities, {per} each"
+    );
+    let mut keys = [[0u8; 32]; ENTITIES];
+    for (k, &e) in keys.iter_mut().zip(entities) {
+        *k = key(seed, replication, e, period, purpose, sub);
+    }
+    let mut blocks = [[0u32; 16]; ENTITIES];
+    for block in 0..per.div_ceil(4) {
+        chacha8_blocks(&keys[..n], block as u64, &mut blocks);
+        let (first, last) = (4 * block, (4 * block + 4).min(per));
+        for (k, words) in blocks[..n].iter().enumerate() {
+            normals_from_block(words, &mut out[k * per + first..k * per + last]);
         }
-        for z in pairs.into_remainder() {
-            *z = normal_from(to_uniform(w(4 * last)), to_uniform(w(4 * last + 2)));
-        }
+    }
+}
+
+/// Up to four normals from one keystream block: normal `j` takes words `4j..4j+4`.
+#[inline(always)]
+fn normals_from_block(words: &[u32; 16], chunk: &mut [f64]) {
+    let w = |i: usize| u64::from(words[i]) | (u64::from(words[i + 1]) << 32);
+    // Two at a time where the block gives two.
+    let last = chunk.len() & !1;
+    let mut pairs = chunk.chunks_exact_mut(2);
+    for (p, pair) in (&mut pairs).enumerate() {
+        let j = 2 * p;
+        let a = [to_uniform(w(4 * j)), to_uniform(w(4 * j + 4))];
+        let b = [to_uniform(w(4 * j + 2)), to_uniform(w(4 * j + 6))];
+        pair.copy_from_slice(&box_muller::normal_pair(a, b, normal_from));
+    }
+    for z in pairs.into_remainder() {
+        *z = normal_from(to_uniform(w(4 * last)), to_uniform(w(4 * last + 2)));
+    }
+}
+
+/// Block `counter` of each key's keystream into `out` (at least as long as `keys`, at most
+/// [`ENTITIES`] keys): eight at a time in AVX2 lanes where the processor has them.
+fn chacha8_blocks(keys: &[[u8; 32]], counter: u64, out: &mut [[u32; 16]]) {
+    #[cfg(target_arch = "x86_64")]
+    if keys.len() > 1 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected.
+        unsafe { chacha8x8::blocks_avx2(keys, counter, out) };
+        return;
+    }
+    for (k, o) in keys.iter().zip(out.iter_mut()) {
+        *o = chacha8_block(k, counter);
     }
 }
 
@@ -338,6 +393,44 @@ mod tests {
                     want,
                     "key {n}, block {counter}"
                 );
+            }
+        }
+    }
+
+    /// The eight-lane blocks are the one-block function's, for every number of keys from 1 to
+    /// eight and counters past the first; so are the normals drawn for several entities at once.
+    #[test]
+    fn eight_streams_at_once_are_each_streams_own_draws() {
+        let mut keys = stream(5, 0, 0, 0, Purpose::Choice, 0);
+        for n in 0..400usize {
+            let len = 1 + n % ENTITIES;
+            let k: Vec<[u8; 32]> = (0..len)
+                .map(|_| std::array::from_fn(|_| keys.random::<u8>()))
+                .collect();
+            let counter = (n % 3) as u64;
+            let mut out = [[0u32; 16]; ENTITIES];
+            chacha8_blocks(&k, counter, &mut out);
+            for (key, block) in k.iter().zip(&out) {
+                assert_eq!(*block, chacha8_block(key, counter), "case {n}");
+            }
+            let entities: Vec<u64> = (0..len).map(|_| keys.random::<u64>()).collect();
+            let per = n % 11;
+            let mut many = vec![0.0; len * per];
+            first_normals_of(
+                9,
+                n as u64,
+                &entities,
+                0,
+                Purpose::Demand,
+                0,
+                per,
+                &mut many,
+            );
+            for (e, got) in entities.iter().zip(many.chunks(per.max(1))) {
+                let mut one = vec![0.0; per];
+                first_normals(9, n as u64, *e, 0, Purpose::Demand, 0, &mut one);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(got), bits(&one), "case {n}");
             }
         }
     }
