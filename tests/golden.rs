@@ -107,15 +107,18 @@ const RUNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Provenance keys that describe the moment and the machine, not the results (the commit changes
-/// with every commit); and the SHA-256 seal of a state file, which covers that provenance.
-const VOLATILE_KEYS: [&str; 6] = [
+/// Provenance keys that describe the moment, the machine and the build, not the results (the
+/// commit changes with every commit; the build profile with `--release`, whose outputs are the
+/// same bits as a debug build's); and the SHA-256 seal of a state file, which covers that
+/// provenance.
+const VOLATILE_KEYS: [&str; 7] = [
     "started",
     "finished",
     "threads",
     "command_line",
     "sha256",
     "commit",
+    "build_profile",
 ];
 /// Report lines that carry the same provenance.
 const VOLATILE_LINES: [&str; 6] = [

@@ -1,6 +1,6 @@
 //! One replication of the market, quarter by quarter (MODEL.md section 3). Each step of the model
 //! has its own file: `state` (what a replication holds), `plan` (the planning quarter),
-//! `procurement`, `choice` and `menu` (step 1; `kernel` holds its `exp`), `delivery` (2), `finance` and `pricing` (3), `capacity`
+//! `procurement`, `agenda`, `choice` and `menu` (step 1; `kernel` holds its `exp`), `delivery` (2), `finance` and `pricing` (3), `capacity`
 //! (4), `assurance` (5) with `consolidation` (voluntary mergers), `failure` (6), `networks` (collaboratives, in every step) and
 //! `observation` (what is recorded). `inspect` reads a replication between steps, for tests.
 //! This file holds the quarter loop.
@@ -8,6 +8,7 @@
 // State lives in flat arrays indexed by CCG, service and provider; index loops read clearer here.
 #![allow(clippy::needless_range_loop)]
 
+mod agenda;
 mod assurance;
 mod capacity;
 pub mod choice;

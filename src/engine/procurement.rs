@@ -37,7 +37,12 @@ impl Replication<'_> {
     /// Runs one round of choices over every CCG: in parallel over chunks of CCGs for large markets.
     /// A CCG's choices depend only on its own draws and on provider state, which no choice changes,
     /// so the contracts come out the same whatever the number of threads.
+    /// Only the CCGs with something to do are visited, and a round in which no CCG has a choice
+    /// to make is skipped, menu included (`agenda.rs`): the others' contracts would not change.
     pub(super) fn choice_round(&mut self, t: u32, round: Round) {
+        let Some(whole) = self.open_round(t, round) else {
+            return;
+        };
         let ns = self.ns();
         self.refresh_menu();
         let mut contracts = std::mem::take(&mut self.contracts);
@@ -49,7 +54,14 @@ impl Replication<'_> {
                 chunk
                     .chunks_mut(ns)
                     .enumerate()
-                    .map(|(i, row)| this.ccg_choices(k * CCG_CHUNK + i, t, round, row, bufs, nests))
+                    .map(|(i, row)| {
+                        let c = k * CCG_CHUNK + i;
+                        if whole || this.agenda.due[c] <= t {
+                            this.ccg_choices(c, t, round, row, bufs, nests)
+                        } else {
+                            0
+                        }
+                    })
                     .sum()
             };
             // Counts are integers, so their sum is the same in any order.
@@ -73,6 +85,7 @@ impl Replication<'_> {
         }
         self.contracts = contracts;
         self.scratch = bufs.0;
+        self.close_round(t, whole);
     }
 
     /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many

@@ -6,6 +6,7 @@ use crate::model::rng::{self, Purpose};
 use crate::model::{Market, Provider};
 use crate::scenario::schema::{Normal, Rating};
 
+use super::agenda::Agenda;
 use super::assurance::{Assessment, AssuranceScratch};
 use super::delivery::Delivery;
 use super::finance::Books;
@@ -142,6 +143,8 @@ pub struct Replication<'m> {
     normals: Vec<f64>,
     /// The options of the current round of choices.
     pub(super) menu: Menu,
+    /// Which CCGs have something to do in the next round of choices.
+    pub(super) agenda: Agenda,
     /// Contracted volume per line (`p * S + s`) as the tally adds it up (buffer reused).
     pub(super) tally: Vec<f64>,
     pub(super) contracts: Vec<Contract>,
@@ -177,6 +180,7 @@ pub struct Workspace {
     /// The first normals of eight streams at a time (preferences, demand, standards, qualities).
     normals: Vec<f64>,
     menu: Menu,
+    agenda: Agenda,
     tally: Vec<f64>,
     contracts: Vec<Contract>,
     hosts: Vec<Option<usize>>,
@@ -296,6 +300,7 @@ impl<'m> Replication<'m> {
             mut in_house_ratio,
             normals: mut z,
             menu,
+            mut agenda,
             mut tally,
             mut contracts,
             mut hosts,
@@ -395,6 +400,7 @@ impl<'m> Replication<'m> {
         // The buffers the quarters refill before they read them; the delivery figures are read
         // before the first delivery (as zero), so they start as a new replication's.
         scratch.reset(ns);
+        agenda.reset();
         restart(&mut delivery);
         tally.clear();
         ratings.clear();
@@ -410,6 +416,7 @@ impl<'m> Replication<'m> {
             in_house_ratio,
             normals: z,
             menu,
+            agenda,
             tally,
             contracts,
             hosts,
@@ -435,6 +442,7 @@ impl<'m> Replication<'m> {
             in_house_ratio: self.in_house_ratio,
             normals: self.normals,
             menu: self.menu,
+            agenda: self.agenda,
             tally: self.tally,
             contracts: self.contracts,
             hosts: self.hosts,
@@ -468,7 +476,7 @@ mod tests {
     fn state(r: &Replication) -> String {
         let d = &r.delivery;
         format!(
-            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             r.rep,
             r.quarter,
             r.prefs,
@@ -493,6 +501,7 @@ mod tests {
             d.hhi,
             d.in_house_sq,
             d.ledger_before,
+            r.agenda,
         )
     }
 
