@@ -93,6 +93,42 @@ pub fn first_uniforms(
     }
 }
 
+/// The first `per` uniforms of each entity's stream, for up to [`ENTITIES`] entities:
+/// `out[k * per..(k + 1) * per]` is what [`first_uniforms`] gives for `entities[k]` (the same
+/// bits), the blocks of all of them computed together where the processor has AVX2.
+#[allow(clippy::too_many_arguments)]
+pub fn first_uniforms_of(
+    seed: u64,
+    replication: u64,
+    entities: &[u64],
+    period: u32,
+    purpose: Purpose,
+    sub: u32,
+    per: usize,
+    out: &mut [f64],
+) {
+    let n = entities.len();
+    assert!(
+        n <= ENTITIES && out.len() >= n * per,
+        "{n} entities, {per} each"
+    );
+    let mut keys = [[0u8; 32]; ENTITIES];
+    for (k, &e) in keys.iter_mut().zip(entities) {
+        *k = key(seed, replication, e, period, purpose, sub);
+    }
+    let mut blocks = [[0u32; 16]; ENTITIES];
+    for block in 0..per.div_ceil(8) {
+        chacha8_blocks(&keys[..n], block as u64, &mut blocks);
+        let (first, last) = (8 * block, (8 * block + 8).min(per));
+        for (k, words) in blocks[..n].iter().enumerate() {
+            let chunk = &mut out[k * per + first..k * per + last];
+            for (j, u) in chunk.iter_mut().enumerate() {
+                *u = to_uniform(u64::from(words[2 * j]) | (u64::from(words[2 * j + 1]) << 32));
+            }
+        }
+    }
+}
+
 /// The first `out.len()` standard normals of the stream for this key: the same numbers as
 /// calling [`standard_normal`] on it that many times (two 64-bit words each).
 pub fn first_normals(
@@ -398,7 +434,8 @@ mod tests {
     }
 
     /// The eight-lane blocks are the one-block function's, for every number of keys from 1 to
-    /// eight and counters past the first; so are the normals drawn for several entities at once.
+    /// eight and counters past the first; so are the uniforms and normals drawn for several
+    /// entities at once.
     #[test]
     fn eight_streams_at_once_are_each_streams_own_draws() {
         let mut keys = stream(5, 0, 0, 0, Purpose::Choice, 0);
@@ -414,7 +451,24 @@ mod tests {
                 assert_eq!(*block, chacha8_block(key, counter), "case {n}");
             }
             let entities: Vec<u64> = (0..len).map(|_| keys.random::<u64>()).collect();
-            let per = n % 11;
+            let per = n % 19;
+            let mut many = vec![0.0; len * per];
+            first_uniforms_of(
+                7,
+                n as u64,
+                &entities,
+                3,
+                Purpose::Choice,
+                0,
+                per,
+                &mut many,
+            );
+            for (e, got) in entities.iter().zip(many.chunks(per.max(1))) {
+                let mut one = vec![0.0; per];
+                first_uniforms(7, n as u64, *e, 3, Purpose::Choice, 0, &mut one);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(got), bits(&one), "case {n}");
+            }
             let mut many = vec![0.0; len * per];
             first_normals_of(
                 9,
