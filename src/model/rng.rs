@@ -86,10 +86,7 @@ pub fn first_uniforms(
 ) {
     let key = key(seed, replication, entity, period, purpose, sub);
     for (block, chunk) in out.chunks_mut(8).enumerate() {
-        let words = chacha8_block(&key, block as u64);
-        for (j, u) in chunk.iter_mut().enumerate() {
-            *u = to_uniform(u64::from(words[2 * j]) | (u64::from(words[2 * j + 1]) << 32));
-        }
+        uniforms_from_block(&chacha8_block(&key, block as u64), chunk);
     }
 }
 
@@ -107,26 +104,12 @@ pub fn first_uniforms_of(
     per: usize,
     out: &mut [f64],
 ) {
-    let n = entities.len();
-    assert!(
-        n <= ENTITIES && out.len() >= n * per,
-        "{n} entities, {per} each"
-    );
-    let mut keys = [[0u8; 32]; ENTITIES];
-    for (k, &e) in keys.iter_mut().zip(entities) {
-        *k = key(seed, replication, e, period, purpose, sub);
-    }
-    let mut blocks = [[0u32; 16]; ENTITIES];
-    for block in 0..per.div_ceil(8) {
-        chacha8_blocks(&keys[..n], block as u64, &mut blocks);
+    assert!(out.len() >= entities.len() * per, "{per} each");
+    let streams = (seed, replication, period, purpose, sub);
+    each_block_of(streams, entities, per.div_ceil(8), |k, block, words| {
         let (first, last) = (8 * block, (8 * block + 8).min(per));
-        for (k, words) in blocks[..n].iter().enumerate() {
-            let chunk = &mut out[k * per + first..k * per + last];
-            for (j, u) in chunk.iter_mut().enumerate() {
-                *u = to_uniform(u64::from(words[2 * j]) | (u64::from(words[2 * j + 1]) << 32));
-            }
-        }
-    }
+        uniforms_from_block(words, &mut out[k * per + first..k * per + last]);
+    });
 }
 
 /// The first `out.len()` standard normals of the stream for this key: the same numbers as
@@ -146,7 +129,7 @@ pub fn first_normals(
     }
 }
 
-/// Entities [`first_normals_of`] draws for in one call at most.
+/// Entities [`first_uniforms_of`] and [`first_normals_of`] draw for in one call at most.
 pub const ENTITIES: usize = chacha8x8::LANES;
 
 /// The first `per` standard normals of each entity's stream, for up to [`ENTITIES`] entities:
@@ -163,22 +146,44 @@ pub fn first_normals_of(
     per: usize,
     out: &mut [f64],
 ) {
+    assert!(out.len() >= entities.len() * per, "{per} each");
+    let streams = (seed, replication, period, purpose, sub);
+    each_block_of(streams, entities, per.div_ceil(4), |k, block, words| {
+        let (first, last) = (4 * block, (4 * block + 4).min(per));
+        normals_from_block(words, &mut out[k * per + first..k * per + last]);
+    });
+}
+
+/// Blocks `0..count` of the streams of up to [`ENTITIES`] entities (their seed, replication,
+/// period, purpose and sub given once): `each(k, block, words)` for `entities[k]`, the eight
+/// entities' blocks computed together.
+#[inline(always)]
+fn each_block_of(
+    (seed, replication, period, purpose, sub): (u64, u64, u32, Purpose, u32),
+    entities: &[u64],
+    count: usize,
+    mut each: impl FnMut(usize, usize, &[u32; 16]),
+) {
     let n = entities.len();
-    assert!(
-        n <= ENTITIES && out.len() >= n * per,
-        "{n} entities, {per} each"
-    );
+    assert!(n <= ENTITIES, "{n} entities");
     let mut keys = [[0u8; 32]; ENTITIES];
     for (k, &e) in keys.iter_mut().zip(entities) {
         *k = key(seed, replication, e, period, purpose, sub);
     }
     let mut blocks = [[0u32; 16]; ENTITIES];
-    for block in 0..per.div_ceil(4) {
+    for block in 0..count {
         chacha8_blocks(&keys[..n], block as u64, &mut blocks);
-        let (first, last) = (4 * block, (4 * block + 4).min(per));
         for (k, words) in blocks[..n].iter().enumerate() {
-            normals_from_block(words, &mut out[k * per + first..k * per + last]);
+            each(k, block, words);
         }
+    }
+}
+
+/// Up to eight uniforms from one keystream block: uniform `j` takes words `2j` and `2j + 1`.
+#[inline(always)]
+fn uniforms_from_block(words: &[u32; 16], chunk: &mut [f64]) {
+    for (j, u) in chunk.iter_mut().enumerate() {
+        *u = to_uniform(u64::from(words[2 * j]) | (u64::from(words[2 * j + 1]) << 32));
     }
 }
 
