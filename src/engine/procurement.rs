@@ -20,6 +20,15 @@ pub(super) enum Round {
     Procure,
 }
 
+/// What every choice of a round shares: its quarter, which round it is, and the nests'
+/// dissimilarities where the choice is nested.
+#[derive(Debug, Clone, Copy)]
+struct RoundSpec {
+    t: u32,
+    round: Round,
+    nests: Option<[f64; NESTS]>,
+}
+
 /// A round's buffers, one per thread: the choices' scratch and the batch of nested choices.
 type Buffers = (Scratch, NestedBatch);
 
@@ -49,7 +58,11 @@ impl Replication<'_> {
         let mut bufs = (std::mem::take(&mut self.scratch), NestedBatch::new());
         {
             let this = &*self;
-            let nests = this.nesting();
+            let spec = RoundSpec {
+                t,
+                round,
+                nests: this.nesting(),
+            };
             let (purpose, sub) = match round {
                 Round::Intend(Some(ci)) => (Purpose::Intention, ci as u32),
                 Round::Intend(None) | Round::Procure => (Purpose::Choice, 0),
@@ -91,7 +104,7 @@ impl Replication<'_> {
                     for (j, &i) in visit[..n].iter().enumerate() {
                         let row = &mut group[i * ns..(i + 1) * ns];
                         let u = &uniforms[j * ns..(j + 1) * ns];
-                        made += this.ccg_choices(first + i, t, round, row, u, bufs, nests);
+                        made += this.ccg_choices(first + i, spec, row, u, bufs);
                     }
                 }
                 bufs.0.uniforms = uniforms;
@@ -128,12 +141,10 @@ impl Replication<'_> {
     fn ccg_choices(
         &self,
         c: usize,
-        t: u32,
-        round: Round,
+        RoundSpec { t, round, nests }: RoundSpec,
         row: &mut [Contract],
         uniforms: &[f64],
         (sc, b): &mut Buffers,
-        nests: Option<[f64; NESTS]>,
     ) -> u64 {
         let m = self.m;
         let mut made = 0;
