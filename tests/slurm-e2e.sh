@@ -25,7 +25,9 @@
 # up to 40 s after the cut, must come before a shard's last piece starts: at 4000 a shard of 4
 # pieces took 32 s on CI's machine and once finished its last piece as the warning came, with
 # nothing left to requeue; 8000 left too little margin once main's engine ran about 25% faster), SLURM_E2E_COMPARE_REPS (replications per configuration of the comparison, default
-# 9000: the node fails about 2 s into shards of about 20 s), SLURM_E2E_CALIBRATE_REPS
+# 30000: the node fails a few seconds into a shard, which must then be inside a configuration to
+# resume it; at 9000 a shard's 3000 replications of the first configuration took about 3 s once
+# the engine ran at about 1,000 a second, and a shard finished it before the failure), SLURM_E2E_CALIBRATE_REPS
 # (replications per particle of the warned calibration, default 600: about 1.5 s a particle, 20
 # particles a shard, the warning after the first save at 5 s), SLURM_E2E_ONLY (run, sweep,
 # compare or calibrate: only that case), SLURM_E2E_KEEP=1 keeps the temporary folder.
@@ -35,7 +37,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 CSMARKET="${CSMARKET:-$root/target/release/csmarket}"
 REPS="${SLURM_E2E_REPS:-30000}"
 SWEEP_REPS="${SLURM_E2E_SWEEP_REPS:-12000}"
-COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-9000}"
+COMPARE_REPS="${SLURM_E2E_COMPARE_REPS:-30000}"
 CAL_REPS="${SLURM_E2E_CALIBRATE_REPS:-600}"
 SCENARIO="$root/scenarios/england-2012.toml"
 SHARDS=3
