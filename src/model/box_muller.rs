@@ -23,15 +23,15 @@ const S4: f64 = f64::from_bits(0x3ec7_1de3_57b1_fe7d);
 const S5: f64 = f64::from_bits(0xbe5a_e5e6_8a2b_9ceb);
 const S6: f64 = f64::from_bits(0x3de5_d93a_5acf_d57c);
 // libm's `__rem_pio2` constants (rem_pio2.rs): pi/2 in two parts.
-const PIO2_1: f64 = f64::from_bits(0x3ff9_21fb_5440_0000);
-const PIO2_1T: f64 = f64::from_bits(0x3dd0_b461_1a62_6331);
+pub(super) const PIO2_1: f64 = f64::from_bits(0x3ff9_21fb_5440_0000);
+pub(super) const PIO2_1T: f64 = f64::from_bits(0x3dd0_b461_1a62_6331);
 /// `n` times each part for the quadrants `n` = 0 to 4, as `__rem_pio2` writes them (`2.0 *
 /// PIO2_1` and so on, computed in f64 here as there).
 const PIO2_1_TIMES: [f64; 5] = [0.0, PIO2_1, 2.0 * PIO2_1, 3.0 * PIO2_1, 4.0 * PIO2_1];
 const PIO2_1T_TIMES: [f64; 5] = [0.0, PIO2_1T, 2.0 * PIO2_1T, 3.0 * PIO2_1T, 4.0 * PIO2_1T];
 
 /// What libm's formulas need of a number type: IEEE `+ - * /` and constants.
-trait Lanes:
+pub(super) trait Lanes:
     Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
 {
     fn splat(x: f64) -> Self;
@@ -121,7 +121,7 @@ fn cos_quadrant(x: f64) -> Option<usize> {
 /// What the normal is made of, where [`log_is_common`] and [`cos_quadrant`] hold: `-2 log u`
 /// (from its reduction `f`, `dk`), and `__cos` and `__sin` of the reduced angle `y0 + y1`.
 #[inline(always)]
-fn polar<T: Lanes>(f: T, dk: T, y0: T, y1: T) -> (T, T, T) {
+pub(super) fn polar<T: Lanes>(f: T, dk: T, y0: T, y1: T) -> (T, T, T) {
     (
         T::splat(-2.0) * log_reduced(f, dk),
         k_cos(y0, y1),

@@ -18,7 +18,28 @@ unsafe fn xor_rotate<const L: i32, const R: i32>(x: __m256i, y: __m256i) -> __m2
     // SAFETY: the caller runs with AVX2 enabled.
     unsafe {
         let v = _mm256_xor_si256(x, y);
-        _mm256_or_si256(_mm256_slli_epi32::<L>(v), _mm256_srli_epi32::<R>(v))
+        // Turns by whole bytes are one byte shuffle (each 32-bit lane's bytes reordered).
+        match L {
+            16 => _mm256_shuffle_epi8(v, bytes_turned([2, 3, 0, 1])),
+            8 => _mm256_shuffle_epi8(v, bytes_turned([3, 0, 1, 2])),
+            _ => _mm256_or_si256(_mm256_slli_epi32::<L>(v), _mm256_srli_epi32::<R>(v)),
+        }
+    }
+}
+
+/// A byte-shuffle mask giving each 32-bit lane's bytes in the order `order` (of 0 to 3).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn bytes_turned(order: [i8; 4]) -> __m256i {
+    let b = |k: i8| std::array::from_fn::<i8, 4, _>(|i| 4 * k + order[i]);
+    let [l0, l1, l2, l3] = [b(0), b(1), b(2), b(3)];
+    // SAFETY: the caller runs with AVX2 enabled.
+    unsafe {
+        _mm256_setr_epi8(
+            l0[0], l0[1], l0[2], l0[3], l1[0], l1[1], l1[2], l1[3], l2[0], l2[1], l2[2], l2[3],
+            l3[0], l3[1], l3[2], l3[3], l0[0], l0[1], l0[2], l0[3], l1[0], l1[1], l1[2], l1[3],
+            l2[0], l2[1], l2[2], l2[3], l3[0], l3[1], l3[2], l3[3],
+        )
     }
 }
 
@@ -39,6 +60,50 @@ unsafe fn quarter_round(x: &mut [__m256i; 16], a: usize, b: usize, c: usize, d: 
     }
 }
 
+/// Block `counter` of eight keystreams (zero nonce), word `i` of the eight blocks in register
+/// `i`, from the eight keys' words lane by lane (`key[i]` holds word `i` of each key).
+///
+/// # Safety
+/// The caller runs with AVX2 enabled.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) unsafe fn keystream(key: &[__m256i; 8], counter: u64) -> [__m256i; 16] {
+    // SAFETY: the caller runs with AVX2 enabled.
+    unsafe {
+        let splat = |w: u32| _mm256_set1_epi32(w as i32);
+        let x0: [__m256i; 16] = [
+            splat(0x6170_7865),
+            splat(0x3320_646e),
+            splat(0x7962_2d32),
+            splat(0x6b20_6574),
+            key[0],
+            key[1],
+            key[2],
+            key[3],
+            key[4],
+            key[5],
+            key[6],
+            key[7],
+            splat(counter as u32),
+            splat((counter >> 32) as u32),
+            splat(0),
+            splat(0),
+        ];
+        let mut x = x0;
+        for _ in 0..4 {
+            quarter_round(&mut x, 0, 4, 8, 12);
+            quarter_round(&mut x, 1, 5, 9, 13);
+            quarter_round(&mut x, 2, 6, 10, 14);
+            quarter_round(&mut x, 3, 7, 11, 15);
+            quarter_round(&mut x, 0, 5, 10, 15);
+            quarter_round(&mut x, 1, 6, 11, 12);
+            quarter_round(&mut x, 2, 7, 8, 13);
+            quarter_round(&mut x, 3, 4, 9, 14);
+        }
+        std::array::from_fn(|i| _mm256_add_epi32(x[i], x0[i]))
+    }
+}
+
 /// Block `counter` of each key's ChaCha8 keystream (zero nonce) into `out[k]`, for up to
 /// [`LANES`] keys (`out` at least as long as `keys`): what `rng::chacha8_block` gives for each.
 ///
@@ -55,48 +120,18 @@ pub(super) unsafe fn blocks_avx2(keys: &[[u8; 32]], counter: u64, out: &mut [[u3
             w[k] = u32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]);
         }
     }
-    let splat = |w: u32| _mm256_set1_epi32(w as i32);
     // SAFETY: the loads read whole arrays of eight words; AVX2 is enabled on this function.
     let load = |w: &[u32; LANES]| unsafe { _mm256_loadu_si256(w.as_ptr() as *const __m256i) };
-    let x0: [__m256i; 16] = [
-        splat(0x6170_7865),
-        splat(0x3320_646e),
-        splat(0x7962_2d32),
-        splat(0x6b20_6574),
-        load(&words[0]),
-        load(&words[1]),
-        load(&words[2]),
-        load(&words[3]),
-        load(&words[4]),
-        load(&words[5]),
-        load(&words[6]),
-        load(&words[7]),
-        splat(counter as u32),
-        splat((counter >> 32) as u32),
-        splat(0),
-        splat(0),
-    ];
-    let mut x = x0;
+    let key: [__m256i; 8] = std::array::from_fn(|i| load(&words[i]));
     // SAFETY: AVX2 is enabled on this function.
-    unsafe {
-        for _ in 0..4 {
-            quarter_round(&mut x, 0, 4, 8, 12);
-            quarter_round(&mut x, 1, 5, 9, 13);
-            quarter_round(&mut x, 2, 6, 10, 14);
-            quarter_round(&mut x, 3, 7, 11, 15);
-            quarter_round(&mut x, 0, 5, 10, 15);
-            quarter_round(&mut x, 1, 6, 11, 12);
-            quarter_round(&mut x, 2, 7, 8, 13);
-            quarter_round(&mut x, 3, 4, 9, 14);
-        }
-    }
+    let x = unsafe { keystream(&key, counter) };
     let mut lanes = [[0u32; LANES]; 16];
     for (i, lane) in lanes.iter_mut().enumerate() {
         // SAFETY: the store writes a whole array of eight words.
         unsafe {
             _mm256_storeu_si256(
                 lane.as_mut_ptr() as *mut __m256i,
-                _mm256_add_epi32(x[i], x0[i]),
+                x[i],
             )
         };
     }

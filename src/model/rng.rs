@@ -6,6 +6,8 @@
 use rand::rngs::ChaCha8Rng;
 
 use super::{box_muller, chacha8x8};
+#[cfg(target_arch = "x86_64")]
+use super::normals8;
 use rand::{RngExt, SeedableRng};
 
 /// What a draw is for; part of the stream key so that different uses never share numbers.
@@ -55,9 +57,13 @@ fn key(
     key[0..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&replication.to_le_bytes());
     key[16..24].copy_from_slice(&entity.to_le_bytes());
-    let tail = (u64::from(period) << 40) ^ (u64::from(purpose as u32) << 32) ^ u64::from(sub);
-    key[24..32].copy_from_slice(&tail.to_le_bytes());
+    key[24..32].copy_from_slice(&key_tail(period, purpose, sub).to_le_bytes());
     key
+}
+
+/// The key's last 64 bits: period, purpose and sub.
+fn key_tail(period: u32, purpose: Purpose, sub: u32) -> u64 {
+    (u64::from(period) << 40) ^ (u64::from(purpose as u32) << 32) ^ u64::from(sub)
 }
 
 /// The stream for one key. `sub` separates draws of the same purpose (e.g. the service index).
@@ -134,7 +140,8 @@ pub const ENTITIES: usize = chacha8x8::LANES;
 
 /// The first `per` standard normals of each entity's stream, for up to [`ENTITIES`] entities:
 /// `out[k * per..(k + 1) * per]` is what [`first_normals`] gives for `entities[k]` (the same
-/// bits), the blocks of all of them computed together where the processor has AVX2.
+/// bits), the blocks of all of them computed together, and their normals four at a time, where
+/// the processor has AVX2.
 #[allow(clippy::too_many_arguments)]
 pub fn first_normals_of(
     seed: u64,
@@ -147,6 +154,21 @@ pub fn first_normals_of(
     out: &mut [f64],
 ) {
     assert!(out.len() >= entities.len() * per, "{per} each");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        let tail = key_tail(period, purpose, sub);
+        // SAFETY: AVX2 was detected.
+        unsafe {
+            normals8::first_normals_avx2(
+                (seed, replication, tail),
+                entities,
+                per,
+                out,
+                normal_from,
+            )
+        };
+        return;
+    }
     let streams = (seed, replication, period, purpose, sub);
     each_block_of(streams, entities, per.div_ceil(4), |k, block, words| {
         let (first, last) = (4 * block, (4 * block + 4).min(per));
