@@ -20,26 +20,30 @@ unsafe fn xor_rotate<const L: i32, const R: i32>(x: __m256i, y: __m256i) -> __m2
         let v = _mm256_xor_si256(x, y);
         // Turns by whole bytes are one byte shuffle (each 32-bit lane's bytes reordered).
         match L {
-            16 => _mm256_shuffle_epi8(v, bytes_turned([2, 3, 0, 1])),
-            8 => _mm256_shuffle_epi8(v, bytes_turned([3, 0, 1, 2])),
+            16 => _mm256_shuffle_epi8(v, bytes_turned::<false>()),
+            8 => _mm256_shuffle_epi8(v, bytes_turned::<true>()),
             _ => _mm256_or_si256(_mm256_slli_epi32::<L>(v), _mm256_srli_epi32::<R>(v)),
         }
     }
 }
 
-/// A byte-shuffle mask giving each 32-bit lane's bytes in the order `order` (of 0 to 3).
+/// A byte-shuffle mask turning each 32-bit lane left by 16 (`EIGHT` false) or 8 bits.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn bytes_turned(order: [i8; 4]) -> __m256i {
-    let b = |k: i8| std::array::from_fn::<i8, 4, _>(|i| 4 * k + order[i]);
-    let [l0, l1, l2, l3] = [b(0), b(1), b(2), b(3)];
+unsafe fn bytes_turned<const EIGHT: bool>() -> __m256i {
     // SAFETY: the caller runs with AVX2 enabled.
     unsafe {
-        _mm256_setr_epi8(
-            l0[0], l0[1], l0[2], l0[3], l1[0], l1[1], l1[2], l1[3], l2[0], l2[1], l2[2], l2[3],
-            l3[0], l3[1], l3[2], l3[3], l0[0], l0[1], l0[2], l0[3], l1[0], l1[1], l1[2], l1[3],
-            l2[0], l2[1], l2[2], l2[3], l3[0], l3[1], l3[2], l3[3],
-        )
+        if EIGHT {
+            _mm256_setr_epi8(
+                3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8,
+                9, 10, 15, 12, 13, 14,
+            )
+        } else {
+            _mm256_setr_epi8(
+                2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11,
+                8, 9, 14, 15, 12, 13,
+            )
+        }
     }
 }
 
@@ -100,7 +104,11 @@ pub(super) unsafe fn keystream(key: &[__m256i; 8], counter: u64) -> [__m256i; 16
             quarter_round(&mut x, 2, 7, 8, 13);
             quarter_round(&mut x, 3, 4, 9, 14);
         }
-        std::array::from_fn(|i| _mm256_add_epi32(x[i], x0[i]))
+        // A plain loop: `array::from_fn`'s closure would not inline the intrinsic (no AVX2 there).
+        for (xi, x0i) in x.iter_mut().zip(x0) {
+            *xi = _mm256_add_epi32(*xi, x0i);
+        }
+        x
     }
 }
 
@@ -122,7 +130,10 @@ pub(super) unsafe fn blocks_avx2(keys: &[[u8; 32]], counter: u64, out: &mut [[u3
     }
     // SAFETY: the loads read whole arrays of eight words; AVX2 is enabled on this function.
     let load = |w: &[u32; LANES]| unsafe { _mm256_loadu_si256(w.as_ptr() as *const __m256i) };
-    let key: [__m256i; 8] = std::array::from_fn(|i| load(&words[i]));
+    let mut key = [_mm256_setzero_si256(); 8];
+    for (k, w) in key.iter_mut().zip(&words) {
+        *k = load(w);
+    }
     // SAFETY: AVX2 is enabled on this function.
     let x = unsafe { keystream(&key, counter) };
     let mut lanes = [[0u32; LANES]; 16];

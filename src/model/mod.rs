@@ -5,7 +5,7 @@ mod box_muller;
 mod chacha8x8;
 pub(crate) mod libm_log;
 #[cfg(target_arch = "x86_64")]
-mod normals8;
+mod draws8;
 pub mod rng;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use rand::rngs::ChaCha8Rng;
 
 use super::{box_muller, chacha8x8};
 #[cfg(target_arch = "x86_64")]
-use super::normals8;
+use super::draws8;
 use rand::{RngExt, SeedableRng};
 
 /// What a draw is for; part of the stream key so that different uses never share numbers.
@@ -98,7 +98,8 @@ pub fn first_uniforms(
 
 /// The first `per` uniforms of each entity's stream, for up to [`ENTITIES`] entities:
 /// `out[k * per..(k + 1) * per]` is what [`first_uniforms`] gives for `entities[k]` (the same
-/// bits), the blocks of all of them computed together where the processor has AVX2.
+/// bits), the blocks of all of them computed together, and the uniforms taken from them four
+/// at a time, where the processor has AVX2.
 #[allow(clippy::too_many_arguments)]
 pub fn first_uniforms_of(
     seed: u64,
@@ -111,6 +112,13 @@ pub fn first_uniforms_of(
     out: &mut [f64],
 ) {
     assert!(out.len() >= entities.len() * per, "{per} each");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        let tail = key_tail(period, purpose, sub);
+        // SAFETY: AVX2 was detected.
+        unsafe { draws8::first_uniforms_avx2((seed, replication, tail), entities, per, out) };
+        return;
+    }
     let streams = (seed, replication, period, purpose, sub);
     each_block_of(streams, entities, per.div_ceil(8), |k, block, words| {
         let (first, last) = (8 * block, (8 * block + 8).min(per));
@@ -159,7 +167,7 @@ pub fn first_normals_of(
         let tail = key_tail(period, purpose, sub);
         // SAFETY: AVX2 was detected.
         unsafe {
-            normals8::first_normals_avx2(
+            draws8::first_normals_avx2(
                 (seed, replication, tail),
                 entities,
                 per,

@@ -1,11 +1,12 @@
-//! The first normals of eight streams at once, in AVX2 lanes: the eight streams' ChaCha8 blocks
-//! come out of [`chacha8x8::keystream`] with word `i` of the eight blocks in register `i`, and
-//! the Box-Muller normals are taken from those registers four streams to a register, without
-//! laying the blocks out stream by stream. The normals are libm's, bit for bit: the formulas are
-//! `box_muller`'s (musl's `log`, `__rem_pio2`, `__cos`, `__sin`, the same operations in the same
-//! order, no fused multiply-add) over four f64 lanes, and a lane whose arguments leave libm's
-//! common path (`a = 0`, a tiny angle, an angle near a multiple of pi/2) is computed one at a
-//! time by the caller's scalar function.
+//! The first uniforms and normals of eight streams at once, in AVX2 lanes: the eight streams'
+//! ChaCha8 blocks come out of [`chacha8x8::keystream`] with word `i` of the eight blocks in
+//! register `i`, and the draws are taken from those registers four streams to a register,
+//! without laying the blocks out stream by stream. The uniforms are `rng::to_uniform`'s and the
+//! normals libm's, bit for bit: the normals' formulas are `box_muller`'s (musl's `log`,
+//! `__rem_pio2`, `__cos`, `__sin`, the same operations in the same order, no fused
+//! multiply-add) over four f64 lanes, and a lane whose arguments leave libm's common path
+//! (`a = 0`, a tiny angle, an angle near a multiple of pi/2) is computed one at a time by the
+//! caller's scalar function.
 
 use std::arch::x86_64::*;
 use std::ops::{Add, Div, Mul, Sub};
@@ -58,24 +59,8 @@ pub(super) unsafe fn first_normals_avx2(
 ) {
     let n = entities.len();
     assert!(n <= LANES && out.len() >= n * per, "{n} entities, {per} each");
-    let (mut low, mut high) = ([0u32; LANES], [0u32; LANES]);
-    for (k, &e) in entities.iter().enumerate() {
-        (low[k], high[k]) = (e as u32, (e >> 32) as u32);
-    }
-    let splat = |w: u64| _mm256_set1_epi32(w as u32 as i32);
-    // SAFETY: the loads read whole arrays of eight words.
-    let load = |w: &[u32; LANES]| unsafe { _mm256_loadu_si256(w.as_ptr() as *const __m256i) };
-    // The key's eight words (`rng::key`'s bytes, little-endian): only the entity's differ.
-    let key = [
-        splat(seed),
-        splat(seed >> 32),
-        splat(replication),
-        splat(replication >> 32),
-        load(&low),
-        load(&high),
-        splat(tail),
-        splat(tail >> 32),
-    ];
+    // SAFETY: AVX2 is enabled on this function.
+    let key = unsafe { lane_key((seed, replication, tail), entities) };
     // Lanes 4 to 7 only where there are more than four entities.
     let halves = if n > 4 { 2 } else { 1 };
     for block in 0..per.div_ceil(4) {
@@ -84,13 +69,7 @@ pub(super) unsafe fn first_normals_avx2(
         for j in 0..(per - 4 * block).min(4) {
             // Normal j of the block: `a` from words 4j (low) and 4j + 1, `b` from 4j + 2 and 4j + 3.
             for half in 0..halves {
-                let part = |x: __m256i| {
-                    if half == 0 {
-                        _mm256_castsi256_si128(x)
-                    } else {
-                        _mm256_extracti128_si256::<1>(x)
-                    }
-                };
+                let part = |x: __m256i| half_of(x, half);
                 let a = uniforms(part(w[4 * j]), part(w[4 * j + 1]));
                 let b = uniforms(part(w[4 * j + 2]), part(w[4 * j + 3]));
                 // SAFETY: AVX2 is enabled on this function.
@@ -100,6 +79,83 @@ pub(super) unsafe fn first_normals_avx2(
                     out[(4 * half + i) * per + 4 * block + j] = zi;
                 }
             }
+        }
+    }
+}
+
+/// The first `per` uniforms of each entity's stream (up to [`LANES`] entities; the key's other
+/// words as for [`first_normals_avx2`]), entity `k`'s into `out[k * per..(k + 1) * per]`: what
+/// `rng::first_uniforms` gives for each.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn first_uniforms_avx2(
+    (seed, replication, tail): (u64, u64, u64),
+    entities: &[u64],
+    per: usize,
+    out: &mut [f64],
+) {
+    let n = entities.len();
+    assert!(n <= LANES && out.len() >= n * per, "{n} entities, {per} each");
+    // SAFETY: AVX2 is enabled on this function.
+    let key = unsafe { lane_key((seed, replication, tail), entities) };
+    let halves = if n > 4 { 2 } else { 1 };
+    for block in 0..per.div_ceil(8) {
+        // SAFETY: AVX2 is enabled on this function.
+        let w = unsafe { chacha8x8::keystream(&key, block as u64) };
+        for j in 0..(per - 8 * block).min(8) {
+            // Uniform j of the block: words 2j (low) and 2j + 1.
+            for half in 0..halves {
+                let u = uniforms(half_of(w[2 * j], half), half_of(w[2 * j + 1], half));
+                let mut lanes = [0.0; 4];
+                // SAFETY: the store writes a whole array of four.
+                unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), u) };
+                for (i, &ui) in lanes.iter().enumerate().take((n - 4 * half).min(4)) {
+                    out[(4 * half + i) * per + 8 * block + j] = ui;
+                }
+            }
+        }
+    }
+}
+
+/// The stream keys' eight words lane by lane (`rng::key`'s bytes, little-endian): only the
+/// entity's two differ from lane to lane; lanes past the entities hold entity 0.
+///
+/// # Safety
+/// The caller runs with AVX2 enabled.
+#[inline(always)]
+unsafe fn lane_key((seed, replication, tail): (u64, u64, u64), entities: &[u64]) -> [__m256i; 8] {
+    let (mut low, mut high) = ([0u32; LANES], [0u32; LANES]);
+    for (k, &e) in entities.iter().enumerate() {
+        (low[k], high[k]) = (e as u32, (e >> 32) as u32);
+    }
+    // SAFETY: the caller runs with AVX2; the loads read whole arrays of eight words.
+    unsafe {
+        let splat = |w: u64| _mm256_set1_epi32(w as u32 as i32);
+        let load = |w: &[u32; LANES]| _mm256_loadu_si256(w.as_ptr() as *const __m256i);
+        [
+            splat(seed),
+            splat(seed >> 32),
+            splat(replication),
+            splat(replication >> 32),
+            load(&low),
+            load(&high),
+            splat(tail),
+            splat(tail >> 32),
+        ]
+    }
+}
+
+/// Lanes 0 to 3 (`half` 0) or 4 to 7 (`half` 1) of eight 32-bit lanes.
+#[inline(always)]
+fn half_of(x: __m256i, half: usize) -> __m128i {
+    // SAFETY: inlined into functions that have AVX2.
+    unsafe {
+        if half == 0 {
+            _mm256_castsi256_si128(x)
+        } else {
+            _mm256_extracti128_si256::<1>(x)
         }
     }
 }
