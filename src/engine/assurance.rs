@@ -85,6 +85,9 @@ pub(super) struct AssuranceScratch {
     pub(super) shares: Shares,
     /// Per provider: its projected (revenue, cost) once asked for since `shares` was filled.
     pub(super) results: Vec<Option<(f64, f64)>>,
+    /// Per provider: its own [`Replication::projection`], once asked for while `results` holds
+    /// (a network's is read by each of its members).
+    pub(super) own: Vec<Option<(f64, f64)>>,
     customers: Vec<f64>,
     target_pop: Vec<f64>,
     nationals: Vec<usize>,
@@ -94,6 +97,16 @@ pub(super) struct AssuranceScratch {
     rated_c: Vec<bool>,
     /// Local CSUs in the order voluntary mergers consider them.
     pub(super) order: Vec<usize>,
+}
+
+impl AssuranceScratch {
+    /// Forgets every provider's projected result and own projection, for `np` providers.
+    pub(super) fn forget_results(&mut self, np: usize) {
+        for v in [&mut self.results, &mut self.own] {
+            v.clear();
+            v.resize(np, None);
+        }
+    }
 }
 
 impl Replication<'_> {
@@ -119,13 +132,12 @@ impl Replication<'_> {
         self.fill_projected_shares(&mut a.shares);
         a.stops.clear();
         a.rated_c.clear();
-        a.results.clear();
-        a.results.resize(m.providers.len(), None);
+        a.forget_results(m.providers.len());
         for pi in 0..m.providers.len() {
             if !self.providers[pi].is_open() {
                 continue;
             }
-            let (rev, cost) = self.projected_result(pi, &a.shares);
+            let (rev, cost) = self.projected_result_kept(pi, &a.shares, &mut a.own);
             a.results[pi] = Some((rev, cost));
             let domains = [
                 (a.customers[pi], cp.min_customer_share),
@@ -192,12 +204,27 @@ impl Replication<'_> {
         a.nationals.clear();
         a.nationals
             .extend((0..np).filter(|&p| m.providers[p].kind == ProviderKind::National));
+        // A national's target is every CCG: the same sum, in CCG order, for each, so it is
+        // taken once (the same bits), unless a national hosts a patch, whose population would
+        // come between (then each is summed CCG by CCG, as before).
+        let national_hosts = self
+            .hosts
+            .iter()
+            .any(|h| h.is_some_and(|h| m.providers[h].kind == ProviderKind::National));
+        if !national_hosts {
+            let everyone = m.ccgs.iter().fold(0.0, |sum, c| sum + c.population);
+            for &p in &a.nationals {
+                target_pop[p] = everyone;
+            }
+        }
         let credited = &mut a.credited;
         for c in 0..m.ccgs.len() {
             let pop = m.ccgs[c].population;
             let host = self.hosts[c];
-            for &p in &a.nationals {
-                target_pop[p] += pop;
+            if national_hosts {
+                for &p in &a.nationals {
+                    target_pop[p] += pop;
+                }
             }
             if let Some(h) = host {
                 target_pop[h] += pop;
@@ -340,14 +367,27 @@ impl Replication<'_> {
 
     /// Projected revenue and cost for the next year; a member counts its share of its networks'.
     pub(super) fn projected_result(&self, pi: usize, shares: &Shares) -> (f64, f64) {
-        let (mut rev, mut cost) = self.projection(pi);
+        let mut own = vec![None; self.providers.len()];
+        self.projected_result_kept(pi, shares, &mut own)
+    }
+
+    /// [`Self::projected_result`], taking each provider's own projection from `own` where it
+    /// is there and keeping it there where not (valid while nothing it reads changes).
+    pub(super) fn projected_result_kept(
+        &self,
+        pi: usize,
+        shares: &Shares,
+        own: &mut [Option<(f64, f64)>],
+    ) -> (f64, f64) {
+        let mut projection = |p: usize| *own[p].get_or_insert_with(|| self.projection(p));
+        let (mut rev, mut cost) = projection(pi);
         if self.m.providers[pi].kind == ProviderKind::Local {
             for &net in &self.m.networks_of[pi] {
                 if !self.providers[net].is_open() {
                     continue;
                 }
                 if let Some(j) = self.providers[net].members.iter().position(|&x| x == pi) {
-                    let (r, c) = self.projection(net);
+                    let (r, c) = projection(net);
                     let w = shares.of(net)[j];
                     rev += w * r;
                     cost += w * c;

@@ -41,8 +41,7 @@ impl Replication<'_> {
             if !fresh {
                 self.refresh_member_slots();
                 self.fill_projected_shares(&mut a.shares);
-                a.results.clear();
-                a.results.resize(m.providers.len(), None);
+                a.forget_results(m.providers.len());
                 fresh = true;
             }
             let (rev_f, cost_f) = self.cached_result(&mut a, f);
@@ -84,7 +83,7 @@ impl Replication<'_> {
         if let Some(r) = a.results[p] {
             return r;
         }
-        let r = self.projected_result(p, &a.shares);
+        let r = self.projected_result_kept(p, &a.shares, &mut a.own);
         a.results[p] = Some(r);
         r
     }

@@ -35,13 +35,13 @@ unsafe fn bytes_turned<const EIGHT: bool>() -> __m256i {
     unsafe {
         if EIGHT {
             _mm256_setr_epi8(
-                3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8,
-                9, 10, 15, 12, 13, 14,
+                3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11,
+                8, 9, 10, 15, 12, 13, 14,
             )
         } else {
             _mm256_setr_epi8(
-                2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11,
-                8, 9, 14, 15, 12, 13,
+                2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10,
+                11, 8, 9, 14, 15, 12, 13,
             )
         }
     }
@@ -139,12 +139,7 @@ pub(super) unsafe fn blocks_avx2(keys: &[[u8; 32]], counter: u64, out: &mut [[u3
     let mut lanes = [[0u32; LANES]; 16];
     for (i, lane) in lanes.iter_mut().enumerate() {
         // SAFETY: the store writes a whole array of eight words.
-        unsafe {
-            _mm256_storeu_si256(
-                lane.as_mut_ptr() as *mut __m256i,
-                x[i],
-            )
-        };
+        unsafe { _mm256_storeu_si256(lane.as_mut_ptr() as *mut __m256i, x[i]) };
     }
     for (k, block) in out.iter_mut().enumerate().take(keys.len()) {
         for (i, w) in block.iter_mut().enumerate() {

@@ -58,7 +58,10 @@ pub(super) unsafe fn first_normals_avx2(
     one: fn(f64, f64) -> f64,
 ) {
     let n = entities.len();
-    assert!(n <= LANES && out.len() >= n * per, "{n} entities, {per} each");
+    assert!(
+        n <= LANES && out.len() >= n * per,
+        "{n} entities, {per} each"
+    );
     // SAFETY: AVX2 is enabled on this function.
     let key = unsafe { lane_key((seed, replication, tail), entities) };
     // Lanes 4 to 7 only where there are more than four entities.
@@ -97,7 +100,10 @@ pub(super) unsafe fn first_uniforms_avx2(
     out: &mut [f64],
 ) {
     let n = entities.len();
-    assert!(n <= LANES && out.len() >= n * per, "{n} entities, {per} each");
+    assert!(
+        n <= LANES && out.len() >= n * per,
+        "{n} entities, {per} each"
+    );
     // SAFETY: AVX2 is enabled on this function.
     let key = unsafe { lane_key((seed, replication, tail), entities) };
     let halves = if n > 4 { 2 } else { 1 };
@@ -206,10 +212,7 @@ unsafe fn normals(a: __m256d, b: __m256d, one: fn(f64, f64) -> f64) -> [f64; 4] 
         let t = _mm256_mul_pd(_mm256_set1_pd(std::f64::consts::TAU), b);
         // log's reduction (`box_muller::log_reduce`): u = (1 + f) 2^k, k from the high word.
         let ui = _mm256_castpd_si256(u);
-        let hx = _mm256_add_epi64(
-            _mm256_srli_epi64::<32>(ui),
-            i64s(0x3ff0_0000 - 0x3fe6_a09e),
-        );
+        let hx = _mm256_add_epi64(_mm256_srli_epi64::<32>(ui), i64s(0x3ff0_0000 - 0x3fe6_a09e));
         let biased = _mm256_srli_epi64::<20>(hx);
         let hx = _mm256_add_epi64(_mm256_and_si256(hx, i64s(0x000f_ffff)), i64s(0x3fe6_a09e));
         let x = _mm256_or_si256(
@@ -232,7 +235,10 @@ unsafe fn normals(a: __m256d, b: __m256d, one: fn(f64, f64) -> f64) -> [f64; 4] 
             equal(_mm256_and_si256(ix, i64s(0xfffff)), 0x921fb),
         );
         let apart = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpgt_epi64(i64s(0x3e46_a09e), ix), above(0x401c_463b)),
+            _mm256_or_si256(
+                _mm256_cmpgt_epi64(i64s(0x3e46_a09e), ix),
+                above(0x401c_463b),
+            ),
             _mm256_or_si256(
                 near_pio2,
                 _mm256_or_si256(equal(ix, 0x4012_d97c), equal(ix, 0x4019_21fb)),
@@ -330,8 +336,18 @@ mod tests {
             let ((a, ua), (b, ub)) = (lanes_of(wa), lanes_of(wb));
             for i in 0..4 {
                 let want = |w: u64| (w >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-                assert_eq!(ua[i].to_bits(), want(wa[i]).to_bits(), "uniform {:x}", wa[i]);
-                assert_eq!(ub[i].to_bits(), want(wb[i]).to_bits(), "uniform {:x}", wb[i]);
+                assert_eq!(
+                    ua[i].to_bits(),
+                    want(wa[i]).to_bits(),
+                    "uniform {:x}",
+                    wa[i]
+                );
+                assert_eq!(
+                    ub[i].to_bits(),
+                    want(wb[i]).to_bits(),
+                    "uniform {:x}",
+                    wb[i]
+                );
             }
             // SAFETY: AVX2 was detected.
             let (z, m) = unsafe { (normals(a, b, libm_normal), normals(a, b, marked)) };
@@ -340,11 +356,8 @@ mod tests {
                 assert_eq!(z[i].to_bits(), want.to_bits(), "a {} b {}", ua[i], ub[i]);
                 // A lane that took `one` must be one the scalar pair sets apart too.
                 if m[i] == 1e300 {
-                    let lone = super::super::box_muller::normal_pair(
-                        [ua[i], 0.5],
-                        [ub[i], 0.3],
-                        marked,
-                    );
+                    let lone =
+                        super::super::box_muller::normal_pair([ua[i], 0.5], [ub[i], 0.3], marked);
                     assert_eq!(lone[0], 1e300, "a {} b {} set apart", ua[i], ub[i]);
                 }
             }
@@ -366,7 +379,10 @@ mod tests {
         for (i, &s) in special.iter().enumerate() {
             let other = words(&mut state);
             check([s, other[1], 0, s], [other[2], s, s, 0]);
-            check([other[0], s, s, 0], [s, other[3], 0, s.rotate_left(i as u32)]);
+            check(
+                [other[0], s, s, 0],
+                [s, other[3], 0, s.rotate_left(i as u32)],
+            );
         }
     }
 

@@ -3,9 +3,9 @@
 
 mod box_muller;
 mod chacha8x8;
-pub(crate) mod libm_log;
 #[cfg(target_arch = "x86_64")]
 mod draws8;
+pub(crate) mod libm_log;
 pub mod rng;
 
 use std::collections::BTreeMap;

@@ -5,9 +5,9 @@
 
 use rand::rngs::ChaCha8Rng;
 
-use super::{box_muller, chacha8x8};
 #[cfg(target_arch = "x86_64")]
 use super::draws8;
+use super::{box_muller, chacha8x8};
 use rand::{RngExt, SeedableRng};
 
 /// What a draw is for; part of the stream key so that different uses never share numbers.
@@ -167,13 +167,7 @@ pub fn first_normals_of(
         let tail = key_tail(period, purpose, sub);
         // SAFETY: AVX2 was detected.
         unsafe {
-            draws8::first_normals_avx2(
-                (seed, replication, tail),
-                entities,
-                per,
-                out,
-                normal_from,
-            )
+            draws8::first_normals_avx2((seed, replication, tail), entities, per, out, normal_from)
         };
         return;
     }
