@@ -230,7 +230,10 @@ fn normals_from_block(words: &[u32; 16], chunk: &mut [f64]) {
 }
 
 /// Block `counter` of each key's keystream into `out` (at least as long as `keys`, at most
-/// [`ENTITIES`] keys): eight at a time in AVX2 lanes where the processor has them.
+/// [`ENTITIES`] keys): eight at a time in AVX2 lanes where the processor has them. Where it has
+/// them, [`first_uniforms_of`] and [`first_normals_of`] take their draws from the keystream's
+/// registers (`draws8`) instead; this is their path without AVX2, and the test's word-for-word
+/// look at the eight-lane keystream.
 fn chacha8_blocks(keys: &[[u8; 32]], counter: u64, out: &mut [[u32; 16]]) {
     #[cfg(target_arch = "x86_64")]
     if keys.len() > 1 && std::arch::is_x86_feature_detected!("avx2") {
