@@ -216,10 +216,100 @@ pub(super) unsafe fn nest_weights_avx2(
     }
 }
 
+/// [`kernel::ln`] of two values at once in SSE2 lanes (the two offer nests' sums), bit for bit
+/// the scalar one: the same reduction and the same IEEE operations in the same order. A pair with
+/// either value outside the normal positive range, or one exactly, takes the scalar path.
+#[inline(always)]
+pub(super) fn ln_pair(a: f64, b: f64) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::model::libm_log::{LG1, LG2, LG3, LG4, LG5, LG6, LG7, LN2_HI, LN2_LO};
+        use std::arch::x86_64::*;
+        let normal = |x: f64| (0x0010_0000..0x7ff0_0000).contains(&((x.to_bits() >> 32) as u32));
+        if normal(a) && normal(b) {
+            // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics are always available.
+            unsafe {
+                // x = 2^k (1 + f) with 1 + f in [sqrt(2)/2, sqrt(2)): the high word moved by
+                // 0x3ff00000 - 0x3fe6a09e (no carry from the low word, which is kept).
+                let ui = _mm_add_epi64(
+                    _mm_castpd_si128(_mm_set_pd(b, a)),
+                    _mm_set1_epi64x(0x0009_5f62 << 32),
+                );
+                let biased = _mm_srli_epi64::<52>(ui);
+                let dk = _mm_sub_pd(
+                    _mm_cvtepi32_pd(_mm_shuffle_epi32::<0b11_11_10_00>(biased)),
+                    _mm_set1_pd(1023.0),
+                );
+                let m = _mm_add_epi64(
+                    _mm_and_si128(ui, _mm_set1_epi64x(0x000f_ffff_ffff_ffff)),
+                    _mm_set1_epi64x(0x3fe6_a09e << 32),
+                );
+                let f = _mm_sub_pd(_mm_castsi128_pd(m), _mm_set1_pd(1.0));
+                let (add, mul, c) = (
+                    |x, y| _mm_add_pd(x, y),
+                    |x, y| _mm_mul_pd(x, y),
+                    |v: f64| _mm_set1_pd(v),
+                );
+                let hfsq = mul(mul(c(0.5), f), f);
+                let s = _mm_div_pd(f, add(c(2.0), f));
+                let z = mul(s, s);
+                let w = mul(z, z);
+                let t1 = mul(w, add(c(LG2), mul(w, add(c(LG4), mul(w, c(LG6))))));
+                let t2 = mul(
+                    z,
+                    add(
+                        c(LG1),
+                        mul(w, add(c(LG3), mul(w, add(c(LG5), mul(w, c(LG7)))))),
+                    ),
+                );
+                let r = add(t2, t1);
+                let y = add(
+                    _mm_sub_pd(add(mul(s, add(hfsq, r)), mul(dk, c(LN2_LO))), hfsq),
+                    f,
+                );
+                let y = add(y, mul(dk, c(LN2_HI)));
+                let mut out = [0.0; 2];
+                _mm_storeu_pd(out.as_mut_ptr(), y);
+                return (out[0], out[1]);
+            }
+        }
+    }
+    (kernel::ln(a), kernel::ln(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::rng::{Purpose, stream, uniform};
+
+    /// Both lanes of `ln_pair` give the scalar `ln`'s bits: nest sums (1 to 32), values about
+    /// 1 and every exponent, and pairs with one value outside the normal range (0, a subnormal,
+    /// infinity, NaN, a negative), which take the scalar path.
+    #[test]
+    fn ln_pair_is_the_scalar_ln_bit_for_bit() {
+        let same = |a: f64, b: f64| {
+            let (x, y) = ln_pair(a, b);
+            for (got, v) in [(x, a), (y, b)] {
+                let want = kernel::ln(v);
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "ln({v:e}) = {got:e} in lanes, {want:e} alone"
+                );
+            }
+        };
+        let mut r = stream(37, 0, 0, 0, Purpose::Choice, 0);
+        for (low, high) in [(1.0f64, 32.0f64), (0.999, 1.001), (1e-300, 1e300)] {
+            for _ in 0..100_000 {
+                let a = low * (high / low).powf(uniform(&mut r));
+                let b = low * (high / low).powf(uniform(&mut r));
+                same(a, b);
+            }
+        }
+        for odd in [1.0, 0.0, 5e-324, f64::INFINITY, f64::NAN, -2.0] {
+            same(odd, 3.5);
+            same(3.5, odd);
+        }
+    }
 
     /// The AVX2 lanes give the scalar path's bits, sums and network for every number of
     /// offers from 0 to 32 (whole lanes, a tail of 1 to 3, several lanes), at every offset in

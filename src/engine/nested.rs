@@ -24,7 +24,7 @@ use super::choice::{
 use super::kernel;
 #[cfg(target_arch = "x86_64")]
 use super::lanes::nest_weights_avx2;
-use super::lanes::{Valuation, offer_exps};
+use super::lanes::{Valuation, ln_pair, offer_exps};
 use super::menu::{COLUMN_PAD, MenuOffer};
 use super::state::{Replication, Supplier};
 
@@ -266,16 +266,10 @@ impl Replication<'_> {
             offer_exps::<LANES>(&menu.columns, first, n, member_net, &v, pad);
         // An empty nest has no factor; ln 1 = 0 stands in for its sum's.
         let (has_network, has_other) = (net != 0, net != (1u32 << n) - 1);
-        let ln_network = if has_network {
-            kernel::ln(sum_network)
-        } else {
-            0.0
-        };
-        let ln_other = if has_other {
-            kernel::ln(sum_other)
-        } else {
-            0.0
-        };
+        let (ln_network, ln_other) = ln_pair(
+            if has_network { sum_network } else { 1.0 },
+            if has_other { sum_other } else { 1.0 },
+        );
         // NaN fails every comparison, so it takes the general path too.
         let safe = |y: f64| y.abs() <= SAFE;
         if !(safe(in_house) && safe(independent) && safe(ln_network) && safe(ln_other)) {
