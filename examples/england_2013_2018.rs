@@ -13,17 +13,12 @@
 //! engine records them (local CSUs open, in-house share) and at the end of the run (staff).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use csmarket::cli::{
-    DEFAULT_POSTERIOR, DEFAULT_POSTERIOR_NAME, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME,
-};
+use csmarket::cli::DEFAULT_POSTERIOR_NAME;
+use csmarket::cli::run::builtin_market;
 use csmarket::experiment;
 use csmarket::explore::calibrate::abc::weighted_quantile;
-use csmarket::explore::calibrate::posterior::Posterior;
-use csmarket::model::Market;
 use csmarket::scenario::schema::ProviderKind;
-use csmarket::scenario::{Edit, Scenario};
 
 /// Mean, 5th and 95th percentiles of values.
 fn band(values: &[f64]) -> (f64, f64, f64) {
@@ -54,24 +49,7 @@ fn run() -> anyhow::Result<()> {
         Some(s) => s.parse()?,
         None => 1000,
     };
-    let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO)?;
-    let mut market = Market::compile(&s.resolve(configuration)?, configuration)?;
-    if !uncalibrated {
-        let posterior = Arc::new(
-            Posterior::from_text(DEFAULT_POSTERIOR_NAME, DEFAULT_POSTERIOR, &s)
-                .map_err(anyhow::Error::msg)?,
-        );
-        let build = |row: &[Edit]| -> Result<Market, String> {
-            let row = Posterior::under_configuration(row, &s, configuration);
-            let resolved = s
-                .resolve_with(configuration, &row)
-                .map_err(|e| e.to_string())?;
-            Market::compile(&resolved, configuration).map_err(|e| e.to_string())
-        };
-        posterior
-            .attach(&mut market, &build)
-            .map_err(anyhow::Error::msg)?;
-    }
+    let market = builtin_market(configuration, !uncalibrated, 0..n)?;
     // The end of each financial year: quarter 4 is January-March 2014 when quarter 1 is 2013Q2.
     let year_ends = [4usize, 8, 12, 16, 20];
     let mut local = vec![Vec::new(); year_ends.len()];

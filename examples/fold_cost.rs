@@ -12,17 +12,12 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
-use csmarket::cli::{
-    DEFAULT_POSTERIOR, DEFAULT_POSTERIOR_NAME, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME,
-};
+use csmarket::cli::run::builtin_market;
 use csmarket::engine::ReplicationOutcome;
 use csmarket::experiment::{self, BLOCK, Summary};
-use csmarket::explore::calibrate::posterior::Posterior;
 use csmarket::model::Market;
-use csmarket::scenario::{Edit, Scenario};
 
 fn main() -> ExitCode {
     match run() {
@@ -32,27 +27,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// The calibrated market of a configuration, as `run` simulates it.
-fn market(configuration: &str) -> anyhow::Result<Market> {
-    let s = Scenario::from_text(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO)?;
-    let mut market = Market::compile(&s.resolve(configuration)?, configuration)?;
-    let posterior = Arc::new(
-        Posterior::from_text(DEFAULT_POSTERIOR_NAME, DEFAULT_POSTERIOR, &s)
-            .map_err(anyhow::Error::msg)?,
-    );
-    let build = |row: &[Edit]| -> Result<Market, String> {
-        let row = Posterior::under_configuration(row, &s, configuration);
-        let resolved = s
-            .resolve_with(configuration, &row)
-            .map_err(|e| e.to_string())?;
-        Market::compile(&resolved, configuration).map_err(|e| e.to_string())
-    };
-    posterior
-        .attach(&mut market, &build)
-        .map_err(anyhow::Error::msg)?;
-    Ok(market)
 }
 
 /// Folds every outcome as a run does: block by block, each block's summary merged into the run's.
@@ -73,8 +47,8 @@ fn run() -> anyhow::Result<()> {
     };
     let configuration = args.get(2).map_or("national-comms", |s| s.as_str());
     let n: u64 = args.get(3).map_or(Ok(3000), |s| s.parse())?;
-    let market = market(configuration)?;
     if mode == "save" {
+        let market = builtin_market(configuration, true, 0..n)?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         experiment::run(
             &market,
@@ -95,6 +69,7 @@ fn run() -> anyhow::Result<()> {
         .lines()
         .map(|l| Ok(serde_json::from_str::<ReplicationOutcome>(&l?)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let market = builtin_market(configuration, true, 0..outcomes.len() as u64)?;
     let pool = experiment::pool(1)?;
     let mut times = Vec::new();
     let mut last = None;

@@ -516,9 +516,13 @@ fn the_terminals_paired_differences_show_each_interval_that_is_not_a_point() {
             continue;
         }
         let (lo, hi): (f64, f64) = (f[9].parse().unwrap(), f[10].parse().unwrap());
+        // The configuration's heading, then its measures indented beneath.
         let line = table
             .lines()
-            .find(|l| l.starts_with(config) && l.contains("cost per head"))
+            .skip_while(|l| *l != config)
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .find(|l| l.contains("cost per head"))
             .unwrap_or_else(|| panic!("no cost line for {config}: {table}"));
         // Money is shown as money, and an interval with width shows two different ends.
         assert!(line.contains('£'), "{line}");
@@ -530,4 +534,12 @@ fn the_terminals_paired_differences_show_each_interval_that_is_not_a_point() {
         checked += 1;
     }
     assert!(checked > 0, "{csv}");
+    // The table fits an 80-column terminal.
+    for l in table.lines() {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
 }

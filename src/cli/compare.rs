@@ -325,7 +325,10 @@ pub fn difference_table(c: &compare::Comparison) -> String {
         "\npaired differences against {} (95% interval)\n",
         c.baseline
     ));
+    // One configuration per heading and its measures indented beneath, so that a row stays
+    // within 80 columns whatever the configuration's name.
     for contrast in &c.contrasts {
+        s.push_str(&format!("{}\n", contrast.configuration));
         for m in &Measure::MARKET {
             if let Some(e) = contrast.get(m).and_then(|x| x.estimate()) {
                 let factor = if m.is_share() { 100.0 } else { 1.0 };
@@ -355,8 +358,7 @@ pub fn difference_table(c: &compare::Comparison) -> String {
                     format!(" ({} to {})", signed(lo * factor), signed(hi * factor))
                 });
                 s.push_str(&format!(
-                    "{:<24} {:<34} {}{unit}{ci}\n",
-                    contrast.configuration,
+                    "  {:<33} {}{unit}{ci}\n",
                     m.label(),
                     signed(e.diff * factor)
                 ));

@@ -182,6 +182,37 @@ pub fn market(
     Ok(market)
 }
 
+/// The built-in England 2012 market of a configuration as the default job simulates it, for
+/// replications `replications`: calibrated (each replication draws its parameters from the
+/// shipped posterior) unless `calibrated` is false, with the scenario's own seed. For the
+/// examples, which study the default job's market outside the command line.
+pub fn builtin_market(
+    configuration: &str,
+    calibrated: bool,
+    replications: std::ops::Range<u64>,
+) -> anyhow::Result<Market> {
+    let scenario = Scenario::from_text(super::DEFAULT_SCENARIO_NAME, super::DEFAULT_SCENARIO)?;
+    let posterior = if calibrated {
+        let p = Posterior::from_text(
+            super::DEFAULT_POSTERIOR_NAME,
+            super::DEFAULT_POSTERIOR,
+            &scenario,
+        )
+        .map_err(InputError)?;
+        Some(std::sync::Arc::new(p))
+    } else {
+        None
+    };
+    let seed = scenario.base.scenario.seed;
+    market(
+        &scenario,
+        posterior.as_ref(),
+        configuration,
+        seed,
+        replications,
+    )
+}
+
 /// The identity of a configuration's run under a plan.
 fn identity(plan: &RunPlan, configuration: &str) -> RunIdentity {
     RunIdentity {

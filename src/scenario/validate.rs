@@ -23,7 +23,7 @@ mod checker;
 mod extensions;
 mod targets;
 
-use checker::Checker;
+use checker::{Checker, Entry};
 
 /// Checks the scenario and returns every problem found (empty when valid).
 pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
@@ -143,7 +143,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         ("region_collaborative", l.region_collaborative),
         ("other", l.other),
     ] {
-        c.unit(&format!("closeness.{k}"), v);
+        c.unit(format_args!("closeness.{k}"), v);
     }
     let p = &s.preferences;
     c.normal("preferences.price", &p.price);
@@ -174,83 +174,78 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
 
     let regions = c.unique(
         "region",
-        s.regions
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (format!("regions[{i}].id"), r.id.as_str())),
+        |i| format!("regions[{i}].id"),
+        s.regions.iter().map(|r| r.id.as_str()),
     );
     let services = c.unique(
         "service",
-        s.services
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("services[{i}].id"), x.id.as_str())),
+        |i| format!("services[{i}].id"),
+        s.services.iter().map(|x| x.id.as_str()),
     );
     let providers = c.unique(
         "provider",
-        s.providers
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("providers[{i}].id"), x.id.as_str())),
+        |i| format!("providers[{i}].id"),
+        s.providers.iter().map(|x| x.id.as_str()),
     );
     c.unique(
         "CCG",
-        s.ccgs
-            .list
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("ccgs.list[{i}].id"), x.id.as_str())),
+        |i| format!("ccgs.list[{i}].id"),
+        s.ccgs.list.iter().map(|x| x.id.as_str()),
     );
     let checkpoints = c.unique(
         "checkpoint",
-        s.checkpoints
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("checkpoints[{i}].id"), x.id.as_str())),
+        |i| format!("checkpoints[{i}].id"),
+        s.checkpoints.iter().map(|x| x.id.as_str()),
     );
     c.unique(
         "configuration",
-        s.configurations
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("configurations[{i}].name"), x.name.as_str())),
+        |i| format!("configurations[{i}].name"),
+        s.configurations.iter().map(|x| x.name.as_str()),
     );
 
     for (i, sv) in s.services.iter().enumerate() {
-        let at = format!("services[{i}]");
+        let at = Entry("services", i);
         let need = sv.need_per_head;
-        c.range(&format!("{at}.need_per_head"), need, 0.0, MAX_NEED_PER_HEAD);
+        c.range(
+            format_args!("{at}.need_per_head"),
+            need,
+            0.0,
+            MAX_NEED_PER_HEAD,
+        );
         // Prices are compared as ratios to the reference price, so it may not be near 0.
         let reference = sv.reference_price;
         c.range(
-            &format!("{at}.reference_price"),
+            format_args!("{at}.reference_price"),
             reference,
             1e-6,
             MAX_UNIT_MONEY,
         );
-        c.unit(&format!("{at}.locality"), sv.locality);
+        c.unit(format_args!("{at}.locality"), sv.locality);
         let ih = &sv.in_house;
         c.range(
-            &format!("{at}.in_house.fixed_cost"),
+            format_args!("{at}.in_house.fixed_cost"),
             ih.fixed_cost,
             0.0,
             MAX_MONEY,
         );
         c.range(
-            &format!("{at}.in_house.unit_cost"),
+            format_args!("{at}.in_house.unit_cost"),
             ih.unit_cost,
             0.0,
             MAX_UNIT_MONEY,
         );
-        c.unit(&format!("{at}.in_house.quality"), sv.in_house.quality);
+        c.unit(format_args!("{at}.in_house.quality"), sv.in_house.quality);
         let price = sv.independent.price;
         c.range(
-            &format!("{at}.independent.price"),
+            format_args!("{at}.independent.price"),
             price,
             0.0,
             MAX_UNIT_MONEY,
         );
-        c.unit(&format!("{at}.independent.quality"), sv.independent.quality);
+        c.unit(
+            format_args!("{at}.independent.quality"),
+            sv.independent.quality,
+        );
     }
 
     let kind_of: BTreeMap<&str, ProviderKind> = s
@@ -278,17 +273,22 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         .map(|p| (p.id.as_str(), p.region.as_deref()))
         .collect();
     for (i, x) in s.ccgs.list.iter().enumerate() {
-        let at = format!("ccgs.list[{i}]");
-        c.reference(&format!("{at}.region"), &x.region, &regions, "region");
+        let at = Entry("ccgs.list", i);
+        c.reference(format_args!("{at}.region"), &x.region, &regions, "region");
         c.range(
-            &format!("{at}.population"),
+            format_args!("{at}.population"),
             x.population,
             1.0,
             MAX_POPULATION,
         );
-        c.range(&format!("{at}.allowance"), x.allowance, 0.0, MAX_ALLOWANCE);
+        c.range(
+            format_args!("{at}.allowance"),
+            x.allowance,
+            0.0,
+            MAX_ALLOWANCE,
+        );
         if let Some(h) = &x.host {
-            c.reference(&format!("{at}.host"), h, &locals, "local CSU");
+            c.reference(format_args!("{at}.host"), h, &locals, "local CSU");
             if disabled.contains(h.as_str()) {
                 c.fail(
                     format!("{at}.host"),
@@ -345,9 +345,9 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
     }
 
     for (i, p) in s.providers.iter().enumerate() {
-        let at = format!("providers[{i}]");
+        let at = Entry("providers", i);
         match (&p.region, p.kind) {
-            (Some(r), _) => c.reference(&format!("{at}.region"), r, &regions, "region"),
+            (Some(r), _) => c.reference(format_args!("{at}.region"), r, &regions, "region"),
             (None, ProviderKind::National) => {}
             (None, k) => c.fail(
                 format!("{at}.region"),
@@ -362,7 +362,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         }
         if let Some(v) = p.patch_population {
             c.range(
-                &format!("{at}.patch_population"),
+                format_args!("{at}.patch_population"),
                 v,
                 0.0,
                 MAX_TOTAL_POPULATION,
@@ -375,12 +375,17 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             }
         }
         if let Some(mk) = p.markup {
-            c.range(&format!("{at}.markup"), mk, -0.5, 5.0);
+            c.range(format_args!("{at}.markup"), mk, -0.5, 5.0);
         }
-        c.range(&format!("{at}.reserves"), p.reserves, -MAX_MONEY, MAX_MONEY);
+        c.range(
+            format_args!("{at}.reserves"),
+            p.reserves,
+            -MAX_MONEY,
+            MAX_MONEY,
+        );
         let coordination = p.coordination_cost;
         c.range(
-            &format!("{at}.coordination_cost"),
+            format_args!("{at}.coordination_cost"),
             coordination,
             0.0,
             MAX_MONEY,
@@ -392,7 +397,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             ("process", st.process),
             ("partnerships", st.partnerships),
         ] {
-            c.unit(&format!("{at}.standards.{k}"), v);
+            c.unit(format_args!("{at}.standards.{k}"), v);
         }
         if p.kind == ProviderKind::Collaborative {
             if p.members.is_empty() {
@@ -403,17 +408,17 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             }
             let mut seen = BTreeSet::new();
             for (j, m) in p.members.iter().enumerate() {
-                let mp = format!("{at}.members[{j}]");
+                let mp = format_args!("{at}.members[{j}]");
                 if !seen.insert(m.as_str()) {
-                    c.fail(&mp, format!("member `{m}` is listed twice"));
+                    c.fail(mp.to_string(), format!("member `{m}` is listed twice"));
                 } else if kind_of.contains_key(m.as_str()) && !locals.contains(m.as_str()) {
                     c.fail(
-                        &mp,
+                        mp.to_string(),
                         format!("member `{m}` is not a local CSU; members must be local CSUs"),
                     );
                 } else if p.enabled && disabled.contains(m.as_str()) {
                     c.fail(
-                        &mp,
+                        mp.to_string(),
                         format!(
                             "member `{m}` is disabled, but collaborative `{}` is enabled; \
                              an enabled collaborative's members must be enabled",
@@ -421,7 +426,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                         ),
                     );
                 } else {
-                    c.reference(&mp, m, &providers, "provider");
+                    c.reference(mp, m, &providers, "provider");
                 }
             }
             match &p.lead {
@@ -447,16 +452,26 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             }
         }
         for (sid, o) in &p.services {
-            let sp = format!("{at}.services.{sid}");
+            let sp = format_args!("{at}.services.{sid}");
             if !services.contains(sid.as_str()) {
-                c.reference(&sp, sid, &services, "service");
+                c.reference(sp, sid, &services, "service");
                 continue;
             }
-            c.range(&format!("{sp}.fixed_cost"), o.fixed_cost, 0.0, MAX_MONEY);
-            c.range(&format!("{sp}.unit_cost"), o.unit_cost, 0.0, MAX_UNIT_MONEY);
-            c.unit(&format!("{sp}.quality"), o.quality);
+            c.range(
+                format_args!("{sp}.fixed_cost"),
+                o.fixed_cost,
+                0.0,
+                MAX_MONEY,
+            );
+            c.range(
+                format_args!("{sp}.unit_cost"),
+                o.unit_cost,
+                0.0,
+                MAX_UNIT_MONEY,
+            );
+            c.unit(format_args!("{sp}.quality"), o.quality);
             match o.capacity {
-                Some(v) => c.range(&format!("{sp}.capacity"), v, 0.0, MAX_CAPACITY),
+                Some(v) => c.range(format_args!("{sp}.capacity"), v, 0.0, MAX_CAPACITY),
                 None if p.kind != ProviderKind::Collaborative => c.fail(
                     format!("{sp}.capacity"),
                     "missing; only a collaborative may leave capacity out (it then pools its members')",
@@ -468,7 +483,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
 
     let mut last = 0;
     for (i, cp) in s.checkpoints.iter().enumerate() {
-        let at = format!("checkpoints[{i}]");
+        let at = Entry("checkpoints", i);
         if cp.period >= m.periods {
             c.fail(
                 format!("{at}.period"),
@@ -485,16 +500,19 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
             );
         }
         last = cp.period;
-        c.unit(&format!("{at}.min_customer_share"), cp.min_customer_share);
-        c.range(&format!("{at}.min_margin"), cp.min_margin, -10.0, 1.0);
-        c.unit(&format!("{at}.min_capability"), cp.min_capability);
-        c.unit(&format!("{at}.marginal_band"), cp.marginal_band);
+        c.unit(
+            format_args!("{at}.min_customer_share"),
+            cp.min_customer_share,
+        );
+        c.range(format_args!("{at}.min_margin"), cp.min_margin, -10.0, 1.0);
+        c.unit(format_args!("{at}.min_capability"), cp.min_capability);
+        c.unit(format_args!("{at}.marginal_band"), cp.marginal_band);
     }
 
     for (i, cf) in s.configurations.iter().enumerate() {
         for (j, id) in cf.enable.iter().enumerate() {
             c.reference(
-                &format!("configurations[{i}].enable[{j}]"),
+                format_args!("configurations[{i}].enable[{j}]"),
                 id,
                 &providers,
                 "provider",
@@ -502,7 +520,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         }
         for (j, id) in cf.disable.iter().enumerate() {
             c.reference(
-                &format!("configurations[{i}].disable[{j}]"),
+                format_args!("configurations[{i}].disable[{j}]"),
                 id,
                 &providers,
                 "provider",
@@ -524,7 +542,7 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
         // One rating per provider and checkpoint: two different ones cannot both be the record.
         let mut rated: BTreeMap<(&str, &str), (usize, Rating)> = BTreeMap::new();
         for (i, r) in o.ratings.iter().enumerate() {
-            let at = format!("observed.ratings[{i}]");
+            let at = Entry("observed.ratings", i);
             let key = (r.provider.as_str(), r.checkpoint.as_str());
             match rated.get(&key) {
                 Some(&(j, first)) if first != r.rating => c.fail(
@@ -552,13 +570,13 @@ pub fn validate(s: &ScenarioFile) -> Vec<Finding> {
                 }
             }
             c.reference(
-                &format!("observed.ratings[{i}].checkpoint"),
+                format_args!("observed.ratings[{i}].checkpoint"),
                 &r.checkpoint,
                 &checkpoints,
                 "checkpoint",
             );
             c.reference(
-                &format!("observed.ratings[{i}].provider"),
+                format_args!("observed.ratings[{i}].provider"),
                 &r.provider,
                 &providers,
                 "provider",

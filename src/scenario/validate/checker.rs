@@ -1,11 +1,15 @@
 //! The checks validation is made of: ranges, counts, ids, uniqueness and references.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
 
 use super::super::schema::Normal;
 use super::Finding;
 
-/// Collects findings; each check says what was wrong and what is allowed.
+/// Collects findings; each check says what was wrong and what is allowed. A check takes its
+/// field's path as anything displayable (`format_args!` where it is built from indices) and writes
+/// it out only when it fails: a posterior's every row is validated, thousands of times a run, and
+/// almost never fails.
 pub(super) struct Checker {
     /// The findings so far.
     pub(super) findings: Vec<Finding>,
@@ -20,10 +24,10 @@ impl Checker {
     }
 
     /// A finite number in `[lo, hi]`.
-    pub(super) fn range(&mut self, path: &str, v: f64, lo: f64, hi: f64) {
+    pub(super) fn range(&mut self, path: impl Display, v: f64, lo: f64, hi: f64) {
         if !v.is_finite() {
             self.fail(
-                path,
+                path.to_string(),
                 format!(
                     "must be a finite number, got {}; allowed: {}",
                     show(v),
@@ -32,7 +36,7 @@ impl Checker {
             );
         } else if v < lo || v > hi {
             self.fail(
-                path,
+                path.to_string(),
                 format!(
                     "out of range: got {}; allowed: {}",
                     show(v),
@@ -42,51 +46,52 @@ impl Checker {
         }
     }
 
-    pub(super) fn unit(&mut self, path: &str, v: f64) {
+    pub(super) fn unit(&mut self, path: impl Display, v: f64) {
         self.range(path, v, 0.0, 1.0);
     }
 
     /// A count from `lo` to `hi` (quarters, CCGs, replications).
-    pub(super) fn count(&mut self, path: &str, v: u64, lo: u64, hi: u64, unit: &str) {
+    pub(super) fn count(&mut self, path: impl Display, v: u64, lo: u64, hi: u64, unit: &str) {
         if v < lo || v > hi {
             self.fail(
-                path,
+                path.to_string(),
                 format!("out of range: got {v}; allowed: {lo} to {hi} {unit}"),
             );
         }
     }
 
-    pub(super) fn normal(&mut self, path: &str, n: &Normal) {
-        self.range(&format!("{path}.mean"), n.mean, 0.0, 1e6);
-        self.range(&format!("{path}.sd"), n.sd, 0.0, 1e6);
+    pub(super) fn normal(&mut self, path: impl Display, n: &Normal) {
+        self.range(format_args!("{path}.mean"), n.mean, 0.0, 1e6);
+        self.range(format_args!("{path}.sd"), n.sd, 0.0, 1e6);
     }
 
-    pub(super) fn id(&mut self, path: &str, id: &str) {
-        let ok = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
+    pub(super) fn id(&mut self, path: impl Display, id: &str) {
+        if !is_id(id) {
             self.fail(
-                path,
+                path.to_string(),
                 format!("invalid id `{id}`; allowed: letters, digits, `-` and `_`"),
             );
         }
     }
 
-    pub(super) fn unique<'a>(
+    /// Ids that must be well formed and unique: the `i`th id's path is `path(i)`.
+    pub(super) fn unique<'a, P: Display>(
         &mut self,
         what: &str,
-        ids: impl Iterator<Item = (String, &'a str)>,
+        path: impl Fn(usize) -> P,
+        ids: impl Iterator<Item = &'a str>,
     ) -> BTreeSet<&'a str> {
         let mut seen = BTreeMap::new();
-        for (path, id) in ids {
-            self.id(&path, id);
-            if let Some(first) = seen.insert(id, path.clone()) {
+        for (i, id) in ids.enumerate() {
+            if !is_id(id) {
+                self.id(path(i), id);
+            }
+            if let Some(first) = seen.insert(id, i) {
                 self.fail(
-                    path,
+                    path(i).to_string(),
                     format!(
-                        "duplicate {what} id `{id}` (first defined at {first}); ids must be unique"
+                        "duplicate {what} id `{id}` (first defined at {}); ids must be unique",
+                        path(first)
                     ),
                 );
             }
@@ -94,7 +99,13 @@ impl Checker {
         seen.into_keys().collect()
     }
 
-    pub(super) fn reference(&mut self, path: &str, id: &str, known: &BTreeSet<&str>, what: &str) {
+    pub(super) fn reference(
+        &mut self,
+        path: impl Display,
+        id: &str,
+        known: &BTreeSet<&str>,
+        what: &str,
+    ) {
         if !known.contains(id) {
             let list: Vec<&str> = known.iter().copied().collect();
             let known = if list.is_empty() {
@@ -102,9 +113,27 @@ impl Checker {
             } else {
                 format!("known {what}s: {}", list.join(", "))
             };
-            self.fail(path, format!("unknown {what} `{id}`; {known}"));
+            self.fail(path.to_string(), format!("unknown {what} `{id}`; {known}"));
         }
     }
+}
+
+/// The path of a list's `i`th entry, `list[i]`, written out only when a check fails.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry(pub(super) &'static str, pub(super) usize);
+
+impl Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// Letters, digits, `-` and `_`, at least one.
+fn is_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn describe(lo: f64, hi: f64) -> String {

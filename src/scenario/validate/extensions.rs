@@ -16,7 +16,7 @@ pub(super) fn check(c: &mut Checker, s: &ScenarioFile) {
     ] {
         // In (0, 1]; below the floor a nest already picks its best option, and U / lambda could
         // overflow.
-        c.range(&format!("choice.nests.{k}"), v, MIN_NEST_LAMBDA, 1.0);
+        c.range(format_args!("choice.nests.{k}"), v, MIN_NEST_LAMBDA, 1.0);
     }
     // Per head per year, like the running-cost allowance it comes out of.
     c.range(

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::load::BASE;
 use super::super::schema::{ScenarioFile, Target, TargetKind};
-use super::checker::Checker;
+use super::checker::{Checker, Entry};
 
 /// Largest spend per head a target may state (£ per head per year).
 const MAX_SPEND_PER_HEAD: f64 = 1e6;
@@ -16,7 +16,7 @@ const MAX_PROVIDER_COUNT: f64 = 1e6;
 pub(super) fn check(c: &mut Checker, s: &ScenarioFile, checkpoints: &BTreeSet<&str>) {
     let mut paths: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, u) in s.uncertain.iter().enumerate() {
-        let at = format!("uncertain[{i}]");
+        let at = Entry("uncertain", i);
         if let Some(j) = paths.insert(u.path.as_str(), i) {
             c.fail(
                 format!("{at}.path"),
@@ -29,8 +29,8 @@ pub(super) fn check(c: &mut Checker, s: &ScenarioFile, checkpoints: &BTreeSet<&s
         match (u.min, u.max) {
             (None, None) => {}
             (Some(lo), Some(hi)) => {
-                c.range(&format!("{at}.min"), lo, f64::MIN, f64::MAX);
-                c.range(&format!("{at}.max"), hi, f64::MIN, f64::MAX);
+                c.range(format_args!("{at}.min"), lo, f64::MIN, f64::MAX);
+                c.range(format_args!("{at}.max"), hi, f64::MIN, f64::MAX);
                 if lo.is_finite() && hi.is_finite() && lo >= hi {
                     c.fail(
                         format!("{at}.max"),
@@ -59,9 +59,9 @@ pub(super) fn check(c: &mut Checker, s: &ScenarioFile, checkpoints: &BTreeSet<&s
     };
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     for (i, t) in o.targets.iter().enumerate() {
-        let at = format!("observed.targets[{i}]");
+        let at = Entry("observed.targets", i);
         if let Some(id) = &t.id {
-            c.id(&format!("{at}.id"), id);
+            c.id(format_args!("{at}.id"), id);
         }
         if let Some(j) = labels.insert(t.label(), i) {
             c.fail(
@@ -90,18 +90,18 @@ pub(super) fn check(c: &mut Checker, s: &ScenarioFile, checkpoints: &BTreeSet<&s
         }
         if let Some(cf) = &t.configuration {
             c.reference(
-                &format!("{at}.configuration"),
+                format_args!("{at}.configuration"),
                 cf,
                 &configurations,
                 "configuration",
             );
         }
-        fields(c, &at, t, s.scenario.periods, checkpoints);
+        fields(c, at, t, s.scenario.periods, checkpoints);
     }
 }
 
 /// The fields each kind needs and allows, and the range of its value.
-fn fields(c: &mut Checker, at: &str, t: &Target, periods: u32, checkpoints: &BTreeSet<&str>) {
+fn fields(c: &mut Checker, at: Entry, t: &Target, periods: u32, checkpoints: &BTreeSet<&str>) {
     let kind = t.kind.as_str();
     let (needs, allows): (&[&str], &[&str]) = match t.kind {
         TargetKind::RatingCount => (&["checkpoint", "rating"], &["provider_kind"]),
@@ -136,24 +136,29 @@ fn fields(c: &mut Checker, at: &str, t: &Target, periods: u32, checkpoints: &BTr
         }
     }
     if let Some(cp) = &t.checkpoint {
-        c.reference(&format!("{at}.checkpoint"), cp, checkpoints, "checkpoint");
+        c.reference(
+            format_args!("{at}.checkpoint"),
+            cp,
+            checkpoints,
+            "checkpoint",
+        );
     }
     if let Some(q) = t.quarter {
         let last = periods.saturating_sub(1);
         c.count(
-            &format!("{at}.quarter"),
+            format_args!("{at}.quarter"),
             q.into(),
             1,
             last.into(),
             "(quarters after planning)",
         );
     }
-    let value = format!("{at}.value");
+    let value = format_args!("{at}.value");
     match t.kind {
         TargetKind::RatingCount | TargetKind::OpenProviders => {
-            c.range(&value, t.value, 0.0, MAX_PROVIDER_COUNT)
+            c.range(value, t.value, 0.0, MAX_PROVIDER_COUNT)
         }
-        TargetKind::IntentionShare | TargetKind::InHouseShare => c.unit(&value, t.value),
-        TargetKind::SpendPerHead => c.range(&value, t.value, 0.0, MAX_SPEND_PER_HEAD),
+        TargetKind::IntentionShare | TargetKind::InHouseShare => c.unit(value, t.value),
+        TargetKind::SpendPerHead => c.range(value, t.value, 0.0, MAX_SPEND_PER_HEAD),
     }
 }
