@@ -114,20 +114,6 @@ pub fn exp_in_place(xs: &mut [f64]) {
     }
 }
 
-/// [`exp_in_place`] with the lane width chosen by the caller: four at a time in AVX2 lanes when
-/// `AVX2` (inlined into a caller compiled for AVX2, which must have checked that the processor
-/// has it), else as [`exp_in_place`] chooses.
-#[inline(always)]
-pub(super) fn exp_in_place_with<const AVX2: bool>(xs: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if AVX2 {
-        // SAFETY: a caller asks for AVX2 only where the processor has it.
-        unsafe { exp_in_place_avx2(xs) };
-        return;
-    }
-    exp_in_place(xs);
-}
-
 /// [`exp_in_place`] two at a time in SSE2 lanes.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -171,9 +157,22 @@ unsafe fn exp_quad(v: &mut [f64]) {
     use std::arch::x86_64::*;
     debug_assert_eq!(v.len(), 4);
     // SAFETY: the caller guarantees AVX2 and 4 values, so the loads and stores stay inside `v`.
+    unsafe { _mm256_storeu_pd(v.as_mut_ptr(), exp_lanes(_mm256_loadu_pd(v.as_ptr()))) }
+}
+
+/// [`exp`] of four values in an AVX2 register (the same bits in every lane as [`exp`]): what
+/// [`exp_quad`] does, for callers that hold their values in registers (`lanes.rs`).
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(super) unsafe fn exp_lanes(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees AVX2; nothing here reads or writes memory but `v` below.
     // No closures here: they would not inherit this function's target feature.
     unsafe {
-        let x = _mm256_loadu_pd(v.as_ptr());
         // Each lane's high word less its sign, twice (see exp_pair).
         let h = _mm256_and_si256(
             _mm256_shuffle_epi32::<0b11_11_01_01>(_mm256_castpd_si256(x)),
@@ -182,10 +181,10 @@ unsafe fn exp_quad(v: &mut [f64]) {
         let outside = _mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x4086_232a));
         if _mm256_movemask_pd(_mm256_castsi256_pd(outside)) != 0 {
             // |x| >= 708.39 in a lane: overflow, underflow or NaN, which the scalar exp handles.
-            for x in v {
-                *x = exp(*x);
-            }
-            return;
+            let mut v = [0.0; 4];
+            _mm256_storeu_pd(v.as_mut_ptr(), x);
+            let [a, b, c, d] = v.map(exp);
+            return _mm256_set_pd(d, c, b, a);
         }
         let big = _mm256_castsi256_pd(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x3ff0_a2b1)));
         let reduced = _mm256_castsi256_pd(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(0x3fd6_2e42)));
@@ -218,9 +217,21 @@ unsafe fn exp_quad(v: &mut [f64]) {
         let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_cvtepu32_epi64(ki)));
         let small = _mm256_add_pd(one, x);
         let scaled = _mm256_mul_pd(y, scale);
-        let out = _mm256_or_pd(_mm256_and_pd(tiny, small), _mm256_andnot_pd(tiny, scaled));
-        _mm256_storeu_pd(v.as_mut_ptr(), out);
+        _mm256_or_pd(_mm256_and_pd(tiny, small), _mm256_andnot_pd(tiny, scaled))
     }
+}
+
+/// [`exp`] of four values in place: in AVX2 lanes when `AVX2` (inlined into a caller compiled
+/// for AVX2, which must have checked that the processor has it), else one at a time.
+#[inline(always)]
+pub(super) fn exp4_with<const AVX2: bool>(v: &mut [f64; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: a caller asks for AVX2 only where the processor has it; `v` holds 4 values.
+        unsafe { exp_quad(v) };
+        return;
+    }
+    *v = v.map(exp);
 }
 
 /// [`exp`] of two values at once in SSE2 lanes; a pair with either value outside the common

@@ -1,12 +1,16 @@
-//! The first phase of a nested choice (`nested.rs`) over the menu's offer columns: each offer's
-//! utility over its nest's lambda, the host network's and the other NHS nest's maxima, and each
-//! offer's value less its nest's maximum. Four offers at a time in AVX2 lanes where the processor
-//! has them (asked at run time, as [`super::kernel::exp_in_place`] does), else one at a time.
-//! Every lane does the same IEEE operations in the same order as [`utility`] then the division
-//! (each correctly rounded, no fused multiply-add), and a maximum does not depend on the order
-//! it is taken in, so both paths give the same bits.
+//! The offers of a nested choice (`nested.rs`) over the menu's offer columns, in one pass: each
+//! offer's utility over its nest's lambda, its `exp`, which offers are in the CCG's host network,
+//! and the two offer nests' sums. Four offers at a time in AVX2 lanes where the processor has
+//! them (asked at run time, as [`super::kernel::exp_in_place`] does), else one at a time. Every
+//! lane does the same IEEE operations in the same order as [`utility`] then the product and
+//! [`kernel::exp`] (each correctly rounded, no fused multiply-add), and each nest's sum is kept
+//! as four partial sums, one per lane, added as `(p0 + p1) + (p2 + p3)`, which the one-at-a-time
+//! path imitates; so both paths give the same bits. The values are not reduced by their nest's
+//! maximum first: the caller checks that the sums are far from overflow and underflow, and takes
+//! the general path where they are not.
 
 use super::choice::utility;
+use super::kernel;
 use super::menu::OfferColumns;
 
 /// What one choice's offers are valued with.
@@ -18,18 +22,18 @@ pub(super) struct Valuation {
     pub(super) host: i64,
     /// The current supplier when it is a provider, -3 otherwise.
     pub(super) current: i64,
-    /// The host network's and the other NHS nest's lambdas.
-    pub(super) lambda_network: f64,
-    pub(super) lambda_other: f64,
+    /// One over the host network's and the other NHS nest's lambdas.
+    pub(super) inv_network: f64,
+    pub(super) inv_other: f64,
 }
 
-/// Offers `first..first + n` of `cols` (`n` at most 32): writes each one's `U / lambda - max` of
+/// Offers `first..first + n` of `cols` (`n` at most 32): writes each one's `exp(U / lambda)` of
 /// its nest to `x[..n]` and returns which are in the host's network (bit `i` for offer
 /// `first + i`: a local CSU that is the host, or a collaborative in `member_net`) and the two
-/// nests' maxima (minus infinity for an empty nest). `x` must hold `n + 3` values (whole lanes
-/// are written; what lies after `n` is not used).
+/// nests' sums (0 for an empty nest). `x` must hold `n + 3` values (whole lanes are written;
+/// what lies after `n` is not used).
 #[inline(always)]
-pub(super) fn offer_values<const LANES: bool>(
+pub(super) fn offer_exps<const LANES: bool>(
     cols: &OfferColumns,
     first: usize,
     n: usize,
@@ -42,14 +46,20 @@ pub(super) fn offer_values<const LANES: bool>(
     if LANES {
         // SAFETY: `LANES` is set only where the processor has AVX2 (`NestedBatch::new`), and
         // the columns and `x` hold whole lanes past the last offer (checked above in debug).
-        return unsafe { offer_values_avx2(cols, first, n, member_net, v, x) };
+        return unsafe { offer_exps_avx2(cols, first, n, member_net, v, x) };
     }
-    offer_values_scalar(cols, first, n, member_net, v, x)
+    offer_exps_scalar(cols, first, n, member_net, v, x)
 }
 
-/// [`offer_values`] one offer at a time.
+/// Four partial sums added as the lanes add them.
 #[inline(always)]
-fn offer_values_scalar(
+fn lane_sum(p: [f64; 4]) -> f64 {
+    (p[0] + p[1]) + (p[2] + p[3])
+}
+
+/// [`offer_exps`] one offer at a time, each nest's sum in the lanes' four partial sums.
+#[inline(always)]
+fn offer_exps_scalar(
     cols: &OfferColumns,
     first: usize,
     n: usize,
@@ -57,50 +67,45 @@ fn offer_values_scalar(
     v: &Valuation,
     x: &mut [f64],
 ) -> (u32, f64, f64) {
-    let (mut max_network, mut max_other) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut network, mut other) = ([0.0; 4], [0.0; 4]);
     let mut net = 0u32;
     let offers = first..first + n;
     let x = &mut x[..n];
     for (i, xi) in x.iter_mut().enumerate() {
         let o = offers.start + i;
         let related = cols.host[o] == v.host || member_net >> i & 1 == 1;
-        let (close, lambda) = if related {
-            (cols.close_related[o], v.lambda_network)
+        let (close, inv) = if related {
+            (cols.close_related[o], v.inv_network)
         } else {
-            (cols.close[o], v.lambda_other)
+            (cols.close[o], v.inv_other)
         };
-        *xi = utility(
-            v.w,
-            cols.price_ratio[o],
-            cols.quality[o],
-            close,
-            cols.provider[o] == v.current,
-        ) / lambda;
+        *xi = kernel::exp(
+            utility(
+                v.w,
+                cols.price_ratio[o],
+                cols.quality[o],
+                close,
+                cols.provider[o] == v.current,
+            ) * inv,
+        );
         if related {
             net |= 1 << i;
-            max_network = max_network.max(*xi);
+            network[i % 4] += *xi;
         } else {
-            max_other = max_other.max(*xi);
+            other[i % 4] += *xi;
         }
     }
-    for (i, xi) in x.iter_mut().enumerate() {
-        *xi -= if net >> i & 1 == 1 {
-            max_network
-        } else {
-            max_other
-        };
-    }
-    (net, max_network, max_other)
+    (net, lane_sum(network), lane_sum(other))
 }
 
-/// [`offer_values`] four offers at a time in AVX2 lanes.
+/// [`offer_exps`] four offers at a time in AVX2 lanes.
 ///
 /// # Safety
 /// The processor must have AVX2; the columns must hold `first + n + 3` values and `x` `n + 3`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn offer_values_avx2(
+unsafe fn offer_exps_avx2(
     cols: &OfferColumns,
     first: usize,
     n: usize,
@@ -119,12 +124,11 @@ unsafe fn offer_values_avx2(
         let one = _mm256_set1_pd(1.0);
         let host = _mm256_set1_epi64x(v.host);
         let current = _mm256_set1_epi64x(v.current);
-        let lambda_network = _mm256_set1_pd(v.lambda_network);
-        let lambda_other = _mm256_set1_pd(v.lambda_other);
+        let inv_network = _mm256_set1_pd(v.inv_network);
+        let inv_other = _mm256_set1_pd(v.inv_other);
         let bits = _mm256_set_epi64x(8, 4, 2, 1);
         let lane = _mm256_set_epi64x(3, 2, 1, 0);
-        let low = _mm256_set1_pd(f64::NEG_INFINITY);
-        let (mut max_network, mut max_other) = (low, low);
+        let (mut network, mut other) = (_mm256_setzero_pd(), _mm256_setzero_pd());
         let mut net = 0u32;
         let xp = x.as_mut_ptr();
         let mut i = 0;
@@ -143,7 +147,7 @@ unsafe fn offer_values_avx2(
                 _mm256_cmpeq_epi64(members, bits),
             ));
             let close = _mm256_blendv_pd(close, close_related, related);
-            let lambda = _mm256_blendv_pd(lambda_other, lambda_network, related);
+            let inv = _mm256_blendv_pd(inv_other, inv_network, related);
             // bi where the offer is the current supplier, +0 elsewhere: `utility`'s last term.
             let inertia = _mm256_and_pd(
                 _mm256_castsi256_pd(_mm256_cmpeq_epi64(providers, current)),
@@ -159,68 +163,54 @@ unsafe fn offer_values_avx2(
                 ),
                 inertia,
             );
-            let value = _mm256_div_pd(u, lambda);
-            _mm256_storeu_pd(xp.add(i), value);
-            // Lanes past the last offer count in neither nest.
+            let e = kernel::exp_lanes(_mm256_mul_pd(u, inv));
+            _mm256_storeu_pd(xp.add(i), e);
+            // Lanes past the last offer count in neither nest (+0 added leaves a sum as it is).
             let live =
                 _mm256_castsi256_pd(_mm256_cmpgt_epi64(_mm256_set1_epi64x((n - i) as i64), lane));
             let in_network = _mm256_and_pd(related, live);
             let in_other = _mm256_andnot_pd(related, live);
-            // max(candidate, running): a NaN candidate leaves the running maximum, as f64::max.
-            max_network = _mm256_max_pd(_mm256_blendv_pd(low, value, in_network), max_network);
-            max_other = _mm256_max_pd(_mm256_blendv_pd(low, value, in_other), max_other);
+            network = _mm256_add_pd(network, _mm256_and_pd(e, in_network));
+            other = _mm256_add_pd(other, _mm256_and_pd(e, in_other));
             net |= (_mm256_movemask_pd(in_network) as u32) << i;
             i += 4;
         }
-        let mut lanes = [[0.0; 4]; 2];
-        _mm256_storeu_pd(lanes[0].as_mut_ptr(), max_network);
-        _mm256_storeu_pd(lanes[1].as_mut_ptr(), max_other);
-        let [top_network, top_other] =
-            lanes.map(|l| l.into_iter().fold(f64::NEG_INFINITY, f64::max));
-        let (tn, to) = (_mm256_set1_pd(top_network), _mm256_set1_pd(top_other));
-        let mut i = 0;
-        while i < n {
-            let members = _mm256_and_si256(_mm256_set1_epi64x(i64::from(net >> i)), bits);
-            let related = _mm256_castsi256_pd(_mm256_cmpeq_epi64(members, bits));
-            let value = _mm256_loadu_pd(xp.add(i));
-            let top = _mm256_blendv_pd(to, tn, related);
-            _mm256_storeu_pd(xp.add(i), _mm256_sub_pd(value, top));
-            i += 4;
-        }
-        (net, top_network, top_other)
+        let mut sums = [[0.0; 4]; 2];
+        _mm256_storeu_pd(sums[0].as_mut_ptr(), network);
+        _mm256_storeu_pd(sums[1].as_mut_ptr(), other);
+        (net, lane_sum(sums[0]), lane_sum(sums[1]))
     }
 }
 
-/// Offers `0..n`'s weights, `x` times its nest's factor (`f_network` for the offers whose bit
-/// is set in `net`, else `f_other`), into `out`, four at a time: one product each, as the
+/// Offers `0..n`'s weights in place: each `x` times its nest's factor (`f_network` for the
+/// offers whose bit is set in `net`, else `f_other`), four at a time: one product each, as the
 /// scalar path takes it.
 ///
 /// # Safety
-/// The processor must have AVX2; `x` and `out` must hold `n + 3` values (whole lanes).
+/// The processor must have AVX2; `x` must hold `n + 3` values (whole lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 pub(super) unsafe fn nest_weights_avx2(
-    x: &[f64],
+    x: &mut [f64],
     n: usize,
     net: u32,
     f_network: f64,
     f_other: f64,
-    out: &mut [f64],
 ) {
     use std::arch::x86_64::*;
-    debug_assert!(x.len() >= n + 3 && out.len() >= n + 3);
-    // SAFETY: the caller guarantees AVX2 and whole lanes in `x` and `out`.
+    debug_assert!(x.len() >= n + 3);
+    // SAFETY: the caller guarantees AVX2 and whole lanes in `x`.
     unsafe {
         let bits = _mm256_set_epi64x(8, 4, 2, 1);
         let (tn, to) = (_mm256_set1_pd(f_network), _mm256_set1_pd(f_other));
+        let xp = x.as_mut_ptr();
         let mut i = 0;
         while i < n {
             let members = _mm256_and_si256(_mm256_set1_epi64x(i64::from(net >> i)), bits);
             let related = _mm256_castsi256_pd(_mm256_cmpeq_epi64(members, bits));
             let factor = _mm256_blendv_pd(to, tn, related);
-            let value = _mm256_loadu_pd(x.as_ptr().add(i));
-            _mm256_storeu_pd(out.as_mut_ptr().add(i), _mm256_mul_pd(value, factor));
+            _mm256_storeu_pd(xp.add(i), _mm256_mul_pd(_mm256_loadu_pd(xp.add(i)), factor));
             i += 4;
         }
     }
@@ -231,14 +221,14 @@ mod tests {
     use super::*;
     use crate::model::rng::{Purpose, stream, uniform};
 
-    /// The AVX2 lanes give the scalar path's bits, maxima and network for every number of
+    /// The AVX2 lanes give the scalar path's bits, sums and network for every number of
     /// offers from 0 to 32 (whole lanes, a tail of 1 to 3, several lanes), at every offset in
     /// the columns, with hosts, members and current suppliers anywhere among them. (The scalar
     /// path is held to the general path by `nested.rs`'s tests, whose market has at most four
     /// offers a region.)
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn offer_values_in_lanes_are_the_scalar_values_bit_for_bit() {
+    fn offer_exps_in_lanes_are_the_scalar_exps_bit_for_bit() {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
@@ -268,8 +258,8 @@ mod tests {
                     ],
                     host: draw(-2.0, 8.0) as i64,
                     current: draw(-3.0, 8.0) as i64,
-                    lambda_network: draw(0.05, 1.0),
-                    lambda_other: draw(0.05, 1.0),
+                    inv_network: 1.0 / draw(0.05, 1.0),
+                    inv_other: 1.0 / draw(0.05, 1.0),
                 };
                 let members = (draw(0.0, 1.0) * f64::from(u32::MAX)) as u32;
                 let member_net = if n < 32 {
@@ -279,21 +269,17 @@ mod tests {
                 };
                 let mut scalar = [0.0; 35];
                 let mut lanes = [0.0; 35];
-                let a = offer_values_scalar(&cols, first, n, member_net, &v, &mut scalar);
+                let a = offer_exps_scalar(&cols, first, n, member_net, &v, &mut scalar);
                 // SAFETY: the processor has AVX2 (checked above); the columns hold `first + n + 3`
                 // values and `lanes` 35.
-                let b = unsafe { offer_values_avx2(&cols, first, n, member_net, &v, &mut lanes) };
+                let b = unsafe { offer_exps_avx2(&cols, first, n, member_net, &v, &mut lanes) };
                 assert_eq!(a.0, b.0, "network, {n} offers from {first}");
                 assert_eq!(
                     a.1.to_bits(),
                     b.1.to_bits(),
-                    "network maximum, {n} from {first}"
+                    "network sum, {n} from {first}"
                 );
-                assert_eq!(
-                    a.2.to_bits(),
-                    b.2.to_bits(),
-                    "other maximum, {n} from {first}"
-                );
+                assert_eq!(a.2.to_bits(), b.2.to_bits(), "other sum, {n} from {first}");
                 for (x, y) in scalar[..n].iter().zip(&lanes[..n]) {
                     assert_eq!(x.to_bits(), y.to_bits(), "{n} offers from {first}");
                 }
