@@ -194,6 +194,8 @@ impl Replication<'_> {
         }
         a.earliest = earliest;
         a.valid = true;
+        // The round may have changed suppliers: delivery's per-line sums are out of date.
+        self.delivery.contracts_changed();
     }
 }
 

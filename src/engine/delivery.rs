@@ -6,7 +6,10 @@ use crate::scenario::schema::ProviderKind;
 
 use super::networks::MemberSlots;
 use super::observation::Ledger;
-use super::state::{Replication, Supplier};
+use super::state::Replication;
+use sums::{ContractSums, PairSums};
+
+mod sums;
 
 /// What one quarter's delivery produced.
 #[derive(Debug, Default)]
@@ -20,40 +23,19 @@ pub(super) struct Delivery {
     /// Per service: sum of squared in-house volumes (each CCG's team is its own supplier).
     pub(super) in_house_sq: Vec<f64>,
     /// The run's money before this quarter's delivery: the quarter's in-house and independent
-    /// spend are what the ledger gained since (kept out of the loop over CCGs, which is hot).
+    /// spend are what the ledger gained since.
     pub(super) ledger_before: Ledger,
-    /// Per provider and service (`p * S + s`), what the loop over CCGs reads and adds up.
-    lines: Vec<DeliveryLine>,
-    /// Per provider, its unmet volume: the running total carried over the quarters.
-    unmet_by_provider: Vec<f64>,
-    /// Per service, what the loop adds up: [`Delivery::mix`]'s five slots, then the squared
-    /// in-house volumes, padded to eight so a line's slot needs no bounds check.
-    per_service: Vec<[f64; 8]>,
-    /// Per service, the independent sector's price.
-    independent_price: Vec<f64>,
     /// Which member of each network delivers to each CCG, kept until a merger or departure.
     pub(super) slots: MemberSlots,
-    /// Per network member, the volume it delivered this quarter: network `p`'s members at
-    /// `member_start[p]..member_start[p + 1]`.
-    member_delivered: Vec<f64>,
-    member_start: Vec<usize>,
-}
-
-/// A line as the loop over CCGs sees it.
-#[derive(Debug, Clone, Copy)]
-struct DeliveryLine {
-    /// Where its volume goes in [`Delivery::mix`]: 1 local, 2 collaborative, 3 national; 0 when
-    /// its provider is closed, whose customers fall back in-house.
-    slot: u8,
-    /// Share of contracted volume served (capacity over contracted, at most 1).
-    frac: f64,
-    price: f64,
-    served: f64,
-    revenue: f64,
+    /// The contracts summed per line and per service, kept until they change (`sums.rs`).
+    pub(super) sums: ContractSums,
 }
 
 /// A line's slot for a collaborative.
-const COLLABORATIVE: u8 = 2;
+const COLLABORATIVE: usize = 2;
+
+/// A quarter's share of an annual volume (exact: a power of two).
+const QUARTER: f64 = 0.25;
 
 impl Delivery {
     /// Clears the quarter's figures, keeping the buffers.
@@ -67,8 +49,11 @@ impl Delivery {
         self.hhi.resize(services, 0.0);
         self.in_house_sq.clear();
         self.in_house_sq.resize(services, 0.0);
-        self.per_service.clear();
-        self.per_service.resize(services, [0.0; 8]);
+    }
+
+    /// Marks the kept per-line sums out of date: a contract's supplier may have changed.
+    pub(super) fn contracts_changed(&mut self) {
+        self.sums.contracts_changed();
     }
 }
 
@@ -76,36 +61,59 @@ impl Delivery {
 fn kind_slot(k: ProviderKind) -> usize {
     match k {
         ProviderKind::Local => 1,
-        ProviderKind::Collaborative => COLLABORATIVE as usize,
+        ProviderKind::Collaborative => COLLABORATIVE,
         ProviderKind::National => 3,
     }
 }
 
+/// The quarter's running sums that every line and service adds to.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    ledger: Ledger,
+    spend: f64,
+    unmet: f64,
+    contracted: f64,
+}
+
+impl Totals {
+    /// Pairs served by the CCGs' own teams: `q` is their quarter's sums.
+    fn in_house(&mut self, q: PairSums, mix: &mut [f64; 5], in_house_sq: &mut f64) {
+        self.ledger.ccg_spend += q.in_house_cost;
+        self.ledger.in_house_spend += q.in_house_cost;
+        self.spend += q.in_house_cost;
+        mix[0] += q.volume;
+        *in_house_sq += q.volume_sq;
+    }
+}
+
 impl Replication<'_> {
-    /// Step 2: providers serve up to capacity; the rest falls back in-house.
+    /// Step 2: providers serve up to capacity; the rest falls back in-house. Works per line from
+    /// the contracts' per-line sums (`sums.rs`): a line serves the same share `frac` of each of
+    /// its customers' volumes, so each pair's figures summed over the line are the line's sums
+    /// times its share, price or shortfall.
     pub fn deliver(&mut self) {
         let ns = self.ns();
         let m = self.m;
+        // Brings the per-line sums up to date and sets each line's contracted volume.
         self.tally_contracted();
-        self.refresh_member_slots();
         let mut d = std::mem::take(&mut self.delivery);
         d.reset(ns);
         d.ledger_before = self.ledger;
-        // Each line's share served and price, read once for the loop over CCGs; what the loop
-        // adds up stays in locals and flat arrays, added in the same order as one pass over
-        // (CCG, service) pairs, so every sum has the same bits as when it went to the state.
-        d.lines.clear();
-        d.unmet_by_provider.clear();
-        d.member_start.clear();
-        let mut members = 0;
+        let sums = &d.sums;
+        let mut t = Totals {
+            ledger: self.ledger,
+            ..Totals::default()
+        };
         let loss = m.rules.overload_quality_loss;
-        for (st, p) in self.providers.iter_mut().zip(&m.providers) {
-            let slot = if st.is_open() {
-                kind_slot(p.kind) as u8
-            } else {
-                0
-            };
-            for l in &mut st.lines {
+        let rows = self.providers.iter_mut().zip(&m.providers);
+        for (pi, (st, p)) in rows.enumerate() {
+            let open = st.is_open();
+            let slot = kind_slot(p.kind);
+            let members =
+                &sums.member_volume[sums.member_start[pi] * ns..sums.member_start[pi + 1] * ns];
+            st.delivered.fill(0.0);
+            let line_sums = &sums.lines[pi * ns..(pi + 1) * ns];
+            for (s, (l, x)) in st.lines.iter_mut().zip(line_sums).enumerate() {
                 l.served = 0.0;
                 l.revenue = 0.0;
                 let frac = if l.contracted > 0.0 {
@@ -114,113 +122,61 @@ impl Replication<'_> {
                     1.0
                 };
                 l.eff_quality = (l.quality * (1.0 - loss * (1.0 - frac))).max(0.0);
-                d.lines.push(DeliveryLine {
-                    slot,
-                    frac,
-                    price: l.price,
-                    served: 0.0,
-                    revenue: 0.0,
-                });
-            }
-            d.unmet_by_provider.push(st.unmet);
-            d.member_start.push(members);
-            members += st.delivered.len();
-        }
-        d.member_start.push(members);
-        d.member_delivered.clear();
-        d.member_delivered.resize(members, 0.0);
-        d.independent_price.clear();
-        d.independent_price
-            .extend(m.services.iter().map(|s| s.independent_price));
-        let mut ledger = self.ledger;
-        let (mut spend, mut unmet_all, mut contracted) =
-            (d.ccg_spend, d.unmet, d.provider_contracted);
-        let pairs = m.ccgs.len() * ns;
-        let volume = &self.volume[..pairs];
-        let contracts = &self.contracts[..pairs];
-        let in_house = &self.in_house_prices[..pairs];
-        let hosts = &self.hosts[..m.ccgs.len()];
-        let per_service = &mut d.per_service[..ns];
-        let independent_price = &d.independent_price[..ns];
-        let lines = &mut d.lines[..];
-        let unmet_by_provider = &mut d.unmet_by_provider[..];
-        let (slots, member_start) = (&d.slots, &d.member_start[..]);
-        let member_delivered = &mut d.member_delivered[..];
-        // One CCG's row of pairs at a time, each service's figures zipped with the row, so the
-        // loop needs no division and few bounds checks; pairs are taken in the same order.
-        let rows = contracts
-            .chunks_exact(ns.max(1))
-            .zip(volume.chunks_exact(ns.max(1)))
-            .zip(in_house.chunks_exact(ns.max(1)))
-            .zip(hosts);
-        for (((row, vols), in_house), &host) in rows {
-            let per_service = per_service.iter_mut().zip(independent_price);
-            let pairs = row.iter().zip(vols).zip(in_house).zip(per_service);
-            for (s, (((k, &vol), &in_house), (acc, &independent_price))) in pairs.enumerate() {
-                let v = vol / 4.0;
-                match k.supplier {
-                    Supplier::Provider(p) if lines[p * ns + s].slot != 0 => {
-                        let line = &mut lines[p * ns + s];
-                        let served = v * line.frac;
-                        let unmet = v - served;
-                        let pay = line.price * served;
-                        let fallback = in_house * unmet;
-                        line.served += served;
-                        line.revenue += pay;
-                        let slot = line.slot;
-                        // A provider's unmet volume is one sum over all its lines, in pair order.
-                        unmet_by_provider[p] += unmet;
-                        if slot == COLLABORATIVE {
-                            // What each member delivered, in pair order as the network's sums.
-                            if let Some(j) = slots.slot(p, host) {
-                                member_delivered[member_start[p] + j] += served;
-                            }
-                        }
-                        ledger.ccg_spend += pay + fallback;
-                        ledger.provider_revenue += pay;
-                        ledger.in_house_spend += fallback;
-                        spend += pay + fallback;
-                        unmet_all += unmet;
-                        contracted += v;
-                        acc[(slot & 7) as usize] += served;
-                        acc[0] += unmet;
-                        acc[5] += unmet * unmet;
-                    }
-                    Supplier::Independent => {
-                        let pay = independent_price * v;
-                        ledger.ccg_spend += pay;
-                        ledger.independent_spend += pay;
-                        spend += pay;
-                        acc[4] += v;
-                    }
-                    // In-house, or a supplier that has just gone: the CCG's own team does the work.
-                    _ => {
-                        let pay = in_house * v;
-                        ledger.ccg_spend += pay;
-                        ledger.in_house_spend += pay;
-                        spend += pay;
-                        acc[0] += v;
-                        acc[5] += v * v;
+                let q = PairSums {
+                    volume: x.volume * QUARTER,
+                    in_house_cost: x.in_house_cost * QUARTER,
+                    volume_sq: x.volume_sq * (QUARTER * QUARTER),
+                };
+                if !open {
+                    // A closed provider's customers fall back in-house until they choose again.
+                    t.in_house(q, &mut d.mix[s], &mut d.in_house_sq[s]);
+                    continue;
+                }
+                // Each customer is served `frac` of its volume and its own team does the rest.
+                let short = 1.0 - frac;
+                let served = q.volume * frac;
+                let unmet = q.volume * short;
+                let pay = l.price * served;
+                let fallback = q.in_house_cost * short;
+                l.served = served;
+                l.revenue = pay;
+                st.unmet += unmet;
+                if slot == COLLABORATIVE {
+                    // What each member delivered: its share of the line's customers.
+                    let per_member = members.chunks_exact(ns);
+                    for (delivered, volumes) in st.delivered.iter_mut().zip(per_member) {
+                        *delivered += volumes[s] * QUARTER * frac;
                     }
                 }
+                t.ledger.ccg_spend += pay + fallback;
+                t.ledger.provider_revenue += pay;
+                t.ledger.in_house_spend += fallback;
+                t.spend += pay + fallback;
+                t.unmet += unmet;
+                t.contracted += q.volume;
+                let mix = &mut d.mix[s];
+                mix[slot] += served;
+                mix[0] += unmet;
+                d.in_house_sq[s] += q.volume_sq * short * short;
             }
         }
-        self.ledger = ledger;
-        (d.ccg_spend, d.unmet, d.provider_contracted) = (spend, unmet_all, contracted);
-        for (s, acc) in d.per_service.iter().enumerate() {
-            d.mix[s].copy_from_slice(&acc[..5]);
-            d.in_house_sq[s] = acc[5];
+        for s in 0..ns {
+            let x = sums.in_house[s];
+            let q = PairSums {
+                volume: x.volume * QUARTER,
+                in_house_cost: x.in_house_cost * QUARTER,
+                volume_sq: x.volume_sq * (QUARTER * QUARTER),
+            };
+            t.in_house(q, &mut d.mix[s], &mut d.in_house_sq[s]);
+            let v = sums.independent[s] * QUARTER;
+            let pay = m.services[s].independent_price * v;
+            t.ledger.ccg_spend += pay;
+            t.ledger.independent_spend += pay;
+            t.spend += pay;
+            d.mix[s][4] += v;
         }
-        for (pi, st) in self.providers.iter_mut().enumerate() {
-            let lines = &d.lines[pi * ns..(pi + 1) * ns];
-            for (l, x) in st.lines.iter_mut().zip(lines) {
-                l.served = x.served;
-                l.revenue = x.revenue;
-            }
-            st.unmet = d.unmet_by_provider[pi];
-            let delivered = &d.member_delivered[d.member_start[pi]..d.member_start[pi + 1]];
-            st.delivered.copy_from_slice(delivered);
-        }
+        self.ledger = t.ledger;
+        (d.ccg_spend, d.unmet, d.provider_contracted) = (t.spend, t.unmet, t.contracted);
         for s in 0..ns {
             let total: f64 = d.mix[s].iter().sum();
             if total > 0.0 {

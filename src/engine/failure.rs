@@ -73,8 +73,10 @@ impl Replication<'_> {
     /// voluntary merger, where the pair's active lines carry `1 - synergy` of their summed fixed
     /// costs.
     pub(super) fn merge(&mut self, f: usize, a: usize, t: u32, synergy: Option<f64>) {
-        // Hosts move: the deliverer slots kept for delivery are out of date.
+        // Hosts and customers move: the deliverer slots and the per-line sums kept for delivery
+        // are out of date.
         self.delivery.slots.invalidate();
+        self.delivery.contracts_changed();
         let ns = self.ns();
         let m = self.m;
         let region_ccgs = m.providers[f]

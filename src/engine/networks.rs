@@ -31,12 +31,20 @@ pub(super) struct MemberSlots {
     /// The tables hold the members, leads and hosts of now: filled since the last merger or
     /// departure from a network (the only steps that change them).
     valid: bool,
+    /// How many times the tables were filled: what was read from them is out of date when it
+    /// moved (the per-line sums of `delivery/sums.rs`).
+    generation: u64,
 }
 
 impl MemberSlots {
     /// Whether the tables hold the members, leads and hosts of now.
     pub(super) fn is_valid(&self) -> bool {
         self.valid
+    }
+
+    /// How many times the tables were filled.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Marks the tables out of date: a merger moved hosts, or a member left a network.
@@ -59,22 +67,6 @@ impl MemberSlots {
     pub(super) fn slot_in(&self, net: usize, host: &[(u32, u32)]) -> Option<usize> {
         if let Some(&(_, j)) = host.iter().find(|e| e.0 as usize == net) {
             return Some(j as usize);
-        }
-        match self.lead[net] {
-            NO_SLOT => None,
-            j => Some(j as usize),
-        }
-    }
-
-    /// The slot of the member of network `net` that delivers to a CCG hosted by `host`. (Written
-    /// out rather than through [`Self::slot_in`]: delivery's loop compiles tighter this way.)
-    #[inline]
-    pub(super) fn slot(&self, net: usize, host: Option<usize>) -> Option<usize> {
-        if let Some(h) = host {
-            let (a, b) = (self.start[h] as usize, self.start[h + 1] as usize);
-            if let Some(&(_, j)) = self.entries[a..b].iter().find(|e| e.0 as usize == net) {
-                return Some(j as usize);
-            }
         }
         match self.lead[net] {
             NO_SLOT => None,
@@ -150,6 +142,7 @@ impl Replication<'_> {
     /// Fills `out` with every network's deliverer slots as of now (see [`MemberSlots`]).
     pub(super) fn fill_member_slots(&self, out: &mut MemberSlots) {
         out.valid = true;
+        out.generation = out.generation.wrapping_add(1);
         let np = self.providers.len();
         out.lead.clear();
         out.start.clear();
@@ -312,7 +305,11 @@ mod tests {
                         let want = w
                             .deliverer(net, c)
                             .and_then(|mi| members.iter().position(|&x| x == mi));
-                        assert_eq!(slots.slot(net, w.hosts[c]), want, "rep {rep} {net} {c}");
+                        assert_eq!(
+                            slots.slot_in(net, slots.of_host(w.hosts[c])),
+                            want,
+                            "rep {rep} {net} {c}"
+                        );
                         checked += usize::from(want.is_some());
                     }
                 }

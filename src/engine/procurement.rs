@@ -225,35 +225,19 @@ impl Replication<'_> {
         }
     }
 
-    /// Sums each line's contracted annual volume from the contracts: one pass over the pairs into
-    /// a flat per-line buffer (reused), added in pair order as before. Contracts with a closed
-    /// provider are added too and their lines' sums dropped afterwards (a closed provider's lines
-    /// count nothing), which leaves the open providers' sums, and the loop, free of the check.
+    /// Sets each line's contracted annual volume: its customers' volumes, summed in pair order
+    /// when the contracts last changed and kept since (`delivery/sums.rs`); a closed provider's
+    /// lines count nothing.
     pub(super) fn tally_contracted(&mut self) {
-        let ns = self.ns();
-        let mut sums = std::mem::take(&mut self.tally);
-        sums.clear();
-        sums.resize(self.providers.len() * ns, 0.0);
-        let contracts = &self.contracts[..self.m.ccgs.len() * ns];
-        let volume = &self.volume[..contracts.len()];
-        // One CCG's row at a time: the same pair order, no counter to keep.
-        let rows = contracts
-            .chunks_exact(ns.max(1))
-            .zip(volume.chunks_exact(ns.max(1)));
-        for (row, vols) in rows {
-            for (s, (k, &v)) in row.iter().zip(vols).enumerate() {
-                if let Supplier::Provider(p) = k.supplier {
-                    sums[p * ns + s] += v;
-                }
-            }
-        }
-        for (st, line_sums) in self.providers.iter_mut().zip(sums.chunks(ns.max(1))) {
+        self.refresh_contract_sums();
+        let ns = self.ns().max(1);
+        let sums = self.delivery.sums.lines.chunks_exact(ns);
+        for (st, line_sums) in self.providers.iter_mut().zip(sums) {
             let open = st.is_open();
-            for (l, &x) in st.lines.iter_mut().zip(line_sums) {
-                l.contracted = if open { x } else { 0.0 };
+            for (l, x) in st.lines.iter_mut().zip(line_sums) {
+                l.contracted = if open { x.volume } else { 0.0 };
             }
         }
-        self.tally = sums;
     }
 }
 

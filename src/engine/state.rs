@@ -145,8 +145,6 @@ pub struct Replication<'m> {
     pub(super) menu: Menu,
     /// Which CCGs have something to do in the next round of choices.
     pub(super) agenda: Agenda,
-    /// Contracted volume per line (`p * S + s`) as the tally adds it up (buffer reused).
-    pub(super) tally: Vec<f64>,
     pub(super) contracts: Vec<Contract>,
     pub(super) hosts: Vec<Option<usize>>,
     /// Population of each local CSU's current patch (kept up to date on mergers).
@@ -181,7 +179,6 @@ pub struct Workspace {
     normals: Vec<f64>,
     menu: Menu,
     agenda: Agenda,
-    tally: Vec<f64>,
     contracts: Vec<Contract>,
     hosts: Vec<Option<usize>>,
     patch_pop: Vec<f64>,
@@ -198,6 +195,7 @@ pub struct Workspace {
 /// the deliverer slots it keeps between quarters are another replication's, to be filled anew.
 fn restart(d: &mut Delivery) {
     d.slots.invalidate();
+    d.contracts_changed();
     d.ccg_spend = 0.0;
     d.unmet = 0.0;
     d.provider_contracted = 0.0;
@@ -301,7 +299,6 @@ impl<'m> Replication<'m> {
             normals: mut z,
             menu,
             mut agenda,
-            mut tally,
             mut contracts,
             mut hosts,
             mut patch_pop,
@@ -402,7 +399,6 @@ impl<'m> Replication<'m> {
         scratch.reset(ns);
         agenda.reset();
         restart(&mut delivery);
-        tally.clear();
         ratings.clear();
         let mut observer = Observer::new(m.periods);
         observer.ratings = ratings;
@@ -417,7 +413,6 @@ impl<'m> Replication<'m> {
             normals: z,
             menu,
             agenda,
-            tally,
             contracts,
             hosts,
             patch_pop,
@@ -443,7 +438,6 @@ impl<'m> Replication<'m> {
             normals: self.normals,
             menu: self.menu,
             agenda: self.agenda,
-            tally: self.tally,
             contracts: self.contracts,
             hosts: self.hosts,
             patch_pop: self.patch_pop,
