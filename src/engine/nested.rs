@@ -25,7 +25,7 @@ use super::kernel;
 #[cfg(target_arch = "x86_64")]
 use super::lanes::nest_weights_avx2;
 use super::lanes::{Valuation, ln_pair, offer_exps};
-use super::menu::{COLUMN_PAD, MenuOffer};
+use super::menu::COLUMN_PAD;
 use super::state::{Replication, Supplier};
 
 /// Choices a batch holds: a CCG's choices of one round (one per service; England has 5) go
@@ -40,7 +40,9 @@ const WEIGHTS: usize = MENU_OPTIONS + COLUMN_PAD;
 /// nest's factor's argument above `-2 SAFE`, far inside the doubles' range (`e^±708`).
 const SAFE: f64 = 350.0;
 
-/// A batch of one CCG's nested-logit choices: the choices gathered, then their picks.
+/// A batch of one CCG's nested-logit choices: the choices gathered, then their phases up to the
+/// picks. Its buffers are reused from batch to batch (one per thread of a round), so nothing is
+/// cleared or allocated per batch.
 pub(super) struct NestedBatch {
     /// Choices gathered.
     pub(super) len: usize,
@@ -54,6 +56,20 @@ pub(super) struct NestedBatch {
     pub(super) picks: [Supplier; BATCH],
     /// Whether the offers go in AVX2 lanes (the processor has them).
     pub(super) lanes: bool,
+    /// Each choice's first offer in the menu and its number of offers; 0 options when the
+    /// choice takes the general path.
+    first: [usize; BATCH],
+    options: [usize; BATCH],
+    /// Each choice's in-house and independent utilities, and its offer nests' sums.
+    singles: [[f64; 2]; BATCH],
+    sums: [[f64; 2]; BATCH],
+    /// Each choice's offers in its host's network (bit `i` for its offer `i`).
+    net: [u32; BATCH],
+    /// Per choice, per nest: the factor's argument, then the factor.
+    factor: [[f64; NESTS]; BATCH],
+    /// Each choice's weights in the general path's option order, and their total.
+    weights: [[f64; WEIGHTS]; BATCH],
+    total: [f64; BATCH],
 }
 
 /// Whether the processor has AVX2 (the offers' lanes).
@@ -91,6 +107,14 @@ impl NestedBatch {
             end: [0; BATCH],
             picks: [Supplier::None; BATCH],
             lanes: avx2(),
+            first: [0; BATCH],
+            options: [0; BATCH],
+            singles: [[0.0; 2]; BATCH],
+            sums: [[0.0; 2]; BATCH],
+            net: [0; BATCH],
+            factor: [[0.0; NESTS]; BATCH],
+            weights: [[0.0; WEIGHTS]; BATCH],
+            total: [0.0; BATCH],
         }
     }
 
@@ -150,16 +174,16 @@ impl Replication<'_> {
         lambdas: [f64; NESTS],
         options: &mut Vec<(Supplier, f64)>,
     ) {
-        let k = self.chooser(c, lambdas);
-        let mut w = [0.0; WEIGHTS];
+        self.weigh_batch::<LANES>(&self.chooser(c, lambdas), b);
         for d in 0..b.len.min(BATCH) {
-            let (s, current) = b.choices[d];
-            b.picks[d] = match self.nested_weights::<LANES>(&k, s, current, &mut w) {
-                Some((n, total, live)) => menu_pick(&w[..n], total, b.u[d], live),
-                None => {
-                    self.general_options(c, s, current, options);
-                    pick_nested(options, |o| self.nest(o, c), lambdas, b.u[d])
-                }
+            let n = b.options[d];
+            b.picks[d] = if n > 0 {
+                let live = &self.menu.offers[b.first[d]..b.first[d] + n - 2];
+                menu_pick(&b.weights[d][..n], b.total[d], b.u[d], live)
+            } else {
+                let (s, current) = b.choices[d];
+                self.general_options(c, s, current, options);
+                pick_nested(options, |o| self.nest(o, c), lambdas, b.u[d])
             };
         }
     }
@@ -199,46 +223,107 @@ impl Replication<'_> {
         }
     }
 
-    /// A choice's unnormalised nested-logit probabilities in the general path's option order
-    /// (in-house, independent, then the menu's offers), written to `out`: the weights
-    /// `choice::pick_nested` leaves in its options, to within rounding. Returns the number of
-    /// options, their total and the offers; none when the choice takes the general path (more
-    /// options than the stack holds, or values outside [`SAFE`]).
+    /// Every choice's unnormalised nested-logit probabilities in the general path's option
+    /// order (in-house, independent, then the menu's offers) into `b.weights`, their number into
+    /// `b.options` and their total into `b.total`: the weights `choice::pick_nested` leaves in
+    /// its options, to within rounding. A choice gets 0 options when it takes the general path
+    /// (more options than the stack holds, or values outside [`SAFE`]).
+    ///
+    /// The batch goes phase by phase (offers, logarithms, factors, weights), each over all its
+    /// choices: a choice's phases are a long chain of dependent arithmetic (utility, `exp`, `ln`,
+    /// `exp`), and chains of different choices overlap only when they lie close together in the
+    /// instruction stream, with no branch between them that the processor cannot foresee (as a
+    /// pick's search ends at one). So the picks come after every choice's weights.
     #[inline(always)]
-    fn nested_weights<'m, const LANES: bool>(
-        &'m self,
-        k: &Chooser,
-        s: usize,
-        current: Supplier,
-        out: &mut [f64; WEIGHTS],
-    ) -> Option<(usize, f64, &'m [MenuOffer])> {
+    fn weigh_batch<const LANES: bool>(&self, k: &Chooser, b: &mut NestedBatch) {
+        let len = b.len.min(BATCH);
+        for d in 0..len {
+            self.weigh_offers::<LANES>(k, b, d);
+        }
+        for d in 0..len {
+            if b.options[d] > 0 {
+                self.nest_arguments(k, b, d);
+            }
+        }
+        for f in &mut b.factor[..len] {
+            kernel::exp4_with::<LANES>(f);
+        }
+        for d in 0..len {
+            let n = b.options[d];
+            if n == 0 {
+                continue;
+            }
+            let net = b.net[d];
+            let (has_network, has_other) = (net != 0, net != (1u32 << (n - 2)) - 1);
+            let f = &b.factor[d];
+            let f_network = if has_network {
+                f[NEST_HOST_NETWORK]
+            } else {
+                0.0
+            };
+            let f_other = if has_other { f[NEST_OTHER_NHS] } else { 0.0 };
+            let [sum_network, sum_other] = b.sums[d];
+            let (x, pad) = b.weights[d].split_at_mut(2);
+            x[0] = f[NEST_IN_HOUSE];
+            x[1] = f[NEST_INDEPENDENT];
+            b.total[d] = (x[0] + x[1]) + f_network * sum_network + f_other * sum_other;
+            #[cfg(target_arch = "x86_64")]
+            if LANES {
+                // SAFETY: `LANES` is set only where the processor has AVX2; `pad` holds whole
+                // lanes past the choice's last offer (`COLUMN_PAD` more values).
+                unsafe { nest_weights_avx2(pad, n - 2, net, f_network, f_other) };
+            }
+            if !LANES || cfg!(not(target_arch = "x86_64")) {
+                for (i, o) in pad[..n - 2].iter_mut().enumerate() {
+                    *o *= if net >> i & 1 == 1 {
+                        f_network
+                    } else {
+                        f_other
+                    };
+                }
+            }
+        }
+    }
+
+    /// Choice `d`'s first phase: its offers, the singletons' utilities, each offer's
+    /// `exp(U / lambda)` into its weights and the offer nests' sums; 0 options when it has more
+    /// than the stack holds.
+    #[inline(always)]
+    fn weigh_offers<const LANES: bool>(&self, k: &Chooser, b: &mut NestedBatch, d: usize) {
+        let (s, current) = b.choices[d];
         let menu = &self.menu;
         let ns = self.ns();
         let r = k.region * ns + s;
         let (first, last) = (menu.start[r] as usize, menu.start[r + 1] as usize);
-        let live = &menu.offers[first..last];
-        let n = live.len();
+        let n = last - first;
+        b.first[d] = first;
         if n + 2 > MENU_OPTIONS {
-            return None;
+            b.options[d] = 0;
+            b.factor[d] = [0.0; NESTS];
+            return;
         }
+        b.options[d] = n + 2;
         let sv = &menu.services[s];
-        let in_house = utility(
-            k.w,
-            self.in_house_ratio[k.c * ns + s],
-            sv.in_house_quality,
-            sv.in_house_close,
-            current == Supplier::InHouse,
-        );
-        let independent = utility(
-            k.w,
-            sv.independent_ratio,
-            sv.independent_quality,
-            sv.independent_close,
-            current == Supplier::Independent,
-        );
+        b.singles[d] = [
+            utility(
+                k.w,
+                self.in_house_ratio[k.c * ns + s],
+                sv.in_house_quality,
+                sv.in_house_close,
+                current == Supplier::InHouse,
+            ),
+            utility(
+                k.w,
+                sv.independent_ratio,
+                sv.independent_quality,
+                sv.independent_close,
+                current == Supplier::Independent,
+            ),
+        ];
         // Collaboratives are in the host's network when the host is one of their members.
         let mut member_net = 0;
         if let Some(h) = k.host {
+            let live = &menu.offers[first..last];
             let mut bits = menu.member_offers[r];
             while bits != 0 {
                 let i = bits.trailing_zeros() as usize;
@@ -261,9 +346,22 @@ impl Replication<'_> {
             inv_network: k.inv_network,
             inv_other: k.inv_other,
         };
-        let (x, pad) = out.split_at_mut(2);
+        let pad = &mut b.weights[d][2..];
         let (net, sum_network, sum_other) =
             offer_exps::<LANES>(&menu.columns, first, n, member_net, &v, pad);
+        b.net[d] = net;
+        b.sums[d] = [sum_network, sum_other];
+    }
+
+    /// Choice `d`'s second phase: its offer nests' `ln S`, and its nests' factors' arguments
+    /// `lambda I - top` less `ln S` for the offer nests; 0 options when a value lies outside
+    /// [`SAFE`].
+    #[inline(always)]
+    fn nest_arguments(&self, k: &Chooser, b: &mut NestedBatch, d: usize) {
+        let n = b.options[d] - 2;
+        let net = b.net[d];
+        let [sum_network, sum_other] = b.sums[d];
+        let [in_house, independent] = b.singles[d];
         // An empty nest has no factor; ln 1 = 0 stands in for its sum's.
         let (has_network, has_other) = (net != 0, net != (1u32 << n) - 1);
         let (ln_network, ln_other) = ln_pair(
@@ -273,7 +371,9 @@ impl Replication<'_> {
         // NaN fails every comparison, so it takes the general path too.
         let safe = |y: f64| y.abs() <= SAFE;
         if !(safe(in_house) && safe(independent) && safe(ln_network) && safe(ln_other)) {
-            return None;
+            b.options[d] = 0;
+            b.factor[d] = [0.0; NESTS];
+            return;
         }
         let mut top = in_house.max(independent);
         if has_network {
@@ -282,37 +382,11 @@ impl Replication<'_> {
         if has_other {
             top = top.max(k.lambda_other * ln_other);
         }
-        let mut f = [0.0; NESTS];
+        let f = &mut b.factor[d];
         f[NEST_IN_HOUSE] = in_house - top;
         f[NEST_HOST_NETWORK] = k.less_one_network * ln_network - top;
         f[NEST_OTHER_NHS] = k.less_one_other * ln_other - top;
         f[NEST_INDEPENDENT] = independent - top;
-        kernel::exp4_with::<LANES>(&mut f);
-        let f_network = if has_network {
-            f[NEST_HOST_NETWORK]
-        } else {
-            0.0
-        };
-        let f_other = if has_other { f[NEST_OTHER_NHS] } else { 0.0 };
-        x[0] = f[NEST_IN_HOUSE];
-        x[1] = f[NEST_INDEPENDENT];
-        let total = (x[0] + x[1]) + f_network * sum_network + f_other * sum_other;
-        #[cfg(target_arch = "x86_64")]
-        if LANES {
-            // SAFETY: `LANES` is set only where the processor has AVX2; `pad` holds whole lanes
-            // past the choice's last offer (`COLUMN_PAD` more values).
-            unsafe { nest_weights_avx2(pad, n, net, f_network, f_other) };
-        }
-        if !LANES || cfg!(not(target_arch = "x86_64")) {
-            for (i, o) in pad[..n].iter_mut().enumerate() {
-                *o *= if net >> i & 1 == 1 {
-                    f_network
-                } else {
-                    f_other
-                };
-            }
-        }
-        Some((n + 2, total, live))
     }
 }
 
@@ -374,19 +448,22 @@ mod tests {
                         }
                     }
                     let k = w.chooser(c, nests);
+                    let mut one = NestedBatch::new();
                     for &(s, current) in &choices {
-                        let mut x = [0.0; WEIGHTS];
-                        let fast = if lanes {
-                            w.nested_weights::<true>(&k, s, current, &mut x)
+                        one.len = 0;
+                        one.push(s, current, 0.5, 0);
+                        if lanes {
+                            w.weigh_batch::<true>(&k, &mut one);
                         } else {
-                            w.nested_weights::<false>(&k, s, current, &mut x)
-                        };
+                            w.weigh_batch::<false>(&k, &mut one);
+                        }
+                        let (n, total, x) = (one.options[0], one.total[0], one.weights[0]);
                         w.general_options(c, s, current, &mut options);
                         pick_nested(&mut options, |o| w.nest(o, c), nests, 0.5);
-                        let Some((n, total, _)) = fast else {
+                        if n == 0 {
                             general += 1;
                             continue;
-                        };
+                        }
                         assert_eq!(n, options.len());
                         let sum: f64 = options.iter().map(|o| o.1).sum();
                         assert!(apart(total, sum) < 1e-12, "total {total} against {sum}");
