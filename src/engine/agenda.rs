@@ -180,7 +180,7 @@ impl Replication<'_> {
     /// visited is next due at its earliest contract end.
     // Out of line, as `open_round`.
     #[inline(never)]
-    pub(super) fn close_round(&mut self, t: u32, whole: bool) {
+    pub(super) fn close_round(&mut self, t: u32, whole: bool, switched: bool) {
         let ns = self.ns().max(1);
         let a = &mut self.agenda;
         a.due.resize(self.m.ccgs.len(), 0);
@@ -194,8 +194,11 @@ impl Replication<'_> {
         }
         a.earliest = earliest;
         a.valid = true;
-        // The round may have changed suppliers: delivery's per-line sums are out of date.
-        self.delivery.contracts_changed();
+        // Delivery's per-line sums read only the suppliers (volumes and in-house prices are set
+        // with the market): a round that kept every supplier leaves them as they were.
+        if switched {
+            self.delivery.contracts_changed();
+        }
     }
 }
 

@@ -32,6 +32,27 @@ struct RoundSpec {
 /// A round's buffers, one per thread: the choices' scratch and the batch of nested choices.
 type Buffers = (Scratch, NestedBatch);
 
+/// What a round's choices came to: how many were made, and how many of them changed the
+/// contract's supplier (only those put delivery's kept sums out of date).
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    choices: u64,
+    switches: u64,
+}
+
+impl Tally {
+    fn take_in(&mut self, other: Tally) {
+        *self = self.plus(other);
+    }
+
+    fn plus(self, other: Tally) -> Tally {
+        Tally {
+            choices: self.choices + other.choices,
+            switches: self.switches + other.switches,
+        }
+    }
+}
+
 /// Markets with at least this many CCGs make their choices in parallel.
 const PARALLEL_CCGS: usize = 4096;
 /// CCGs per parallel task.
@@ -56,6 +77,7 @@ impl Replication<'_> {
         self.refresh_menu();
         let mut contracts = std::mem::take(&mut self.contracts);
         let mut bufs = (std::mem::take(&mut self.scratch), NestedBatch::new());
+        let changed;
         {
             let this = &*self;
             let spec = RoundSpec {
@@ -67,7 +89,7 @@ impl Replication<'_> {
                 Round::Intend(Some(ci)) => (Purpose::Intention, ci as u32),
                 Round::Intend(None) | Round::Procure => (Purpose::Choice, 0),
             };
-            let work = |k: usize, chunk: &mut [Contract], bufs: &mut Buffers| -> u64 {
+            let work = |k: usize, chunk: &mut [Contract], bufs: &mut Buffers| -> Tally {
                 // The CCGs visited, eight at a time: their uniforms are drawn together (one
                 // ChaCha8 block each, in AVX2 lanes), the same numbers as drawing them one by one.
                 // A CCG draws one uniform per service, in service order, from its stream for the
@@ -76,7 +98,7 @@ impl Replication<'_> {
                 const E: usize = rng::ENTITIES;
                 let mut uniforms = std::mem::take(&mut bufs.0.uniforms);
                 uniforms.resize(E * ns, 0.0);
-                let mut made = 0;
+                let mut made = Tally::default();
                 for (g, group) in chunk.chunks_mut(ns * E).enumerate() {
                     let first = k * CCG_CHUNK + g * E;
                     let (mut visit, mut keys, mut n) = ([0usize; E], [0u64; E], 0);
@@ -104,14 +126,14 @@ impl Replication<'_> {
                     for (j, &i) in visit[..n].iter().enumerate() {
                         let row = &mut group[i * ns..(i + 1) * ns];
                         let u = &uniforms[j * ns..(j + 1) * ns];
-                        made += this.ccg_choices(first + i, spec, row, u, bufs);
+                        made.take_in(this.ccg_choices(first + i, spec, row, u, bufs));
                     }
                 }
                 bufs.0.uniforms = uniforms;
                 made
             };
             // Counts are integers, so their sum is the same in any order.
-            let made: u64 = if this.m.ccgs.len() >= PARALLEL_CCGS {
+            let made = if this.m.ccgs.len() >= PARALLEL_CCGS {
                 contracts
                     .par_chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
@@ -119,23 +141,24 @@ impl Replication<'_> {
                         || (Scratch::new(ns), NestedBatch::new()),
                         |bufs, (k, chunk)| work(k, chunk, bufs),
                     )
-                    .sum()
+                    .reduce(Tally::default, Tally::plus)
             } else {
                 contracts
                     .chunks_mut(ns * CCG_CHUNK)
                     .enumerate()
                     .map(|(k, chunk)| work(k, chunk, &mut bufs))
-                    .sum()
+                    .fold(Tally::default(), Tally::plus)
             };
-            self.decisions += made;
+            self.decisions += made.choices;
+            changed = made.switches > 0;
         }
         self.contracts = contracts;
         self.scratch = bufs.0;
-        self.close_round(t, whole);
+        self.close_round(t, whole, changed);
     }
 
     /// One CCG's choices in a round; `row` holds its contract for each service. Returns how many
-    /// choices it made. Nested choices are gathered and made in batches (`nested.rs`): each
+    /// choices it made and how many of them changed supplier. Nested choices are gathered and made in batches (`nested.rs`): each
     /// reads only its own service's contract and draw, so the order they are made in does not
     /// matter.
     fn ccg_choices(
@@ -145,9 +168,9 @@ impl Replication<'_> {
         row: &mut [Contract],
         uniforms: &[f64],
         (sc, b): &mut Buffers,
-    ) -> u64 {
+    ) -> Tally {
         let m = self.m;
-        let mut made = 0;
+        let mut made = Tally::default();
         b.len = 0;
         for s in 0..row.len() {
             let k = row[s];
@@ -172,10 +195,11 @@ impl Replication<'_> {
                     (current, t + m.rules.contract_length)
                 }
             };
-            made += 1;
+            made.choices += 1;
             // Intentions are not contracts: every CCG chooses again in quarter 1, loyal to its intention.
             let Some(lambdas) = nests else {
                 let pick = self.choose(c, s, current, uniforms[s], &mut sc.options, None);
+                made.switches += u64::from(pick != row[s].supplier);
                 row[s] = Contract {
                     supplier: pick,
                     end,
@@ -185,18 +209,19 @@ impl Replication<'_> {
             };
             b.push(s, current, uniforms[s], end);
             if b.len == BATCH {
-                self.choose_batch(c, b, row, sc, lambdas);
+                made.switches += self.choose_batch(c, b, row, sc, lambdas);
             }
         }
         if b.len > 0 {
             if let Some(lambdas) = nests {
-                self.choose_batch(c, b, row, sc, lambdas);
+                made.switches += self.choose_batch(c, b, row, sc, lambdas);
             }
         }
         made
     }
 
     /// Makes a CCG's nested choices gathered in `b`, writes their contracts and empties `b`.
+    /// Returns how many changed supplier.
     fn choose_batch(
         &self,
         c: usize,
@@ -204,9 +229,11 @@ impl Replication<'_> {
         row: &mut [Contract],
         sc: &mut Scratch,
         lambdas: [f64; NESTS],
-    ) {
+    ) -> u64 {
         self.choose_nested_batch(c, b, lambdas, &mut sc.options);
+        let mut switches = 0;
         for d in 0..b.len {
+            switches += u64::from(b.picks[d] != row[b.choices[d].0].supplier);
             row[b.choices[d].0] = Contract {
                 supplier: b.picks[d],
                 end: b.end[d],
@@ -214,6 +241,7 @@ impl Replication<'_> {
             };
         }
         b.len = 0;
+        switches
     }
 
     fn available(&self, sup: Supplier, s: usize) -> bool {
