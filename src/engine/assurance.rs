@@ -91,8 +91,12 @@ pub(super) struct AssuranceScratch {
     customers: Vec<f64>,
     target_pop: Vec<f64>,
     nationals: Vec<usize>,
-    /// Providers credited with one CCG's custom, in the order first credited.
-    credited: Vec<usize>,
+    /// Per provider: the last CCG (from 1) that credited it with custom.
+    credited_by: Vec<usize>,
+    /// Per provider: the last CCG (from 1) whose host is one of its members.
+    host_in: Vec<usize>,
+    /// Per provider: its kind, read once per pass.
+    kinds: Vec<ProviderKind>,
     stops: Vec<usize>,
     rated_c: Vec<bool>,
     /// Local CSUs in the order voluntary mergers consider them.
@@ -127,8 +131,9 @@ impl Replication<'_> {
     pub(super) fn assure_checkpoint(&mut self, t: u32, ci: usize, cp: &Checkpoint) {
         let m = self.m;
         let mut a = std::mem::take(&mut self.assurance);
-        self.customer_shares(&mut a);
+        // The customer shares read the member slots.
         self.refresh_member_slots();
+        self.customer_shares(&mut a);
         self.fill_projected_shares(&mut a.shares);
         a.stops.clear();
         a.rated_c.clear();
@@ -191,7 +196,8 @@ impl Replication<'_> {
 
     /// Fills `a.customers`: per provider, the population share of its targets (current patch,
     /// members' current patches, or every CCG) buying at least one service from it; a member
-    /// counts the CCGs of its patch buying from a network it belongs to. One pass over the CCGs.
+    /// counts the CCGs of its patch buying from a network it belongs to. One pass over the CCGs;
+    /// the member slots must be up to date.
     fn customer_shares(&self, a: &mut AssuranceScratch) {
         let m = self.m;
         let ns = self.ns();
@@ -217,47 +223,63 @@ impl Replication<'_> {
                 target_pop[p] = everyone;
             }
         }
-        let credited = &mut a.credited;
-        for c in 0..m.ccgs.len() {
-            let pop = m.ccgs[c].population;
-            let host = self.hosts[c];
+        // Per provider, stamped with the CCG (counted from 1) now being read: `credited_by`, it
+        // was credited with the CCG's custom (each once per CCG, added to in CCG order: the same
+        // bits as crediting after the CCG's services); `host_in`, it is a network with the CCG's
+        // host among its members (read from the member slots, which list exactly those).
+        let (credited_by, host_in) = (&mut a.credited_by, &mut a.host_in);
+        for v in [&mut *credited_by, &mut *host_in] {
+            v.clear();
+            v.resize(np, 0);
+        }
+        a.kinds.clear();
+        a.kinds.extend(m.providers.iter().map(|p| p.kind));
+        let kinds = &a.kinds;
+        let slots = &self.delivery.slots;
+        let rows = self.contracts[..m.ccgs.len() * ns]
+            .chunks_exact(ns.max(1))
+            .zip(&self.hosts)
+            .zip(&m.ccgs);
+        for (c, ((row, &host), ccg)) in rows.enumerate() {
+            let pop = ccg.population;
+            let tag = c + 1;
             if national_hosts {
                 for &p in &a.nationals {
                     target_pop[p] += pop;
                 }
             }
             if let Some(h) = host {
+                for &(net, _) in slots.of_host(host) {
+                    host_in[net as usize] = tag;
+                }
                 target_pop[h] += pop;
                 for &net in &m.networks_of[h] {
-                    if self.providers[net].members.contains(&h) {
+                    if host_in[net] == tag {
                         target_pop[net] += pop;
                     }
                 }
             }
-            credited.clear();
-            for s in 0..ns {
-                let Supplier::Provider(p) = self.contracts[c * ns + s].supplier else {
+            let mut credit = |x: usize| {
+                if credited_by[x] != tag {
+                    credited_by[x] = tag;
+                    customer_pop[x] += pop;
+                }
+            };
+            for k in row {
+                let Supplier::Provider(p) = k.supplier else {
                     continue;
                 };
-                let mut credit = |x: usize| {
-                    if !credited.contains(&x) {
-                        credited.push(x);
-                    }
-                };
-                match m.providers[p].kind {
+                match kinds[p] {
                     ProviderKind::National => credit(p),
                     ProviderKind::Local if host == Some(p) => credit(p),
                     ProviderKind::Collaborative => {
-                        if let Some(h) = host.filter(|h| self.providers[p].members.contains(h)) {
+                        if let Some(h) = host.filter(|_| host_in[p] == tag) {
                             credit(p);
                             credit(h);
                         }
                     }
                     ProviderKind::Local => {}
                 }
-            }
-            for &x in credited.iter() {
-                customer_pop[x] += pop;
             }
         }
         for (share, &target) in customer_pop.iter_mut().zip(target_pop.iter()) {
