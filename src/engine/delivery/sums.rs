@@ -17,6 +17,7 @@
 
 use crate::scenario::schema::ProviderKind;
 
+use super::super::networks::MemberSlots;
 use super::super::state::{Replication, Supplier};
 
 /// Sums over a set of (CCG, service) pairs, in annual volume.
@@ -58,6 +59,10 @@ pub(in crate::engine) struct ContractSums {
     pub(in crate::engine) member_volume: Vec<f64>,
     /// Per provider, where its members start in `member_volume` (in members), then the total.
     pub(in crate::engine) member_start: Vec<usize>,
+    /// Per network member (at `member_start[p] + j`): the volume of the network's customers it
+    /// delivers to over every service, added in pair order (what the projected member shares of
+    /// `assurance.rs` are made of).
+    member_total: Vec<f64>,
     /// How many times the sums were built (tests check they are rebuilt when they must be).
     #[cfg(test)]
     pub(in crate::engine) rebuilds: u32,
@@ -67,6 +72,14 @@ impl ContractSums {
     /// Marks the sums out of date: some contract's supplier may have changed.
     pub(in crate::engine) fn contracts_changed(&mut self) {
         self.valid = false;
+    }
+
+    /// Each network member's delivered volume over every service, in pair order (laid out as
+    /// `member_start`), where the sums describe the contracts of now and were built with
+    /// `slots`, which hold the members, leads and hosts of now; else none.
+    pub(in crate::engine) fn member_totals(&self, slots: &MemberSlots) -> Option<&[f64]> {
+        let holds = self.valid && slots.is_valid() && self.slots_generation == slots.generation();
+        holds.then_some(&self.member_total[..])
     }
 }
 
@@ -110,6 +123,8 @@ impl Replication<'_> {
         out.member_start.push(members);
         out.member_volume.clear();
         out.member_volume.resize(members * ns, 0.0);
+        out.member_total.clear();
+        out.member_total.resize(members, 0.0);
         let pairs = m.ccgs.len() * ns;
         let rows = self.contracts[..pairs]
             .chunks_exact(ns.max(1))
@@ -126,7 +141,9 @@ impl Replication<'_> {
                             // The member that delivers to this CCG: its host if a member, else
                             // the lead (none when the network has neither).
                             if let Some(j) = slots.slot_in(p, host) {
-                                out.member_volume[(out.member_start[p] + j) * ns + s] += v;
+                                let member = out.member_start[p] + j;
+                                out.member_volume[member * ns + s] += v;
+                                out.member_total[member] += v;
                             }
                         }
                     }
