@@ -99,6 +99,8 @@ impl ResumableRun<'_> {
         if let Some(c) = &saved {
             c.belongs_to(&self.identity, &progress_dir)?;
             if c.complete {
+                // Reported like any resumption, so that a log shows this attempt's start.
+                progress(c.next - range.start);
                 return Ok(Finished {
                     summary: c.summary.as_ref().clone(),
                     started: c.started.clone(),
@@ -123,11 +125,14 @@ impl ResumableRun<'_> {
             c.rows.check(&final_rows, "the saved progress")?;
         }
         let finished = match saved {
-            Some(c) if rows_in_place => Finished {
-                summary: c.summary.into_owned(),
-                started: c.started,
-                rows: c.rows,
-            },
+            Some(c) if rows_in_place => {
+                progress(c.next - range.start);
+                Finished {
+                    summary: c.summary.into_owned(),
+                    started: c.started,
+                    rows: c.rows,
+                }
+            }
             saved => {
                 let (start, next, started, log) = match saved {
                     Some(c) => {
@@ -237,5 +242,80 @@ impl<L: RowLog> Observer for Saver<'_, L> {
             .into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::shard::Shard;
+    use crate::scenario::Scenario;
+    use std::sync::Mutex;
+
+    /// Rows kept nowhere: this test is about what the run reports, not the rows.
+    struct NoRows;
+
+    impl RowLog for NoRows {
+        fn append(&mut self, _: &ReplicationOutcome) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn sync(&mut self) -> anyhow::Result<RowsMark> {
+            Ok(RowsMark {
+                bytes: 0,
+                sha256: String::new(),
+            })
+        }
+        fn finish(mut self, target: &Path) -> anyhow::Result<RowsMark> {
+            std::fs::write(target, "")?;
+            self.sync()
+        }
+    }
+
+    #[test]
+    fn a_run_resumed_after_it_was_complete_reports_every_replication_done() {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        let market =
+            Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let heard = Mutex::new(Vec::new());
+        let job = ResumableRun {
+            market: &market,
+            identity: RunIdentity {
+                csmarket_version: "test".into(),
+                scenario_sha256: "00".into(),
+                configuration: "collaborative".into(),
+                seed: 7,
+                replications: 40,
+                shard: Shard::new(1, 2).unwrap(),
+                posterior_sha256: None,
+            },
+            dir: dir.path().to_path_buf(),
+            threads: 1,
+            resume: true,
+            save_every: Duration::ZERO,
+            stop: &|| false,
+        };
+        let progress = |done| heard.lock().unwrap().push(done);
+        let first = job.run(|_, _| Ok(NoRows), &progress, |_| Ok(())).unwrap();
+        heard.lock().unwrap().clear();
+        let mut written = false;
+        let again = job
+            .run(
+                |_, _| Ok(NoRows),
+                &progress,
+                |_| {
+                    written = true;
+                    Ok(())
+                },
+            )
+            .unwrap();
+        // A task stopped between configurations carries on here; its log must show it.
+        assert_eq!(*heard.lock().unwrap(), vec![20]);
+        assert!(!written, "a complete run is not written again");
+        assert_eq!(again.started, first.started);
     }
 }
