@@ -657,8 +657,10 @@ fn a_calibration_shard_stopped_by_sigterm_resumes_on_the_command_line() {
     let file = "calibrate/state/generation-000/shard-1-of-2.json";
     let progress = "calibrate/state/generation-000/shard-1-of-2.progress.json";
     let straight = dir.path().join("straight");
+    let started = std::time::Instant::now();
     let o = shard(&straight).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let whole = started.elapsed();
 
     let stopped = dir.path().join("stopped");
     let mut child = shard(&stopped)
@@ -671,8 +673,9 @@ fn a_calibration_shard_stopped_by_sigterm_resumes_on_the_command_line() {
         &stopped.join("calibrate/.csmarket.lock"),
         "output lock",
     );
-    // Well into its particles (each a fraction of a second), far from their end.
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Well into its particles (each a small part of the whole), far from their end, in a debug
+    // or a release build alike: the uninterrupted shard's time says how far that is.
+    std::thread::sleep(whole * 2 / 5);
     crate::util::signal(&child, "TERM");
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
