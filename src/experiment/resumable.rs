@@ -1,6 +1,7 @@
 //! One configuration's run that survives being killed and can be split across machines: rows go
 //! to a log in `.progress/`, progress is saved after the first block and then at most every
-//! `save_every`, and `resume` carries on from the last save to the output an uninterrupted run
+//! `save_every` (not after the last block: the run saves once more before its rows move), and
+//! `resume` carries on from the last save to the output an uninterrupted run
 //! would have written. A shard is the same run over its part of the replication range.
 //!
 //! The file formats are the caller's: rows go through a [`RowLog`] and the results files are
@@ -229,8 +230,10 @@ impl<L: RowLog> Observer for Saver<'_, L> {
     }
 
     fn block_done(&mut self, summary: &Summary, next: u64) -> anyhow::Result<()> {
-        let stop = next < self.range.end && (self.stop)();
-        if stop || self.last.is_none_or(|t| t.elapsed() >= self.every) {
+        // After the last block the run saves once more anyway, before moving its rows.
+        let last = next >= self.range.end;
+        let stop = !last && (self.stop)();
+        if stop || (!last && self.last.is_none_or(|t| t.elapsed() >= self.every)) {
             self.save(summary, next, false)?;
         }
         if stop {
@@ -269,6 +272,59 @@ mod tests {
             std::fs::write(target, "")?;
             self.sync()
         }
+    }
+
+    /// Counts the saves of progress (each syncs the row log once) and the final move.
+    struct CountedRows<'a>(&'a Mutex<(u32, u32)>);
+
+    impl RowLog for CountedRows<'_> {
+        fn append(&mut self, _: &ReplicationOutcome) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn sync(&mut self) -> anyhow::Result<RowsMark> {
+            self.0.lock().unwrap().0 += 1;
+            NoRows.sync()
+        }
+        fn finish(self, target: &Path) -> anyhow::Result<RowsMark> {
+            self.0.lock().unwrap().1 += 1;
+            NoRows.finish(target)
+        }
+    }
+
+    #[test]
+    fn progress_is_saved_after_each_block_but_the_last_and_once_before_the_rows_move() {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        let market =
+            Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blocks = 3;
+        let job = ResumableRun {
+            market: &market,
+            identity: RunIdentity {
+                csmarket_version: "test".into(),
+                scenario_sha256: "00".into(),
+                configuration: "collaborative".into(),
+                seed: 7,
+                replications: blocks * super::super::BLOCK - 5,
+                shard: Shard::WHOLE,
+                posterior_sha256: None,
+            },
+            dir: dir.path().to_path_buf(),
+            threads: 1,
+            resume: false,
+            save_every: Duration::ZERO,
+            stop: &|| false,
+        };
+        let counts = Mutex::new((0, 0));
+        job.run(|_, _| Ok(CountedRows(&counts)), &|_| {}, |_| Ok(()))
+            .unwrap();
+        // Saved after blocks 1 and 2 (every block is due at `save_every` 0), not after the
+        // last, whose save would be the one that follows it; then the rows move once.
+        assert_eq!(*counts.lock().unwrap(), (blocks as u32, 1));
     }
 
     #[test]
