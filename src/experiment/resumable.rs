@@ -255,7 +255,28 @@ mod tests {
     use crate::scenario::Scenario;
     use std::sync::Mutex;
 
-    /// Rows kept nowhere: this test is about what the run reports, not the rows.
+    fn market() -> Market {
+        let s = Scenario::from_text(
+            "small.toml",
+            include_str!("../../tests/fixtures/small.toml"),
+        )
+        .unwrap();
+        Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap()
+    }
+
+    fn identity(replications: u64, shard: Shard) -> RunIdentity {
+        RunIdentity {
+            csmarket_version: "test".into(),
+            scenario_sha256: "00".into(),
+            configuration: "collaborative".into(),
+            seed: 7,
+            replications,
+            shard,
+            posterior_sha256: None,
+        }
+    }
+
+    /// Rows kept nowhere: these tests are about what the run reports, not the rows.
     struct NoRows;
 
     impl RowLog for NoRows {
@@ -293,26 +314,12 @@ mod tests {
 
     #[test]
     fn progress_is_saved_after_each_block_but_the_last_and_once_before_the_rows_move() {
-        let s = Scenario::from_text(
-            "small.toml",
-            include_str!("../../tests/fixtures/small.toml"),
-        )
-        .unwrap();
-        let market =
-            Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
+        let market = market();
         let dir = tempfile::tempdir().unwrap();
         let blocks = 3;
         let job = ResumableRun {
             market: &market,
-            identity: RunIdentity {
-                csmarket_version: "test".into(),
-                scenario_sha256: "00".into(),
-                configuration: "collaborative".into(),
-                seed: 7,
-                replications: blocks * super::super::BLOCK - 5,
-                shard: Shard::WHOLE,
-                posterior_sha256: None,
-            },
+            identity: identity(blocks * super::super::BLOCK - 5, Shard::WHOLE),
             dir: dir.path().to_path_buf(),
             threads: 1,
             resume: false,
@@ -329,26 +336,12 @@ mod tests {
 
     #[test]
     fn a_run_resumed_after_it_was_complete_reports_every_replication_done() {
-        let s = Scenario::from_text(
-            "small.toml",
-            include_str!("../../tests/fixtures/small.toml"),
-        )
-        .unwrap();
-        let market =
-            Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap();
+        let market = market();
         let dir = tempfile::tempdir().unwrap();
         let heard = Mutex::new(Vec::new());
         let job = ResumableRun {
             market: &market,
-            identity: RunIdentity {
-                csmarket_version: "test".into(),
-                scenario_sha256: "00".into(),
-                configuration: "collaborative".into(),
-                seed: 7,
-                replications: 40,
-                shard: Shard::new(1, 2).unwrap(),
-                posterior_sha256: None,
-            },
+            identity: identity(40, Shard::new(1, 2).unwrap()),
             dir: dir.path().to_path_buf(),
             threads: 1,
             resume: true,
