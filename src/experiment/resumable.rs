@@ -1,7 +1,7 @@
 //! One configuration's run that survives being killed and can be split across machines: rows go
 //! to a log in `.progress/`, progress is saved after the first block and then at most every
-//! `save_every` (not after the last block: the run saves once more before its rows move), and
-//! `resume` carries on from the last save to the output an uninterrupted run
+//! `save_every` (not after the last block: the run saves once more before its rows move, and once
+//! its results are written marks that state complete), and `resume` carries on from the last save to the output an uninterrupted run
 //! would have written. A shard is the same run over its part of the replication range.
 //!
 //! The file formats are the caller's: rows go through a [`RowLog`] and the results files are
@@ -92,10 +92,9 @@ impl ResumableRun<'_> {
     ) -> anyhow::Result<Finished> {
         let progress_dir = resume::progress_dir(&self.dir);
         let range = self.range();
-        let saved = if self.resume {
-            SavedProgress::load(&progress_dir)?
-        } else {
-            None
+        let (saved, digest) = match self.resume {
+            true => SavedProgress::load_sealed(&progress_dir)?.unzip(),
+            false => (None, None),
         };
         if let Some(c) = &saved {
             c.belongs_to(&self.identity, &progress_dir)?;
@@ -125,14 +124,18 @@ impl ResumableRun<'_> {
         if let Some(c) = saved.as_ref().filter(|_| rows_in_place) {
             c.rows.check(&final_rows, "the saved progress")?;
         }
-        let finished = match saved {
+        // What was finished, and the digest and rows of the state saved with every replication
+        // (marked complete once the results are written).
+        let (finished, sealed) = match saved {
             Some(c) if rows_in_place => {
                 progress(c.next - range.start);
-                Finished {
+                let sealed = (digest.unwrap_or_default(), c.rows.clone());
+                let finished = Finished {
                     summary: c.summary.into_owned(),
                     started: c.started,
                     rows: c.rows,
-                }
+                };
+                (finished, sealed)
             }
             saved => {
                 let (start, next, started, log) = match saved {
@@ -172,25 +175,32 @@ impl ResumableRun<'_> {
                     super::RunError::Sink(e) if e.is::<Stopped>() => e,
                     e => e.into(),
                 })?;
-                saver.save(&summary, range.end, false)?;
+                let sealed = saver.save(&summary, range.end)?;
                 let rows = saver.log.finish(&final_rows)?;
-                Finished {
+                let finished = Finished {
                     summary,
                     started,
                     rows,
-                }
+                };
+                (finished, sealed)
             }
         };
         write_results(&finished)?;
-        SavedProgress {
-            identity: Cow::Borrowed(&self.identity),
-            started: finished.started.clone(),
-            next: range.end,
-            rows: finished.rows.clone(),
-            complete: true,
-            summary: Cow::Borrowed(&finished.summary),
+        let (digest, saved_rows) = sealed;
+        if saved_rows == finished.rows && !digest.is_empty() {
+            SavedProgress::mark_complete(&progress_dir, &digest)?;
+        } else {
+            // The rows moved are not those the last save counted: save the state afresh.
+            SavedProgress {
+                identity: Cow::Borrowed(&self.identity),
+                started: finished.started.clone(),
+                next: range.end,
+                rows: finished.rows.clone(),
+                complete: true,
+                summary: Cow::Borrowed(&finished.summary),
+            }
+            .save(&progress_dir)?;
         }
-        .save(&progress_dir)?;
         Ok(finished)
     }
 }
@@ -208,19 +218,20 @@ struct Saver<'a, L> {
 }
 
 impl<L: RowLog> Saver<'_, L> {
-    fn save(&mut self, summary: &Summary, next: u64, complete: bool) -> anyhow::Result<()> {
+    /// Saves the progress; returns the digest it was sealed with and the rows it counts.
+    fn save(&mut self, summary: &Summary, next: u64) -> anyhow::Result<(String, RowsMark)> {
         let rows = self.log.sync()?;
-        SavedProgress {
+        let digest = SavedProgress {
             identity: Cow::Borrowed(self.identity),
             started: self.started.to_string(),
             next,
-            rows,
-            complete,
+            rows: rows.clone(),
+            complete: false,
             summary: Cow::Borrowed(summary),
         }
         .save(self.dir)?;
         self.last = Some(Instant::now());
-        Ok(())
+        Ok((digest, rows))
     }
 }
 
@@ -234,7 +245,7 @@ impl<L: RowLog> Observer for Saver<'_, L> {
         let last = next >= self.range.end;
         let stop = !last && (self.stop)();
         if stop || (!last && self.last.is_none_or(|t| t.elapsed() >= self.every)) {
-            self.save(summary, next, false)?;
+            self.save(summary, next)?;
         }
         if stop {
             return Err(Stopped {
@@ -286,7 +297,7 @@ mod tests {
         fn sync(&mut self) -> anyhow::Result<RowsMark> {
             Ok(RowsMark {
                 bytes: 0,
-                sha256: String::new(),
+                sha256: super::super::sealed::hex_digest(sha2::Sha256::default()),
             })
         }
         fn finish(mut self, target: &Path) -> anyhow::Result<RowsMark> {
@@ -332,6 +343,44 @@ mod tests {
         // Saved after blocks 1 and 2 (every block is due at `save_every` 0), not after the
         // last, whose save would be the one that follows it; then the rows move once.
         assert_eq!(*counts.lock().unwrap(), (blocks as u32, 1));
+    }
+
+    #[test]
+    fn a_run_killed_after_its_rows_moved_writes_its_results_on_resume_and_is_then_complete() {
+        let market = market();
+        let dir = tempfile::tempdir().unwrap();
+        let job = ResumableRun {
+            market: &market,
+            identity: identity(40, Shard::new(1, 2).unwrap()),
+            dir: dir.path().to_path_buf(),
+            threads: 1,
+            resume: true,
+            save_every: Duration::ZERO,
+            stop: &|| false,
+        };
+        let killed = job.run(|_, _| Ok(NoRows), &|_| {}, |_| anyhow::bail!("killed"));
+        assert!(killed.is_err());
+        assert!(dir.path().join(REPLICATIONS_FILE).is_file(), "rows moved");
+        let heard = Mutex::new(Vec::new());
+        let written = Mutex::new(0);
+        let resume = || {
+            job.run(
+                |_, _| -> anyhow::Result<NoRows> { panic!("nothing is simulated again") },
+                &|done| heard.lock().unwrap().push(done),
+                |_| {
+                    *written.lock().unwrap() += 1;
+                    Ok(())
+                },
+            )
+            .unwrap()
+        };
+        resume();
+        assert_eq!(
+            (heard.lock().unwrap().clone(), *written.lock().unwrap()),
+            (vec![20], 1)
+        );
+        resume();
+        assert_eq!(*written.lock().unwrap(), 1, "complete: not written again");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub const PROGRESS_DIR: &str = ".progress";
 pub const STATE_FILE: &str = "state.json";
 /// The replication rows written so far, in the progress folder.
 pub const ROWS_FILE: &str = "replications.csv";
+/// Marks the saved state complete, in the progress folder: it holds the digest the state was
+/// sealed with. A marker rather than the state saved again, which for England 2012 is about 15 MB.
+pub const COMPLETE_FILE: &str = "complete";
 /// Version of the saved-progress format; progress saved in another format is not resumed.
 /// Format 2 seals the state with its SHA-256 and records the SHA-256 of the rows it counts.
 pub const FORMAT: u32 = 3;
@@ -132,6 +135,23 @@ pub struct SavedProgress<'a> {
     pub summary: Cow<'a, Summary>,
 }
 
+/// Writes `bytes` to `dir/name` whole or not at all (temporary file, sync, rename; the temporary
+/// file is removed if that fails), so a kill at any moment leaves the previous file or this one.
+fn write_whole(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ResumeError> {
+    let target = dir.join(name);
+    let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = File::create(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&temp, &target)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io_error(&target)(e)
+    })
+}
+
 fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
     move |source| ResumeError::Io {
         file: file.display().to_string(),
@@ -142,28 +162,34 @@ fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
 impl SavedProgress<'_> {
     /// Writes the saved progress, sealed, into a progress folder, whole or not at all (temporary
     /// file, sync, rename; the temporary file is removed if that fails), so a kill at any moment
-    /// leaves the previous save or this one.
-    pub fn save(&self, dir: &Path) -> Result<(), ResumeError> {
+    /// leaves the previous save or this one. Returns the digest it was sealed with.
+    pub fn save(&self, dir: &Path) -> Result<String, ResumeError> {
         let target = dir.join(STATE_FILE);
-        let temp = dir.join(format!(".{STATE_FILE}.partial-{}", std::process::id()));
-        let bytes = sealed::seal(FORMAT, self).map_err(|e| ResumeError::Corrupt {
-            file: target.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let write = || -> io::Result<()> {
-            let mut f = File::create(&temp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            fs::rename(&temp, &target)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            io_error(&target)(e)
-        })
+        let (bytes, digest) =
+            sealed::seal_with_digest(FORMAT, self).map_err(|e| ResumeError::Corrupt {
+                file: target.display().to_string(),
+                message: e.to_string(),
+            })?;
+        write_whole(dir, STATE_FILE, &bytes)?;
+        Ok(digest)
+    }
+
+    /// Marks the state saved in `dir` with seal `digest` complete: every output of its run is
+    /// written. Whole or not at all; a marker naming another state is ignored.
+    pub fn mark_complete(dir: &Path, digest: &str) -> Result<(), ResumeError> {
+        write_whole(dir, COMPLETE_FILE, digest.as_bytes())
     }
 
     /// The saved progress in a progress folder, if there is one.
     pub fn load(dir: &Path) -> Result<Option<SavedProgress<'static>>, ResumeError> {
+        Ok(Self::load_sealed(dir)?.map(|(c, _)| c))
+    }
+
+    /// [`Self::load`], and the digest the state was sealed with. The state is complete when it
+    /// was saved so, or when the folder's complete marker names its digest.
+    pub fn load_sealed(
+        dir: &Path,
+    ) -> Result<Option<(SavedProgress<'static>, String)>, ResumeError> {
         let file = dir.join(STATE_FILE);
         let bytes = match fs::read(&file) {
             Ok(b) => b,
@@ -174,8 +200,8 @@ impl SavedProgress<'_> {
             file: file.display().to_string(),
             message,
         };
-        let c: SavedProgress<'static> =
-            sealed::open(FORMAT, &bytes).map_err(|e| corrupt(e.to_string()))?;
+        let (mut c, digest): (SavedProgress<'static>, String) =
+            sealed::open_with_digest(FORMAT, &bytes).map_err(|e| corrupt(e.to_string()))?;
         let range = c.identity.range();
         if !(range.start..=range.end).contains(&c.next)
             || c.summary.replications != c.next - range.start
@@ -185,7 +211,13 @@ impl SavedProgress<'_> {
                 range.start, c.next, c.summary.replications
             )));
         }
-        Ok(Some(c))
+        let marker = dir.join(COMPLETE_FILE);
+        match fs::read(&marker) {
+            Ok(named) => c.complete |= c.next == range.end && named == digest.as_bytes(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&marker)(e)),
+        }
+        Ok(Some((c, digest)))
     }
 
     /// Checks that the saved state is progress of the run `identity` (shard index included).
@@ -316,6 +348,38 @@ mod tests {
             1,
             "no temporary left"
         );
+    }
+
+    #[test]
+    fn a_saved_state_is_complete_when_the_marker_names_its_seal_and_only_then() {
+        let m = market();
+        let id = identity();
+        let dir = tempfile::tempdir().unwrap();
+        let summary = summarise(&m, 20..40, 1).unwrap();
+        let save = |started: &str| {
+            SavedProgress {
+                identity: Cow::Borrowed(&id),
+                started: started.into(),
+                next: 40,
+                rows: mark(20),
+                complete: false,
+                summary: Cow::Borrowed(&summary),
+            }
+            .save(dir.path())
+            .unwrap()
+        };
+        let complete = || SavedProgress::load(dir.path()).unwrap().unwrap().complete;
+        let digest = save("then");
+        assert!(!complete(), "no marker yet");
+        SavedProgress::mark_complete(dir.path(), "0123").unwrap();
+        assert!(!complete(), "a marker naming another state");
+        SavedProgress::mark_complete(dir.path(), &digest).unwrap();
+        assert!(complete());
+        let (_, sealed) = SavedProgress::load_sealed(dir.path()).unwrap().unwrap();
+        assert_eq!(sealed, digest);
+        // Saved again (a state of other contents), the old marker no longer holds.
+        save("later");
+        assert!(!complete(), "the marker of the state before");
     }
 
     #[test]

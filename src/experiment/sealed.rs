@@ -45,6 +45,14 @@ pub fn hex_digest(hasher: Sha256) -> String {
 
 /// Serialises `state` sealed with its digest under format `format`.
 pub fn seal<T: Serialize>(format: u32, state: &T) -> Result<Vec<u8>, serde_json::Error> {
+    seal_with_digest(format, state).map(|(bytes, _)| bytes)
+}
+
+/// [`seal`], and the digest it sealed the state with.
+pub fn seal_with_digest<T: Serialize>(
+    format: u32,
+    state: &T,
+) -> Result<(Vec<u8>, String), serde_json::Error> {
     let state = serde_json::to_vec(state)?;
     let sha256 = hex_digest(Sha256::new_with_prefix(&state));
     // Written out rather than through a `RawValue`, which would parse the state again only to
@@ -53,11 +61,19 @@ pub fn seal<T: Serialize>(format: u32, state: &T) -> Result<Vec<u8>, serde_json:
     bytes.reserve(state.len() + 2);
     bytes.extend_from_slice(&state);
     bytes.extend_from_slice(b"}\n");
-    Ok(bytes)
+    Ok((bytes, sha256))
 }
 
 /// Reads a sealed file's bytes: checks the format and the seal, then parses the state.
 pub fn open<T: DeserializeOwned>(format: u32, bytes: &[u8]) -> Result<T, SealError> {
+    open_with_digest(format, bytes).map(|(state, _)| state)
+}
+
+/// [`open`], and the digest the state was sealed with.
+pub fn open_with_digest<T: DeserializeOwned>(
+    format: u32,
+    bytes: &[u8],
+) -> Result<(T, String), SealError> {
     #[derive(serde::Deserialize)]
     struct Version {
         format: u32,
@@ -79,7 +95,7 @@ pub fn open<T: DeserializeOwned>(format: u32, bytes: &[u8]) -> Result<T, SealErr
     if hex_digest(Sha256::new_with_prefix(sealed.state.get().as_bytes())) != sealed.sha256 {
         return Err(SealError::Checksum);
     }
-    Ok(serde_json::from_str(sealed.state.get())?)
+    Ok((serde_json::from_str(sealed.state.get())?, sealed.sha256))
 }
 
 /// A reader that hashes every byte read through it.
