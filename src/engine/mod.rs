@@ -85,7 +85,7 @@ impl Replication<'_> {
 }
 
 #[cfg(test)]
-mod testing {
+pub(crate) mod testing {
     //! What the engine's unit tests share: the small fixture market and provider look-up.
 
     use super::Replication;

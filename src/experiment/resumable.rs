@@ -263,16 +263,23 @@ impl<L: RowLog> Observer for Saver<'_, L> {
 mod tests {
     use super::*;
     use crate::experiment::shard::Shard;
-    use crate::scenario::Scenario;
     use std::sync::Mutex;
 
     fn market() -> Market {
-        let s = Scenario::from_text(
-            "small.toml",
-            include_str!("../../tests/fixtures/small.toml"),
-        )
-        .unwrap();
-        Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap()
+        crate::engine::testing::market("collaborative")
+    }
+
+    /// A run of `market` into `dir`, resumable, saving after every block, never stopped.
+    fn job<'a>(market: &'a Market, dir: &Path, identity: RunIdentity) -> ResumableRun<'a> {
+        ResumableRun {
+            market,
+            identity,
+            dir: dir.to_path_buf(),
+            threads: 1,
+            resume: true,
+            save_every: Duration::ZERO,
+            stop: &|| false,
+        }
     }
 
     fn identity(replications: u64, shard: Shard) -> RunIdentity {
@@ -328,14 +335,10 @@ mod tests {
         let market = market();
         let dir = tempfile::tempdir().unwrap();
         let blocks = 3;
+        let whole = identity(blocks * super::super::BLOCK - 5, Shard::WHOLE);
         let job = ResumableRun {
-            market: &market,
-            identity: identity(blocks * super::super::BLOCK - 5, Shard::WHOLE),
-            dir: dir.path().to_path_buf(),
-            threads: 1,
             resume: false,
-            save_every: Duration::ZERO,
-            stop: &|| false,
+            ..job(&market, dir.path(), whole)
         };
         let counts = Mutex::new((0, 0));
         job.run(|_, _| Ok(CountedRows(&counts)), &|_| {}, |_| Ok(()))
@@ -349,15 +352,7 @@ mod tests {
     fn a_run_killed_after_its_rows_moved_writes_its_results_on_resume_and_is_then_complete() {
         let market = market();
         let dir = tempfile::tempdir().unwrap();
-        let job = ResumableRun {
-            market: &market,
-            identity: identity(40, Shard::new(1, 2).unwrap()),
-            dir: dir.path().to_path_buf(),
-            threads: 1,
-            resume: true,
-            save_every: Duration::ZERO,
-            stop: &|| false,
-        };
+        let job = job(&market, dir.path(), identity(40, Shard::new(1, 2).unwrap()));
         let killed = job.run(|_, _| Ok(NoRows), &|_| {}, |_| anyhow::bail!("killed"));
         assert!(killed.is_err());
         assert!(dir.path().join(REPLICATIONS_FILE).is_file(), "rows moved");
@@ -388,15 +383,7 @@ mod tests {
         let market = market();
         let dir = tempfile::tempdir().unwrap();
         let heard = Mutex::new(Vec::new());
-        let job = ResumableRun {
-            market: &market,
-            identity: identity(40, Shard::new(1, 2).unwrap()),
-            dir: dir.path().to_path_buf(),
-            threads: 1,
-            resume: true,
-            save_every: Duration::ZERO,
-            stop: &|| false,
-        };
+        let job = job(&market, dir.path(), identity(40, Shard::new(1, 2).unwrap()));
         let progress = |done| heard.lock().unwrap().push(done);
         let first = job.run(|_, _| Ok(NoRows), &progress, |_| Ok(())).unwrap();
         heard.lock().unwrap().clear();

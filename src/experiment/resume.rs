@@ -249,15 +249,9 @@ mod tests {
     use crate::experiment::shard::Shard;
     use crate::experiment::summarise;
     use crate::model::Market;
-    use crate::scenario::Scenario;
 
     fn market() -> Market {
-        let s = Scenario::from_text(
-            "small.toml",
-            include_str!("../../tests/fixtures/small.toml"),
-        )
-        .unwrap();
-        Market::compile(&s.resolve("collaborative").unwrap(), "collaborative").unwrap()
+        crate::engine::testing::market("collaborative")
     }
 
     fn identity() -> RunIdentity {
