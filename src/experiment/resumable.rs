@@ -1,8 +1,9 @@
 //! One configuration's run that survives being killed and can be split across machines: rows go
 //! to a log in `.progress/`, progress is saved after the first block and then at most every
 //! `save_every` (not after the last block: the run saves once more before its rows move, and once
-//! its results are written marks that state complete), and `resume` carries on from the last save to the output an uninterrupted run
-//! would have written. A shard is the same run over its part of the replication range.
+//! its results are written marks that state complete), and `resume` carries on from the last save
+//! to the output an uninterrupted run would have written. A shard is the same run over its part of
+//! the replication range.
 //!
 //! The file formats are the caller's: rows go through a [`RowLog`] and the results files are
 //! written by the `write_results` hook, so this layer knows nothing of CSV or charts.
