@@ -15,8 +15,9 @@
 //!
 //! A CCG's choices of a round go through as a batch, phase by phase, and the picks come last
 //! ([`Replication::weigh_batch`] says why). The pick inverts the cumulative distribution in the
-//! general path's option order at the choice's uniform, as before. Where the processor has AVX2 the whole batch is compiled for it
-//! (one function, the lanes and `exp` inlined); else one offer at a time, with the same bits.
+//! general path's option order at the choice's uniform, as before. Where the processor has AVX2
+//! the whole batch is compiled for it (one function, the lanes and `exp` inlined); else one offer
+//! at a time, with the same bits.
 
 use super::choice::{
     MENU_OPTIONS, NEST_HOST_NETWORK, NEST_IN_HOUSE, NEST_INDEPENDENT, NEST_OTHER_NHS, NESTS,

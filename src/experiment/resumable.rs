@@ -130,7 +130,7 @@ impl ResumableRun<'_> {
         let (finished, sealed) = match saved {
             Some(c) if rows_in_place => {
                 progress(c.next - range.start);
-                let sealed = (digest.unwrap_or_default(), c.rows.clone());
+                let sealed = digest.map(|d| (d, c.rows.clone()));
                 let finished = Finished {
                     summary: c.summary.into_owned(),
                     started: c.started,
@@ -176,7 +176,7 @@ impl ResumableRun<'_> {
                     super::RunError::Sink(e) if e.is::<Stopped>() => e,
                     e => e.into(),
                 })?;
-                let sealed = saver.save(&summary, range.end)?;
+                let sealed = Some(saver.save(&summary, range.end)?);
                 let rows = saver.log.finish(&final_rows)?;
                 let finished = Finished {
                     summary,
@@ -187,8 +187,7 @@ impl ResumableRun<'_> {
             }
         };
         write_results(&finished)?;
-        let (digest, saved_rows) = sealed;
-        if saved_rows == finished.rows && !digest.is_empty() {
+        if let Some((digest, _)) = sealed.filter(|(_, rows)| *rows == finished.rows) {
             SavedProgress::mark_complete(&progress_dir, &digest)?;
         } else {
             // The rows moved are not those the last save counted: save the state afresh.

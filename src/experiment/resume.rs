@@ -161,8 +161,8 @@ fn io_error(file: &Path) -> impl FnOnce(io::Error) -> ResumeError + '_ {
 
 impl SavedProgress<'_> {
     /// Writes the saved progress, sealed, into a progress folder, whole or not at all (temporary
-    /// file, sync, rename; the temporary file is removed if that fails), so a kill at any moment
-    /// leaves the previous save or this one. Returns the digest it was sealed with.
+    /// file, sync, rename): a kill at any moment leaves the previous save or this one. Returns
+    /// the digest it was sealed with.
     pub fn save(&self, dir: &Path) -> Result<String, ResumeError> {
         let target = dir.join(STATE_FILE);
         let (bytes, digest) =
