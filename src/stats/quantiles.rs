@@ -1,6 +1,8 @@
 //! [`Quantiles`]: exact quantiles from the values themselves up to [`EXACT_LIMIT`] values, a
 //! 0.05% sketch beyond it; exactly mergeable either way.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::QuantileSketch;
@@ -108,10 +110,13 @@ fn sketch_of(values: &[f64]) -> QuantileSketch {
     s
 }
 
-/// Serialized form: exact values as their bit patterns (JSON integers round-trip exactly).
+/// Serialized form: exact values as the base64 of their little-endian bytes (bit for bit, and
+/// about half the size of their bit patterns as decimal integers: the form earlier builds wrote,
+/// still read).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum QuantilesRepr {
+    ExactBase64(String),
     Exact(Vec<u64>),
     Approximate(QuantileSketch),
 }
@@ -119,36 +124,61 @@ enum QuantilesRepr {
 impl From<Quantiles> for QuantilesRepr {
     fn from(q: Quantiles) -> Self {
         match q {
-            Quantiles::Exact(v) => QuantilesRepr::Exact(v.into_iter().map(f64::to_bits).collect()),
+            Quantiles::Exact(v) => {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                QuantilesRepr::ExactBase64(STANDARD.encode(bytes))
+            }
             Quantiles::Approximate(s) => QuantilesRepr::Approximate(s),
         }
     }
+}
+
+/// Exact values from the base64 of their little-endian bytes.
+fn from_base64(text: &str) -> Result<Vec<f64>, String> {
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|e| format!("exact values are not base64: {e}"))?;
+    if bytes.len() % 8 != 0 {
+        return Err(format!(
+            "exact values take {} bytes, not a whole number of 8-byte values",
+            bytes.len()
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|b| {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(b);
+            f64::from_le_bytes(le)
+        })
+        .collect())
 }
 
 impl TryFrom<QuantilesRepr> for Quantiles {
     type Error = String;
 
     fn try_from(r: QuantilesRepr) -> Result<Self, Self::Error> {
-        match r {
-            QuantilesRepr::Exact(bits) => {
-                if bits.len() > EXACT_LIMIT {
-                    return Err(format!(
-                        "{} exact values, more than the {EXACT_LIMIT} kept",
-                        bits.len()
-                    ));
-                }
-                let values: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
-                if values.iter().any(|v| !v.is_finite()) {
-                    return Err("an exact value is not a finite number".to_string());
-                }
-                Ok(Quantiles::Exact(values))
+        let values = match r {
+            QuantilesRepr::ExactBase64(text) => from_base64(&text)?,
+            QuantilesRepr::Exact(bits) => bits.into_iter().map(f64::from_bits).collect(),
+            QuantilesRepr::Approximate(s) if s.count() as usize <= EXACT_LIMIT => {
+                return Err(format!(
+                    "a sketch of {} values, which would have been kept exactly",
+                    s.count()
+                ));
             }
-            QuantilesRepr::Approximate(s) if s.count() as usize <= EXACT_LIMIT => Err(format!(
-                "a sketch of {} values, which would have been kept exactly",
-                s.count()
-            )),
-            QuantilesRepr::Approximate(s) => Ok(Quantiles::Approximate(s)),
+            QuantilesRepr::Approximate(s) => return Ok(Quantiles::Approximate(s)),
+        };
+        if values.len() > EXACT_LIMIT {
+            return Err(format!(
+                "{} exact values, more than the {EXACT_LIMIT} kept",
+                values.len()
+            ));
         }
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err("an exact value is not a finite number".to_string());
+        }
+        Ok(Quantiles::Exact(values))
     }
 }
 
@@ -210,6 +240,21 @@ mod tests {
         assert_eq!(of(&[1.0]).quantiles([-0.1]), [None]);
     }
 
+    /// Exact values are written as base64, about half the size of their bit patterns as decimal
+    /// integers; the older form is still read, to the same values.
+    #[test]
+    fn exact_values_are_saved_as_base64_and_the_older_bit_patterns_still_read() {
+        let values: Vec<f64> = (1..=1000).map(|i| 1e6 / f64::from(i) - 0.3).collect();
+        let q = of(&values);
+        let json = serde_json::to_string(&q).unwrap();
+        assert!(json.starts_with(r#"{"exact_base64":""#), "{}", &json[..40]);
+        let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+        let old = serde_json::to_string(&serde_json::json!({ "exact": bits })).unwrap();
+        assert!(json.len() * 10 < old.len() * 6, "{} against {}", json.len(), old.len());
+        assert_eq!(serde_json::from_str::<Quantiles>(&old).unwrap(), q);
+        assert_eq!(serde_json::from_str::<Quantiles>(&json).unwrap(), q);
+    }
+
     #[test]
     fn serde_round_trip_is_exact_and_refuses_impossible_states() {
         let q = of(&[0.1, -2.5, 1e15, 5e-324]);
@@ -217,6 +262,16 @@ mod tests {
         assert_eq!(serde_json::from_str::<Quantiles>(&json).unwrap(), q);
         let nan = format!(r#"{{"exact":[{}]}}"#, f64::NAN.to_bits());
         assert!(serde_json::from_str::<Quantiles>(&nan).is_err());
+        let nan = STANDARD.encode(f64::NAN.to_le_bytes());
+        let nan = format!(r#"{{"exact_base64":"{nan}"}}"#);
+        assert!(serde_json::from_str::<Quantiles>(&nan).is_err());
+        for bad in ["AAAA", "not base64!"] {
+            let bad = format!(r#"{{"exact_base64":"{bad}"}}"#);
+            assert!(serde_json::from_str::<Quantiles>(&bad).is_err(), "{bad}");
+        }
+        let many = STANDARD.encode(vec![0u8; 8 * (EXACT_LIMIT + 1)]);
+        let many = format!(r#"{{"exact_base64":"{many}"}}"#);
+        assert!(serde_json::from_str::<Quantiles>(&many).is_err());
         let small_sketch = r#"{"approximate":{"positive":{"3":2},"negative":{},"zero":0,"non_finite":0,"min":"1.0","max":"1.003"}}"#;
         assert!(serde_json::from_str::<Quantiles>(small_sketch).is_err());
     }
