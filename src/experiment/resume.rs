@@ -29,7 +29,7 @@ pub const STATE_FILE: &str = "state.json";
 /// The replication rows written so far, in the progress folder.
 pub const ROWS_FILE: &str = "replications.csv";
 /// Marks the saved state complete, in the progress folder: it holds the digest the state was
-/// sealed with. A marker rather than the state saved again, which for England 2012 is about 15 MB.
+/// sealed with. A marker rather than the state saved again, which for England 2012 is 8 to 12 MB.
 pub const COMPLETE_FILE: &str = "complete";
 /// Version of the saved-progress format; progress saved in another format is not resumed.
 /// Format 2 seals the state with its SHA-256 and records the SHA-256 of the rows it counts.
