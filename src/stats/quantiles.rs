@@ -250,7 +250,12 @@ mod tests {
         assert!(json.starts_with(r#"{"exact_base64":""#), "{}", &json[..40]);
         let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
         let old = serde_json::to_string(&serde_json::json!({ "exact": bits })).unwrap();
-        assert!(json.len() * 10 < old.len() * 6, "{} against {}", json.len(), old.len());
+        assert!(
+            json.len() * 10 < old.len() * 6,
+            "{} against {}",
+            json.len(),
+            old.len()
+        );
         assert_eq!(serde_json::from_str::<Quantiles>(&old).unwrap(), q);
         assert_eq!(serde_json::from_str::<Quantiles>(&json).unwrap(), q);
     }

@@ -260,9 +260,62 @@ fn sketch_deserialize_rejects_inconsistent_state() {
         r#"{"positive":{"3":0},"negative":{},"zero":1,"non_finite":0,"min":"0.0","max":"0.0"}"#,
         r#"{"positive":{"3":1},"negative":{},"zero":0,"non_finite":0,"min":"2.0","max":"1.0"}"#,
         r#"{"positive":{"3":1},"negative":{},"zero":0,"non_finite":0,"min":"NaN","max":"1.0"}"#,
+        r#"{"positive":{"x":2},"negative":{},"zero":0,"non_finite":0,"min":"1.0","max":"1.003"}"#,
     ] {
         assert!(
             serde_json::from_str::<QuantileSketch>(bad).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+/// A store is written as runs of consecutive buckets (short gaps as zeros), smaller than the map
+/// from index to count that earlier builds wrote, which is still read to the same sketch.
+#[test]
+fn sketch_stores_are_written_as_runs_and_the_older_maps_still_read() {
+    let values: Vec<f64> = (1..=3000)
+        .map(|k| -50.0 + f64::from(k).powf(1.3) * 0.01)
+        .collect();
+    let s = sketch_of(&values);
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.starts_with(r#"{"positive":[["#), "{}", &json[..60]);
+    let map = |m: &BTreeMap<i32, u64>| -> serde_json::Value {
+        m.iter()
+            .map(|(i, n)| (i.to_string(), serde_json::Value::from(*n)))
+            .collect()
+    };
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    old["positive"] = map(&s.positive);
+    old["negative"] = map(&s.negative);
+    let old = old.to_string();
+    assert!(
+        json.len() * 10 < old.len() * 7,
+        "{} against {}",
+        json.len(),
+        old.len()
+    );
+    assert_eq!(serde_json::from_str::<QuantileSketch>(&old).unwrap(), s);
+    assert_eq!(serde_json::from_str::<QuantileSketch>(&json).unwrap(), s);
+}
+
+#[test]
+fn sketch_runs_that_are_empty_overlap_or_pass_the_last_bucket_are_refused() {
+    let with = |positive: &str| {
+        format!(
+            r#"{{"positive":{positive},"negative":[],"zero":0,"non_finite":0,"min":"1.0","max":"1.0"}}"#
+        )
+    };
+    assert!(serde_json::from_str::<QuantileSketch>(&with("[[0,[1]]]")).is_ok());
+    assert!(serde_json::from_str::<QuantileSketch>(&with("[[0,[1,0,2]],[3,[1]]]")).is_ok());
+    for bad in [
+        "[[0,[]]]",
+        "[[0,[1,0,2]],[2,[1]]]",
+        "[[3,[1]],[0,[1]]]",
+        "[[2147483647,[1,1]]]",
+        "[[0,[0]]]",
+    ] {
+        assert!(
+            serde_json::from_str::<QuantileSketch>(&with(bad)).is_err(),
             "{bad}"
         );
     }
