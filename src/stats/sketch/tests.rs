@@ -261,6 +261,7 @@ fn sketch_deserialize_rejects_inconsistent_state() {
         r#"{"positive":{"3":1},"negative":{},"zero":0,"non_finite":0,"min":"2.0","max":"1.0"}"#,
         r#"{"positive":{"3":1},"negative":{},"zero":0,"non_finite":0,"min":"NaN","max":"1.0"}"#,
         r#"{"positive":{"x":2},"negative":{},"zero":0,"non_finite":0,"min":"1.0","max":"1.003"}"#,
+        r#"{"positive":{"3":1,"03":1},"negative":{},"zero":0,"non_finite":0,"min":"1.0","max":"1.003"}"#,
     ] {
         assert!(
             serde_json::from_str::<QuantileSketch>(bad).is_err(),
