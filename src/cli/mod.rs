@@ -456,6 +456,17 @@ mod tests {
         assert_eq!(summary.origin.configuration, "national-comms");
     }
 
+    /// The shipped calibration was fitted on the built-in scenario as it is: an edit to the file,
+    /// even to a comment, must come with the calibration run again (docs/calibration.md).
+    #[test]
+    fn the_shipped_calibration_records_the_built_in_scenarios_sha256() {
+        use sha2::{Digest, Sha256};
+        let summary: crate::explore::calibrate::store::Summary =
+            serde_json::from_str(DEFAULT_CALIBRATION).unwrap();
+        let sha = crate::experiment::sealed::hex_digest(Sha256::new_with_prefix(DEFAULT_SCENARIO));
+        assert_eq!(summary.origin.scenario_sha256, sha);
+    }
+
     #[test]
     fn an_error_says_each_cause_once() {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);
